@@ -1,0 +1,45 @@
+"""lstmlab: see inside LSTM, BiLSTM and GRU networks.
+
+    import lstmlab as ll
+    net = ll.Network([ll.sequence_input_layer(12), ll.lstm_layer(100, output_mode="last"),
+                      ll.fully_connected_layer(9), ll.softmax_layer()])
+    tr = ll.trace(net, X)          # every gate, every step, every sequence
+    tr["lstm"].f                   # the forget gate, (N, T, 100)
+"""
+
+from . import reference
+from .data import pad_sequences
+from .interop import from_torch, to_torch
+from .layers import (
+    bilstm_layer,
+    dropout_layer,
+    fully_connected_layer,
+    gru_layer,
+    lstm_layer,
+    sequence_input_layer,
+    softmax_layer,
+)
+from .network import Network, predict
+from .solvers import Solver
+from .trace import Trace, trace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Network",
+    "Solver",
+    "Trace",
+    "bilstm_layer",
+    "dropout_layer",
+    "from_torch",
+    "fully_connected_layer",
+    "gru_layer",
+    "lstm_layer",
+    "pad_sequences",
+    "predict",
+    "reference",
+    "sequence_input_layer",
+    "softmax_layer",
+    "to_torch",
+    "trace",
+]

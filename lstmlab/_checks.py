@@ -1,0 +1,74 @@
+"""Argument checks shared by every public function.
+
+Each check raises a ValueError or TypeError that names the argument, says what was expected and
+what came, and how to fix it, so that a user never has to read a torch traceback.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+
+def check_positive_int(value, name, where):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{where}: {name} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def check_choice(value, name, choices, where):
+    if callable(value) and "callable" in choices:
+        return value
+    if not isinstance(value, str) or value.lower() not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{where}: {name} must be one of {options}; got {value!r}.")
+    return value.lower()
+
+
+def check_bool(value, name, where):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def check_name(value, where):
+    if not isinstance(value, str):
+        raise TypeError(f"{where}: name must be a string; got {value!r}.")
+    return value
+
+
+def check_factor(value, name, num_gates, gate_names, where):
+    """A non-negative scalar or one value per gate; returns a float64 tensor with one value per gate."""
+    factor = np.asarray(value, dtype=float) if _is_numeric(value) else None
+    if factor is None or factor.ndim > 1 or factor.size not in (1, num_gates):
+        raise ValueError(
+            f"{where}: {name} must be a non-negative number or {num_gates} numbers, one per gate "
+            f"({', '.join(gate_names)}); got {value!r}."
+        )
+    if not np.all(np.isfinite(factor)) or np.any(factor < 0):
+        raise ValueError(f"{where}: {name} must be finite and non-negative; got {value!r}.")
+    return torch.as_tensor(np.broadcast_to(factor.reshape(-1), (num_gates,)).copy())
+
+
+def as_tensor(value, name, shape, where, hint=""):
+    """A given array (numpy, torch, nested lists) as a float32 tensor of exactly `shape`."""
+    if not _is_numeric(value):
+        raise TypeError(f"{where}: {name} must be a numeric array; got {type(value).__name__}.")
+    tensor = torch.as_tensor(np.asarray(value, dtype=np.float64) if not torch.is_tensor(value) else value)
+    if tensor.ndim == 2 and tensor.shape[1] == 1 and len(shape) == 1:
+        tensor = tensor[:, 0]  # a MATLAB-style column vector
+    if tuple(tensor.shape) != tuple(shape):
+        raise ValueError(f"{where}: {name} must have shape {tuple(shape)}{hint}; got {tuple(tensor.shape)}.")
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{where}: {name} contains NaN or Inf; give finite values.")
+    return tensor.detach().to(torch.float32).clone()
+
+
+def _is_numeric(value):
+    if torch.is_tensor(value):
+        return not value.is_complex()
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        return False
+    return array.dtype.kind in "biuf"

@@ -1,0 +1,96 @@
+"""Sequences in, checked: the one place where user data are validated, and padding.
+
+A data set is a list of `(T, C)` arrays of any lengths, or one `(N, T, C)` array.
+Errors name the sequence at fault and say how to fix it.
+"""
+
+import numpy as np
+import torch
+
+from ._checks import check_choice
+
+
+def as_sequences(X, name="X", where="lstmlab"):
+    """Check a data set and return it as a list of float `(T, C)` NumPy arrays."""
+    if torch.is_tensor(X):
+        X = X.detach().cpu().numpy()
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2:
+            raise ValueError(
+                f"{where}: {name} is one 2-D array of shape {X.shape}; a data set is a list of (T, C) "
+                f"sequences or an (N, T, C) array. For a single sequence pass [{name}]."
+            )
+        if X.ndim != 3:
+            raise ValueError(f"{where}: {name} must be an (N, T, C) array or a list of (T, C) arrays; got shape {X.shape}.")
+        X = list(X)
+    if not isinstance(X, (list, tuple)):
+        raise TypeError(f"{where}: {name} must be a list of (T, C) arrays or an (N, T, C) array; got {type(X).__name__}.")
+    if len(X) == 0:
+        raise ValueError(f"{where}: {name} is empty; give at least one sequence.")
+    sequences = [_as_sequence(x, f"{name}[{n}]", where) for n, x in enumerate(X)]
+    channels = sequences[0].shape[1]
+    for n, x in enumerate(sequences):
+        if x.shape[1] != channels:
+            raise ValueError(
+                f"{where}: {name}[{n}] has {x.shape[1]} channels but {name}[0] has {channels}; every sequence "
+                f"needs the same channels (time runs along the first axis: (T, C))."
+            )
+    return sequences
+
+
+def _as_sequence(x, label, where):
+    if torch.is_tensor(x):
+        x = x.detach().cpu().numpy()
+    x = np.asarray(x)
+    if x.dtype.kind == "c":
+        raise ValueError(f"{where}: {label} is complex; give real values (split real and imaginary parts into channels).")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {label} is not numeric (dtype {x.dtype}); give numbers.")
+    if x.ndim != 2:
+        raise ValueError(f"{where}: {label} must be a (T, C) array; got shape {x.shape}. For one channel use x.reshape(-1, 1).")
+    if x.shape[0] == 0:
+        raise ValueError(f"{where}: {label} is empty (0 time steps); drop it or give at least one step.")
+    if not np.all(np.isfinite(x)):
+        t = int(np.argwhere(~np.isfinite(x))[0, 0])
+        raise ValueError(f"{where}: {label} has NaN or Inf at time step {t}; fill or drop the missing values first.")
+    return x.astype(np.result_type(x.dtype, np.float32), copy=False)
+
+
+def pad_sequences(X, length="longest", direction="right", padding_value=0):
+    """Pad or truncate sequences to one length.
+
+    Args:
+        X: list of (T, C) arrays, or an (N, T, C) array.
+        length: "longest" pads every sequence to the longest; "shortest" truncates every sequence
+            to the shortest; an int pads or truncates to exactly that many steps.
+        direction: "right" pads (or truncates) at the end, "left" at the start, so that with
+            truncation "right" keeps the first steps and "left" keeps the last.
+        padding_value: the value of padded steps.
+
+    Returns:
+        padded (N, T, C) array and mask (N, T), True on real steps.
+
+    >>> padded, mask = pad_sequences([np.ones((2, 1)), np.ones((3, 1))], direction="left")
+    >>> padded[:, :, 0]
+    array([[0., 1., 1.],
+           [1., 1., 1.]], dtype=float32)
+    """
+    sequences = as_sequences(X, where="pad_sequences")
+    direction = check_choice(direction, "direction", ("right", "left"), "pad_sequences")
+    lengths = np.array([len(x) for x in sequences])
+    if isinstance(length, str):
+        length = check_choice(length, "length", ("longest", "shortest"), "pad_sequences")
+        T = lengths.max() if length == "longest" else lengths.min()
+    elif isinstance(length, (int, np.integer)) and not isinstance(length, bool) and length > 0:
+        T = int(length)
+    else:
+        raise ValueError(f"pad_sequences: length must be 'longest', 'shortest' or a positive integer; got {length!r}.")
+    dtype = np.result_type(*sequences)
+    padded = np.full((len(sequences), T, sequences[0].shape[1]), padding_value, dtype=dtype)
+    mask = np.zeros((len(sequences), T), dtype=bool)
+    for n, x in enumerate(sequences):
+        x = x[:T] if direction == "right" else x[max(len(x) - T, 0) :]
+        span = slice(0, len(x)) if direction == "right" else slice(T - len(x), T)
+        padded[n, span] = x
+        mask[n, span] = True
+    return padded, mask

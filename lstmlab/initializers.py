@@ -1,0 +1,65 @@
+"""Weight and bias initializers, named as in the seed documents.
+
+Each takes the shape of the parameter as lstmlab stores it, `(rows, columns)` for weights and
+`(rows,)` for a bias, and returns a float32 tensor. The fan-in of a weight matrix is its number of
+columns and the fan-out its number of rows (4H for an LSTM, as in the seeds).
+"""
+
+import math
+
+import torch
+
+from ._checks import as_tensor
+
+WEIGHT_INITIALIZERS = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones", "callable")
+BIAS_INITIALIZERS = ("unit-forget-gate", "narrow-normal", "ones", "zeros", "callable")
+
+
+def glorot(shape):
+    """Uniform with zero mean and variance 2 / (fan_in + fan_out)."""
+    fan_out, fan_in = shape
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    return torch.empty(shape).uniform_(-bound, bound)
+
+
+def he(shape):
+    """Normal with zero mean and variance 2 / fan_in."""
+    return torch.randn(shape) * math.sqrt(2.0 / shape[1])
+
+
+def orthogonal(shape):
+    """Q of the QR decomposition of a standard normal matrix: orthonormal columns (or rows)."""
+    rows, cols = shape
+    Z = torch.randn(max(rows, cols), min(rows, cols), dtype=torch.float64)
+    Q, R = torch.linalg.qr(Z)
+    Q = Q * torch.sign(torch.diagonal(R))  # makes the result uniformly distributed
+    return (Q if rows >= cols else Q.T).to(torch.float32)
+
+
+def narrow_normal(shape):
+    """Normal with zero mean and standard deviation 0.01."""
+    return torch.randn(shape) * 0.01
+
+
+_NAMED = {
+    "glorot": glorot,
+    "he": he,
+    "orthogonal": orthogonal,
+    "narrow-normal": narrow_normal,
+    "zeros": torch.zeros,
+    "ones": torch.ones,
+}
+
+
+def initialize(initializer, shape, name, where, num_hidden_units=None):
+    """Make a parameter of `shape` with `initializer`: a name above, "unit-forget-gate", or a callable.
+
+    "unit-forget-gate" is for an LSTM bias: ones for the forget gate of every direction, zeros elsewhere.
+    """
+    if callable(initializer):
+        return as_tensor(initializer(tuple(shape)), f"the result of {name}", shape, where)
+    if initializer == "unit-forget-gate":
+        bias = torch.zeros(shape)
+        bias.view(-1, 4, num_hidden_units)[:, 1] = 1.0  # (directions, gates i f g o, H)
+        return bias
+    return _NAMED[initializer](tuple(shape))

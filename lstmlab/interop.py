@@ -1,0 +1,81 @@
+"""Moving weights between lstmlab layers and torch.nn.LSTM / torch.nn.GRU.
+
+    layer = ll.from_torch(torch.nn.LSTM(12, 100, batch_first=True))   # torch -> lstmlab
+    module = layer.to_torch()                                          # lstmlab -> torch
+
+torch keeps the same row order as lstmlab (LSTM: i, f, g, o; GRU: r, z, n) but two biases,
+b_ih and b_hh. An LSTM only ever uses their sum, so lstmlab stores b = b_ih + b_hh and exports
+b_ih = b, b_hh = 0. A GRU uses b_hh inside the reset gate's product, so it becomes a GRU layer
+with reset_gate_mode="recurrent-bias-after-multiplication" and a 6H bias [b_ih; b_hh].
+"""
+
+import torch
+
+from .layers import BiLSTMLayer, DropoutLayer, GRULayer, LSTMLayer
+
+
+def from_torch(module, *, output_mode="sequence"):
+    """lstmlab layers with a torch.nn.LSTM's or torch.nn.GRU's weights.
+
+    Returns one layer, or a list with a dropout_layer between recurrent layers when the module
+    has num_layers > 1 (output_mode applies to the last recurrent layer).
+    """
+    if not isinstance(module, (torch.nn.LSTM, torch.nn.GRU)):
+        raise TypeError(f"from_torch: expected a torch.nn.LSTM or torch.nn.GRU; got {type(module).__name__}.")
+    if getattr(module, "proj_size", 0):
+        raise ValueError(f"from_torch: LSTMs with projections (proj_size={module.proj_size}) have no lstmlab layer; use proj_size=0.")
+    is_lstm = isinstance(module, torch.nn.LSTM)
+    suffixes = ["", "_reverse"] if module.bidirectional else [""]
+    layers = []
+    for k in range(module.num_layers):
+        W, R, b = [], [], []
+        for suffix in suffixes:
+            name = f"l{k}{suffix}"
+            W.append(getattr(module, f"weight_ih_{name}"))
+            R.append(getattr(module, f"weight_hh_{name}"))
+            if module.bias:
+                b_ih, b_hh = getattr(module, f"bias_ih_{name}"), getattr(module, f"bias_hh_{name}")
+                b.append(b_ih + b_hh if is_lstm else torch.cat([b_ih, b_hh]))
+            else:
+                b.append(torch.zeros(W[-1].shape[0] * (1 if is_lstm else 2)))
+        options = {
+            "input_weights": torch.cat(W).detach(),
+            "recurrent_weights": torch.cat(R).detach(),
+            "bias": torch.cat(b).detach(),
+            "output_mode": output_mode if k == module.num_layers - 1 else "sequence",
+        }
+        if is_lstm:
+            layer = (BiLSTMLayer if module.bidirectional else LSTMLayer)(module.hidden_size, **options)
+        elif module.bidirectional:
+            raise ValueError("from_torch: bidirectional GRUs have no lstmlab layer yet; use bidirectional=False.")
+        else:
+            layer = GRULayer(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **options)
+        if k > 0 and module.dropout > 0:
+            layers.append(DropoutLayer(module.dropout))
+        layers.append(layer)
+    return layers[0] if len(layers) == 1 else layers
+
+
+def to_torch(layer):
+    """A torch.nn.LSTM / torch.nn.GRU (batch_first=True) computing exactly what `layer` computes."""
+    if not layer.uses_fused_kernel:
+        raise ValueError(
+            f"to_torch: layer {layer.name or layer.kind!r} uses gate {layer.gate_activation_function!r} and state "
+            f"{layer.state_activation_function!r} activations"
+            + (f" with reset_gate_mode={layer.reset_gate_mode!r}" if isinstance(layer, GRULayer) else "")
+            + "; torch's modules compute only sigmoid gates, tanh states (and, for a GRU, a reset gate after the multiplication)."
+        )
+    if layer.input_weights is None:
+        raise ValueError(f"to_torch: layer {layer.name or layer.kind!r} has no weights yet (input_size='auto'); run data through it or give input_size.")
+    is_lstm = isinstance(layer, LSTMLayer)
+    module_type = torch.nn.LSTM if is_lstm else torch.nn.GRU
+    D = layer.num_directions
+    module = module_type(layer.input_size, layer.num_hidden_units, batch_first=True, bidirectional=D == 2)
+    module = module.to(layer.input_weights.dtype)
+    with torch.no_grad():
+        for d, suffix in enumerate(["", "_reverse"][:D]):
+            W, R, b = layer.direction_parameters(d)
+            b_ih, b_hh = (b, torch.zeros_like(b)) if is_lstm else layer.split_bias(b)
+            for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), (W, R, b_ih, b_hh)):
+                getattr(module, f"{name}_l0{suffix}").copy_(value)
+    return module

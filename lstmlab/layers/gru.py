@@ -1,0 +1,157 @@
+"""GRU layer.
+
+At every time step t (notation of `lstmlab.reference`):
+
+    r = sigma_g(W_r x_t + R_r h_{t-1} + b_r)     reset gate
+    z = sigma_g(W_z x_t + R_z h_{t-1} + b_z)     update gate
+    n = sigma_s(W_n x_t + b_n + r * (R_n h_{t-1}))   candidate state ("after-multiplication")
+    h_t = (1 - z) * n + z * h_{t-1}
+
+The reset gate mode says where r acts in the candidate: "after-multiplication" (default, above),
+"before-multiplication" R_n (r * h_{t-1}), or "recurrent-bias-after-multiplication"
+r * (R_n h_{t-1} + b_Rn), with a bias of 6H values: input bias (r, z, n), then recurrent bias.
+The last is torch.nn.GRU's own form. Both "after" modes run torch's fused kernel with the default
+activations.
+"""
+
+import torch
+
+from .._checks import check_choice
+from .recurrent import RecurrentLayer
+
+RESET_GATE_MODES = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
+
+
+class GRULayer(RecurrentLayer):
+    """Gated recurrent unit layer.
+
+    Args:
+        num_hidden_units: H, the size of the hidden state.
+        reset_gate_mode: "after-multiplication" (default) | "before-multiplication" |
+            "recurrent-bias-after-multiplication" (see the module docstring).
+        hidden_state: initial hidden state (H,); zeros if None.
+        input_weights: W, (3H, C), rows in gate order r, z, n. recurrent_weights: R, (3H, H).
+        bias: b, (3H,), or (6H,) with "recurrent-bias-after-multiplication".
+        bias_initializer: "zeros" (default) | "narrow-normal" | "ones" | a callable.
+        Factors are a scalar or 3 values (r, z, n). The other options are `LSTMLayer`'s.
+
+    >>> import torch, lstmlab as ll
+    >>> ll.gru_layer(4, input_size=2, output_mode="last")(torch.zeros(3, 7, 2)).shape
+    torch.Size([3, 4])
+    """
+
+    kind = "gru"
+    gate_names = ("r", "z", "n")
+    state_names = ("hidden",)
+    quantities = ("r", "z", "n", "h")
+    bias_initializers = ("zeros", "narrow-normal", "ones", "callable")
+
+    def __init__(
+        self,
+        num_hidden_units,
+        *,
+        output_mode="sequence",
+        reset_gate_mode="after-multiplication",
+        has_state_inputs=False,
+        has_state_outputs=False,
+        state_activation_function="tanh",
+        gate_activation_function="sigmoid",
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="zeros",
+        hidden_state=None,
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        input_weights_learn_rate_factor=1,
+        recurrent_weights_learn_rate_factor=1,
+        bias_learn_rate_factor=1,
+        input_weights_l2_factor=1,
+        recurrent_weights_l2_factor=1,
+        bias_l2_factor=0,
+        input_size="auto",
+        name="",
+    ):
+        self.reset_gate_mode = check_choice(reset_gate_mode, "reset_gate_mode", RESET_GATE_MODES, "gru_layer")
+        self.bias_blocks = 2 if self.reset_gate_mode == "recurrent-bias-after-multiplication" else 1
+        super().__init__(
+            num_hidden_units,
+            input_size=input_size,
+            output_mode=output_mode,
+            has_state_inputs=has_state_inputs,
+            has_state_outputs=has_state_outputs,
+            state_activation_function=state_activation_function,
+            gate_activation_function=gate_activation_function,
+            input_weights_initializer=input_weights_initializer,
+            recurrent_weights_initializer=recurrent_weights_initializer,
+            bias_initializer=bias_initializer,
+            input_weights=input_weights,
+            recurrent_weights=recurrent_weights,
+            bias=bias,
+            initial_states={"hidden": hidden_state},
+            learn_rate_factors={
+                "input_weights": input_weights_learn_rate_factor,
+                "recurrent_weights": recurrent_weights_learn_rate_factor,
+                "bias": bias_learn_rate_factor,
+            },
+            l2_factors={
+                "input_weights": input_weights_l2_factor,
+                "recurrent_weights": recurrent_weights_l2_factor,
+                "bias": bias_l2_factor,
+            },
+            name=name,
+        )
+
+    @property
+    def uses_fused_kernel(self):
+        return super().uses_fused_kernel and self.reset_gate_mode != "before-multiplication"
+
+    def split_bias(self, b):
+        """The input bias b_W and the recurrent bias b_R (zero unless the mode has one), each (3H,)."""
+        if self.bias_blocks == 2:
+            return b.chunk(2)
+        return b, torch.zeros_like(b)
+
+    def equations(self, a, m, h_prev, R_n):
+        """The GRU equations, for one step (B, H) or all steps at once (T, B, H).
+
+        a = (W_r x + b_Wr, W_z x + b_Wz, W_n x + b_Wn): the input parts;
+        m = (R_r h + b_Rr, R_z h + b_Rz, R_n h + b_Rn): the recurrent parts, from h_prev.
+        """
+        r = self.gate(a[0] + m[0])
+        z = self.gate(a[1] + m[1])
+        if self.reset_gate_mode == "before-multiplication":
+            n = self.state(a[2] + (r * h_prev) @ R_n.T)
+        else:
+            n = self.state(a[2] + r * m[2])
+        h = (1 - z) * n + z * h_prev
+        return r, z, n, h
+
+    def _parts(self, x, h_prev, W, R, b):
+        b_W, b_R = self.split_bias(b)
+        a = (x @ W.T + b_W).chunk(3, dim=-1)  # input parts of r, z, n
+        m = (h_prev @ R.T + b_R).chunk(3, dim=-1)  # recurrent parts of r, z, n
+        return a, m, R.chunk(3)[2]
+
+    def _loop(self, x, states, W, R, b):
+        """One direction, one step at a time. x (T, B, C); states (h,), (B, H)."""
+        (h,) = states
+        hs = []
+        for x_t in x:
+            a, m, R_n = self._parts(x_t, h, W, R, b)
+            *_, h = self.equations(a, m, h, R_n)
+            hs.append(h)
+        return torch.stack(hs), (h,)  # (T, B, H)
+
+    def _fused(self, x, states):
+        """torch's fused GRU kernel: its r, z, n rows are ours; b_ih = b_W and b_hh = b_R."""
+        B, H = x.shape[1], self.num_hidden_units
+        W, R, b = self.direction_parameters(0)
+        y, h_n = torch.gru(x, states[0][None].contiguous(), [W, R, *self.split_bias(b)], True, 1, 0.0, self.training, False, False)
+        return y, (h_n[0].reshape(B, H),)
+
+    def _explain(self, x, h_prev, states, units, W, R, b):
+        """All steps at once from h_{t-1}: no recurrence is left to solve for a GRU."""
+        a, m, R_n = self._parts(x, h_prev, W, R, b)  # each part (T, B, H)
+        r, z, n, h = self.equations(a, m, h_prev, R_n)
+        return {"r": r[..., units], "z": z[..., units], "n": n[..., units], "h": h[..., units]}

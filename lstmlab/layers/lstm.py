@@ -1,0 +1,178 @@
+"""LSTM and BiLSTM layers.
+
+At every time step t the layer reads x_t and its previous hidden state h_{t-1}, computes four
+gates and updates its cell state c (notation of `lstmlab.reference`):
+
+    i = sigma_g(W_i x_t + R_i h_{t-1} + b_i)     input gate
+    f = sigma_g(W_f x_t + R_f h_{t-1} + b_f)     forget gate
+    g = sigma_s(W_g x_t + R_g h_{t-1} + b_g)     cell candidate
+    o = sigma_g(W_o x_t + R_o h_{t-1} + b_o)     output gate
+    c_t = f * c_{t-1} + i * g
+    h_t = o * sigma_s(c_t)
+
+`_loop` below is these lines in torch, one time step at a time. With the default activations
+(sigmoid, tanh) the layer runs torch's fused kernel instead, on the very same parameters, which is
+much faster and gives the same numbers.
+"""
+
+import torch
+
+from .recurrent import RecurrentLayer
+from ..scan import linear_recurrence
+
+
+class LSTMLayer(RecurrentLayer):
+    """Long short-term memory layer.
+
+    Args:
+        num_hidden_units: H, the size of the hidden and cell states.
+        output_mode: "sequence" (default) outputs h_t for every step, (B, T, H);
+            "last" outputs the last step only, (B, H).
+        has_state_inputs: if True the layer is called as layer(x, h0, c0) with states (B, H).
+        has_state_outputs: if True the layer also returns its final h and c, each (B, H).
+        state_activation_function: sigma_s, "tanh" (default) | "softsign" | "relu".
+        gate_activation_function: sigma_g, "sigmoid" (default) | "hard-sigmoid".
+        input_weights_initializer: "glorot" (default) | "he" | "orthogonal" | "narrow-normal" |
+            "zeros" | "ones" | a callable taking the shape and returning an array.
+        recurrent_weights_initializer: as above, default "orthogonal".
+        bias_initializer: "unit-forget-gate" (default: forget gate 1, others 0) | "narrow-normal" |
+            "ones" | "zeros" | a callable.
+        cell_state, hidden_state: initial states, (H,); zeros if None. `reset_state` returns here.
+        input_weights: W, (4H, C), rows in gate order i, f, g, o; initialized if None.
+        recurrent_weights: R, (4H, H), same row order.
+        bias: b, (4H,), same order (one bias, where torch.nn.LSTM has two).
+        *_learn_rate_factor: multiplies the global learn rate; a scalar or 4 values (i, f, g, o).
+        *_l2_factor: multiplies the global L2 regularization; a scalar or 4 values.
+        input_size: C, or "auto" to take it from the first input.
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.lstm_layer(8, input_size=3)
+    >>> layer(torch.zeros(2, 5, 3)).shape
+    torch.Size([2, 5, 8])
+    >>> layer.input_weights.shape, layer.recurrent_weights.shape, layer.bias.shape
+    (torch.Size([32, 3]), torch.Size([32, 8]), torch.Size([32]))
+    """
+
+    kind = "lstm"
+    gate_names = ("i", "f", "g", "o")
+    state_names = ("hidden", "cell")
+    quantities = ("i", "f", "g", "o", "c", "h")
+    bias_initializers = ("unit-forget-gate", "narrow-normal", "ones", "zeros", "callable")
+
+    def __init__(
+        self,
+        num_hidden_units,
+        *,
+        output_mode="sequence",
+        has_state_inputs=False,
+        has_state_outputs=False,
+        state_activation_function="tanh",
+        gate_activation_function="sigmoid",
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="unit-forget-gate",
+        cell_state=None,
+        hidden_state=None,
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        input_weights_learn_rate_factor=1,
+        recurrent_weights_learn_rate_factor=1,
+        bias_learn_rate_factor=1,
+        input_weights_l2_factor=1,
+        recurrent_weights_l2_factor=1,
+        bias_l2_factor=0,
+        input_size="auto",
+        name="",
+    ):
+        super().__init__(
+            num_hidden_units,
+            input_size=input_size,
+            output_mode=output_mode,
+            has_state_inputs=has_state_inputs,
+            has_state_outputs=has_state_outputs,
+            state_activation_function=state_activation_function,
+            gate_activation_function=gate_activation_function,
+            input_weights_initializer=input_weights_initializer,
+            recurrent_weights_initializer=recurrent_weights_initializer,
+            bias_initializer=bias_initializer,
+            input_weights=input_weights,
+            recurrent_weights=recurrent_weights,
+            bias=bias,
+            initial_states={"hidden": hidden_state, "cell": cell_state},
+            learn_rate_factors={
+                "input_weights": input_weights_learn_rate_factor,
+                "recurrent_weights": recurrent_weights_learn_rate_factor,
+                "bias": bias_learn_rate_factor,
+            },
+            l2_factors={
+                "input_weights": input_weights_l2_factor,
+                "recurrent_weights": recurrent_weights_l2_factor,
+                "bias": bias_l2_factor,
+            },
+            name=name,
+        )
+
+    def gates(self, z_i, z_f, z_g, z_o):
+        """The four gate equations, for one step (B, H) or for all steps at once (T, B, H)."""
+        return self.gate(z_i), self.gate(z_f), self.state(z_g), self.gate(z_o)
+
+    def _loop(self, x, states, W, R, b):
+        """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H)."""
+        h, c = states
+        xW = x @ W.T + b  # (T, B, 4H): the input part of every step at once
+        hs = []
+        for xW_t in xW:
+            z = xW_t + h @ R.T  # (B, 4H) pre-activations
+            i, f, g, o = self.gates(*z.chunk(4, dim=-1))
+            c = f * c + i * g
+            h = o * self.state(c)
+            hs.append(h)
+        return torch.stack(hs), (h, c)  # (T, B, H)
+
+    def _fused(self, x, states):
+        """torch's fused LSTM kernel on our parameters: its i, f, g, o rows are ours, b_hh = 0."""
+        D, H, B = self.num_directions, self.num_hidden_units, x.shape[1]
+        h0, c0 = (s.reshape(B, D, H).transpose(0, 1).contiguous() for s in states)  # (D, B, H)
+        weights = []
+        for d in range(D):
+            W, R, b = self.direction_parameters(d)
+            weights += [W, R, b, torch.zeros_like(b)]
+        y, h_n, c_n = torch.lstm(x, (h0, c0), weights, True, 1, 0.0, self.training, D == 2, False)
+        return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in (h_n, c_n))
+
+    def _explain(self, x, h_prev, states, units, W, R, b):
+        """All steps of one direction at once, given h_{t-1}: one matrix product, then a scan for c.
+
+        x (T, B, C), h_prev (T, B, H); only the rows of the chosen units are computed.
+        """
+        T, B, C = x.shape
+        H, U = self.num_hidden_units, len(units)
+        rows = (torch.arange(4, device=units.device)[:, None] * H + units).reshape(-1)  # (4U,)
+        WR = torch.cat([W, R], dim=1)[rows].view(4, U, C + H)  # (4, U, C+H)
+        xh = torch.cat([x, h_prev], dim=-1).view(1, T * B, C + H)  # (1, T*B, C+H)
+        z = torch.baddbmm(b[rows].view(4, 1, U), xh.expand(4, -1, -1), WR.transpose(1, 2))  # (4, T*B, U)
+        i, f, g, o = self.gates(*z.view(4, T, B, U))  # each (T, B, U)
+        c = linear_recurrence(f, i * g, states[1][:, units])  # c_t = f * c_{t-1} + i * g
+        h = o * self.state(c)
+        return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
+
+
+class BiLSTMLayer(LSTMLayer):
+    """Bidirectional LSTM: one LSTM reads the sequence forward, a second one reads it backward.
+
+    Takes the options of `LSTMLayer`. Parameters stack the two directions, forward first:
+    W (8H, C), R (8H, H), b (8H,), initial states (2H,). Learn-rate and L2 factors given per gate
+    apply to both directions.
+
+    The output at step t concatenates [h_forward_t, h_backward_t], 2H channels. With
+    output_mode="last" the layer returns that concatenation at the last step T (as MATLAB does):
+    the forward half has read the whole sequence, but the backward half has read only x_T, since
+    the backward pass starts there. To summarise the whole sequence in both directions use
+    has_state_outputs=True: the final hidden state holds the backward state after it has read
+    back to x_1.
+    """
+
+    kind = "bilstm"
+    num_directions = 2

@@ -1,0 +1,279 @@
+"""What LSTM, BiLSTM and GRU layers share: options, parameters, states and directions.
+
+The equations of each layer live in `lstm.py` and `gru.py`. This module handles the rest:
+checking options, creating parameters (MATLAB layout: rows grouped by gate, forward direction
+first), the initial states that `reset_state` returns to, running each direction, and choosing
+between torch's fused kernel and the readable step-by-step loop.
+"""
+
+import warnings
+
+import torch
+
+from .._checks import as_tensor, check_bool, check_choice, check_factor, check_positive_int
+from ..activations import GATE_ACTIVATIONS, STATE_ACTIVATIONS
+from ..initializers import WEIGHT_INITIALIZERS, initialize
+from .base import Layer
+
+
+class RecurrentLayer(Layer):
+    """Base of the recurrent layers. Subclasses define the class attributes and the equations."""
+
+    gate_names = ()  # row blocks of W, R and b, in order
+    state_names = ()  # "hidden", then "cell" for an LSTM
+    quantities = ()  # what ll.trace records, per direction
+    bias_initializers = ()
+    num_directions = 1
+    bias_blocks = 1  # 2 when the bias holds an input and a recurrent part (GRU)
+
+    def __init__(
+        self,
+        num_hidden_units,
+        *,
+        input_size,
+        output_mode,
+        has_state_inputs,
+        has_state_outputs,
+        state_activation_function,
+        gate_activation_function,
+        input_weights_initializer,
+        recurrent_weights_initializer,
+        bias_initializer,
+        input_weights,
+        recurrent_weights,
+        bias,
+        initial_states,
+        learn_rate_factors,
+        l2_factors,
+        name,
+    ):
+        super().__init__(name)
+        where = f"{self.kind}_layer"
+        self.num_hidden_units = H = check_positive_int(num_hidden_units, "num_hidden_units", where)
+        self.output_mode = check_choice(output_mode, "output_mode", ("sequence", "last"), where)
+        self.has_state_inputs = check_bool(has_state_inputs, "has_state_inputs", where)
+        self.has_state_outputs = check_bool(has_state_outputs, "has_state_outputs", where)
+        self.state_activation_function = check_choice(
+            state_activation_function, "state_activation_function", tuple(STATE_ACTIVATIONS), where
+        )
+        self.gate_activation_function = check_choice(
+            gate_activation_function, "gate_activation_function", tuple(GATE_ACTIVATIONS), where
+        )
+        self.gate = GATE_ACTIVATIONS[self.gate_activation_function]
+        self.state = STATE_ACTIVATIONS[self.state_activation_function]
+        self.initializers = {
+            "input_weights": check_choice(input_weights_initializer, "input_weights_initializer", WEIGHT_INITIALIZERS, where),
+            "recurrent_weights": check_choice(
+                recurrent_weights_initializer, "recurrent_weights_initializer", WEIGHT_INITIALIZERS, where
+            ),
+            "bias": check_choice(bias_initializer, "bias_initializer", self.bias_initializers, where),
+        }
+        k = len(self.gate_names)
+        self.learn_rate_factor = {
+            p: check_factor(v, f"{p}_learn_rate_factor", k, self.gate_names, where) for p, v in learn_rate_factors.items()
+        }
+        self.l2_factor = {p: check_factor(v, f"{p}_l2_factor", k, self.gate_names, where) for p, v in l2_factors.items()}
+
+        rows = self.num_directions * k * H
+        if input_size != "auto":
+            input_size = check_positive_int(input_size, "input_size", where)
+        if input_weights is not None:
+            columns = input_size if input_size != "auto" else torch.as_tensor(input_weights).shape[-1]
+            input_weights = as_tensor(input_weights, "input_weights", (rows, columns), where, self._layout_hint("C"))
+            input_size = columns
+        self._given = {
+            "input_weights": input_weights,
+            "recurrent_weights": recurrent_weights
+            if recurrent_weights is None
+            else as_tensor(recurrent_weights, "recurrent_weights", (rows, H), where, self._layout_hint("H")),
+            "bias": bias if bias is None else as_tensor(bias, "bias", (rows * self.bias_blocks,), where, self._layout_hint()),
+        }
+        self.input_size = "auto"
+        self.input_weights = self.recurrent_weights = self.bias = None
+
+        for state_name, value in initial_states.items():
+            if value is not None and self.has_state_inputs:
+                raise ValueError(
+                    f"{where}: {state_name}_state must be None when has_state_inputs=True, because the "
+                    f"state then comes in as an input; drop {state_name}_state or set has_state_inputs=False."
+                )
+            start = torch.zeros(self.num_directions * H) if value is None else as_tensor(
+                value, f"{state_name}_state", (self.num_directions * H,), where
+            )
+            self.register_buffer(f"initial_{state_name}_state", start)
+            self.register_buffer(f"{state_name}_state", start.clone())
+        if input_size != "auto":
+            self.build(input_size)
+
+    # --- parameters --------------------------------------------------------------------------------
+
+    def _layout_hint(self, columns=""):
+        gates = ", ".join(self.gate_names)
+        directions = " forward then backward," if self.num_directions == 2 else ""
+        blocks = " (input bias then recurrent bias)" if self.bias_blocks == 2 and not columns else ""
+        return f" (rows:{directions} {len(self.gate_names)} blocks of num_hidden_units in gate order {gates}{blocks})"
+
+    def build(self, input_size):
+        if self.input_weights is not None:
+            if input_size != self.input_size:
+                raise ValueError(
+                    f"{self.name or self.kind}: the input has {input_size} channels but the layer was built "
+                    f"for input_size={self.input_size}; give data with {self.input_size} channels."
+                )
+            return self.output_size
+        self.input_size = input_size
+        rows = self.num_directions * len(self.gate_names) * self.num_hidden_units
+        shapes = {
+            "input_weights": (rows, input_size),
+            "recurrent_weights": (rows, self.num_hidden_units),
+            "bias": (rows * self.bias_blocks,),
+        }
+        for name, shape in shapes.items():
+            value = self._given.pop(name)
+            if value is None:
+                value = initialize(self.initializers[name], shape, f"{name}_initializer", f"{self.kind}_layer", self.num_hidden_units)
+            setattr(self, name, torch.nn.Parameter(value.to(self.initial_hidden_state.dtype)))
+        return self.output_size
+
+    @property
+    def output_size(self):
+        return self.num_directions * self.num_hidden_units
+
+    def returns_sequence(self, input_is_sequence):
+        return self.output_mode == "sequence"
+
+    def direction_parameters(self, d):
+        """W (kH, C), R (kH, H) and b of direction d (0 forward, 1 backward), as views."""
+        D = self.num_directions
+        return self.input_weights.chunk(D)[d], self.recurrent_weights.chunk(D)[d], self.bias.chunk(D)[d]
+
+    def _factor_per_row(self, factors):
+        """Expand one value per gate to a column that broadcasts against a parameter."""
+        per_row = factors.repeat_interleave(self.num_hidden_units).repeat(self.num_directions)
+        return {
+            "input_weights": per_row[:, None],
+            "recurrent_weights": per_row[:, None],
+            "bias": per_row.repeat(self.bias_blocks),
+        }
+
+    def learn_rate_factors(self):
+        return {name: self._factor_per_row(f)[name] for name, f in self.learn_rate_factor.items()}
+
+    def l2_factors(self):
+        return {name: self._factor_per_row(f)[name] for name, f in self.l2_factor.items()}
+
+    # --- states --------------------------------------------------------------------------------------
+
+    @property
+    def uses_fused_kernel(self):
+        """True when torch's fused kernel (cuDNN on a GPU) computes exactly this layer's equations."""
+        return self.gate_activation_function == "sigmoid" and self.state_activation_function == "tanh"
+
+    def reset_state(self):
+        """Return every state to its initial value: the one given when the layer was made, else zeros."""
+        for state_name in self.state_names:
+            getattr(self, f"{state_name}_state").data = getattr(self, f"initial_{state_name}_state").clone()
+
+    def start_states(self, batch_size, states=None):
+        """The states a forward pass starts from: given state inputs, else the layer's own states."""
+        size = self.output_size
+        if not states:
+            own = [getattr(self, f"{s}_state") for s in self.state_names]
+            return tuple(s.expand(batch_size, size) if s.ndim == 1 else s for s in own)
+        if len(states) != len(self.state_names):
+            names = ", ".join(f"{s} state" for s in self.state_names)
+            raise ValueError(f"{self.name or self.kind}: expected {len(self.state_names)} state inputs ({names}); got {len(states)}.")
+        for state_name, s in zip(self.state_names, states):
+            if tuple(s.shape) != (batch_size, size):
+                raise ValueError(
+                    f"{self.name or self.kind}: the {state_name} state input must have shape "
+                    f"(batch, {size}) = ({batch_size}, {size}); got {tuple(s.shape)}."
+                )
+        return tuple(states)
+
+    def _direction_states(self, states, d):
+        H = self.num_hidden_units
+        return tuple(s[:, d * H : (d + 1) * H] for s in states)
+
+    # --- forward ----------------------------------------------------------------------------------
+
+    def forward(self, x, *state_inputs):
+        """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last".
+
+        With has_state_outputs=True also returns the final states, each (B, D*H).
+        """
+        if state_inputs and not self.has_state_inputs:
+            raise ValueError(f"{self.name or self.kind}: got state inputs but has_state_inputs=False.")
+        return self.output(*self.run(x, state_inputs))
+
+    def output(self, y, final):
+        """What the layer hands on, from the full output sequence y and the final states."""
+        out = y[:, -1] if self.output_mode == "last" else y
+        return (out, *final) if self.has_state_outputs else out
+
+    def run(self, x, states=None):
+        """The full output sequence (B, T, D*H) and the final states, whatever the output mode."""
+        self.build(x.shape[-1])
+        states = self.start_states(x.shape[0], states)
+        x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
+        if self.uses_fused_kernel:
+            with warnings.catch_warnings():
+                # cuDNN copies our weights into its own buffer on each call and says so
+                warnings.filterwarnings("ignore", message="RNN module weights are not part")
+                y, final = self._fused(x, states)
+        else:
+            y, final = self._loop_directions(x, states)
+        return y.transpose(0, 1), final
+
+    def _loop_directions(self, x, states):
+        """Run the step-by-step loop once per direction; the backward one reads time reversed."""
+        outputs, finals = [], []
+        for d in range(self.num_directions):
+            xd = x if d == 0 else x.flip(0)
+            y, final = self._loop(xd, self._direction_states(states, d), *self.direction_parameters(d))
+            outputs.append(y if d == 0 else y.flip(0))
+            finals.append(final)
+        return torch.cat(outputs, -1), tuple(torch.cat(s, -1) for s in zip(*finals))
+
+    def explain(self, x, y, states, units):
+        """Recompute every recorded quantity from the layer's input and its known hidden states.
+
+        Args:
+            x: (B, T, C) the input the layer saw.
+            y: (B, T, D*H) the full output sequence from `run`.
+            states: the start states, as from `start_states`.
+            units: (U,) long tensor of the hidden units to record.
+
+        Returns:
+            One dict per direction: quantity name -> (T, B, U) tensor, indexed by input time.
+        """
+        x, y = x.transpose(0, 1), y.transpose(0, 1)  # (T, B, C), (T, B, D*H)
+        H = self.num_hidden_units
+        recorded = []
+        for d in range(self.num_directions):
+            h = y[..., d * H : (d + 1) * H]  # (T, B, H)
+            start = self._direction_states(states, d)
+            xd, hd = (x, h) if d == 0 else (x.flip(0), h.flip(0))
+            h_prev = torch.cat([start[0][None], hd[:-1]])  # (T, B, H): h_{t-1} for every t
+            q = self._explain(xd, h_prev, start, units, *self.direction_parameters(d))
+            recorded.append(q if d == 0 else {k: v.flip(0) for k, v in q.items()})
+        return recorded
+
+    def describe(self):
+        size = "auto" if self.input_size == "auto" else self.input_size
+        parts = [
+            f"{self.num_hidden_units} hidden units",
+            f"input size {size}",
+            f"output_mode={self.output_mode!r}",
+            f"gate {self.gate_activation_function}, state {self.state_activation_function}",
+            "fused kernel" if self.uses_fused_kernel else "step loop",
+        ]
+        if self.has_state_inputs or self.has_state_outputs:
+            parts.append(f"state inputs={self.has_state_inputs}, outputs={self.has_state_outputs}")
+        return ", ".join(parts)
+
+    def to_torch(self):
+        """This layer as a torch.nn.LSTM / torch.nn.GRU with the same weights (see lstmlab.interop)."""
+        from ..interop import to_torch
+
+        return to_torch(self)

@@ -1,0 +1,245 @@
+"""`Network`: a chain of layers, and `predict`, which runs data through it."""
+
+import collections
+import contextlib
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import as_sequences, pad_sequences
+from .layers import Layer, RecurrentLayer, SequenceInputLayer
+
+
+class Network(torch.nn.Module):
+    """A chain of lstmlab layers, each feeding the next (MATLAB's dlnetwork for a layer array).
+
+    Layers without a name get their kind as a name ("lstm"), numbered when a kind repeats
+    ("lstm_1", "lstm_2"). When the first layer is a `sequence_input_layer`, every input size
+    marked "auto" is inferred at once; otherwise on the first forward pass.
+
+    >>> import lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(12), ll.lstm_layer(100, output_mode="last"),
+    ...                   ll.fully_connected_layer(9), ll.softmax_layer()])
+    >>> net["lstm"].input_weights.shape
+    torch.Size([400, 12])
+    """
+
+    def __init__(self, layers):
+        super().__init__()
+        layers = [layers] if isinstance(layers, Layer) else list(layers)
+        if not layers:
+            raise ValueError("Network: layers is empty; give a list such as [ll.sequence_input_layer(12), ll.lstm_layer(100)].")
+        for k, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Network: layers[{k}] is a {type(layer).__name__}; expected an lstmlab layer such as ll.lstm_layer(100).")
+            if any(layer is other for other in layers[:k]):
+                raise ValueError(f"Network: layers[{k}] is the same object as an earlier layer; make a new layer for each position.")
+            if k > 0 and isinstance(layer, SequenceInputLayer):
+                raise ValueError(f"Network: layers[{k}] is a sequence input layer; it can only be the first layer.")
+            if isinstance(layer, RecurrentLayer) and layer.has_state_inputs:
+                raise ValueError(
+                    f"Network: layers[{k}] has has_state_inputs=True, but a chain has nowhere to take states "
+                    f"from; give hidden_state/cell_state instead, or call the layer directly."
+                )
+        self._layers = torch.nn.ModuleDict(zip(_unique_names(layers), layers))
+        for name, layer in self._layers.items():
+            layer.name = name
+        if isinstance(layers[0], SequenceInputLayer):
+            self.build(layers[0].input_size)
+
+    # --- structure -----------------------------------------------------------------------------------
+
+    @property
+    def layers(self):
+        return list(self._layers.values())
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            return self.layers[key]
+        if key not in self._layers:
+            raise KeyError(f"no layer named {key!r}; the layers are {', '.join(self._layers)}.")
+        return self._layers[key]
+
+    @property
+    def input_size(self):
+        """The number of input channels, or "auto" until the network has seen data."""
+        first = self.layers[0]
+        return getattr(first, "input_size", "auto")
+
+    def build(self, input_size):
+        """Infer every layer's input size from the network's input channels."""
+        size = input_size
+        for layer in self.layers:
+            size = layer.build(size)
+        return size
+
+    def summary(self):
+        """The layer table as a DataFrame: name, type, description, output shape, learnables."""
+        rows, size, is_sequence = [], self.input_size, True
+        for layer in self.layers:
+            if size != "auto" and getattr(layer, "input_size", None) != "auto":
+                size = layer.build(size)
+            is_sequence = layer.returns_sequence(is_sequence)
+            shape = "auto" if size == "auto" else (f"(T, {size})" if is_sequence else f"({size},)")
+            params = [p for p in layer.parameters(recurse=False) if p is not None]
+            rows.append(
+                {
+                    "name": layer.name,
+                    "type": type(layer).__name__,
+                    "description": layer.describe(),
+                    "output shape": shape,
+                    "learnables": sum(p.numel() for p in params),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def __repr__(self):
+        table = self.summary()
+        total = int(table["learnables"].sum())
+        return f"Network with {len(table)} layers, {total:,} learnables\n{table.to_string(index=False)}"
+
+    # --- running -----------------------------------------------------------------------------------
+
+    def forward(self, x, observe=None):
+        """x (B, T, C) through every layer. `observe(layer, x)`, if given, runs each recurrent layer."""
+        for layer in self.layers:
+            if observe is not None and isinstance(layer, RecurrentLayer):
+                x = observe(layer, x)
+            else:
+                x = layer(x)
+            if isinstance(x, tuple):  # state outputs do not travel down a chain
+                x = x[0]
+        return x
+
+    @property
+    def state(self):
+        """The recurrent states: {layer name: {"hidden": array, "cell": array}}."""
+        return {
+            layer.name: {s: getattr(layer, f"{s}_state").detach().cpu().numpy() for s in layer.state_names}
+            for layer in self.layers
+            if isinstance(layer, RecurrentLayer)
+        }
+
+    def reset_state(self):
+        """Return every recurrent layer to its initial state."""
+        for layer in self.layers:
+            if isinstance(layer, RecurrentLayer):
+                layer.reset_state()
+
+    def learnables(self):
+        """(layer, parameter name, parameter) for every learnable parameter, in order."""
+        return [(layer, name, p) for layer in self.layers for name, p in layer.named_parameters(recurse=False)]
+
+
+def _unique_names(layers):
+    given = [layer.name for layer in layers if layer.name]
+    for name in given:
+        if given.count(name) > 1:
+            raise ValueError(f"Network: two layers are named {name!r}; layer names must be unique.")
+        if "." in name:
+            raise ValueError(f"Network: layer name {name!r} contains '.'; use letters, digits, '_' or '-'.")
+    unnamed = collections.Counter(layer.kind for layer in layers if not layer.name)
+    counters = collections.Counter()
+    names = []
+    for layer in layers:
+        if layer.name:
+            names.append(layer.name)
+            continue
+        counters[layer.kind] += 1
+        name = layer.kind if unnamed[layer.kind] == 1 else f"{layer.kind}_{counters[layer.kind]}"
+        while name in given:
+            name += "_"
+        names.append(name)
+    return names
+
+
+# --- prediction ---------------------------------------------------------------------------------
+
+
+def prepare(net, X, where):
+    """Check X against the network and return the sequences as a list of (T, C) arrays."""
+    if not isinstance(net, Network):
+        raise TypeError(f"{where}: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
+    sequences = as_sequences(X, where=where)
+    channels = sequences[0].shape[1]
+    if net.input_size != "auto" and channels != net.input_size:
+        raise ValueError(f"{where}: X has {channels} channels; the network expects {net.input_size} (input_size={net.input_size}).")
+    first = net.layers[0]
+    for n, x in enumerate(sequences):
+        if isinstance(first, SequenceInputLayer) and len(x) < first.min_length:
+            raise ValueError(
+                f"{where}: X[{n}] has {len(x)} time steps, fewer than the input layer's min_length="
+                f"{first.min_length}; pad it or drop it."
+            )
+    net.build(channels)
+    return sequences
+
+
+def batches(sequences, mini_batch_size, like):
+    """Yield (indices, x (B, T, C) tensor, lengths) in order, each batch right-padded to its longest."""
+    for start in range(0, len(sequences), mini_batch_size):
+        indices = np.arange(start, min(start + mini_batch_size, len(sequences)))
+        padded, mask = pad_sequences([sequences[n] for n in indices])
+        yield indices, torch.as_tensor(padded).to(like), mask.sum(1)
+
+
+def parameter_like(net):
+    """A tensor on the network's device with its dtype, for moving data there."""
+    return next(iter(net.parameters()), torch.zeros(0))
+
+
+@contextlib.contextmanager
+def evaluating(net):
+    """Inference mode, dropout off and exact float32; the training flag is restored afterwards."""
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.inference_mode(), exact_float32():
+            yield
+    finally:
+        net.train(was_training)
+
+
+def predict(net, X, *, mini_batch_size=128):
+    """Run X through the network and return its outputs as NumPy arrays.
+
+    Sequences are processed in mini-batches in the order given, each padded on the right to its
+    longest sequence (MATLAB's default). A network that outputs one vector per sequence returns
+    (N, K); one that outputs sequences returns a list of (T_n, K) arrays, one per sequence, each
+    cut to its own length (or an (N, T, K) array when X was an array).
+    """
+    sequences = prepare(net, X, "predict")
+    like = parameter_like(net)
+    outputs = []
+    with evaluating(net):
+        for _, x, lengths in batches(sequences, mini_batch_size, like):
+            y = net(x).float().cpu().numpy()
+            outputs += [y[b, :T] for b, T in enumerate(lengths)] if y.ndim == 3 else list(y)
+    if outputs[0].ndim == 1 or isinstance(X, (np.ndarray, torch.Tensor)):
+        return np.stack(outputs)
+    return outputs
+
+
+@contextlib.contextmanager
+def exact_float32():
+    """TF32 off on a GPU, so that float32 means float32.
+
+    cuDNN may compute an LSTM in TF32 (10-bit mantissa) by default; lstmlab predicts and traces
+    with it off, so that what `ll.trace` recomputes equals what `ll.predict` returns.
+    """
+    if not torch.cuda.is_available():
+        yield
+        return
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(
+            enabled=torch.backends.cudnn.enabled,
+            benchmark=torch.backends.cudnn.benchmark,
+            deterministic=torch.backends.cudnn.deterministic,
+            allow_tf32=False,
+        ):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul

@@ -1,0 +1,154 @@
+"""The LSTM and GRU equations in plain NumPy (float64): the readable truth.
+
+Every fast torch path in lstmlab is tested against these functions. They are written to be read:
+one line per equation, in the notation used everywhere in lstmlab.
+
+Symbols (H hidden units, C input channels):
+
+=========  ==========  ===========================================================
+symbol     shape       meaning
+=========  ==========  ===========================================================
+x          (C,)        input at time step t
+h          (H,)        hidden state (the layer's output at step t)
+c          (H,)        cell state (LSTM only): the memory the gates edit
+i          (H,)        input gate: how much of the candidate enters the cell
+f          (H,)        forget gate: how much of the old cell state is kept
+g          (H,)        cell candidate: the new information on offer
+o          (H,)        output gate: how much of the cell is shown as h
+r, z, n    (H,)        GRU reset gate, update gate and candidate state
+W          (4H, C)     input weights, rows in gate order i, f, g, o (GRU: 3H, r, z, n)
+R          (4H, H)     recurrent weights, same row order
+b          (4H,)       bias, same row order (GRU with recurrent bias: 6H, input then recurrent)
+=========  ==========  ===========================================================
+
+LSTM step, with gate activation sigma_g and state activation sigma_s::
+
+    i = sigma_g(W_i x + R_i h_prev + b_i)
+    f = sigma_g(W_f x + R_f h_prev + b_f)
+    g = sigma_s(W_g x + R_g h_prev + b_g)
+    o = sigma_g(W_o x + R_o h_prev + b_o)
+    c = f * c_prev + i * g
+    h = o * sigma_s(c)
+
+>>> import numpy as np
+>>> H, C = 3, 2
+>>> W, R, b = np.ones((4 * H, C)), np.zeros((4 * H, H)), np.zeros(4 * H)
+>>> step = lstm_step(np.array([0.5, -0.5]), np.zeros(H), np.zeros(H), W, R, b)
+>>> step.i.shape, round(float(step.f[0]), 3)
+((3,), 0.5)
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+# --- activation functions, as the seed documents define them -------------------------------------
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def hard_sigmoid(x):
+    """0 below -2.5, 1 above 2.5, a straight line 0.2 x + 0.5 in between."""
+    return np.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+def softsign(x):
+    return x / (1.0 + np.abs(x))
+
+
+def relu(x):
+    return np.maximum(x, 0.0)
+
+
+GATE_ACTIVATIONS = {"sigmoid": sigmoid, "hard-sigmoid": hard_sigmoid}
+STATE_ACTIVATIONS = {"tanh": np.tanh, "softsign": softsign, "relu": relu}
+
+
+# --- one time step --------------------------------------------------------------------------------
+
+
+class LSTMStep(NamedTuple):
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c: np.ndarray
+    h: np.ndarray
+
+
+def lstm_step(x, h_prev, c_prev, W, R, b, gate="sigmoid", state="tanh"):
+    """One LSTM time step. Returns every quantity the step computed as an `LSTMStep`."""
+    sigma_g, sigma_s = GATE_ACTIVATIONS[gate], STATE_ACTIVATIONS[state]
+    W_i, W_f, W_g, W_o = np.split(W, 4)
+    R_i, R_f, R_g, R_o = np.split(R, 4)
+    b_i, b_f, b_g, b_o = np.split(b, 4)
+    i = sigma_g(W_i @ x + R_i @ h_prev + b_i)
+    f = sigma_g(W_f @ x + R_f @ h_prev + b_f)
+    g = sigma_s(W_g @ x + R_g @ h_prev + b_g)
+    o = sigma_g(W_o @ x + R_o @ h_prev + b_o)
+    c = f * c_prev + i * g
+    h = o * sigma_s(c)
+    return LSTMStep(i, f, g, o, c, h)
+
+
+class GRUStep(NamedTuple):
+    r: np.ndarray
+    z: np.ndarray
+    n: np.ndarray
+    h: np.ndarray
+
+
+def gru_step(x, h_prev, W, R, b, gate="sigmoid", state="tanh", reset_gate_mode="after-multiplication"):
+    """One GRU time step. Returns the reset gate r, update gate z, candidate n and new h.
+
+    reset_gate_mode says where the reset gate acts on the recurrent term of the candidate:
+    "after-multiplication" r * (R_n h_prev), "before-multiplication" R_n (r * h_prev), or
+    "recurrent-bias-after-multiplication" r * (R_n h_prev + b_Rn), where b holds 6H values: the
+    input bias (r, z, n) then the recurrent bias (r, z, n). The last mode is torch.nn.GRU's.
+    """
+    sigma_g, sigma_s = GATE_ACTIVATIONS[gate], STATE_ACTIVATIONS[state]
+    W_r, W_z, W_n = np.split(W, 3)
+    R_r, R_z, R_n = np.split(R, 3)
+    if reset_gate_mode == "recurrent-bias-after-multiplication":
+        b_W, b_R = np.split(b, 2)  # input bias, recurrent bias
+    else:
+        b_W, b_R = b, np.zeros_like(b)
+    b_Wr, b_Wz, b_Wn = np.split(b_W, 3)
+    b_Rr, b_Rz, b_Rn = np.split(b_R, 3)
+    r = sigma_g(W_r @ x + b_Wr + R_r @ h_prev + b_Rr)
+    z = sigma_g(W_z @ x + b_Wz + R_z @ h_prev + b_Rz)
+    if reset_gate_mode == "before-multiplication":
+        n = sigma_s(W_n @ x + b_Wn + R_n @ (r * h_prev))
+    else:
+        n = sigma_s(W_n @ x + b_Wn + r * (R_n @ h_prev + b_Rn))
+    h = (1 - z) * n + z * h_prev
+    return GRUStep(r, z, n, h)
+
+
+# --- whole sequences ------------------------------------------------------------------------------
+
+
+def lstm_sequence(X, W, R, b, h0=None, c0=None, gate="sigmoid", state="tanh"):
+    """Run `lstm_step` over a (T, C) sequence. Returns an `LSTMStep` of (T, H) arrays."""
+    H = R.shape[1]
+    h = np.zeros(H) if h0 is None else h0
+    c = np.zeros(H) if c0 is None else c0
+    steps = []
+    for x in X:
+        step = lstm_step(x, h, c, W, R, b, gate, state)
+        h, c = step.h, step.c
+        steps.append(step)
+    return LSTMStep(*(np.stack(q) for q in zip(*steps)))
+
+
+def gru_sequence(X, W, R, b, h0=None, gate="sigmoid", state="tanh", reset_gate_mode="after-multiplication"):
+    """Run `gru_step` over a (T, C) sequence. Returns a `GRUStep` of (T, H) arrays."""
+    h = np.zeros(R.shape[1]) if h0 is None else h0
+    steps = []
+    for x in X:
+        step = gru_step(x, h, W, R, b, gate, state, reset_gate_mode)
+        h = step.h
+        steps.append(step)
+    return GRUStep(*(np.stack(q) for q in zip(*steps)))
