@@ -14,11 +14,12 @@ import torch
 from .layers import BiLSTMLayer, DropoutLayer, GRULayer, LSTMLayer
 
 
-def from_torch(module, *, output_mode="sequence"):
+def from_torch(module, *, output_mode="sequence", **options):
     """lstmlab layers with a torch.nn.LSTM's or torch.nn.GRU's weights.
 
     Returns one layer, or a list with a dropout_layer between recurrent layers when the module
-    has num_layers > 1 (output_mode applies to the last recurrent layer).
+    has num_layers > 1. output_mode and any other layer options (has_state_outputs=True, say)
+    apply to the last recurrent layer.
     """
     if not isinstance(module, (torch.nn.LSTM, torch.nn.GRU)):
         raise TypeError(f"from_torch: expected a torch.nn.LSTM or torch.nn.GRU; got {type(module).__name__}.")
@@ -38,18 +39,19 @@ def from_torch(module, *, output_mode="sequence"):
                 b.append(b_ih + b_hh if is_lstm else torch.cat([b_ih, b_hh]))
             else:
                 b.append(torch.zeros(W[-1].shape[0] * (1 if is_lstm else 2)))
-        options = {
+        layer_options = {
             "input_weights": torch.cat(W).detach(),
             "recurrent_weights": torch.cat(R).detach(),
             "bias": torch.cat(b).detach(),
-            "output_mode": output_mode if k == module.num_layers - 1 else "sequence",
         }
+        if k == module.num_layers - 1:
+            layer_options.update(output_mode=output_mode, **options)
         if is_lstm:
-            layer = (BiLSTMLayer if module.bidirectional else LSTMLayer)(module.hidden_size, **options)
+            layer = (BiLSTMLayer if module.bidirectional else LSTMLayer)(module.hidden_size, **layer_options)
         elif module.bidirectional:
             raise ValueError("from_torch: bidirectional GRUs have no lstmlab layer yet; use bidirectional=False.")
         else:
-            layer = GRULayer(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **options)
+            layer = GRULayer(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **layer_options)
         if k > 0 and module.dropout > 0:
             layers.append(DropoutLayer(module.dropout))
         layers.append(layer)

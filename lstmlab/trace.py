@@ -7,7 +7,7 @@ follows from c_t = f * c_{t-1} + i * g, a linear recurrence solved in one pass (
 Finally h_t = o * sigma_s(c_t) is computed again from the recorded gates and compared with what the
 network output: `max_error` reports the largest difference, so the recording proves itself.
 
-Memory: a recording holds float32 values, per sequence, per step and per unit, for each direction:
+Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per step and per unit, for each direction:
 24 bytes for an LSTM (i, f, g, o, c, h) and 16 bytes for a GRU (r, z, n, h). The Japanese Vowels
 test set (370 sequences padded to 29 steps, 100 units) takes 26 MB. For long sequences choose what
 to record with `layers`, `units` and `steps`.
@@ -58,11 +58,11 @@ class LayerTrace:
 
     @property
     def backward(self):
-        if "backward" not in self.directions:
-            raise AttributeError(f"layer {self.name!r} is a one-way {self.kind} layer; it has no backward direction.")
-        return self.directions["backward"]
+        return self.directions["backward"] if "backward" in self.directions else self.__getattr__("backward")
 
     def __getattr__(self, attr):
+        if attr == "backward":
+            raise AttributeError(f"layer {self.name!r} is a one-way {self.kind} layer; it has no backward direction.")
         if attr in self.__dict__.get("quantities", ()):
             if len(self.directions) == 2:
                 raise AttributeError(f"layer {self.name!r} is bidirectional: use .forward.{attr} or .backward.{attr}.")
@@ -158,15 +158,16 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128):
     step_index = _choose(steps, T_max, "steps", "time steps")
     unit_index = {name: _choose(units, recurrent[name].num_hidden_units, "units", f"hidden units of layer {name!r}") for name in chosen}
     N, S = len(sequences), len(step_index)
+    like = parameter_like(net)
+    dtype = torch.empty(0, dtype=like.dtype).numpy().dtype  # float32 unless the network is float64
     record = {
         name: [
-            {q: np.full((N, S, len(unit_index[name])), np.nan, dtype=np.float32) for q in recurrent[name].quantities}
+            {q: np.full((N, S, len(unit_index[name])), np.nan, dtype=dtype) for q in recurrent[name].quantities}
             for _ in range(recurrent[name].num_directions)
         ]
         for name in chosen
     }
     errors = dict.fromkeys(chosen, 0.0)
-    like = parameter_like(net)
 
     with evaluating(net):
         for indices, x, _ in batches(sequences, mini_batch_size, like):
@@ -184,7 +185,7 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128):
                     errors[layer.name] = max(errors[layer.name], (recorded["h"].transpose(0, 1) - h_net).abs().max().item())
                     for q, values in recorded.items():  # values (T, B, U)
                         record[layer.name][d][q][indices[:, None], np.flatnonzero(in_batch)] = (
-                            values[here].transpose(0, 1).float().cpu().numpy()
+                            values[here].transpose(0, 1).cpu().numpy()
                         )
                 return layer.output(y, final)
 

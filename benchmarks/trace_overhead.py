@@ -1,0 +1,262 @@
+"""How much does lstmlab cost on top of a plain torch.nn.LSTM?
+
+Run it from the repository root:
+
+    .venv/bin/python benchmarks/trace_overhead.py              # cuda if available, else cpu
+    .venv/bin/python benchmarks/trace_overhead.py --device cpu
+    .venv/bin/python benchmarks/trace_overhead.py --quick      # a fast run, fewer rounds
+    .venv/bin/python benchmarks/trace_overhead.py --repeats 30
+
+What it measures, on one batch of B=64 random sequences, T=200 steps, C=12 channels, an LSTM with
+H=128 hidden units, float32:
+
+    baseline   torch.nn.LSTM(batch_first=True) forward under torch.inference_mode(), the input
+               already a tensor on the device (the same weights, from ll.to_torch)
+    predict    ll.predict(net, X, mini_batch_size=64): X is the NumPy array, as a user passes it,
+               so the time includes checking, copying to the device and back to NumPy
+    trace      ll.trace(net, X, mini_batch_size=64): records i, f, g, o, c, h at every step
+    naive      for reference, the obvious way to record: a Python loop over time that computes
+               one LSTMCell step at a time and keeps i, f, g, o, c, h of each step
+
+Each is reported as a ratio to the baseline (median time / median baseline time). Targets:
+predict <= 1.2x, trace <= 3x. A second table runs the same for non-default activations (e.g. a
+hard-sigmoid gate), where lstmlab runs its step-by-step loop instead of the fused kernel; it is
+for information only.
+
+Shared machines are noisy, so: everything is warmed up first, then the cases run interleaved
+(baseline, predict, trace, naive, baseline, ...) for several rounds, and medians are compared.
+The thread count is torch's default (printed, not changed). On CUDA every timing synchronizes the
+device before starting and before stopping the clock, and TF32 is off for every case, since
+lstmlab computes in exact float32.
+
+The script always exits 0 (timings never fail CI) except for wrong arguments (exit 2).
+"""
+
+import argparse
+import platform
+import sys
+import time
+
+import numpy as np
+import torch
+
+import lstmlab as ll
+
+B, T, C, H = 64, 200, 12, 128  # sequences, time steps, channels, hidden units
+TARGETS = {"predict": 1.2, "trace": 3.0}
+OTHER_ACTIVATIONS = [  # (label, lstm_layer options); the first one also runs with --quick
+    ("gate hard-sigmoid", {"gate_activation_function": "hard-sigmoid"}),
+    ("state softsign", {"state_activation_function": "softsign"}),
+]
+
+
+# --- command line --------------------------------------------------------------------------------
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available, else cpu")
+    parser.add_argument("--repeats", type=positive_int, help="timed rounds per table (default 15, or 5 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and one non-default activation")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 5 if args.quick else 15
+    return args
+
+
+def pick_device(requested):
+    """The torch.device to run on; exits with status 2 when cuda is asked for but missing."""
+    if requested is None:
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        print(f"error: --device cuda was asked for, but torch {torch.__version__} sees no CUDA device; "
+              "use --device cpu or run on a GPU machine.", file=sys.stderr)
+        sys.exit(2)
+    return torch.device(requested)
+
+
+def describe_device(device):
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({cpu_name()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+# --- what is timed -------------------------------------------------------------------------------
+
+
+def make_network(device, **lstm_options):
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H, **lstm_options)])
+    return net.to(device)
+
+
+def make_baseline(net):
+    """torch.nn.LSTM with the default network's weights, and its forward pass as a function."""
+    module = ll.to_torch(net["lstm"]).to(net["lstm"].input_weights.device).eval()
+
+    def forward(x):
+        with torch.inference_mode():
+            return module(x)[0]
+
+    return forward
+
+
+def naive_recording(net):
+    """The obvious recorder: an LSTMCell step in a Python loop, keeping every gate of every step."""
+    layer = net["lstm"]
+    W, R, b = layer.input_weights, layer.recurrent_weights, layer.bias
+
+    def record(x):  # x (B, T, C) tensor
+        with torch.inference_mode():
+            h = x.new_zeros(x.shape[0], H)
+            c = x.new_zeros(x.shape[0], H)
+            steps = {q: [] for q in ("i", "f", "g", "o", "c", "h")}
+            for t in range(x.shape[1]):
+                z = x[:, t] @ W.T + h @ R.T + b  # (B, 4H)
+                i, f, g, o = z.chunk(4, dim=1)
+                i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+                c = f * c + i * g
+                h = o * torch.tanh(c)
+                for q, value in zip(steps, (i, f, g, o, c, h)):
+                    steps[q].append(value)
+            # (B, T, H) NumPy arrays, as ll.trace returns them
+            return {q: torch.stack(values, dim=1).cpu().numpy() for q, values in steps.items()}
+
+    return record
+
+
+# --- timing --------------------------------------------------------------------------------------
+
+
+def time_once(fn, device):
+    """Seconds for one call of fn(), with the GPU (if any) idle before and done after."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def measure(cases, device, rounds, warmup):
+    """Run every case once per round, interleaved, after `warmup` untimed rounds.
+
+    cases: {name: function of no arguments}. Returns {name: [seconds, ...]}.
+    The order rotates each round, so that no case always runs just after the same other one.
+    """
+    names = list(cases)
+    for _ in range(warmup):
+        for name in names:
+            cases[name]()
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(time_once(cases[name], device))
+    return times
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+
+def verdict(ratio, target):
+    if target is None:
+        return ""
+    return f"<= {target:g}x  " + ("PASS" if ratio <= target else "over target")
+
+
+def print_table(title, times, labels, targets):
+    """One row per case: median, quartiles, ratio of medians to the baseline, target."""
+    base = np.median(times["baseline"])
+    print(f"\n{title}")
+    print(f"  {'':38s} {'median':>9s} {'p25-p75 (ms)':>15s} {'ratio':>8s}   target")
+    for name, label in labels.items():
+        t = np.array(times[name]) * 1e3
+        ratio = np.median(t) / (base * 1e3)
+        quartiles = f"{np.percentile(t, 25):.1f}-{np.percentile(t, 75):.1f}"
+        print(f"  {label:38s} {np.median(t):7.1f}ms {quartiles:>15s} {ratio:7.2f}x   {verdict(ratio, targets.get(name))}")
+
+
+def default_table(device, X, x, rounds, warmup):
+    net = make_network(device)
+    baseline, naive = make_baseline(net), naive_recording(net)
+    cases = {
+        "baseline": lambda: baseline(x),
+        "predict": lambda: ll.predict(net, X, mini_batch_size=B),
+        "trace": lambda: ll.trace(net, X, mini_batch_size=B),
+        "naive": lambda: naive(x),
+    }
+    times = measure(cases, device, rounds, warmup)
+    labels = {
+        "baseline": "nn.LSTM forward (baseline)",
+        "predict": "ll.predict (untraced)",
+        "trace": "ll.trace (i, f, g, o, c, h)",
+        "naive": "naive recording loop (reference)",
+    }
+    print_table("Default activations (sigmoid, tanh: torch's fused kernel)", times, labels, TARGETS)
+
+    y_torch = baseline(x).cpu().numpy()
+    print(f"  checks: trace max_error {ll.trace(net, X, mini_batch_size=B).max_error:.1e}; "
+          f"|predict - nn.LSTM| {np.abs(ll.predict(net, X, mini_batch_size=B) - y_torch).max():.1e}; "
+          f"|naive h - nn.LSTM| {np.abs(naive(x)['h'] - y_torch).max():.1e}")
+
+
+def activations_table(device, X, x, rounds, warmup, variants):
+    baseline = make_baseline(make_network(device))
+    cases, labels, errors = {"baseline": lambda: baseline(x)}, {"baseline": "nn.LSTM forward (baseline)"}, []
+    for label, options in variants:
+        net = make_network(device, **options)
+        cases[f"predict {label}"] = lambda net=net: ll.predict(net, X, mini_batch_size=B)
+        cases[f"trace {label}"] = lambda net=net: ll.trace(net, X, mini_batch_size=B)
+        labels[f"predict {label}"] = f"ll.predict, {label}"
+        labels[f"trace {label}"] = f"ll.trace, {label}"
+        errors.append(f"{label} {ll.trace(net, X, mini_batch_size=B).max_error:.1e}")
+    times = measure(cases, device, rounds, warmup)
+    print_table("Non-default activations (lstmlab's step loop), for information", times, labels, {})
+    print(f"  checks: trace max_error: {'; '.join(errors)}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = pick_device(args.device)
+    torch.manual_seed(0)
+    X = np.random.default_rng(0).standard_normal((B, T, C)).astype(np.float32)  # what a user has
+    x = torch.from_numpy(X).to(device)  # what the baseline gets: already a tensor on the device
+    warmup = 1 if args.quick else 3
+    if device.type == "cuda":
+        # lstmlab predicts and traces in exact float32 (TF32 off); the baseline and the naive
+        # loop do the same arithmetic, so that only the overhead differs
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+    print(f"lstmlab trace overhead: B={B} sequences, T={T} steps, C={C} channels, H={H} hidden units, float32")
+    print(f"torch {torch.__version__} | lstmlab {ll.__version__} | device {describe_device(device)} | "
+          f"torch.get_num_threads() = {torch.get_num_threads()}")
+    print(f"{args.repeats} interleaved rounds after {warmup} warm-up rounds; ratio = median / median of the baseline")
+
+    default_table(device, X, x, args.repeats, warmup)
+    variants = OTHER_ACTIVATIONS[:1] if args.quick else OTHER_ACTIVATIONS
+    activations_table(device, X, x, args.repeats, warmup, variants)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
