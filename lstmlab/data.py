@@ -73,7 +73,7 @@ def pad_sequences(X, length="longest", direction="right", padding_value=0):
     >>> padded, mask = pad_sequences([np.ones((2, 1)), np.ones((3, 1))], direction="left")
     >>> padded[:, :, 0]
     array([[0., 1., 1.],
-           [1., 1., 1.]], dtype=float32)
+           [1., 1., 1.]])
     """
     sequences = as_sequences(X, where="pad_sequences")
     direction = check_choice(direction, "direction", ("right", "left"), "pad_sequences")

@@ -214,7 +214,7 @@ def predict(net, X, *, mini_batch_size=128):
     outputs = []
     with evaluating(net):
         for _, x, lengths in batches(sequences, mini_batch_size, like):
-            y = net(x).float().cpu().numpy()
+            y = net(x).cpu().numpy()
             outputs += [y[b, :T] for b, T in enumerate(lengths)] if y.ndim == 3 else list(y)
     if outputs[0].ndim == 1 or isinstance(X, (np.ndarray, torch.Tensor)):
         return np.stack(outputs)

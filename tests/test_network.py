@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import torch
+
+import lstmlab as ll
+
+C = 3
+
+
+def classifier():
+    return ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(5, output_mode="last"), ll.dropout_layer(0.2), ll.fully_connected_layer(4), ll.softmax_layer()])
+
+
+def test_names_are_assigned_and_input_sizes_inferred():
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(5), ll.lstm_layer(6, name="top"), ll.gru_layer(2), ll.gru_layer(2)])
+    assert [layer.name for layer in net.layers] == ["sequenceinput", "lstm", "top", "gru_1", "gru_2"]
+    assert net["top"].input_weights.shape == (24, 5)
+    assert net[3] is net["gru_1"]
+    with pytest.raises(KeyError, match="no layer named 'fc'; the layers are sequenceinput, lstm, top, gru_1, gru_2"):
+        net["fc"]
+
+
+def test_summary_and_print():
+    net = classifier()
+    table = net.summary()
+    assert list(table.columns) == ["name", "type", "description", "output shape", "learnables"]
+    assert table["output shape"].tolist() == ["(T, 3)", "(5,)", "(5,)", "(4,)", "(4,)"]
+    assert table["learnables"].tolist() == [0, 4 * 5 * (C + 5 + 1), 0, 4 * 5 + 4, 0]
+    text = repr(net)
+    assert text.startswith("Network with 5 layers, 204 learnables")
+    assert "LSTMLayer" in text and "output_mode='last'" in text
+
+
+def test_without_an_input_layer_sizes_are_inferred_from_the_first_data(rng):
+    net = ll.Network([ll.lstm_layer(5), ll.fully_connected_layer(2)])
+    assert net.input_size == "auto" and net.summary()["output shape"].tolist() == ["auto", "auto"]
+    y = ll.predict(net, rng.normal(size=(2, 7, 3)))
+    assert y.shape == (2, 7, 2) and net["lstm"].input_size == 3
+
+
+def test_predict_shapes(rng):
+    net = classifier()
+    X = [rng.normal(size=(T, C)) for T in (4, 9, 2)]
+    scores = ll.predict(net, X)
+    assert scores.shape == (3, 4)
+    np.testing.assert_allclose(scores.sum(1), 1, rtol=1e-6)
+    seq = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(5), ll.fully_connected_layer(2)])
+    out = ll.predict(seq, X)
+    assert [y.shape for y in out] == [(4, 2), (9, 2), (2, 2)]
+    assert ll.predict(seq, np.zeros((2, 6, C))).shape == (2, 6, 2)
+
+
+def test_predict_is_deterministic_and_matches_the_layers(rng):
+    net = classifier()
+    x = rng.normal(size=(2, 6, C)).astype(np.float32)
+    with torch.no_grad():
+        net.eval()
+        expected = net(torch.as_tensor(x)).numpy()
+    net.train()
+    np.testing.assert_allclose(ll.predict(net, x), expected, rtol=1e-6)
+    np.testing.assert_allclose(ll.predict(net, x), ll.predict(net, x))
+    assert net.training, "predict restores the training flag"
+
+
+def test_predict_in_float64(rng):
+    net = classifier().double()
+    assert ll.predict(net, rng.normal(size=(1, 3, C))).dtype == np.float64
+
+
+def test_reset_state_and_state():
+    net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(2, hidden_state=[1.0, 2.0]), ll.gru_layer(1)])
+    net["lstm"].hidden_state.data += 5
+    net.reset_state()
+    np.testing.assert_array_equal(net.state["lstm"]["hidden"], [1, 2])
+    assert set(net.state) == {"lstm", "gru"} and set(net.state["gru"]) == {"hidden"}
+
+
+@pytest.mark.parametrize(
+    "layers, error, message",
+    [
+        ([], ValueError, "layers is empty"),
+        ([ll.lstm_layer(2), "fc"], TypeError, r"layers\[1\] is a str; expected an lstmlab layer"),
+        ([ll.lstm_layer(2), ll.sequence_input_layer(2)], ValueError, r"layers\[1\] is a sequence input layer; it can only be the first"),
+        ([ll.lstm_layer(2, name="a"), ll.lstm_layer(2, name="a")], ValueError, "two layers are named 'a'"),
+        ([ll.lstm_layer(2, has_state_inputs=True)], ValueError, "has_state_inputs=True, but a chain has nowhere to take states from"),
+    ],
+)
+def test_bad_chains(layers, error, message):
+    with pytest.raises(error, match=message):
+        ll.Network(layers)
+
+
+def test_bad_data_is_named(rng):
+    net = ll.Network([ll.sequence_input_layer(C, min_length=3), ll.lstm_layer(2)])
+    with pytest.raises(ValueError, match=r"X has 4 channels; the network expects 3 \(input_size=3\)"):
+        ll.predict(net, rng.normal(size=(2, 5, 4)))
+    with pytest.raises(ValueError, match=r"X\[1\] has 2 time steps, fewer than the input layer's min_length=3"):
+        ll.predict(net, [np.zeros((4, C)), np.zeros((2, C))])
+    with pytest.raises(TypeError, match="net must be an ll.Network; got LSTMLayer"):
+        ll.predict(ll.lstm_layer(2), [np.zeros((4, C))])
