@@ -1,0 +1,20 @@
+"""The README's tour runs as written."""
+
+import pathlib
+import re
+
+import plotly.graph_objects as go
+
+README = pathlib.Path(__file__).parents[1] / "README.md"
+
+
+def test_the_tour_runs(monkeypatch, capsys):
+    tour = re.search(r"## A tour in 20 lines.*?```python\n(.*?)```", README.read_text(), re.S).group(1)
+    assert len(tour.strip().splitlines()) <= 30
+    shown = []
+    monkeypatch.setattr(go.Figure, "show", lambda fig: shown.append(fig))
+    exec(compile(tour, "README tour", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert float(printed[0].split(":")[1]) >= 0.9  # training accuracy
+    assert printed[1].startswith("(60, 30, 16) max error:") and float(printed[1].split(":")[1]) < 1e-5
+    assert shown[0].layout.title.text == "Forget gate f, sequence 0"
