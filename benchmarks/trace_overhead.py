@@ -85,7 +85,7 @@ def pick_device(requested):
 def describe_device(device):
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({cpu_name()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_name()})"
 
 
 def cpu_name():
@@ -108,7 +108,7 @@ def make_network(device, **lstm_options):
 
 
 def make_baseline(net):
-    """torch.nn.LSTM with the default network's weights, and its forward pass as a function."""
+    """The forward pass of a torch.nn.LSTM holding the network's weights, as a function of x."""
     module = ll.to_torch(net["lstm"]).to(net["lstm"].input_weights.device).eval()
 
     def forward(x):
@@ -178,9 +178,10 @@ def measure(cases, device, rounds, warmup):
 
 
 def verdict(ratio, target):
+    """PASS or over target, judged on the ratio as printed (two decimals)."""
     if target is None:
         return ""
-    return f"<= {target:g}x  " + ("PASS" if ratio <= target else "over target")
+    return f"<= {target:g}x  " + ("PASS" if round(ratio, 2) <= target else "over target")
 
 
 def print_table(title, times, labels, targets):
@@ -192,10 +193,12 @@ def print_table(title, times, labels, targets):
         t = np.array(times[name]) * 1e3
         ratio = np.median(t) / (base * 1e3)
         quartiles = f"{np.percentile(t, 25):.1f}-{np.percentile(t, 75):.1f}"
-        print(f"  {label:38s} {np.median(t):7.1f}ms {quartiles:>15s} {ratio:7.2f}x   {verdict(ratio, targets.get(name))}")
+        line = f"  {label:38s} {np.median(t):7.1f}ms {quartiles:>15s} {ratio:7.2f}x   {verdict(ratio, targets.get(name))}"
+        print(line.rstrip())
 
 
 def default_table(device, X, x, rounds, warmup):
+    """The main table: baseline, predict, trace and the naive loop, then checks that they agree."""
     net = make_network(device)
     baseline, naive = make_baseline(net), naive_recording(net)
     cases = {
@@ -220,6 +223,7 @@ def default_table(device, X, x, rounds, warmup):
 
 
 def activations_table(device, X, x, rounds, warmup, variants):
+    """predict and trace for each (label, options) in variants, against the same baseline."""
     baseline = make_baseline(make_network(device))
     cases, labels, errors = {"baseline": lambda: baseline(x)}, {"baseline": "nn.LSTM forward (baseline)"}, []
     for label, options in variants:
@@ -250,7 +254,8 @@ def main(argv=None):
     print(f"lstmlab trace overhead: B={B} sequences, T={T} steps, C={C} channels, H={H} hidden units, float32")
     print(f"torch {torch.__version__} | lstmlab {ll.__version__} | device {describe_device(device)} | "
           f"torch.get_num_threads() = {torch.get_num_threads()}")
-    print(f"{args.repeats} interleaved rounds after {warmup} warm-up rounds; ratio = median / median of the baseline")
+    rounds = "round" if warmup == 1 else "rounds"
+    print(f"{args.repeats} interleaved rounds after {warmup} warm-up {rounds}; ratio = median / median of the baseline")
 
     default_table(device, X, x, args.repeats, warmup)
     variants = OTHER_ACTIVATIONS[:1] if args.quick else OTHER_ACTIVATIONS

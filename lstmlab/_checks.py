@@ -16,11 +16,11 @@ def check_positive_int(value, name, where):
     return int(value)
 
 
-def check_choice(value, name, choices, where):
-    if callable(value) and "callable" in choices:
+def check_choice(value, name, choices, where, allow_callable=False):
+    if allow_callable and callable(value):
         return value
     if not isinstance(value, str) or value.lower() not in choices:
-        options = ", ".join(repr(c) for c in choices)
+        options = ", ".join(repr(c) for c in choices) + (" or a callable" if allow_callable else "")
         raise ValueError(f"{where}: {name} must be one of {options}; got {value!r}.")
     return value.lower()
 
@@ -29,6 +29,12 @@ def check_bool(value, name, where):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{where}: {name} must be True or False; got {value!r}.")
     return bool(value)
+
+
+def check_nonnegative(value, name, where):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < float("inf"):
+        raise ValueError(f"{where}: {name} must be a finite non-negative number; got {value!r}.")
+    return float(value)
 
 
 def check_name(value, where):

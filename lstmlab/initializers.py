@@ -11,8 +11,8 @@ import torch
 
 from ._checks import as_tensor
 
-WEIGHT_INITIALIZERS = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones", "callable")
-BIAS_INITIALIZERS = ("unit-forget-gate", "narrow-normal", "ones", "zeros", "callable")
+WEIGHT_INITIALIZERS = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones")
+BIAS_INITIALIZERS = ("zeros", "narrow-normal", "ones")  # an LSTM also has "unit-forget-gate"
 
 
 def glorot(shape):

@@ -71,7 +71,7 @@ def test_gru_bias_has_6h_values_with_a_recurrent_bias():
 
 
 def test_gru_rejects_lstm_only_options():
-    with pytest.raises(ValueError, match=r"bias_initializer must be one of 'zeros', 'narrow-normal', 'ones', 'callable'; got 'unit-forget-gate'"):
+    with pytest.raises(ValueError, match=r"bias_initializer must be one of 'zeros', 'narrow-normal', 'ones' or a callable; got 'unit-forget-gate'"):
         ll.gru_layer(H, bias_initializer="unit-forget-gate")
     with pytest.raises(ValueError, match=r"reset_gate_mode must be one of 'after-multiplication'"):
         ll.gru_layer(H, reset_gate_mode="after")

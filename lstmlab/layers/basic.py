@@ -1,9 +1,12 @@
 """The layers around the recurrent ones: sequence input, fully connected, softmax, dropout."""
 
+import numbers
+
+import numpy as np
 import torch
 
-from .._checks import check_positive_int
-from ..initializers import initialize
+from .._checks import as_tensor, check_choice, check_nonnegative, check_positive_int
+from ..initializers import BIAS_INITIALIZERS, WEIGHT_INITIALIZERS, initialize
 from .base import Layer
 
 
@@ -66,24 +69,39 @@ class FullyConnectedLayer(Layer):
         name="",
     ):
         super().__init__(name)
-        self.output_size = check_positive_int(output_size, "output_size", "fully_connected_layer")
-        self.initializers = {"weights": weights_initializer, "bias": bias_initializer}
+        where = "fully_connected_layer"
+        self.output_size = check_positive_int(output_size, "output_size", where)
+        self.initializers = {
+            "weights": check_choice(weights_initializer, "weights_initializer", WEIGHT_INITIALIZERS, where, allow_callable=True),
+            "bias": check_choice(bias_initializer, "bias_initializer", BIAS_INITIALIZERS, where, allow_callable=True),
+        }
+        self.learn_rate_factor = {
+            "weights": check_nonnegative(weights_learn_rate_factor, "weights_learn_rate_factor", where),
+            "bias": check_nonnegative(bias_learn_rate_factor, "bias_learn_rate_factor", where),
+        }
+        self.l2_factor = {
+            "weights": check_nonnegative(weights_l2_factor, "weights_l2_factor", where),
+            "bias": check_nonnegative(bias_l2_factor, "bias_l2_factor", where),
+        }
         self._given = {"weights": weights, "bias": bias}
-        self.learn_rate_factor = {"weights": weights_learn_rate_factor, "bias": bias_learn_rate_factor}
-        self.l2_factor = {"weights": weights_l2_factor, "bias": bias_l2_factor}
         self.input_size = "auto"
         self.weights = self.bias = None
-        if input_size != "auto" or weights is not None:
-            self.build(input_size if input_size != "auto" else torch.as_tensor(weights).shape[1])
+        if weights is not None:
+            input_size = np.shape(weights)[-1] if input_size == "auto" else input_size
+        if input_size != "auto":
+            self.build(input_size)
 
     def build(self, input_size):
         if self.weights is None:
             self.input_size = check_positive_int(input_size, "input_size", "fully_connected_layer")
             shapes = {"weights": (self.output_size, input_size), "bias": (self.output_size,)}
             for name, shape in shapes.items():
-                given = self._given.pop(name)
-                value = initialize(self.initializers[name], shape, f"{name}_initializer", "fully_connected_layer") if given is None else given
-                setattr(self, name, torch.nn.Parameter(torch.as_tensor(value, dtype=torch.float32).reshape(shape)))
+                value = self._given.pop(name)
+                if value is None:
+                    value = initialize(self.initializers[name], shape, f"{name}_initializer", "fully_connected_layer")
+                else:
+                    value = as_tensor(value, name, shape, "fully_connected_layer", " (output_size, input channels)" if name == "weights" else "")
+                setattr(self, name, torch.nn.Parameter(value))
         elif input_size != self.input_size:
             raise ValueError(
                 f"{self.name or self.kind}: the input has {input_size} channels but the layer was built for "
@@ -124,8 +142,8 @@ class DropoutLayer(Layer):
 
     def __init__(self, p=0.5, *, name=""):
         super().__init__(name)
-        if not 0 <= p < 1:
-            raise ValueError(f"dropout_layer: p must be in [0, 1); got {p!r}.")
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+            raise ValueError(f"dropout_layer: p must be a number in [0, 1); got {p!r}.")
         self.p = float(p)
 
     def forward(self, x):

@@ -44,7 +44,7 @@ class GRULayer(RecurrentLayer):
     gate_names = ("r", "z", "n")
     state_names = ("hidden",)
     quantities = ("r", "z", "n", "h")
-    bias_initializers = ("zeros", "narrow-normal", "ones", "callable")
+    bias_initializers = ("zeros", "narrow-normal", "ones")
 
     def __init__(
         self,

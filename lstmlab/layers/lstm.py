@@ -58,7 +58,7 @@ class LSTMLayer(RecurrentLayer):
     gate_names = ("i", "f", "g", "o")
     state_names = ("hidden", "cell")
     quantities = ("i", "f", "g", "o", "c", "h")
-    bias_initializers = ("unit-forget-gate", "narrow-normal", "ones", "zeros", "callable")
+    bias_initializers = ("unit-forget-gate", "narrow-normal", "ones", "zeros")
 
     def __init__(
         self,

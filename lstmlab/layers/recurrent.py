@@ -8,6 +8,7 @@ between torch's fused kernel and the readable step-by-step loop.
 
 import warnings
 
+import numpy as np
 import torch
 
 from .._checks import as_tensor, check_bool, check_choice, check_factor, check_positive_int
@@ -62,11 +63,13 @@ class RecurrentLayer(Layer):
         self.gate = GATE_ACTIVATIONS[self.gate_activation_function]
         self.state = STATE_ACTIVATIONS[self.state_activation_function]
         self.initializers = {
-            "input_weights": check_choice(input_weights_initializer, "input_weights_initializer", WEIGHT_INITIALIZERS, where),
-            "recurrent_weights": check_choice(
-                recurrent_weights_initializer, "recurrent_weights_initializer", WEIGHT_INITIALIZERS, where
+            "input_weights": check_choice(
+                input_weights_initializer, "input_weights_initializer", WEIGHT_INITIALIZERS, where, allow_callable=True
             ),
-            "bias": check_choice(bias_initializer, "bias_initializer", self.bias_initializers, where),
+            "recurrent_weights": check_choice(
+                recurrent_weights_initializer, "recurrent_weights_initializer", WEIGHT_INITIALIZERS, where, allow_callable=True
+            ),
+            "bias": check_choice(bias_initializer, "bias_initializer", self.bias_initializers, where, allow_callable=True),
         }
         k = len(self.gate_names)
         self.learn_rate_factor = {
@@ -78,7 +81,7 @@ class RecurrentLayer(Layer):
         if input_size != "auto":
             input_size = check_positive_int(input_size, "input_size", where)
         if input_weights is not None:
-            columns = input_size if input_size != "auto" else torch.as_tensor(input_weights).shape[-1]
+            columns = input_size if input_size != "auto" else np.shape(input_weights)[-1]
             input_weights = as_tensor(input_weights, "input_weights", (rows, columns), where, self._layout_hint("C"))
             input_size = columns
         self._given = {
