@@ -22,6 +22,8 @@ def as_sequences(X, name="X", where="lstmlab"):
             )
         if X.ndim != 3:
             raise ValueError(f"{where}: {name} must be an (N, T, C) array or a list of (T, C) arrays; got shape {X.shape}.")
+        if X.dtype.kind in "biuf" and X.shape[0] > 0 and X.shape[1] > 0 and np.isfinite(X).all():
+            return list(X.astype(np.result_type(X.dtype, np.float32), copy=False))  # checked at once
         X = list(X)
     if not isinstance(X, (list, tuple)):
         raise TypeError(f"{where}: {name} must be a list of (T, C) arrays or an (N, T, C) array; got {type(X).__name__}.")
@@ -75,7 +77,11 @@ def pad_sequences(X, length="longest", direction="right", padding_value=0):
     array([[0., 1., 1.],
            [1., 1., 1.]])
     """
-    sequences = as_sequences(X, where="pad_sequences")
+    return pad(as_sequences(X, where="pad_sequences"), length, direction, padding_value)
+
+
+def pad(sequences, length="longest", direction="right", padding_value=0):
+    """`pad_sequences` for sequences already checked by `as_sequences`."""
     direction = check_choice(direction, "direction", ("right", "left"), "pad_sequences")
     lengths = np.array([len(x) for x in sequences])
     if isinstance(length, str):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import as_sequences, pad_sequences
+from .data import as_sequences, pad
 from .layers import Layer, RecurrentLayer, SequenceInputLayer
 
 
@@ -180,7 +180,7 @@ def batches(sequences, mini_batch_size, like):
     """Yield (indices, x (B, T, C) tensor, lengths) in order, each batch right-padded to its longest."""
     for start in range(0, len(sequences), mini_batch_size):
         indices = np.arange(start, min(start + mini_batch_size, len(sequences)))
-        padded, mask = pad_sequences([sequences[n] for n in indices])
+        padded, mask = pad([sequences[n] for n in indices])
         yield indices, torch.as_tensor(padded).to(like), mask.sum(1)
 
 
@@ -211,14 +211,14 @@ def predict(net, X, *, mini_batch_size=128):
     """
     sequences = prepare(net, X, "predict")
     like = parameter_like(net)
-    outputs = []
+    outputs, lengths = [], []
     with evaluating(net):
-        for _, x, lengths in batches(sequences, mini_batch_size, like):
-            y = net(x).cpu().numpy()
-            outputs += [y[b, :T] for b, T in enumerate(lengths)] if y.ndim == 3 else list(y)
-    if outputs[0].ndim == 1 or isinstance(X, (np.ndarray, torch.Tensor)):
-        return np.stack(outputs)
-    return outputs
+        for _, x, batch_lengths in batches(sequences, mini_batch_size, like):
+            outputs.append(net(x).cpu().numpy())  # (B, K) or (B, T, K)
+            lengths.append(batch_lengths)
+    if outputs[0].ndim == 2 or isinstance(X, (np.ndarray, torch.Tensor)):  # one shape for all: an array
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+    return [y[b, :T] for y, Ts in zip(outputs, lengths) for b, T in enumerate(Ts)]
 
 
 @contextlib.contextmanager

@@ -157,44 +157,69 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128):
     T_max = max(len(x) for x in sequences)
     step_index = _choose(steps, T_max, "steps", "time steps")
     unit_index = {name: _choose(units, recurrent[name].num_hidden_units, "units", f"hidden units of layer {name!r}") for name in chosen}
-    N, S = len(sequences), len(step_index)
     like = parameter_like(net)
-    dtype = torch.empty(0, dtype=like.dtype).numpy().dtype  # float32 unless the network is float64
-    record = {
-        name: [
-            {q: np.full((N, S, len(unit_index[name])), np.nan, dtype=dtype) for q in recurrent[name].quantities}
-            for _ in range(recurrent[name].num_directions)
-        ]
-        for name in chosen
-    }
+    parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
     errors = dict.fromkeys(chosen, 0.0)
 
     with evaluating(net):
         for indices, x, _ in batches(sequences, mini_batch_size, like):
-            in_batch = step_index < x.shape[1]  # steps this mini-batch reached
-            here = torch.as_tensor(step_index[in_batch], device=x.device)
+            reached = step_index < x.shape[1]  # (S,) the chosen steps this mini-batch reached
 
             def observe(layer, x_in):
                 if layer.name not in chosen:
                     return layer(x_in)
                 states = layer.start_states(x_in.shape[0])
                 y, final = layer.run(x_in, states)  # y (B, T, D*H)
-                units = torch.as_tensor(unit_index[layer.name], device=x_in.device)
+                units = _as_index(unit_index[layer.name], layer.num_hidden_units, x_in.device)
+                H = layer.num_hidden_units
+                directions = []
                 for d, recorded in enumerate(layer.explain(x_in, y, states, units)):
-                    h_net = y[..., d * layer.num_hidden_units + units]  # (B, T, U)
-                    errors[layer.name] = max(errors[layer.name], (recorded["h"].transpose(0, 1) - h_net).abs().max().item())
-                    for q, values in recorded.items():  # values (T, B, U)
-                        record[layer.name][d][q][indices[:, None], np.flatnonzero(in_batch)] = (
-                            values[here].transpose(0, 1).cpu().numpy()
-                        )
+                    h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
+                    error = recorded["h"].sub(h_net).abs_().max().item()
+                    errors[layer.name] = max(errors[layer.name], error)
+                    directions.append({q: _steps(v, step_index[reached]).cpu().numpy() for q, v in recorded.items()})
+                parts[layer.name].append((indices, reached, directions))
                 return layer.output(y, final)
 
             net(x, observe=observe)
 
     lengths = np.array([len(x) for x in sequences])
     return Trace(
-        {name: LayerTrace(recurrent[name], record[name], step_index, unit_index[name], lengths, errors[name]) for name in chosen}
+        {
+            name: LayerTrace(recurrent[name], _assemble(parts[name], len(sequences), len(step_index)), step_index, unit_index[name], lengths, errors[name])
+            for name in chosen
+        }
     )
+
+
+def _as_index(chosen, size, device):
+    """slice(None) when every unit is chosen (a view, no copy), else a long tensor."""
+    if len(chosen) == size and np.array_equal(chosen, np.arange(size)):
+        return slice(None)
+    return torch.as_tensor(chosen, device=device)
+
+
+def _steps(values, steps):
+    """values (B, T, U) at the chosen steps; a view when they are all the steps in order."""
+    if np.array_equal(steps, np.arange(values.shape[1])):
+        return values
+    return values[:, torch.as_tensor(steps, device=values.device)]
+
+
+def _assemble(parts, N, S):
+    """Per-direction {q: (N, S, U)} arrays from per-batch parts; NaN where a batch did not reach."""
+    indices, reached, directions = parts[0]
+    if len(parts) == 1 and reached.all() and np.array_equal(indices, np.arange(N)):
+        return directions  # one mini-batch that reached every chosen step: no copy at all
+    assembled = []
+    for d, first in enumerate(directions):
+        arrays = {q: np.empty((N, S, v.shape[2]), dtype=v.dtype) for q, v in first.items()}
+        for indices, reached, directions in parts:
+            for q, v in directions[d].items():
+                arrays[q][np.ix_(indices, np.flatnonzero(reached))] = v
+                arrays[q][np.ix_(indices, np.flatnonzero(~reached))] = np.nan
+        assembled.append(arrays)
+    return assembled
 
 
 def _choose_layers(layers, recurrent):

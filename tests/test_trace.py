@@ -102,6 +102,17 @@ def test_steps_beyond_a_mini_batch_are_nan(rng):
     np.testing.assert_array_equal(rec.mask.sum(1), [3, 6])
 
 
+def test_unsorted_steps_across_mini_batches(rng):
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H)])
+    X = [rng.normal(size=(4, C)), rng.normal(size=(7, C))]
+    full = ll.trace(net, X, mini_batch_size=1)
+    part = ll.trace(net, X, steps=[6, 1, 3], mini_batch_size=1)
+    np.testing.assert_array_equal(part["lstm"].c[1], full["lstm"].c[1, [6, 1, 3]])
+    np.testing.assert_array_equal(part["lstm"].c[0, 1:], full["lstm"].c[0, [1, 3]])
+    assert np.isnan(part["lstm"].c[0, 0]).all()
+    np.testing.assert_array_equal(part["lstm"].mask, [[False, True, True], [True, True, True]])
+
+
 def test_to_frame_is_tidy(rng):
     net = ll.Network([ll.sequence_input_layer(C), ll.bilstm_layer(2)])
     X = [rng.normal(size=(2, C)), rng.normal(size=(3, C))]

@@ -113,7 +113,7 @@ class GRULayer(RecurrentLayer):
         return b, torch.zeros_like(b)
 
     def equations(self, a, m, h_prev, R_n):
-        """The GRU equations, for one step (B, H) or all steps at once (T, B, H).
+        """The GRU equations, for one step (B, H) or all steps at once (B, T, H).
 
         a = (W_r x + b_Wr, W_z x + b_Wz, W_n x + b_Wn): the input parts;
         m = (R_r h + b_Rr, R_z h + b_Rz, R_n h + b_Rn): the recurrent parts, from h_prev.
@@ -150,8 +150,13 @@ class GRULayer(RecurrentLayer):
         y, h_n = torch.gru(x, states[0][None].contiguous(), [W, R, *self.split_bias(b)], True, 1, 0.0, self.training, False, False)
         return y, (h_n[0].reshape(B, H),)
 
-    def _explain(self, x, h_prev, states, units, W, R, b):
-        """All steps at once from h_{t-1}: no recurrence is left to solve for a GRU."""
-        a, m, R_n = self._parts(x, h_prev, W, R, b)  # each part (T, B, H)
+    def _explain(self, xh, states, units, W, R, b):
+        """All steps at once from h_{t-1}: no recurrence is left to solve for a GRU.
+
+        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step.
+        """
+        C = xh.shape[2] - self.num_hidden_units
+        x, h_prev = xh[..., :C], xh[..., C:]
+        a, m, R_n = self._parts(x, h_prev, W, R, b)  # each part (B, T, H)
         r, z, n, h = self.equations(a, m, h_prev, R_n)
         return {"r": r[..., units], "z": z[..., units], "n": n[..., units], "h": h[..., units]}

@@ -114,9 +114,16 @@ class LSTMLayer(RecurrentLayer):
             name=name,
         )
 
-    def gates(self, z_i, z_f, z_g, z_o):
-        """The four gate equations, for one step (B, H) or for all steps at once (T, B, H)."""
-        return self.gate(z_i), self.gate(z_f), self.state(z_g), self.gate(z_o)
+    def gates(self, z_i, z_f, z_g, z_o, out=(None, None, None, None)):
+        """The four gate equations, for one step (B, H) or all steps at once (B, T, H).
+
+        `out` names where to write each gate; `ll.trace` passes the pre-activations themselves.
+        """
+        i = self.gate(z_i, out=out[0])
+        f = self.gate(z_f, out=out[1])
+        g = self.state(z_g, out=out[2])
+        o = self.gate(z_o, out=out[3])
+        return i, f, g, o
 
     def _loop(self, x, states, W, R, b):
         """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H)."""
@@ -142,20 +149,24 @@ class LSTMLayer(RecurrentLayer):
         y, h_n, c_n = torch.lstm(x, (h0, c0), weights, True, 1, 0.0, self.training, D == 2, False)
         return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in (h_n, c_n))
 
-    def _explain(self, x, h_prev, states, units, W, R, b):
+    def _explain(self, xh, states, units, W, R, b):
         """All steps of one direction at once, given h_{t-1}: one matrix product, then a scan for c.
 
-        x (T, B, C), h_prev (T, B, H); only the rows of the chosen units are computed.
+        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step. Only the rows of the chosen units are
+        computed, and no gradient is needed, so the gates are computed in place.
         """
-        T, B, C = x.shape
-        H, U = self.num_hidden_units, len(units)
-        rows = (torch.arange(4, device=units.device)[:, None] * H + units).reshape(-1)  # (4U,)
-        WR = torch.cat([W, R], dim=1)[rows].view(4, U, C + H)  # (4, U, C+H)
-        xh = torch.cat([x, h_prev], dim=-1).view(1, T * B, C + H)  # (1, T*B, C+H)
-        z = torch.baddbmm(b[rows].view(4, 1, U), xh.expand(4, -1, -1), WR.transpose(1, 2))  # (4, T*B, U)
-        i, f, g, o = self.gates(*z.view(4, T, B, U))  # each (T, B, U)
+        B, T, _ = xh.shape
+        H = self.num_hidden_units
+        C = xh.shape[2] - H
+        W, R, b = W.view(4, H, C)[:, units], R.view(4, H, H)[:, units], b.view(4, H, 1)[:, units]  # gate, unit, ...
+        WR = torch.cat([W, R], dim=2)  # (4, U, C+H)
+        xh = xh.view(1, B * T, C + H)
+        z = torch.baddbmm(b.transpose(1, 2), xh.expand(4, -1, -1), WR.transpose(1, 2))  # (4, B*T, U)
+        z = z.view(4, B, T, -1)
+        i, f, g, o = self.gates(*z, out=z)  # each (B, T, U)
         c = linear_recurrence(f, i * g, states[1][:, units])  # c_t = f * c_{t-1} + i * g
-        h = o * self.state(c)
+        h = self.state(c, out=torch.empty_like(c))
+        h *= o  # h = o * sigma_s(c)
         return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
 
 

@@ -245,21 +245,23 @@ class RecurrentLayer(Layer):
             x: (B, T, C) the input the layer saw.
             y: (B, T, D*H) the full output sequence from `run`.
             states: the start states, as from `start_states`.
-            units: (U,) long tensor of the hidden units to record.
+            units: the hidden units to record: a (U,) long tensor, or slice(None) for all.
 
         Returns:
-            One dict per direction: quantity name -> (T, B, U) tensor, indexed by input time.
+            One dict per direction: quantity name -> (B, T, U) tensor, indexed by input time.
         """
-        x, y = x.transpose(0, 1), y.transpose(0, 1)  # (T, B, C), (T, B, D*H)
-        H = self.num_hidden_units
+        (B, T, C), H = x.shape, self.num_hidden_units
         recorded = []
         for d in range(self.num_directions):
-            h = y[..., d * H : (d + 1) * H]  # (T, B, H)
+            h = y[..., d * H : (d + 1) * H]  # (B, T, H)
             start = self._direction_states(states, d)
-            xd, hd = (x, h) if d == 0 else (x.flip(0), h.flip(0))
-            h_prev = torch.cat([start[0][None], hd[:-1]])  # (T, B, H): h_{t-1} for every t
-            q = self._explain(xd, h_prev, start, units, *self.direction_parameters(d))
-            recorded.append(q if d == 0 else {k: v.flip(0) for k, v in q.items()})
+            xd, hd = (x, h) if d == 0 else (x.flip(1), h.flip(1))
+            xh = x.new_empty(B, T, C + H)  # [x_t, h_{t-1}] for every t, in one buffer
+            xh[..., :C] = xd
+            xh[:, 0, C:] = start[0]
+            xh[:, 1:, C:] = hd[:, :-1]
+            q = self._explain(xh, start, units, *self.direction_parameters(d))
+            recorded.append(q if d == 0 else {k: v.flip(1) for k, v in q.items()})
         return recorded
 
     def describe(self):
