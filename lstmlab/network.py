@@ -2,6 +2,7 @@
 
 import collections
 import contextlib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,7 @@ class Network(torch.nn.Module):
         self._layers = torch.nn.ModuleDict(zip(_unique_names(layers), layers))
         for name, layer in self._layers.items():
             layer.name = name
+        _check_chain(self.layers)
         if isinstance(layers[0], SequenceInputLayer):
             self.build(layers[0].input_size)
 
@@ -130,6 +132,27 @@ class Network(torch.nn.Module):
     def learnables(self):
         """(layer, parameter name, parameter) for every learnable parameter, in order."""
         return [(layer, name, p) for layer in self.layers for name, p in layer.named_parameters(recurse=False)]
+
+
+def _check_chain(layers):
+    """Recurrent layers need sequences; state outputs go nowhere in a chain."""
+    is_sequence, previous = True, None
+    for layer in layers:
+        if isinstance(layer, RecurrentLayer):
+            if not is_sequence:
+                raise ValueError(
+                    f"Network: layer {layer.name!r} needs sequences, but {previous.name!r} has "
+                    f"output_mode='last' and hands on one vector per sequence; give {previous.name!r} "
+                    f"output_mode='sequence'."
+                )
+            if layer.has_state_outputs:
+                warnings.warn(
+                    f"layer {layer.name!r} has has_state_outputs=True, but a chain hands on only its output; "
+                    f"its final states are dropped.",
+                    stacklevel=3,
+                )
+            previous = layer
+        is_sequence = layer.returns_sequence(is_sequence)
 
 
 def _unique_names(layers):

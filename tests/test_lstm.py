@@ -162,6 +162,14 @@ def test_input_with_the_wrong_channels_is_rejected():
         layer(torch.zeros(1, 2, 5))
 
 
+def test_direct_calls_with_the_wrong_shape_or_dtype():
+    layer = ll.lstm_layer(H, input_size=C)
+    with pytest.raises(ValueError, match=r"expects input of shape \(batch, time, channels\); got \(5, 3\)"):
+        layer(torch.zeros(5, C))
+    with pytest.raises(TypeError, match=r"the input is torch.float64 but the weights are torch.float32; convert one of them"):
+        layer(torch.zeros(1, 5, C, dtype=torch.float64))
+
+
 def test_repr_reads_like_a_sentence():
     text = repr(ll.lstm_layer(100, output_mode="last", name="lstm"))
     assert text == (

@@ -90,6 +90,17 @@ def test_bad_chains(layers, error, message):
         ll.Network(layers)
 
 
+def test_a_recurrent_layer_after_last_is_rejected():
+    with pytest.raises(ValueError, match=r"layer 'lstm_2' needs sequences, but 'lstm_1' has output_mode='last' and hands on one vector per sequence; give 'lstm_1' output_mode='sequence'"):
+        ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(4, output_mode="last"), ll.dropout_layer(), ll.lstm_layer(4)])
+
+
+def test_state_outputs_in_a_chain_warn():
+    with pytest.warns(UserWarning, match=r"layer 'lstm' has has_state_outputs=True, but a chain hands on only its output"):
+        net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(4, has_state_outputs=True), ll.fully_connected_layer(2)])
+    assert ll.predict(net, np.zeros((1, 3, C))).shape == (1, 3, 2)
+
+
 def test_bad_data_is_named(rng):
     net = ll.Network([ll.sequence_input_layer(C, min_length=3), ll.lstm_layer(2)])
     with pytest.raises(ValueError, match=r"X has 4 channels; the network expects 3 \(input_size=3\)"):

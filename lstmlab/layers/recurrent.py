@@ -216,7 +216,15 @@ class RecurrentLayer(Layer):
 
     def run(self, x, states=None):
         """The full output sequence (B, T, D*H) and the final states, whatever the output mode."""
+        who = self.name or self.kind
+        if x.ndim != 3:
+            raise ValueError(f"{who}: expects input of shape (batch, time, channels); got {tuple(x.shape)}.")
         self.build(x.shape[-1])
+        if x.dtype != self.input_weights.dtype:
+            raise TypeError(
+                f"{who}: the input is {x.dtype} but the weights are {self.input_weights.dtype}; "
+                f"convert one of them, e.g. x.to({self.input_weights.dtype}) or layer.to({x.dtype})."
+            )
         states = self.start_states(x.shape[0], states)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
         if self.uses_fused_kernel:
