@@ -10,8 +10,8 @@ import torch
 from ._checks import check_choice
 
 
-def as_sequences(X, name="X", where="lstmlab"):
-    """Check a data set and return it as a list of float `(T, C)` NumPy arrays."""
+def as_sequences(X, name="X", where="lstmlab", allow_complex=False):
+    """Check a data set and return it as a list of float (T, C) or (T, H, W, C) NumPy arrays."""
     if torch.is_tensor(X):
         X = X.detach().cpu().numpy()
     if isinstance(X, np.ndarray):
@@ -20,8 +20,11 @@ def as_sequences(X, name="X", where="lstmlab"):
                 f"{where}: {name} is one 2-D array of shape {X.shape}; a data set is a list of (T, C) "
                 f"sequences or an (N, T, C) array. For a single sequence pass [{name}]."
             )
-        if X.ndim != 3:
-            raise ValueError(f"{where}: {name} must be an (N, T, C) array or a list of (T, C) arrays; got shape {X.shape}.")
+        if X.ndim not in (3, 5):
+            raise ValueError(
+                f"{where}: {name} must be an (N, T, C) array, an (N, T, H, W, C) array of image sequences, or a "
+                f"list of sequences; got shape {X.shape}."
+            )
         if X.dtype.kind in "biuf" and X.shape[0] > 0 and X.shape[1] > 0 and np.isfinite(X).all():
             return list(X.astype(np.result_type(X.dtype, np.float32), copy=False))  # checked at once
         X = list(X)
@@ -29,27 +32,35 @@ def as_sequences(X, name="X", where="lstmlab"):
         raise TypeError(f"{where}: {name} must be a list of (T, C) arrays or an (N, T, C) array; got {type(X).__name__}.")
     if len(X) == 0:
         raise ValueError(f"{where}: {name} is empty; give at least one sequence.")
-    sequences = [_as_sequence(x, f"{name}[{n}]", where) for n, x in enumerate(X)]
-    channels = sequences[0].shape[1]
+    sequences = [_as_sequence(x, f"{name}[{n}]", where, allow_complex) for n, x in enumerate(X)]
+    step = sequences[0].shape[1:]
     for n, x in enumerate(sequences):
-        if x.shape[1] != channels:
-            raise ValueError(
-                f"{where}: {name}[{n}] has {x.shape[1]} channels but {name}[0] has {channels}; every sequence "
-                f"needs the same channels (time runs along the first axis: (T, C))."
-            )
+        if x.shape[1:] != step:
+            if len(step) == 1 and x.ndim == 2:
+                raise ValueError(
+                    f"{where}: {name}[{n}] has {x.shape[1]} channels but {name}[0] has {step[0]}; every sequence "
+                    f"needs the same channels (time runs along the first axis: (T, C))."
+                )
+            raise ValueError(f"{where}: {name}[{n}] has time steps of shape {x.shape[1:]} but {name}[0] has {step}.")
     return sequences
 
 
-def _as_sequence(x, label, where):
+def _as_sequence(x, label, where, allow_complex):
     if torch.is_tensor(x):
         x = x.detach().cpu().numpy()
     x = np.asarray(x)
-    if x.dtype.kind == "c":
-        raise ValueError(f"{where}: {label} is complex; give real values (split real and imaginary parts into channels).")
-    if x.dtype.kind not in "biuf":
+    if x.dtype.kind == "c" and not allow_complex:
+        raise ValueError(
+            f"{where}: {label} is complex; give real values, or use sequence_input_layer(..., "
+            f"split_complex_inputs=True) to enter real and imaginary parts as channels."
+        )
+    if x.dtype.kind not in "biufc":
         raise TypeError(f"{where}: {label} is not numeric (dtype {x.dtype}); give numbers.")
-    if x.ndim != 2:
-        raise ValueError(f"{where}: {label} must be a (T, C) array; got shape {x.shape}. For one channel use x.reshape(-1, 1).")
+    if x.ndim not in (2, 4):
+        raise ValueError(
+            f"{where}: {label} must be a (T, C) array (or (T, H, W, C) for image sequences); got shape {x.shape}. "
+            f"For one channel use x.reshape(-1, 1)."
+        )
     if x.shape[0] == 0:
         raise ValueError(f"{where}: {label} is empty (0 time steps); drop it or give at least one step.")
     if not np.all(np.isfinite(x)):
@@ -92,7 +103,7 @@ def pad(sequences, length="longest", direction="right", padding_value=0):
     else:
         raise ValueError(f"pad_sequences: length must be 'longest', 'shortest' or a positive integer; got {length!r}.")
     dtype = np.result_type(*sequences)
-    padded = np.full((len(sequences), T, sequences[0].shape[1]), padding_value, dtype=dtype)
+    padded = np.full((len(sequences), T, *sequences[0].shape[1:]), padding_value, dtype=dtype)
     mask = np.zeros((len(sequences), T), dtype=bool)
     for n, x in enumerate(sequences):
         x = x[:T] if direction == "right" else x[max(len(x) - T, 0) :]

@@ -10,6 +10,7 @@ import torch
 
 from .data import as_sequences, pad
 from .layers import Layer, RecurrentLayer, SequenceInputLayer
+from .layers.basic import split_complex
 
 
 class Network(torch.nn.Module):
@@ -181,21 +182,28 @@ def _unique_names(layers):
 
 
 def prepare(net, X, where):
-    """Check X against the network and return the sequences as a list of (T, C) arrays."""
+    """Check X against the network and return the sequences as a list of arrays, ready to pad."""
     if not isinstance(net, Network):
         raise TypeError(f"{where}: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
-    sequences = as_sequences(X, where=where)
-    channels = sequences[0].shape[1]
-    if net.input_size != "auto" and channels != net.input_size:
-        raise ValueError(f"{where}: X has {channels} channels; the network expects {net.input_size} (input_size={net.input_size}).")
     first = net.layers[0]
+    is_input = isinstance(first, SequenceInputLayer)
+    split = is_input and first.split_complex_inputs
+    sequences = as_sequences(X, where=where, allow_complex=split)
+    if split:
+        sequences = [split_complex(x) for x in sequences]
+    step = sequences[0].shape[1:]
+    if is_input and step != first.step_shape:
+        if len(step) == 1 == len(first.step_shape):
+            channels = step[0] // 2 if split else step[0]
+            raise ValueError(f"{where}: X has {channels} channels; the network expects {first.input_size} (input_size={first.input_size}).")
+        raise ValueError(f"{where}: X has time steps of shape {step}; the network expects {first.step_shape} (input_size={first.input_size}).")
     for n, x in enumerate(sequences):
-        if isinstance(first, SequenceInputLayer) and len(x) < first.min_length:
+        if is_input and len(x) < first.min_length:
             raise ValueError(
                 f"{where}: X[{n}] has {len(x)} time steps, fewer than the input layer's min_length="
                 f"{first.min_length}; pad it or drop it."
             )
-    net.build(channels)
+    net.build(step[0] if len(step) == 1 else step)
     return sequences
 
 

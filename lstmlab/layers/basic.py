@@ -5,38 +5,157 @@ import numbers
 import numpy as np
 import torch
 
-from .._checks import as_tensor, check_choice, check_nonnegative, check_positive_int
+from .._checks import as_tensor, check_bool, check_choice, check_nonnegative, check_positive_int
 from ..initializers import BIAS_INITIALIZERS, WEIGHT_INITIALIZERS, initialize
+from ..normalization import (
+    DIMENSIONS,
+    NORMALIZATIONS,
+    STATISTICS,
+    as_statistic_tensor,
+    compute_statistics,
+    dimension_of,
+    normalize,
+)
 from .base import Layer
 
 
 class SequenceInputLayer(Layer):
-    """Where sequences enter a network: fixes the number of channels and the shortest length.
+    """Where sequences enter a network: their size, shortest length and normalization.
 
     Args:
-        input_size: C, the number of channels of every time step.
+        input_size: C for vector sequences, or (H, W, C) for image sequences.
+        normalization: "none" (default) | "zerocenter" | "zscore" | "rescale-symmetric" |
+            "rescale-zero-one" | a callable y = f(x) applied to each (B, T, ...) tensor.
+            See `lstmlab.normalization` for the formulas.
+        normalization_dimension: "auto" (default) | "channel" | "element" | "all".
+        mean, standard_deviation, min, max: given statistics, used as they are: a scalar, one
+            value per channel, or one per element of a time step. Those not given are computed
+            from the training data's real time steps (never from padding).
         min_length: the shortest sequence the network accepts (default 1).
+        split_complex_inputs: if True, complex data enter as 2C real channels: the real parts,
+            then the imaginary parts (zeros for real data). Statistics then have 2C values.
         name: the layer's name.
 
-    Data are checked before they reach the layer (see `lstmlab.data`), so the error names the
+    Data are checked before they reach the layer (see `lstmlab.data`), so errors name the
     sequence at fault.
     """
 
     kind = "sequenceinput"
 
-    def __init__(self, input_size, *, min_length=1, name=""):
+    def __init__(
+        self,
+        input_size,
+        *,
+        normalization="none",
+        normalization_dimension="auto",
+        mean=None,
+        standard_deviation=None,
+        min=None,
+        max=None,
+        min_length=1,
+        split_complex_inputs=False,
+        name="",
+    ):
         super().__init__(name)
-        self.input_size = check_positive_int(input_size, "input_size", "sequence_input_layer")
-        self.min_length = check_positive_int(min_length, "min_length", "sequence_input_layer")
+        where = "sequence_input_layer"
+        sizes = (input_size,) if isinstance(input_size, numbers.Integral) else tuple(np.atleast_1d(input_size))
+        if len(sizes) not in (1, 3):
+            raise ValueError(f"{where}: input_size must be C (vector sequences) or (H, W, C) (image sequences); got {input_size!r}.")
+        self.input_size = tuple(check_positive_int(v, "input_size", where) for v in sizes)
+        if len(self.input_size) == 1:
+            self.input_size = self.input_size[0]
+        self.normalization = check_choice(normalization, "normalization", NORMALIZATIONS, where, allow_callable=True)
+        self.normalization_dimension = check_choice(normalization_dimension, "normalization_dimension", DIMENSIONS, where)
+        self.min_length = check_positive_int(min_length, "min_length", where)
+        self.split_complex_inputs = check_bool(split_complex_inputs, "split_complex_inputs", where)
+        given = {"mean": mean, "standard_deviation": standard_deviation, "min": min, "max": max}
+        wanted = STATISTICS.get(self.normalization, ()) if isinstance(self.normalization, str) else ()
+        for stat, value in given.items():
+            if value is not None and stat not in wanted:
+                raise ValueError(
+                    f"{where}: {stat} was given, but normalization={normalization!r} uses "
+                    f"{', '.join(wanted) or 'no statistics'}; drop {stat} or choose a normalization that uses it."
+                )
+            self.register_buffer(stat, None if value is None else self._statistic(value, stat, where))
+
+    @property
+    def step_shape(self):
+        """The shape of one time step after complex splitting: (C,) or (H, W, C)."""
+        shape = self.input_size if isinstance(self.input_size, tuple) else (self.input_size,)
+        return (*shape[:-1], shape[-1] * 2) if self.split_complex_inputs else shape
+
+    def _statistic(self, value, stat, where):
+        value = np.asarray(value, dtype=float)
+        if value.ndim == 2 and value.shape[1] == 1:
+            value = value[:, 0]  # a MATLAB-style column vector
+        shapes = [(), (1,), self.step_shape[-1:], self.step_shape]
+        if value.shape not in shapes:
+            raise ValueError(
+                f"{where}: {stat} must be a scalar, one value per channel {self.step_shape[-1:]} or one per "
+                f"element {self.step_shape}; got shape {value.shape}."
+            )
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{where}: {stat} contains NaN or Inf; give finite values.")
+        return as_statistic_tensor(value.reshape(()) if value.shape == (1,) else value)
 
     def build(self, input_size):
-        return self.input_size
+        return self.step_shape[-1] if len(self.step_shape) == 1 else self.step_shape
+
+    def missing_statistics(self):
+        names = STATISTICS.get(self.normalization, ()) if isinstance(self.normalization, str) else ()
+        return [name for name in names if getattr(self, name) is None]
+
+    def initialize_normalization(self, X, reset=True):
+        """Compute the normalization statistics from data X, from its real time steps only.
+
+        With reset=True (as ll.trainnet does by default) every statistic is computed again;
+        with reset=False only those not given are, with the dimension that the given ones imply.
+        """
+        from ..data import as_sequences
+
+        if not isinstance(self.normalization, str) or self.normalization == "none":
+            return self
+        sequences = as_sequences(X, where="initialize_normalization", allow_complex=self.split_complex_inputs)
+        steps = np.concatenate([split_complex(x) if self.split_complex_inputs else x for x in sequences])  # (M, *step)
+        names = STATISTICS[self.normalization] if reset else self.missing_statistics()
+        dimension = self.normalization_dimension
+        if dimension == "auto":
+            kept = [getattr(self, n) for n in STATISTICS[self.normalization] if n not in names]
+            dimension = dimension_of(tuple(kept[0].shape), self.step_shape) if kept else "channel"
+        stats = compute_statistics(steps, self.normalization, dimension, self.name or self.kind)
+        for name in names:
+            setattr(self, name, as_statistic_tensor(stats[name]).to(self._device()))
+        return self
+
+    def _device(self):
+        buffers = [b for b in self.buffers() if b is not None]
+        return buffers[0].device if buffers else torch.device("cpu")
 
     def forward(self, x):
-        return x
+        if callable(self.normalization):
+            return self.normalization(x)
+        missing = self.missing_statistics()
+        if missing:
+            raise ValueError(
+                f"{self.name or self.kind}: normalization={self.normalization!r} needs {', '.join(missing)}, which are "
+                f"not set yet. Train the network (ll.trainnet computes them from the training data), give them "
+                f"(sequence_input_layer(..., {missing[0]}=...)), or call net[{(self.name or self.kind)!r}].initialize_normalization(X)."
+            )
+        stats = {name: getattr(self, name) for name in STATISTICS[self.normalization]}
+        return normalize(x, self.normalization, {k: v.to(x.dtype) for k, v in stats.items()})
 
     def describe(self):
-        return f"{self.input_size} channels, min_length={self.min_length}"
+        size = "x".join(map(str, self.step_shape)) if len(self.step_shape) > 1 else str(self.step_shape[0])
+        text = f"{size} channels" if len(self.step_shape) == 1 else f"{size} images"
+        norm = getattr(self.normalization, "__name__", self.normalization)
+        if norm != "none":
+            text += f", normalization {norm!r}"
+        return text + f", min_length={self.min_length}"
+
+
+def split_complex(x):
+    """(T, ..., C) complex -> (T, ..., 2C) real: the real parts, then the imaginary parts."""
+    return np.concatenate([x.real, x.imag], axis=-1)
 
 
 class FullyConnectedLayer(Layer):

@@ -117,6 +117,11 @@ class RecurrentLayer(Layer):
         return f" (rows:{directions} {len(self.gate_names)} blocks of num_hidden_units in gate order {gates}{blocks})"
 
     def build(self, input_size):
+        if isinstance(input_size, tuple):
+            raise ValueError(
+                f"{self.name or self.kind}: needs vector sequences (T, C) but gets image sequences with time steps "
+                f"of shape {input_size}; turn each frame into a vector first (convolution and flatten layers)."
+            )
         if self.input_weights is not None:
             if input_size != self.input_size:
                 raise ValueError(
