@@ -8,6 +8,7 @@
 """
 
 from . import reference
+from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .interop import from_torch, to_torch
 from .layers import (
@@ -26,9 +27,11 @@ from .trace import Trace, trace
 __version__ = "0.1.0"
 
 __all__ = [
+    "Batch",
     "Network",
     "Solver",
     "Trace",
+    "batch_summary",
     "bilstm_layer",
     "dropout_layer",
     "from_torch",
@@ -38,8 +41,10 @@ __all__ = [
     "pad_sequences",
     "predict",
     "reference",
+    "sequence_batches",
     "sequence_input_layer",
     "softmax_layer",
+    "sort_by_length",
     "to_torch",
     "trace",
 ]

@@ -124,8 +124,8 @@ def _check_range(low, high, low_name, high_name, where):
 def japanese_vowels():
     """The UCI Japanese Vowels speaker-recognition set: which of 9 men said "ae"?
 
-    Each utterance is a sequence of 12 LPC cepstrum coefficients, one row per 6.4 ms analysis
-    frame, 7 to 29 frames long. The split is the original one: 270 training utterances (30 per
+    Each utterance is a sequence of 12 LPC cepstrum coefficients, one row per analysis frame
+    (frames start 6.4 ms apart), 7 to 29 frames long. The split is the original one: 270 training utterances (30 per
     speaker, 7 to 26 frames) and 370 test utterances (24 to 88 per speaker, 7 to 29 frames), in the
     original order (grouped by speaker). Values are stored as float32, which keeps all 6 decimals
     of the source.
@@ -200,8 +200,8 @@ def waveforms(num_sequences=1000, *, min_length=50, max_length=150, noise=0.1, s
     Every sequence has one shape; each of its channels gets its own random frequency (a period of
     10 to 40 steps), amplitude (0.5 to 2) and phase, plus Gaussian noise. Lengths are drawn
     uniformly from min_length..max_length. The four classes are as balanced as num_sequences
-    allows, in random order. This re-creates the waveform example that MATLAB's lstmLayer page
-    trains on (its file is not redistributable, so these are new signals of the same kind).
+    allows, in random order. It re-creates the kind of data in the waveform example of MATLAB's
+    lstmLayer page (the signals are new, not MATLAB's file).
 
     Args:
         num_sequences: how many sequences. Default 1000.
@@ -288,7 +288,7 @@ def co2(*, interpolate=True):
     """Weekly mean atmospheric CO2 at Mauna Loa, Hawaii, in ppm, from March 1958 to December 2001.
 
     2284 weeks, each labelled by the Saturday that ends it (1958-03-29 to 2001-12-29). 59 of them
-    have no measurement (most in 1958 and 1964, when the analyser was down); with interpolate=True
+    have no measurement (most in 1958 and 1964); with interpolate=True
     they are filled by straight lines between the neighbouring measured weeks, so the series has
     no gaps. A rising trend with a yearly cycle: a classic first forecasting problem.
 
@@ -348,7 +348,7 @@ def moving_digits(num_sequences=500, *, frames=10, size=16, seed=0):
     Each sequence takes a random one of scikit-learn's 1797 real 8x8 digits (pixel values 0..16
     scaled to 0..1), puts it at a random place on a black size x size canvas and moves it by 1 or
     2 pixels per frame along each axis, bouncing off the edges. The ten classes are as balanced as
-    num_sequences allows, in random order. Use it with sequence_input_layer((size, size, 1)).
+    num_sequences allows, in random order.
 
     Args:
         num_sequences: how many videos. Default 500.
