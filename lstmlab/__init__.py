@@ -7,7 +7,7 @@
     tr["lstm"].f                   # the forget gate, (N, T, 100)
 """
 
-from . import reference
+from . import datasets, reference
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .interop import from_torch, to_torch
@@ -33,6 +33,7 @@ __all__ = [
     "Trace",
     "batch_summary",
     "bilstm_layer",
+    "datasets",
     "dropout_layer",
     "from_torch",
     "fully_connected_layer",

@@ -50,15 +50,16 @@ def _data_file(name):
     if not path.is_file():
         raise FileNotFoundError(
             f"lstmlab data file {path} is missing; lstmlab ships it in datasets/. Reinstall lstmlab "
-            f"(in a checkout: git checkout -- datasets/ && pip install -e .)."
+            f"(pip install --force-reinstall lstmlab; in a git checkout: git checkout -- datasets/)."
         )
     return path
 
 
 def _malformed(path, expected, got):
     return ValueError(
-        f"lstmlab data file {path} is malformed: expected {expected}; got {got}. Reinstall lstmlab "
-        f"to restore the shipped file (in a checkout: git checkout -- datasets/)."
+        f"lstmlab data file {path} is malformed: expected {expected}; got {got}. Reinstall lstmlab to "
+        f"restore the shipped file (pip install --force-reinstall lstmlab; in a git checkout: "
+        f"git checkout -- datasets/)."
     )
 
 
@@ -72,12 +73,19 @@ def _load_npz(name, expected):
     Loaded with allow_pickle=False, so a file holding Python objects is refused, never executed.
     """
     path = _data_file(name)
-    wanted = ", ".join(f"{key} ({'float' if kinds == 'f' else 'integer'}, {ndim}-D)" for key, (kinds, ndim) in expected.items())
+    kind_names = {"f": "float", "iu": "integer"}
+    wanted = ", ".join(f"{key} ({kind_names[kinds]}, {ndim}-D)" for key, (kinds, ndim) in expected.items())
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("a single array, not an archive of named arrays")
+        with archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, AttributeError, zipfile.BadZipFile) as error:
-        raise _malformed(path, f"a NumPy .npz archive with arrays {wanted}", f"a file NumPy cannot read ({error})") from error
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        pickled = "pickle" in str(error)  # NumPy's reason for anything neither .npz nor .npy
+        reason = "it is no NumPy file, or it holds Python objects, which lstmlab never unpickles" if pickled else error
+        got = f"a file NumPy cannot read as one ({reason})"
+        raise _malformed(path, f"a NumPy .npz archive with arrays {wanted}", got) from error
     for key, (kinds, ndim) in expected.items():
         if key not in arrays or arrays[key].dtype.kind not in kinds or arrays[key].ndim != ndim:
             raise _malformed(path, f"arrays {wanted}", _describe(arrays))
@@ -90,7 +98,8 @@ def _load_csv(name, columns):
     try:
         table = pd.read_csv(path)
     except ValueError as error:  # pandas' parser and decoding errors are ValueErrors
-        raise _malformed(path, f"a CSV table with columns {columns}", f"a file pandas cannot read ({error})") from error
+        got = f"a file pandas cannot read ({error})"
+        raise _malformed(path, f"a CSV table with columns {columns}", got) from error
     if list(table.columns) != columns:
         raise _malformed(path, f"a CSV table with columns {columns}", f"columns {list(table.columns)}")
     return table
@@ -156,11 +165,14 @@ def _vowel_split(arrays, split, path):
     values = arrays[f"{split}_values"]  # (sum of T, 12): every utterance, one after the other
     lengths = arrays[f"{split}_lengths"].astype(np.int64)  # (N,)
     labels = arrays[f"{split}_labels"].astype(np.int64)  # (N,) speakers 1..9
-    if values.shape[1] != 12 or len(labels) != len(lengths) or lengths.sum() != len(values) or lengths.min(initial=1) < 1:
+    fits = values.shape[1] == 12 and lengths.sum() == len(values) and len(labels) == len(lengths)
+    if not fits or lengths.min(initial=1) < 1:
         raise _malformed(
             path,
-            f"{split}_values with 12 columns and as many rows as {split}_lengths adds up to, one label per length",
-            f"{split}_values {values.shape}, {len(lengths)} lengths adding up to {lengths.sum()}, {len(labels)} labels",
+            f"{split}_values with 12 columns and as many rows as the positive {split}_lengths add up to, "
+            f"and one label per length",
+            f"{split}_values {values.shape}, {len(lengths)} lengths adding up to {lengths.sum()}, "
+            f"{len(labels)} labels",
         )
     if not np.isin(labels, np.arange(1, 10)).all():
         raise _malformed(path, f"{split}_labels between 1 and 9", f"values {sorted(set(labels.tolist()))}")
@@ -181,7 +193,7 @@ def _wave(shape, cycles):
         return np.sin(2 * np.pi * cycles)
     if shape == "Square":
         return np.where(position < 0.5, 1.0, -1.0)
-    return 1 - 4 * np.abs(position - 0.5)  # Triangle: down to -1 and back up
+    return 1 - 4 * np.abs(position - 0.5)  # Triangle: from -1 up to 1 and back down
 
 
 def _waveform(shape, length, noise, rng, channels=3):
@@ -311,7 +323,8 @@ def co2(*, interpolate=True):
         index = pd.DatetimeIndex(dates, freq="W-SAT", name="date")  # refuses a week out of step
         values = pd.to_numeric(table["co2"]).to_numpy(dtype=np.float64)
     except (ValueError, TypeError) as error:
-        raise _malformed(DATA_DIR / name, "consecutive Saturdays as YYYYMMDD and numbers or blanks for co2", str(error)) from error
+        expected = "dates of consecutive Saturdays as YYYYMMDD, and numbers or blanks for co2"
+        raise _malformed(DATA_DIR / name, expected, str(error)) from error
     series = pd.Series(values, index=index, name="co2")
     return series.interpolate(method="time") if interpolate else series
 
@@ -369,7 +382,9 @@ def moving_digits(num_sequences=500, *, frames=10, size=16, seed=0):
     frames = check_positive_int(frames, "frames", where)
     size = check_positive_int(size, "size", where)
     if size < 8:
-        raise ValueError(f"{where}: size must be at least 8, the digits' own size; got {size}. Use for example size=16.")
+        raise ValueError(
+            f"{where}: size must be at least 8, the digits' own size; got {size}. Use for example size=16."
+        )
     rng = _rng(seed, where)
     images, labels = _digit_images()  # (1797, 8, 8), (1797,)
     codes = rng.permutation(np.arange(num_sequences) % len(DIGITS))  # (N,) balanced classes

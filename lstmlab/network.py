@@ -104,11 +104,18 @@ class Network(torch.nn.Module):
 
     # --- running -----------------------------------------------------------------------------------
 
-    def forward(self, x, observe=None):
-        """x (B, T, C) through every layer. `observe(layer, x)`, if given, runs each recurrent layer."""
+    def forward(self, x, mask=None, observe=None):
+        """x (B, T, C) through every layer.
+
+        mask (B, T), True on real steps, freezes the recurrent states over padded steps (see
+        `RecurrentLayer.run`); None computes padded steps like any other, as MATLAB does.
+        `observe(layer, x)`, if given, runs each recurrent layer instead.
+        """
         for layer in self.layers:
             if observe is not None and isinstance(layer, RecurrentLayer):
                 x = observe(layer, x)
+            elif isinstance(layer, RecurrentLayer):
+                x = layer(x, mask=mask)
             else:
                 x = layer(x)
             if isinstance(x, tuple):  # state outputs do not travel down a chain
@@ -208,11 +215,11 @@ def prepare(net, X, where):
 
 
 def batches(sequences, mini_batch_size, like):
-    """Yield (indices, x (B, T, C) tensor, lengths) in order, each batch right-padded to its longest."""
+    """Yield (indices, x (B, T, C), mask (B, T)) in order, each batch right-padded to its longest."""
     for start in range(0, len(sequences), mini_batch_size):
         indices = np.arange(start, min(start + mini_batch_size, len(sequences)))
         padded, mask = pad([sequences[n] for n in indices])
-        yield indices, torch.as_tensor(padded).to(like), mask.sum(1)
+        yield indices, torch.as_tensor(padded).to(like), torch.as_tensor(mask, device=like.device)
 
 
 def parameter_like(net):
@@ -232,21 +239,25 @@ def evaluating(net):
         net.train(was_training)
 
 
-def predict(net, X, *, mini_batch_size=128):
+def predict(net, X, *, mini_batch_size=128, freeze_padding=False):
     """Run X through the network and return its outputs as NumPy arrays.
 
     Sequences are processed in mini-batches in the order given, each padded on the right to its
     longest sequence (MATLAB's default). A network that outputs one vector per sequence returns
     (N, K); one that outputs sequences returns a list of (T_n, K) arrays, one per sequence, each
     cut to its own length (or an (N, T, K) array when X was an array).
+
+    With freeze_padding=True the recurrent layers carry their state unchanged over padded steps,
+    so that a sequence's outputs do not depend on the other sequences of its mini-batch. MATLAB
+    has no such option: off by default.
     """
     sequences = prepare(net, X, "predict")
     like = parameter_like(net)
     outputs, lengths = [], []
     with evaluating(net):
-        for _, x, batch_lengths in batches(sequences, mini_batch_size, like):
-            outputs.append(net(x).cpu().numpy())  # (B, K) or (B, T, K)
-            lengths.append(batch_lengths)
+        for _, x, mask in batches(sequences, mini_batch_size, like):
+            outputs.append(net(x, mask if freeze_padding else None).cpu().numpy())  # (B, K) or (B, T, K)
+            lengths.append(mask.sum(1).tolist())
     if outputs[0].ndim == 2 or isinstance(X, (np.ndarray, torch.Tensor)):  # one shape for all: an array
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
     return [y[b, :T] for y, Ts in zip(outputs, lengths) for b, T in enumerate(Ts)]

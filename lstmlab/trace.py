@@ -127,7 +127,7 @@ class Trace:
         return "Trace(\n" + "\n".join(f"  {layer!r}" for layer in self.layers.values()) + f"\n) max_error={self.max_error:.2e}"
 
 
-def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128):
+def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, freeze_padding=False):
     """Record the gates and states of a network's recurrent layers on data X.
 
     Args:
@@ -138,6 +138,8 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128):
         steps: time steps to record, an int, a list of ints or a slice (default: all).
         mini_batch_size: sequences per forward pass, as in `ll.predict` (padding on the right
             to each mini-batch's longest sequence), so that the trace sees what predict sees.
+        freeze_padding: as in `ll.predict`: the state is carried over padded steps; gates are
+            then NaN on padded steps (none acted there) and c, h hold the carried state.
 
     Returns:
         A `Trace`; `tr["lstm"].f` is the forget gate, (N, S, U). Steps a mini-batch did not reach
@@ -162,18 +164,19 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128):
     errors = dict.fromkeys(chosen, 0.0)
 
     with evaluating(net):
-        for indices, x, _ in batches(sequences, mini_batch_size, like):
+        for indices, x, mask in batches(sequences, mini_batch_size, like):
+            mask = mask if freeze_padding and not bool(mask.all()) else None
             reached = step_index < x.shape[1]  # (S,) the chosen steps this mini-batch reached
 
             def observe(layer, x_in):
                 if layer.name not in chosen:
-                    return layer(x_in)
+                    return layer(x_in, mask=mask)
                 states = layer.start_states(x_in.shape[0])
-                y, final = layer.run(x_in, states)  # y (B, T, D*H)
+                y, final = layer.run(x_in, states, mask)  # y (B, T, D*H)
                 units = _as_index(unit_index[layer.name], layer.num_hidden_units, x_in.device)
                 H = layer.num_hidden_units
                 directions = []
-                for d, recorded in enumerate(layer.explain(x_in, y, states, units)):
+                for d, recorded in enumerate(layer.explain(x_in, y, states, units, mask)):
                     h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
                     error = recorded["h"].sub(h_net).abs_().max().item()
                     errors[layer.name] = max(errors[layer.name], error)
@@ -181,7 +184,7 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128):
                 parts[layer.name].append((indices, reached, directions))
                 return layer.output(y, final)
 
-            net(x, observe=observe)
+            net(x, mask, observe=observe)
 
     lengths = np.array([len(x) for x in sequences])
     return Trace(

@@ -1,4 +1,5 @@
 import hashlib
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -111,7 +112,10 @@ def test_waveforms_noise_is_added():
         ({"num_sequences": 0}, r"waveforms: num_sequences must be a positive integer; got 0"),
         ({"num_sequences": 2.5}, r"num_sequences must be a positive integer; got 2.5"),
         ({"min_length": 0}, r"min_length must be a positive integer; got 0"),
-        ({"min_length": 30, "max_length": 20}, r"min_length=30 is larger than max_length=20; give min_length <= max_length"),
+        (
+            {"min_length": 30, "max_length": 20},
+            r"min_length=30 is larger than max_length=20; give min_length <= max_length",
+        ),
         ({"noise": -1}, r"noise must be a finite non-negative number; got -1"),
         ({"noise": float("nan")}, r"noise must be a finite non-negative number; got nan"),
         ({"seed": -1}, r"seed must be a non-negative integer .*got -1\. Use for example seed=0"),
@@ -308,14 +312,30 @@ def test_unreadable_npz_is_malformed(data_dir):
 
 def test_npz_with_wrong_arrays_is_malformed(data_dir):
     np.savez(data_dir / "digits_8x8.npz", images=np.zeros((3, 8, 8)), extra=np.zeros(3))
-    message = r"digits_8x8\.npz is malformed: expected arrays images \(integer, 3-D\), labels \(integer, 1-D\); got images \(float64, 3-D\), extra"
+    message = (
+        r"digits_8x8\.npz is malformed: expected arrays images \(integer, 3-D\), labels \(integer, 1-D\); "
+        r"got images \(float64, 3-D\), extra \(float64, 1-D\)\. Reinstall lstmlab"
+    )
     with pytest.raises(ValueError, match=message):
         datasets.moving_digits()
 
 
 def test_npz_with_python_objects_is_refused_not_unpickled(data_dir):
     np.savez(data_dir / "digits_8x8.npz", images=np.array([object()], dtype=object), labels=np.zeros(1, int))
-    with pytest.raises(ValueError, match=r"digits_8x8\.npz is malformed: .*allow_pickle=False"):
+    with pytest.raises(ValueError, match=r"digits_8x8\.npz is malformed: .*holds Python objects, which lstmlab never unpickles"):
+        datasets.moving_digits()
+
+
+def test_npy_instead_of_npz_is_malformed(data_dir):
+    with open(data_dir / "digits_8x8.npz", "wb") as file:
+        np.save(file, np.zeros((3, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match=r"digits_8x8\.npz is malformed: .*a single array, not an archive"):
+        datasets.moving_digits()
+
+
+def test_pickle_file_is_refused_not_unpickled(data_dir):
+    (data_dir / "digits_8x8.npz").write_bytes(pickle.dumps({"images": 1}))
+    with pytest.raises(ValueError, match=r"digits_8x8\.npz is malformed: expected a NumPy \.npz archive"):
         datasets.moving_digits()
 
 
@@ -325,7 +345,8 @@ def test_npz_with_inconsistent_lengths_is_malformed(data_dir):
         arrays |= {f"{split}_values": np.zeros((10, 12), np.float32), f"{split}_lengths": np.array([4, 5], np.uint8),
                    f"{split}_labels": np.array([1, 2], np.uint8)}
     np.savez(data_dir / "japanese_vowels.npz", **arrays)
-    with pytest.raises(ValueError, match=r"japanese_vowels\.npz is malformed: .*got train_values \(10, 12\), 2 lengths adding up to 9"):
+    message = r"japanese_vowels\.npz is malformed: .*got train_values \(10, 12\), 2 lengths adding up to 9, 2 labels"
+    with pytest.raises(ValueError, match=message):
         datasets.japanese_vowels()
 
 
@@ -333,8 +354,8 @@ def test_npz_with_inconsistent_lengths_is_malformed(data_dir):
     "text, got",
     [
         ("when,ppm\n19580329,316.1\n", r"got columns \['when', 'ppm'\]"),
-        ("date,co2\n19580329,316.1\n19580412,317.6\n", r"expected consecutive Saturdays"),
-        ("date,co2\n19580329,high\n", r"expected consecutive Saturdays"),
+        ("date,co2\n19580329,316.1\n19580412,317.6\n", r"expected dates of consecutive Saturdays"),
+        ("date,co2\n19580329,high\n", r"expected dates of consecutive Saturdays"),
         ("", r"got a file pandas cannot read"),
     ],
 )

@@ -17,7 +17,7 @@ activations.
 import torch
 
 from .._checks import check_choice
-from .recurrent import RecurrentLayer
+from .recurrent import RecurrentLayer, packed
 
 RESET_GATE_MODES = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
 
@@ -133,24 +133,35 @@ class GRULayer(RecurrentLayer):
         m = (h_prev @ R.T + b_R).chunk(3, dim=-1)  # recurrent parts of r, z, n
         return a, m, R.chunk(3)[2]
 
-    def _loop(self, x, states, W, R, b):
-        """One direction, one step at a time. x (T, B, C); states (h,), (B, H)."""
+    def _loop(self, x, states, W, R, b, keep=None):
+        """One direction, one step at a time. x (T, B, C); states (h,), (B, H).
+
+        keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
+        """
         (h,) = states
         hs = []
-        for x_t in x:
+        for t, x_t in enumerate(x):
             a, m, R_n = self._parts(x_t, h, W, R, b)
-            *_, h = self.equations(a, m, h, R_n)
+            *_, h_t = self.equations(a, m, h, R_n)
+            h = h_t if keep is None else torch.where(keep[t, :, None], h_t, h)
             hs.append(h)
         return torch.stack(hs), (h,)  # (T, B, H)
 
-    def _fused(self, x, states):
-        """torch's fused GRU kernel: its r, z, n rows are ours; b_ih = b_W and b_hh = b_R."""
+    def _fused(self, x, states, lengths=None):
+        """torch's fused GRU kernel: its r, z, n rows are ours; b_ih = b_W and b_hh = b_R.
+
+        With lengths, each sequence's real steps come first and the kernel runs packed.
+        """
         B, H = x.shape[1], self.num_hidden_units
         W, R, b = self.direction_parameters(0)
-        y, h_n = torch.gru(x, states[0][None].contiguous(), [W, R, *self.split_bias(b)], True, 1, 0.0, self.training, False, False)
+        weights, h0 = [W, R, *self.split_bias(b)], states[0][None].contiguous()
+        if lengths is None:
+            y, h_n = torch.gru(x, h0, weights, True, 1, 0.0, self.training, False, False)
+        else:
+            y, h_n = packed(torch.gru, x, lengths, h0, weights, self.training, False)
         return y, (h_n[0].reshape(B, H),)
 
-    def _explain(self, xh, states, units, W, R, b):
+    def _explain(self, xh, states, units, W, R, b, keep=None):
         """All steps at once from h_{t-1}: no recurrence is left to solve for a GRU.
 
         xh (B, T, C+H) holds [x_t, h_{t-1}] for every step.

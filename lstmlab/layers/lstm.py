@@ -17,7 +17,7 @@ much faster and gives the same numbers.
 
 import torch
 
-from .recurrent import RecurrentLayer
+from .recurrent import RecurrentLayer, packed
 from ..scan import linear_recurrence
 
 
@@ -125,35 +125,49 @@ class LSTMLayer(RecurrentLayer):
         o = self.gate(z_o, out=out[3])
         return i, f, g, o
 
-    def _loop(self, x, states, W, R, b):
-        """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H)."""
+    def _loop(self, x, states, W, R, b, keep=None):
+        """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H).
+
+        keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
+        """
         h, c = states
         xW = x @ W.T + b  # (T, B, 4H): the input part of every step at once
         hs = []
-        for xW_t in xW:
+        for t, xW_t in enumerate(xW):
             z = xW_t + h @ R.T  # (B, 4H) pre-activations
             i, f, g, o = self.gates(*z.chunk(4, dim=-1))
-            c = f * c + i * g
-            h = o * self.state(c)
+            c_t = f * c + i * g
+            h_t = o * self.state(c_t)
+            if keep is not None:  # frozen padding: a padded step carries the state unchanged
+                real = keep[t, :, None]
+                c_t, h_t = torch.where(real, c_t, c), torch.where(real, h_t, h)
+            h, c = h_t, c_t
             hs.append(h)
         return torch.stack(hs), (h, c)  # (T, B, H)
 
-    def _fused(self, x, states):
-        """torch's fused LSTM kernel on our parameters: its i, f, g, o rows are ours, b_hh = 0."""
+    def _fused(self, x, states, lengths=None):
+        """torch's fused LSTM kernel on our parameters: its i, f, g, o rows are ours, b_hh = 0.
+
+        With lengths, each sequence's real steps come first and the kernel runs packed.
+        """
         D, H, B = self.num_directions, self.num_hidden_units, x.shape[1]
         h0, c0 = (s.reshape(B, D, H).transpose(0, 1).contiguous() for s in states)  # (D, B, H)
         weights = []
         for d in range(D):
             W, R, b = self.direction_parameters(d)
             weights += [W, R, b, torch.zeros_like(b)]
-        y, h_n, c_n = torch.lstm(x, (h0, c0), weights, True, 1, 0.0, self.training, D == 2, False)
+        if lengths is None:
+            y, h_n, c_n = torch.lstm(x, (h0, c0), weights, True, 1, 0.0, self.training, D == 2, False)
+        else:
+            y, h_n, c_n = packed(torch.lstm, x, lengths, (h0, c0), weights, self.training, D == 2)
         return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in (h_n, c_n))
 
-    def _explain(self, xh, states, units, W, R, b):
+    def _explain(self, xh, states, units, W, R, b, keep=None):
         """All steps of one direction at once, given h_{t-1}: one matrix product, then a scan for c.
 
-        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step. Only the rows of the chosen units are
-        computed, and no gradient is needed, so the gates are computed in place.
+        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step; keep (B, T), if given, is False on
+        padded steps that the state skipped. Only the rows of the chosen units are computed, and no
+        gradient is needed, so the gates are computed in place.
         """
         B, T, _ = xh.shape
         H = self.num_hidden_units
@@ -164,7 +178,11 @@ class LSTMLayer(RecurrentLayer):
         z = torch.baddbmm(b.transpose(1, 2), xh.expand(4, -1, -1), WR.transpose(1, 2))  # (4, B*T, U)
         z = z.view(4, B, T, -1)
         i, f, g, o = self.gates(*z, out=z)  # each (B, T, U)
-        c = linear_recurrence(f, i * g, states[1][:, units])  # c_t = f * c_{t-1} + i * g
+        a, u = f, i * g
+        if keep is not None:  # frozen padding: c is carried over padded steps (a = 1, u = 0 there)
+            padded = ~keep[..., None]
+            a, u = f.masked_fill(padded, 1.0), u.masked_fill_(padded, 0.0)
+        c = linear_recurrence(a, u, states[1][:, units])  # c_t = f * c_{t-1} + i * g
         h = self.state(c, out=torch.empty_like(c))
         h *= o  # h = o * sigma_s(c)
         return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}

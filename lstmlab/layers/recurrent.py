@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .._checks import as_tensor, check_bool, check_choice, check_factor, check_positive_int
 from ..activations import GATE_ACTIVATIONS, STATE_ACTIVATIONS
@@ -205,22 +206,28 @@ class RecurrentLayer(Layer):
 
     # --- forward ----------------------------------------------------------------------------------
 
-    def forward(self, x, *state_inputs):
+    def forward(self, x, *state_inputs, mask=None):
         """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last".
 
-        With has_state_outputs=True also returns the final states, each (B, D*H).
+        With has_state_outputs=True also returns the final states, each (B, D*H). A mask (B, T),
+        True on real steps, freezes the state over padded steps (see `run`).
         """
         if state_inputs and not self.has_state_inputs:
             raise ValueError(f"{self.name or self.kind}: got state inputs but has_state_inputs=False.")
-        return self.output(*self.run(x, state_inputs))
+        return self.output(*self.run(x, state_inputs, mask))
 
     def output(self, y, final):
         """What the layer hands on, from the full output sequence y and the final states."""
         out = y[:, -1] if self.output_mode == "last" else y
         return (out, *final) if self.has_state_outputs else out
 
-    def run(self, x, states=None):
-        """The full output sequence (B, T, D*H) and the final states, whatever the output mode."""
+    def run(self, x, states=None, mask=None):
+        """The full output sequence (B, T, D*H) and the final states, whatever the output mode.
+
+        mask: None (MATLAB's behaviour: padded steps are computed like any other), or (B, T),
+        True on real steps: the state is then carried unchanged over padded steps ("frozen
+        padding"), so that outputs no longer depend on how much padding there is, or where.
+        """
         who = self.name or self.kind
         if x.ndim != 3:
             raise ValueError(f"{who}: expects input of shape (batch, time, channels); got {tuple(x.shape)}.")
@@ -231,27 +238,49 @@ class RecurrentLayer(Layer):
                 f"convert one of them, e.g. x.to({self.input_weights.dtype}) or layer.to({x.dtype})."
             )
         states = self.start_states(x.shape[0], states)
+        keep = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
         if self.uses_fused_kernel:
             with warnings.catch_warnings():
                 # cuDNN copies our weights into its own buffer on each call and says so
                 warnings.filterwarnings("ignore", message="RNN module weights are not part")
-                y, final = self._fused(x, states)
+                y, final = self._fused(x, states) if keep is None else self._fused_frozen(x, states, keep)
         else:
-            y, final = self._loop_directions(x, states)
+            y, final = self._loop_directions(x, states, keep)
         return y.transpose(0, 1), final
 
-    def _loop_directions(self, x, states):
+    def _loop_directions(self, x, states, keep=None):
         """Run the step-by-step loop once per direction; the backward one reads time reversed."""
         outputs, finals = [], []
         for d in range(self.num_directions):
-            xd = x if d == 0 else x.flip(0)
-            y, final = self._loop(xd, self._direction_states(states, d), *self.direction_parameters(d))
+            xd, keep_d = (x, keep) if d == 0 else (x.flip(0), None if keep is None else keep.flip(0))
+            y, final = self._loop(xd, self._direction_states(states, d), *self.direction_parameters(d), keep=keep_d)
             outputs.append(y if d == 0 else y.flip(0))
             finals.append(final)
         return torch.cat(outputs, -1), tuple(torch.cat(s, -1) for s in zip(*finals))
 
-    def explain(self, x, y, states, units):
+    def _fused_frozen(self, x, states, keep):
+        """The fused kernel with frozen padding: each sequence's real steps are moved to the start,
+        the kernel runs on packed sequences (as torch.nn.LSTM does for a PackedSequence), and the
+        outputs are moved back, with the carried state on the padded steps."""
+        start, length = segments(keep)  # (B,), (B,)
+        T, H = len(x), self.num_hidden_units
+        t = torch.arange(T, device=x.device)[:, None]  # (T, 1)
+        aligned = x.gather(0, ((t + start) % T)[..., None].expand_as(x))  # real steps first
+        y, final = self._fused(aligned, states, lengths=length.clamp(min=1))
+        y = y.gather(0, ((t - start) % T)[..., None].expand_as(y))  # back to input time
+        empty = (length == 0)[:, None]  # all padding: the state never moves
+        final = tuple(torch.where(empty, s, f) for s, f in zip(states, final))
+        before, after = (t < start)[..., None], (t >= start + length)[..., None]  # (T, B, 1)
+        pieces = []
+        for d in range(self.num_directions):
+            cols = slice(d * H, (d + 1) * H)
+            first, last = (states[0], final[0]) if d == 0 else (final[0], states[0])  # the backward pass runs from the end
+            piece = torch.where(before, first[:, cols], y[..., cols])
+            pieces.append(torch.where(after, last[:, cols], piece))
+        return torch.cat(pieces, -1), final
+
+    def explain(self, x, y, states, units, mask=None):
         """Recompute every recorded quantity from the layer's input and its known hidden states.
 
         Args:
@@ -259,6 +288,8 @@ class RecurrentLayer(Layer):
             y: (B, T, D*H) the full output sequence from `run`.
             states: the start states, as from `start_states`.
             units: the hidden units to record: a (U,) long tensor, or slice(None) for all.
+            mask: (B, T), True on real steps, when the state was frozen over padding (see `run`):
+                no gate acts on a padded step there, so gates are NaN and c, h the carried state.
 
         Returns:
             One dict per direction: quantity name -> (B, T, U) tensor, indexed by input time.
@@ -273,7 +304,15 @@ class RecurrentLayer(Layer):
             xh[..., :C] = xd
             xh[:, 0, C:] = start[0]
             xh[:, 1:, C:] = hd[:, :-1]
-            q = self._explain(xh, start, units, *self.direction_parameters(d))
+            keep = None if mask is None else (mask if d == 0 else mask.flip(1))
+            q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
+            if keep is not None:
+                padded = ~keep[..., None]
+                for name in q:
+                    if name == "h":
+                        q[name] = torch.where(padded, hd[..., units], q[name])
+                    elif name != "c":
+                        q[name].masked_fill_(padded, float("nan"))
             recorded.append(q if d == 0 else {k: v.flip(1) for k, v in q.items()})
         return recorded
 
@@ -295,3 +334,31 @@ class RecurrentLayer(Layer):
         from ..interop import to_torch
 
         return to_torch(self)
+
+
+def segments(keep):
+    """Start and length of each sequence's real steps in a (T, B) mask, which must be contiguous."""
+    T = keep.shape[0]
+    length = keep.sum(0)  # (B,)
+    start = torch.where(length > 0, keep.to(torch.uint8).argmax(0), 0)  # the first real step
+    t = torch.arange(T, device=keep.device)[:, None]
+    if not torch.equal((t >= start) & (t < start + length), keep):
+        raise ValueError(
+            "frozen padding needs each sequence's real steps to be contiguous, with padding only before or "
+            "after them (as ll.sequence_batches makes them); got a mask with gaps."
+        )
+    return start, length
+
+
+def packed(kernel, x, lengths, hx, weights, training, bidirectional):
+    """torch.lstm / torch.gru on sequences whose real steps come first, each `lengths` long.
+
+    As torch.nn.LSTM does for a PackedSequence: x (T, B, C) is packed, run, and padded back
+    (zeros after each sequence's end); the final states are those at each sequence's last step.
+    """
+    p = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
+    order, back = p.sorted_indices, p.unsorted_indices
+    hx = tuple(h[:, order] for h in hx) if isinstance(hx, tuple) else hx[:, order]
+    y, *final = kernel(p.data, p.batch_sizes, hx, weights, True, 1, 0.0, training, bidirectional)
+    y = pad_packed_sequence(PackedSequence(y, p.batch_sizes, order, back), total_length=len(x))[0]
+    return (y, *(s[:, back] for s in final))
