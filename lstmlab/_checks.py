@@ -37,6 +37,12 @@ def check_nonnegative(value, name, where):
     return float(value)
 
 
+def check_fraction(value, name, where):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise ValueError(f"{where}: {name} must be a number in [0, 1); got {value!r}.")
+    return float(value)
+
+
 def check_name(value, where):
     if not isinstance(value, str):
         raise TypeError(f"{where}: name must be a string; got {value!r}.")
@@ -45,7 +51,10 @@ def check_name(value, where):
 
 def check_factor(value, name, num_gates, gate_names, where):
     """A non-negative scalar or one value per gate; returns a float64 tensor with one value per gate."""
-    factor = np.asarray(value, dtype=float) if _is_numeric(value) else None
+    numeric = _is_numeric(value) and np.asarray(value).dtype.kind != "b"
+    factor = np.asarray(value, dtype=float) if numeric else None
+    if factor is not None and factor.ndim == 2 and 1 in factor.shape:
+        factor = factor.reshape(-1)  # a MATLAB-style 1-by-4 row
     if factor is None or factor.ndim > 1 or factor.size not in (1, num_gates):
         raise ValueError(
             f"{where}: {name} must be a non-negative number or {num_gates} numbers, one per gate "
@@ -64,7 +73,8 @@ def as_tensor(value, name, shape, where, hint=""):
     if tensor.ndim == 2 and tensor.shape[1] == 1 and len(shape) == 1:
         tensor = tensor[:, 0]  # a MATLAB-style column vector
     if tuple(tensor.shape) != tuple(shape):
-        raise ValueError(f"{where}: {name} must have shape {tuple(shape)}{hint}; got {tuple(tensor.shape)}.")
+        expected = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{where}: {name} must have shape {expected}{hint}; got {tuple(tensor.shape)}.")
     if not torch.isfinite(tensor).all():
         raise ValueError(f"{where}: {name} contains NaN or Inf; give finite values.")
     return tensor.detach().to(torch.float32).clone()

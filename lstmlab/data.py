@@ -94,6 +94,8 @@ def pad_sequences(X, length="longest", direction="right", padding_value=0):
 def pad(sequences, length="longest", direction="right", padding_value=0):
     """`pad_sequences` for sequences already checked by `as_sequences`."""
     direction = check_choice(direction, "direction", ("right", "left"), "pad_sequences")
+    if not isinstance(padding_value, (int, float, np.number, str)) or isinstance(padding_value, bool):
+        raise TypeError(f"pad_sequences: padding_value must be a number; got {padding_value!r}.")
     lengths = np.array([len(x) for x in sequences])
     if isinstance(length, str):
         length = check_choice(length, "length", ("longest", "shortest"), "pad_sequences")

@@ -42,7 +42,7 @@ def from_torch(module, *, output_mode="sequence", **options):
         layer_options = {
             "input_weights": torch.cat(W).detach(),
             "recurrent_weights": torch.cat(R).detach(),
-            "bias": torch.cat(b).detach(),
+            "bias": torch.cat(b).detach().to(W[0]),
         }
         if k == module.num_layers - 1:
             layer_options.update(output_mode=output_mode, **options)
@@ -54,12 +54,27 @@ def from_torch(module, *, output_mode="sequence", **options):
             layer = GRULayer(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **layer_options)
         if k > 0 and module.dropout > 0:
             layers.append(DropoutLayer(module.dropout))
-        layers.append(layer)
+        layers.append(_same_numbers(layer, layer_options))
     return layers[0] if len(layers) == 1 else layers
 
 
+def _same_numbers(layer, given):
+    """The layer moved to the given weights' device and dtype, holding exactly their values."""
+    W = given["input_weights"]
+    layer = layer.to(device=W.device, dtype=W.dtype)
+    with torch.no_grad():
+        for name in ("input_weights", "recurrent_weights", "bias"):
+            getattr(layer, name).copy_(given[name])
+    return layer
+
+
 def to_torch(layer):
-    """A torch.nn.LSTM / torch.nn.GRU (batch_first=True) computing exactly what `layer` computes."""
+    """A torch.nn.LSTM / torch.nn.GRU (batch_first=True) with the layer's weights.
+
+    It computes what the layer computes from zero initial states, for every time step: a torch
+    module has no output mode (take y[:, -1] for "last") and no stored initial states (pass
+    them when you call it), so a layer with non-zero initial states is refused.
+    """
     if not layer.uses_fused_kernel:
         raise ValueError(
             f"to_torch: layer {layer.name or layer.kind!r} uses gate {layer.gate_activation_function!r} and state "
@@ -67,13 +82,19 @@ def to_torch(layer):
             + (f" with reset_gate_mode={layer.reset_gate_mode!r}" if isinstance(layer, GRULayer) else "")
             + "; torch's modules compute only sigmoid gates, tanh states (and, for a GRU, a reset gate after the multiplication)."
         )
+    for state_name in layer.state_names:
+        if getattr(layer, f"initial_{state_name}_state").any():
+            raise ValueError(
+                f"to_torch: layer {layer.name or layer.kind!r} has a non-zero initial {state_name} state, which a torch "
+                f"module cannot store; export a layer without it and pass the state when you call the module."
+            )
     if layer.input_weights is None:
         raise ValueError(f"to_torch: layer {layer.name or layer.kind!r} has no weights yet (input_size='auto'); run data through it or give input_size.")
     is_lstm = isinstance(layer, LSTMLayer)
     module_type = torch.nn.LSTM if is_lstm else torch.nn.GRU
     D = layer.num_directions
     module = module_type(layer.input_size, layer.num_hidden_units, batch_first=True, bidirectional=D == 2)
-    module = module.to(layer.input_weights.dtype)
+    module = module.to(device=layer.input_weights.device, dtype=layer.input_weights.dtype)
     with torch.no_grad():
         for d, suffix in enumerate(["", "_reverse"][:D]):
             W, R, b = layer.direction_parameters(d)

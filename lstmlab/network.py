@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ._checks import check_positive_int
 from .data import as_sequences, pad
 from .layers import Layer, RecurrentLayer, SequenceInputLayer
 from .layers.basic import split_complex
@@ -48,8 +49,8 @@ class Network(torch.nn.Module):
         for name, layer in self._layers.items():
             layer.name = name
         _check_chain(self.layers)
-        if isinstance(layers[0], SequenceInputLayer):
-            self.build(layers[0].input_size)
+        if self.input_size != "auto":
+            self.build(self.input_size)
 
     # --- structure -----------------------------------------------------------------------------------
 
@@ -81,7 +82,7 @@ class Network(torch.nn.Module):
         """The layer table as a DataFrame: name, type, description, output shape, learnables."""
         rows, size, is_sequence = [], self.input_size, True
         for layer in self.layers:
-            if size != "auto" and getattr(layer, "input_size", None) != "auto":
+            if size != "auto":
                 size = layer.build(size)
             is_sequence = layer.returns_sequence(is_sequence)
             shape = "auto" if size == "auto" else (f"(T, {size})" if is_sequence else f"({size},)")
@@ -224,7 +225,7 @@ def batches(sequences, mini_batch_size, like):
 
 def parameter_like(net):
     """A tensor on the network's device with its dtype, for moving data there."""
-    return next(iter(net.parameters()), torch.zeros(0))
+    return net.layers[0].like
 
 
 @contextlib.contextmanager
@@ -252,6 +253,7 @@ def predict(net, X, *, mini_batch_size=128, freeze_padding=False):
     has no such option: off by default.
     """
     sequences = prepare(net, X, "predict")
+    check_positive_int(mini_batch_size, "mini_batch_size", "predict")
     like = parameter_like(net)
     outputs, lengths = [], []
     with evaluating(net):

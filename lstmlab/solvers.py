@@ -14,7 +14,8 @@ A factor of 0 freezes that part of the parameter.
 
 import torch
 
-from ._checks import check_choice
+from ._checks import check_choice, check_fraction, check_nonnegative
+from .network import Network
 
 DEFAULT_LEARN_RATE = {"sgdm": 0.01, "adam": 0.001, "rmsprop": 0.001}
 
@@ -45,13 +46,22 @@ class Solver:
         epsilon=1e-8,
         l2_regularization=1e-4,
     ):
+        if not isinstance(net, Network):
+            raise TypeError(f"Solver: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
+        for layer in net.layers:
+            if getattr(layer, "input_size", None) == "auto":
+                raise ValueError(
+                    f"Solver: layer {layer.name!r} has no weights yet (input_size='auto'); start the network with "
+                    f"ll.sequence_input_layer(C), or run data through it first."
+                )
         self.solver = check_choice(solver, "solver", tuple(DEFAULT_LEARN_RATE), "Solver")
-        self.learn_rate = DEFAULT_LEARN_RATE[self.solver] if learn_rate is None else float(learn_rate)
-        self.momentum = momentum
-        self.beta1 = gradient_decay_factor
-        self.beta2 = squared_gradient_decay_factor or (0.999 if self.solver == "adam" else 0.9)
-        self.epsilon = epsilon
-        self.l2 = l2_regularization
+        self.learn_rate = DEFAULT_LEARN_RATE[self.solver] if learn_rate is None else check_nonnegative(learn_rate, "learn_rate", "Solver")
+        self.momentum = check_fraction(momentum, "momentum", "Solver")
+        self.beta1 = check_fraction(gradient_decay_factor, "gradient_decay_factor", "Solver")
+        beta2 = (0.999 if self.solver == "adam" else 0.9) if squared_gradient_decay_factor is None else squared_gradient_decay_factor
+        self.beta2 = check_fraction(beta2, "squared_gradient_decay_factor", "Solver")
+        self.epsilon = check_nonnegative(epsilon, "epsilon", "Solver")
+        self.l2 = check_nonnegative(l2_regularization, "l2_regularization", "Solver")
         self.iteration = 0
         self.entries = []
         for layer, name, p in net.learnables():

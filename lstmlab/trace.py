@@ -13,10 +13,13 @@ test set (370 sequences padded to 29 steps, 100 units) takes 26 MB. For long seq
 to record with `layers`, `units` and `steps`.
 """
 
+import math
+
 import numpy as np
 import pandas as pd
 import torch
 
+from ._checks import check_positive_int
 from .layers import RecurrentLayer
 from .network import batches, evaluating, parameter_like, prepare
 
@@ -52,17 +55,13 @@ class LayerTrace:
         self.mask = steps[None, :] < lengths[:, None]
         self.max_error = max_error
 
-    @property
-    def forward(self):
-        return self.directions["forward"]
-
-    @property
-    def backward(self):
-        return self.directions["backward"] if "backward" in self.directions else self.__getattr__("backward")
-
     def __getattr__(self, attr):
-        if attr == "backward":
-            raise AttributeError(f"layer {self.name!r} is a one-way {self.kind} layer; it has no backward direction.")
+        """.forward and .backward give a direction; .i, .f, ... the quantities of a one-way layer."""
+        directions = self.__dict__.get("directions", {})
+        if attr in ("forward", "backward"):
+            if attr not in directions:
+                raise AttributeError(f"layer {self.name!r} is a one-way {self.kind} layer; it has no backward direction.")
+            return directions[attr]
         if attr in self.__dict__.get("quantities", ()):
             if len(self.directions) == 2:
                 raise AttributeError(f"layer {self.name!r} is bidirectional: use .forward.{attr} or .backward.{attr}.")
@@ -152,6 +151,7 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     ((2, 7, 5), True)
     """
     sequences = prepare(net, X, "trace")
+    check_positive_int(mini_batch_size, "mini_batch_size", "trace")
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM or GRU layer to record.")
@@ -178,8 +178,8 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
                 directions = []
                 for d, recorded in enumerate(layer.explain(x_in, y, states, units, mask)):
                     h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
-                    error = recorded["h"].sub(h_net).abs_().max().item()
-                    errors[layer.name] = max(errors[layer.name], error)
+                    error = recorded["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
+                    errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
                     directions.append({q: _steps(v, step_index[reached]).cpu().numpy() for q, v in recorded.items()})
                 parts[layer.name].append((indices, reached, directions))
                 return layer.output(y, final)
@@ -228,7 +228,9 @@ def _assemble(parts, N, S):
 def _choose_layers(layers, recurrent):
     if layers is None:
         return list(recurrent)
-    names = [layers] if isinstance(layers, str) else list(layers)
+    names = [layers] if isinstance(layers, str) else layers
+    if not isinstance(names, (list, tuple)) or not names:
+        raise ValueError(f"trace: layers must be a layer name or a non-empty list of names; got {layers!r}. Choose from {', '.join(recurrent)}.")
     for name in names:
         if name not in recurrent:
             raise ValueError(f"trace: layers has {name!r}, which is not a recurrent layer of the network; choose from {', '.join(recurrent)}.")
@@ -239,9 +241,7 @@ def _choose(selection, size, argument, what):
     """Indices into range(size) from None, an int, a list of ints or a slice, with a clear error."""
     if selection is None:
         return np.arange(size)
-    if isinstance(selection, slice):
-        return np.arange(size)[selection]
-    index = np.atleast_1d(np.asarray(selection))
+    index = np.arange(size)[selection] if isinstance(selection, slice) else np.atleast_1d(np.asarray(selection))
     if index.dtype.kind not in "iu" or index.ndim != 1 or len(index) == 0 or index.min() < 0 or index.max() >= size:
         raise ValueError(f"trace: {argument} must be integers in 0..{size - 1} (the {what}), a list of them or a slice; got {selection!r}.")
     return index

@@ -67,3 +67,8 @@ def test_bad_padding_arguments():
         ll.pad_sequences([steps(2)], length=0)
     with pytest.raises(ValueError, match=r"direction must be one of 'right', 'left'; got 'up'"):
         ll.pad_sequences([steps(2)], direction="up")
+
+
+def test_padding_value_must_be_a_number():
+    with pytest.raises(TypeError, match=r"padding_value must be a number; got \[1\]"):
+        ll.pad_sequences([steps(2)], padding_value=[1])

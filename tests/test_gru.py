@@ -79,3 +79,9 @@ def test_gru_rejects_lstm_only_options():
         ll.gru_layer(H, bias_learn_rate_factor=[1, 1, 1, 1])
     with pytest.raises(TypeError, match="cell_state"):
         ll.gru_layer(H, cell_state=np.zeros(H))
+
+
+def test_gru_factors_per_gate_cover_both_bias_halves():
+    layer = ll.gru_layer(2, input_size=1, reset_gate_mode="recurrent-bias-after-multiplication", bias_learn_rate_factor=[1, 2, 3], recurrent_weights_l2_factor=[0, 1, 0])
+    np.testing.assert_array_equal(layer.learn_rate_factors()["bias"].numpy(), [1, 1, 2, 2, 3, 3] * 2)
+    np.testing.assert_array_equal(layer.l2_factors()["recurrent_weights"][:, 0].numpy(), [0, 0, 1, 1, 0, 0])

@@ -42,3 +42,17 @@ def test_layers_torch_cannot_express_are_refused():
         ll.from_torch(torch.nn.LSTM(3, 4, proj_size=2))
     with pytest.raises(TypeError, match="expected a torch.nn.LSTM or torch.nn.GRU; got RNN"):
         ll.from_torch(torch.nn.RNN(3, 4))
+
+
+def test_from_torch_keeps_float64_exactly():
+    module = torch.nn.LSTM(3, 4, batch_first=True, dtype=torch.float64)
+    layer = ll.from_torch(module)
+    assert layer.input_weights.dtype == torch.float64
+    torch.testing.assert_close(layer.recurrent_weights.detach(), module.weight_hh_l0.detach(), rtol=0, atol=0)
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), module(x)[0], rtol=0, atol=1e-12)
+
+
+def test_to_torch_refuses_initial_states_it_cannot_hold():
+    with pytest.raises(ValueError, match=r"has a non-zero initial hidden state, which a torch module cannot store"):
+        ll.lstm_layer(2, input_size=1, hidden_state=[0.5, -0.5]).to_torch()

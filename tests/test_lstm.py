@@ -133,7 +133,11 @@ def test_state_inputs_must_have_the_batch_shape():
         ({"state_activation_function": "elu"}, r"state_activation_function must be one of 'tanh', 'softsign', 'relu'"),
         ({"input_weights_initializer": "xavier"}, r"input_weights_initializer must be one of 'glorot', 'he'"),
         ({"bias_initializer": "glorot"}, r"bias_initializer must be one of 'unit-forget-gate'"),
-        ({"input_weights": np.zeros((7, 3))}, r"input_weights must have shape \(16, 3\) \(rows: 4 blocks of num_hidden_units in gate order i, f, g, o\); got \(7, 3\)"),
+        ({"input_weights": np.zeros((7, 3))}, r"input_weights must have shape \(16, C\) \(rows: 4 blocks of num_hidden_units in gate order i, f, g, o\); got \(7, 3\)"),
+        ({"input_weights": np.zeros((3, 16))}, r"must have shape \(16, C\) .*; the array looks transposed: lstmlab stores W as \(rows, input channels\); got \(3, 16\)"),
+        ({"input_weights": 3.0}, r"input_weights must have shape \(16, C\)"),
+        ({"input_weights": np.zeros((16, 0))}, r"input_size \(the columns of input_weights\) must be a positive integer; got 0"),
+        ({"input_weights_learn_rate_factor": True}, r"input_weights_learn_rate_factor must be a non-negative number or 4 numbers"),
         ({"recurrent_weights": np.zeros((16, 3))}, r"recurrent_weights must have shape \(16, 4\)"),
         ({"bias": np.zeros(4)}, r"bias must have shape \(16,\)"),
         ({"bias": np.full(16, np.nan)}, r"bias contains NaN or Inf"),
@@ -152,7 +156,7 @@ def test_bad_arguments_raise_clear_errors(kwargs, message):
 
 
 def test_bilstm_weight_shape_error_names_the_direction_order():
-    with pytest.raises(ValueError, match=r"\(32, 3\) \(rows: forward then backward, 4 blocks"):
+    with pytest.raises(ValueError, match=r"\(32, C\) \(rows: forward then backward, 4 blocks"):
         ll.bilstm_layer(H, input_weights=np.zeros((16, 3)))
 
 
@@ -170,9 +174,32 @@ def test_direct_calls_with_the_wrong_shape_or_dtype():
         layer(torch.zeros(1, 5, C, dtype=torch.float64))
 
 
+def test_direct_calls_with_other_inputs():
+    layer = ll.lstm_layer(H, input_size=C, has_state_inputs=True)
+    with pytest.raises(TypeError, match=r"expects a torch tensor \(batch, time, channels\); got ndarray. For NumPy data use ll.predict"):
+        layer(np.zeros((1, 2, C)))
+    with pytest.raises(TypeError, match=r"the input is torch.int64; give floating-point data, e.g. x.float\(\)"):
+        layer(torch.zeros(1, 2, C, dtype=torch.int64))
+    with pytest.raises(ValueError, match="the input has 0 time steps"):
+        layer(torch.zeros(1, 0, C))
+    with pytest.raises(TypeError, match=r"the hidden state input must be a torch.float32 tensor; got torch.float64"):
+        layer(torch.zeros(1, 2, C), torch.zeros(1, H, dtype=torch.float64), torch.zeros(1, H))
+
+
+def test_matlab_style_factor_rows_are_accepted():
+    layer = ll.lstm_layer(H, input_size=C, bias_learn_rate_factor=np.array([[1, 2, 3, 4]]))
+    np.testing.assert_array_equal(layer.learn_rate_factor["bias"].numpy(), [1, 2, 3, 4])
+
+
 def test_repr_reads_like_a_sentence():
     text = repr(ll.lstm_layer(100, output_mode="last", name="lstm"))
     assert text == (
         "LSTMLayer(name='lstm', 100 hidden units, input size auto, output_mode='last', "
         "gate sigmoid, state tanh, fused kernel)"
     )
+
+
+def test_bilstm_factors_apply_to_both_directions():
+    layer = ll.bilstm_layer(2, input_size=1, input_weights_learn_rate_factor=[1, 2, 3, 4], bias_l2_factor=[0, 1, 0, 0])
+    np.testing.assert_array_equal(layer.learn_rate_factors()["input_weights"][:, 0].numpy(), [1, 1, 2, 2, 3, 3, 4, 4] * 2)
+    np.testing.assert_array_equal(layer.l2_factors()["bias"].numpy(), [0, 0, 1, 1, 0, 0, 0, 0] * 2)

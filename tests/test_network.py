@@ -109,3 +109,23 @@ def test_bad_data_is_named(rng):
         ll.predict(net, [np.zeros((4, C)), np.zeros((2, C))])
     with pytest.raises(TypeError, match="net must be an ll.Network; got LSTMLayer"):
         ll.predict(ll.lstm_layer(2), [np.zeros((4, C))])
+
+
+def test_predict_checks_mini_batch_size():
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(2)])
+    with pytest.raises(ValueError, match=r"mini_batch_size must be a positive integer; got 2.5"):
+        ll.predict(net, np.zeros((1, 3, C)), mini_batch_size=2.5)
+
+
+def test_late_built_weights_follow_the_network_dtype(rng):
+    net = ll.Network([ll.lstm_layer(5), ll.fully_connected_layer(2)]).double()
+    y = ll.predict(net, rng.normal(size=(2, 4, 3)))
+    assert y.dtype == np.float64 and net["fc"].weights.dtype == torch.float64
+
+
+def test_summary_infers_through_auto_layers():
+    net = ll.Network([ll.lstm_layer(5, input_size=3), ll.fully_connected_layer(2)])
+    assert net.summary()["output shape"].tolist() == ["(T, 5)", "(T, 2)"]
+    assert net.summary()["learnables"].tolist()[1] == 12
+    with pytest.raises(ValueError, match=r"fc: the input has 5 channels but the layer was built for input_size=7"):
+        ll.Network([ll.lstm_layer(5, input_size=3), ll.fully_connected_layer(2, input_size=7)])

@@ -75,3 +75,15 @@ def test_defaults_and_errors():
     assert ll.Solver(net, "rmsprop").beta2 == 0.9
     with pytest.raises(ValueError, match=r"solver must be one of 'sgdm', 'adam', 'rmsprop'; got 'sgd'"):
         ll.Solver(net, "sgd")
+
+
+def test_solver_refuses_networks_without_weights_and_bad_values():
+    with pytest.raises(ValueError, match=r"layer 'lstm' has no weights yet \(input_size='auto'\); start the network with ll.sequence_input_layer"):
+        ll.Solver(ll.Network([ll.lstm_layer(2)]))
+    with pytest.raises(TypeError, match=r"net must be an ll.Network; got LSTMLayer"):
+        ll.Solver(ll.lstm_layer(2, input_size=1))
+    net = one_layer_net()
+    with pytest.raises(ValueError, match=r"learn_rate must be a finite non-negative number; got -1"):
+        ll.Solver(net, learn_rate=-1)
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\); got 'x'"):
+        ll.Solver(net, "sgdm", momentum="x")

@@ -152,3 +152,39 @@ def test_trace_leaves_the_network_as_it_found_it(rng):
     ll.trace(net, X)
     assert net.training
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_empty_or_odd_selections_are_refused(rng):
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H)])
+    X = rng.normal(size=(1, 5, C))
+    with pytest.raises(ValueError, match=r"layers must be a layer name or a non-empty list of names; got \[\]"):
+        ll.trace(net, X, layers=[])
+    with pytest.raises(ValueError, match=r"layers must be a layer name or a non-empty list of names; got 1"):
+        ll.trace(net, X, layers=1)
+    with pytest.raises(ValueError, match=r"units must be integers in 0..3"):
+        ll.trace(net, X, units=slice(0, 0))
+    with pytest.raises(ValueError, match=r"mini_batch_size must be a positive integer; got 0"):
+        ll.trace(net, X, mini_batch_size=0)
+
+
+def test_max_error_is_inf_when_the_network_output_is_not_finite():
+    W = np.full((4, 1), 500.0)
+    net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(1, input_weights=W, recurrent_weights=np.full((4, 1), 500.0), bias=np.zeros(4), state_activation_function="relu")])
+    tr = ll.trace(net, np.full((1, 60, 1), 10.0))
+    assert not np.isfinite(tr["lstm"].h).all()
+    assert tr.max_error == np.inf
+
+
+def test_trace_with_initial_states_in_both_directions(rng):
+    net = float64_net(rng, ll.bilstm_layer(H, hidden_state=rng.normal(size=2 * H), cell_state=rng.normal(size=2 * H)), head=None)
+    X = rng.normal(size=(2, 5, C))
+    rec = ll.trace(net, X)["bilstm"]
+    layer = net["bilstm"]
+    h0, c0 = layer.initial_hidden_state.numpy(), layer.initial_cell_state.numpy()
+    for d, direction in enumerate(("forward", "backward")):
+        W, R, b = numpy_params(layer, d)
+        for n in range(2):
+            seq = X[n] if d == 0 else X[n][::-1]
+            expected = ref.lstm_sequence(seq, W, R, b, h0[d * H : (d + 1) * H], c0[d * H : (d + 1) * H])
+            got = getattr(rec, direction).c[n]
+            np.testing.assert_allclose(got if d == 0 else got[::-1], expected.c, atol=1e-10, rtol=0)

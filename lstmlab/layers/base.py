@@ -16,7 +16,13 @@ class Layer(torch.nn.Module):
 
     def __init__(self, name=""):
         super().__init__()
-        self.name = check_name(name, f"{self.kind} layer")
+        self.name = check_name(name, type(self).__name__)
+        # follows .to(), .double(), .cuda(): weights made later (input_size "auto") are made like it
+        self.register_buffer("like", torch.zeros(0), persistent=False)
+
+    def make_parameter(self, value):
+        """A parameter from a tensor, with the layer's dtype and on its device."""
+        return torch.nn.Parameter(value.to(device=self.like.device, dtype=self.like.dtype))
 
     def build(self, input_size):
         """Create the parameters for `input_size` channels if needed; return the output channels."""
@@ -41,3 +47,26 @@ class Layer(torch.nn.Module):
     def extra_repr(self):
         label = f"name={self.name!r}"
         return f"{label}, {self.describe()}" if self.describe() else label
+
+
+def check_input(x, who):
+    """A layer's input must be a (B, T, C) floating-point tensor with at least one time step."""
+    if not torch.is_tensor(x):
+        raise TypeError(
+            f"{who}: expects a torch tensor (batch, time, channels); got {type(x).__name__}. For NumPy data use "
+            f"ll.predict(net, X), or torch.as_tensor(x, dtype=torch.float32)."
+        )
+    if x.ndim != 3:
+        raise ValueError(f"{who}: expects input of shape (batch, time, channels); got {tuple(x.shape)}.")
+    if x.shape[1] == 0:
+        raise ValueError(f"{who}: the input has 0 time steps; give at least one.")
+
+
+def check_dtype(x, weights, who):
+    if not x.is_floating_point():
+        raise TypeError(f"{who}: the input is {x.dtype}; give floating-point data, e.g. x.float().")
+    if x.dtype != weights.dtype:
+        raise TypeError(
+            f"{who}: the input is {x.dtype} but the weights are {weights.dtype}; "
+            f"convert one of them, e.g. x.to({weights.dtype}) or layer.to({x.dtype})."
+        )

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import torch
 
-from .._checks import as_tensor, check_bool, check_choice, check_nonnegative, check_positive_int
+from .._checks import as_tensor, check_bool, check_choice, check_fraction, check_nonnegative, check_positive_int
 from ..initializers import BIAS_INITIALIZERS, WEIGHT_INITIALIZERS, initialize
 from ..normalization import (
     DIMENSIONS,
@@ -16,7 +16,7 @@ from ..normalization import (
     dimension_of,
     normalize,
 )
-from .base import Layer
+from .base import Layer, check_dtype
 
 
 class SequenceInputLayer(Layer):
@@ -168,6 +168,8 @@ class FullyConnectedLayer(Layer):
         weights, bias: given W (K, C) and b (K,).
         weights_learn_rate_factor, bias_learn_rate_factor: default 1.
         weights_l2_factor (default 1), bias_l2_factor (default 0).
+        input_size: C, or "auto" to take it from the first input.
+        name: the layer's name.
     """
 
     kind = "fc"
@@ -205,13 +207,16 @@ class FullyConnectedLayer(Layer):
         self._given = {"weights": weights, "bias": bias}
         self.input_size = "auto"
         self.weights = self.bias = None
-        if weights is not None:
-            input_size = np.shape(weights)[-1] if input_size == "auto" else input_size
+        if weights is not None and input_size == "auto":
+            shape = np.shape(weights)
+            input_size = shape[1] if len(shape) == 2 else "C"  # as_tensor names the shape expected
         if input_size != "auto":
             self.build(input_size)
 
     def build(self, input_size):
         if self.weights is None:
+            if self._given["weights"] is not None and input_size == "C":
+                as_tensor(self._given["weights"], "weights", (self.output_size, "C"), "fully_connected_layer", " (output_size, input channels)")
             self.input_size = check_positive_int(input_size, "input_size", "fully_connected_layer")
             shapes = {"weights": (self.output_size, input_size), "bias": (self.output_size,)}
             for name, shape in shapes.items():
@@ -220,7 +225,7 @@ class FullyConnectedLayer(Layer):
                     value = initialize(self.initializers[name], shape, f"{name}_initializer", "fully_connected_layer")
                 else:
                     value = as_tensor(value, name, shape, "fully_connected_layer", " (output_size, input channels)" if name == "weights" else "")
-                setattr(self, name, torch.nn.Parameter(value))
+                setattr(self, name, self.make_parameter(value))
         elif input_size != self.input_size:
             raise ValueError(
                 f"{self.name or self.kind}: the input has {input_size} channels but the layer was built for "
@@ -229,7 +234,11 @@ class FullyConnectedLayer(Layer):
         return self.output_size
 
     def forward(self, x):
+        who = self.name or self.kind
+        if not torch.is_tensor(x):
+            raise TypeError(f"{who}: expects a torch tensor; got {type(x).__name__}.")
         self.build(x.shape[-1])
+        check_dtype(x, self.weights, who)
         return x @ self.weights.T + self.bias  # (B, [T,] K)
 
     def learn_rate_factors(self):
@@ -261,9 +270,7 @@ class DropoutLayer(Layer):
 
     def __init__(self, p=0.5, *, name=""):
         super().__init__(name)
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
-            raise ValueError(f"dropout_layer: p must be a number in [0, 1); got {p!r}.")
-        self.p = float(p)
+        self.p = check_fraction(p, "p", "dropout_layer")
 
     def forward(self, x):
         return torch.nn.functional.dropout(x, self.p, self.training)

@@ -17,6 +17,7 @@ activations.
 import torch
 
 from .._checks import check_choice
+from ..initializers import BIAS_INITIALIZERS
 from .recurrent import RecurrentLayer, packed
 
 RESET_GATE_MODES = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
@@ -44,7 +45,7 @@ class GRULayer(RecurrentLayer):
     gate_names = ("r", "z", "n")
     state_names = ("hidden",)
     quantities = ("r", "z", "n", "h")
-    bias_initializers = ("zeros", "narrow-normal", "ones")
+    bias_initializers = BIAS_INITIALIZERS
 
     def __init__(
         self,
@@ -72,10 +73,10 @@ class GRULayer(RecurrentLayer):
         input_size="auto",
         name="",
     ):
-        self.reset_gate_mode = check_choice(reset_gate_mode, "reset_gate_mode", RESET_GATE_MODES, "gru_layer")
-        self.bias_blocks = 2 if self.reset_gate_mode == "recurrent-bias-after-multiplication" else 1
+        reset_gate_mode = check_choice(reset_gate_mode, "reset_gate_mode", RESET_GATE_MODES, "gru_layer")
         super().__init__(
             num_hidden_units,
+            bias_blocks=2 if reset_gate_mode == "recurrent-bias-after-multiplication" else 1,
             input_size=input_size,
             output_mode=output_mode,
             has_state_inputs=has_state_inputs,
@@ -101,6 +102,7 @@ class GRULayer(RecurrentLayer):
             },
             name=name,
         )
+        self.reset_gate_mode = reset_gate_mode
 
     @property
     def uses_fused_kernel(self):
@@ -112,26 +114,26 @@ class GRULayer(RecurrentLayer):
             return b.chunk(2)
         return b, torch.zeros_like(b)
 
-    def equations(self, a, m, h_prev, R_n):
+    def equations(self, Wx, Rh, h_prev, R_n):
         """The GRU equations, for one step (B, H) or all steps at once (B, T, H).
 
-        a = (W_r x + b_Wr, W_z x + b_Wz, W_n x + b_Wn): the input parts;
-        m = (R_r h + b_Rr, R_z h + b_Rz, R_n h + b_Rn): the recurrent parts, from h_prev.
+        Wx = (W_r x + b_Wr, W_z x + b_Wz, W_n x + b_Wn): the input parts;
+        Rh = (R_r h + b_Rr, R_z h + b_Rz, R_n h + b_Rn): the recurrent parts, from h_prev.
         """
-        r = self.gate(a[0] + m[0])
-        z = self.gate(a[1] + m[1])
+        r = self.gate(Wx[0] + Rh[0])
+        z = self.gate(Wx[1] + Rh[1])
         if self.reset_gate_mode == "before-multiplication":
-            n = self.state(a[2] + (r * h_prev) @ R_n.T)
+            n = self.state(Wx[2] + (r * h_prev) @ R_n.T)
         else:
-            n = self.state(a[2] + r * m[2])
+            n = self.state(Wx[2] + r * Rh[2])
         h = (1 - z) * n + z * h_prev
         return r, z, n, h
 
     def _parts(self, x, h_prev, W, R, b):
         b_W, b_R = self.split_bias(b)
-        a = (x @ W.T + b_W).chunk(3, dim=-1)  # input parts of r, z, n
-        m = (h_prev @ R.T + b_R).chunk(3, dim=-1)  # recurrent parts of r, z, n
-        return a, m, R.chunk(3)[2]
+        Wx = (x @ W.T + b_W).chunk(3, dim=-1)  # input parts of r, z, n: each (..., H)
+        Rh = (h_prev @ R.T + b_R).chunk(3, dim=-1)  # recurrent parts of r, z, n: each (..., H)
+        return Wx, Rh, R.chunk(3)[2]
 
     def _loop(self, x, states, W, R, b, keep=None):
         """One direction, one step at a time. x (T, B, C); states (h,), (B, H).
@@ -141,8 +143,8 @@ class GRULayer(RecurrentLayer):
         (h,) = states
         hs = []
         for t, x_t in enumerate(x):
-            a, m, R_n = self._parts(x_t, h, W, R, b)
-            *_, h_t = self.equations(a, m, h, R_n)
+            Wx, Rh, R_n = self._parts(x_t, h, W, R, b)  # x_t (B, C), h (B, H)
+            *_, h_t = self.equations(Wx, Rh, h, R_n)
             h = h_t if keep is None else torch.where(keep[t, :, None], h_t, h)
             hs.append(h)
         return torch.stack(hs), (h,)  # (T, B, H)
@@ -168,6 +170,6 @@ class GRULayer(RecurrentLayer):
         """
         C = xh.shape[2] - self.num_hidden_units
         x, h_prev = xh[..., :C], xh[..., C:]
-        a, m, R_n = self._parts(x, h_prev, W, R, b)  # each part (B, T, H)
-        r, z, n, h = self.equations(a, m, h_prev, R_n)
+        Wx, Rh, R_n = self._parts(x, h_prev, W, R, b)  # each part (B, T, H)
+        r, z, n, h = self.equations(Wx, Rh, h_prev, R_n)
         return {"r": r[..., units], "z": z[..., units], "n": n[..., units], "h": h[..., units]}

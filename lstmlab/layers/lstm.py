@@ -17,6 +17,7 @@ much faster and gives the same numbers.
 
 import torch
 
+from ..initializers import BIAS_INITIALIZERS
 from .recurrent import RecurrentLayer, packed
 from ..scan import linear_recurrence
 
@@ -58,7 +59,7 @@ class LSTMLayer(RecurrentLayer):
     gate_names = ("i", "f", "g", "o")
     state_names = ("hidden", "cell")
     quantities = ("i", "f", "g", "o", "c", "h")
-    bias_initializers = ("unit-forget-gate", "narrow-normal", "ones", "zeros")
+    bias_initializers = ("unit-forget-gate", *BIAS_INITIALIZERS)
 
     def __init__(
         self,
@@ -157,7 +158,7 @@ class LSTMLayer(RecurrentLayer):
             W, R, b = self.direction_parameters(d)
             weights += [W, R, b, torch.zeros_like(b)]
         if lengths is None:
-            y, h_n, c_n = torch.lstm(x, (h0, c0), weights, True, 1, 0.0, self.training, D == 2, False)
+            y, h_n, c_n = torch.lstm(x, (h0, c0), weights, True, 1, 0.0, self.training, D == 2, False)  # y (T, B, D*H)
         else:
             y, h_n, c_n = packed(torch.lstm, x, lengths, (h0, c0), weights, self.training, D == 2)
         return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in (h_n, c_n))

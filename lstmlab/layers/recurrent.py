@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from .._checks import as_tensor, check_bool, check_choice, check_factor, check_positive_int
 from ..activations import GATE_ACTIVATIONS, STATE_ACTIVATIONS
 from ..initializers import WEIGHT_INITIALIZERS, initialize
-from .base import Layer
+from .base import Layer, check_dtype, check_input
 
 
 class RecurrentLayer(Layer):
@@ -26,12 +26,12 @@ class RecurrentLayer(Layer):
     quantities = ()  # what ll.trace records, per direction
     bias_initializers = ()
     num_directions = 1
-    bias_blocks = 1  # 2 when the bias holds an input and a recurrent part (GRU)
 
     def __init__(
         self,
         num_hidden_units,
         *,
+        bias_blocks=1,
         input_size,
         output_mode,
         has_state_inputs,
@@ -51,6 +51,7 @@ class RecurrentLayer(Layer):
     ):
         super().__init__(name)
         where = f"{self.kind}_layer"
+        self.bias_blocks = bias_blocks  # 2 when the bias holds an input and a recurrent part (GRU)
         self.num_hidden_units = H = check_positive_int(num_hidden_units, "num_hidden_units", where)
         self.output_mode = check_choice(output_mode, "output_mode", ("sequence", "last"), where)
         self.has_state_inputs = check_bool(has_state_inputs, "has_state_inputs", where)
@@ -82,9 +83,15 @@ class RecurrentLayer(Layer):
         if input_size != "auto":
             input_size = check_positive_int(input_size, "input_size", where)
         if input_weights is not None:
-            columns = input_size if input_size != "auto" else np.shape(input_weights)[-1]
-            input_weights = as_tensor(input_weights, "input_weights", (rows, columns), where, self._layout_hint("C"))
-            input_size = columns
+            shape = np.shape(input_weights)
+            columns = input_size
+            if input_size == "auto":
+                columns = shape[1] if len(shape) == 2 and shape[0] == rows else "C"
+            hint = self._layout_hint("C")
+            if len(shape) == 2 and shape[::-1][0] == rows and shape[0] != rows:
+                hint += "; the array looks transposed: lstmlab stores W as (rows, input channels)"
+            input_weights = as_tensor(input_weights, "input_weights", (rows, columns), where, hint)
+            input_size = check_positive_int(columns, "input_size (the columns of input_weights)", where)
         self._given = {
             "input_weights": input_weights,
             "recurrent_weights": recurrent_weights
@@ -141,7 +148,7 @@ class RecurrentLayer(Layer):
             value = self._given.pop(name)
             if value is None:
                 value = initialize(self.initializers[name], shape, f"{name}_initializer", f"{self.kind}_layer", self.num_hidden_units)
-            setattr(self, name, torch.nn.Parameter(value.to(self.initial_hidden_state.dtype)))
+            setattr(self, name, self.make_parameter(value))
         return self.output_size
 
     @property
@@ -156,20 +163,16 @@ class RecurrentLayer(Layer):
         D = self.num_directions
         return self.input_weights.chunk(D)[d], self.recurrent_weights.chunk(D)[d], self.bias.chunk(D)[d]
 
-    def _factor_per_row(self, factors):
-        """Expand one value per gate to a column that broadcasts against a parameter."""
-        per_row = factors.repeat_interleave(self.num_hidden_units).repeat(self.num_directions)
-        return {
-            "input_weights": per_row[:, None],
-            "recurrent_weights": per_row[:, None],
-            "bias": per_row.repeat(self.bias_blocks),
-        }
+    def _per_row(self, factors, name):
+        """Expand one value per gate to a tensor that broadcasts against parameter `name`."""
+        per_row = factors.repeat_interleave(self.num_hidden_units).repeat(self.num_directions)  # (D*k*H,)
+        return per_row.repeat(self.bias_blocks) if name == "bias" else per_row[:, None]
 
     def learn_rate_factors(self):
-        return {name: self._factor_per_row(f)[name] for name, f in self.learn_rate_factor.items()}
+        return {name: self._per_row(f, name) for name, f in self.learn_rate_factor.items()}
 
     def l2_factors(self):
-        return {name: self._factor_per_row(f)[name] for name, f in self.l2_factor.items()}
+        return {name: self._per_row(f, name) for name, f in self.l2_factor.items()}
 
     # --- states --------------------------------------------------------------------------------------
 
@@ -193,6 +196,11 @@ class RecurrentLayer(Layer):
             names = ", ".join(f"{s} state" for s in self.state_names)
             raise ValueError(f"{self.name or self.kind}: expected {len(self.state_names)} state inputs ({names}); got {len(states)}.")
         for state_name, s in zip(self.state_names, states):
+            if not torch.is_tensor(s) or s.dtype != self.like.dtype:
+                raise TypeError(
+                    f"{self.name or self.kind}: the {state_name} state input must be a {self.like.dtype} tensor; "
+                    f"got {getattr(s, 'dtype', type(s).__name__)}."
+                )
             if tuple(s.shape) != (batch_size, size):
                 raise ValueError(
                     f"{self.name or self.kind}: the {state_name} state input must have shape "
@@ -229,14 +237,9 @@ class RecurrentLayer(Layer):
         padding"), so that outputs no longer depend on how much padding there is, or where.
         """
         who = self.name or self.kind
-        if x.ndim != 3:
-            raise ValueError(f"{who}: expects input of shape (batch, time, channels); got {tuple(x.shape)}.")
+        check_input(x, who)
         self.build(x.shape[-1])
-        if x.dtype != self.input_weights.dtype:
-            raise TypeError(
-                f"{who}: the input is {x.dtype} but the weights are {self.input_weights.dtype}; "
-                f"convert one of them, e.g. x.to({self.input_weights.dtype}) or layer.to({x.dtype})."
-            )
+        check_dtype(x, self.input_weights, who)
         states = self.start_states(x.shape[0], states)
         keep = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
@@ -300,10 +303,10 @@ class RecurrentLayer(Layer):
             h = y[..., d * H : (d + 1) * H]  # (B, T, H)
             start = self._direction_states(states, d)
             xd, hd = (x, h) if d == 0 else (x.flip(1), h.flip(1))
-            xh = x.new_empty(B, T, C + H)  # [x_t, h_{t-1}] for every t, in one buffer
-            xh[..., :C] = xd
-            xh[:, 0, C:] = start[0]
-            xh[:, 1:, C:] = hd[:, :-1]
+            xh = x.new_empty(B, T, C + H)  # (B, T, C+H): [x_t, h_{t-1}] for every t, in one buffer
+            xh[..., :C] = xd  # (B, T, C)
+            xh[:, 0, C:] = start[0]  # (B, H): h before the first step
+            xh[:, 1:, C:] = hd[:, :-1]  # (B, T-1, H)
             keep = None if mask is None else (mask if d == 0 else mask.flip(1))
             q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
             if keep is not None:
