@@ -22,6 +22,7 @@ test: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/trace_overhead.py
+	$(BIN)/python benchmarks/batching.py
 
 # Re-pin after changing dependencies: records what .venv holds now.
 constraints: $(STAMP)

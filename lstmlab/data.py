@@ -42,10 +42,16 @@ def as_sequences(X, name="X", where="lstmlab", allow_complex=False):
                     f"needs the same channels (time runs along the first axis: (T, C))."
                 )
             raise ValueError(f"{where}: {name}[{n}] has time steps of shape {x.shape[1:]} but {name}[0] has {step}.")
+    if not np.isfinite(np.concatenate(sequences)).all():  # one pass over all values; then find the culprit
+        for n, x in enumerate(sequences):
+            if not np.isfinite(x).all():
+                t = int(np.argwhere(~np.isfinite(x))[0, 0])
+                raise ValueError(f"{where}: {name}[{n}] has NaN or Inf at time step {t}; fill or drop the missing values first.")
     return sequences
 
 
 def _as_sequence(x, label, where, allow_complex):
+    """One sequence as an array, its type, shape and length checked (finiteness is checked for all at once)."""
     if torch.is_tensor(x):
         x = x.detach().cpu().numpy()
     x = np.asarray(x)
@@ -63,10 +69,7 @@ def _as_sequence(x, label, where, allow_complex):
         )
     if x.shape[0] == 0:
         raise ValueError(f"{where}: {label} is empty (0 time steps); drop it or give at least one step.")
-    if not np.all(np.isfinite(x)):
-        t = int(np.argwhere(~np.isfinite(x))[0, 0])
-        raise ValueError(f"{where}: {label} has NaN or Inf at time step {t}; fill or drop the missing values first.")
-    return x.astype(np.result_type(x.dtype, np.float32), copy=False)
+    return x if x.dtype in (np.float32, np.float64, np.complex64, np.complex128) else x.astype(np.result_type(x.dtype, np.float32))
 
 
 def pad_sequences(X, length="longest", direction="right", padding_value=0):
