@@ -18,11 +18,24 @@ from .layers import (
     gru_layer,
     lstm_layer,
     sequence_input_layer,
+    sigmoid_layer,
     softmax_layer,
 )
-from .network import Network, predict
+from .network import Network
+from .options import training_options
+from .prediction import (
+    activations,
+    classify,
+    classify_and_update_state,
+    minibatchpredict,
+    predict,
+    predict_and_update_state,
+    reset_state,
+    scores2label,
+)
 from .solvers import Solver
 from .trace import Trace, trace
+from .training import trainnet
 
 __version__ = "0.1.0"
 
@@ -31,21 +44,31 @@ __all__ = [
     "Network",
     "Solver",
     "Trace",
+    "activations",
     "batch_summary",
     "bilstm_layer",
+    "classify",
+    "classify_and_update_state",
     "datasets",
     "dropout_layer",
     "from_torch",
     "fully_connected_layer",
     "gru_layer",
     "lstm_layer",
+    "minibatchpredict",
     "pad_sequences",
     "predict",
+    "predict_and_update_state",
     "reference",
+    "reset_state",
+    "scores2label",
     "sequence_batches",
     "sequence_input_layer",
+    "sigmoid_layer",
     "softmax_layer",
     "sort_by_length",
     "to_torch",
     "trace",
+    "training_options",
+    "trainnet",
 ]

@@ -1,4 +1,4 @@
-"""`Network`: a chain of layers, and `predict`, which runs data through it."""
+"""`Network`: a chain of layers, and the checks that data pass before entering one."""
 
 import collections
 import contextlib
@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_positive_int
-from .data import as_sequences, pad
+from .data import as_sequences
 from .layers import Layer, RecurrentLayer, SequenceInputLayer
 from .layers.basic import split_complex
 
@@ -45,6 +44,8 @@ class Network(torch.nn.Module):
                     f"Network: layers[{k}] has has_state_inputs=True, but a chain has nowhere to take states "
                     f"from; give hidden_state/cell_state instead, or call the layer directly."
                 )
+        self.class_names = None  # set by ll.trainnet for classification
+        self.label_kind = None
         self._layers = torch.nn.ModuleDict(zip(_unique_names(layers), layers))
         for name, layer in self._layers.items():
             layer.name = name
@@ -70,6 +71,19 @@ class Network(torch.nn.Module):
         """The number of input channels, or "auto" until the network has seen data."""
         first = self.layers[0]
         return getattr(first, "input_size", "auto")
+
+    @property
+    def output_size(self):
+        """The channels of the network's output, or "auto" until its input size is known."""
+        return "auto" if self.input_size == "auto" else self.build(self.input_size)
+
+    @property
+    def returns_sequence(self):
+        """Whether the network outputs a sequence (else one vector per sequence)."""
+        is_sequence = True
+        for layer in self.layers:
+            is_sequence = layer.returns_sequence(is_sequence)
+        return is_sequence
 
     def build(self, input_size):
         """Infer every layer's input size from the network's input channels."""
@@ -105,23 +119,30 @@ class Network(torch.nn.Module):
 
     # --- running -----------------------------------------------------------------------------------
 
-    def forward(self, x, mask=None, observe=None):
-        """x (B, T, C) through every layer.
+    def forward(self, x, mask=None):
+        """x (B, T, C) through every layer; see `run`."""
+        return self.run(x, mask)[0]
+
+    def run(self, x, mask=None, states=None, observe=None, stop=None):
+        """x (B, T, C) through every layer; returns the output and each recurrent layer's final states.
 
         mask (B, T), True on real steps, freezes the recurrent states over padded steps (see
         `RecurrentLayer.run`); None computes padded steps like any other, as MATLAB does.
-        `observe(layer, x)`, if given, runs each recurrent layer instead.
+        states {layer name: (h, c) or (h,), each (B, D*H)} starts those layers there instead of
+        at their own states. `observe(layer, x, start)`, if given, runs each recurrent layer
+        instead and returns (y, final), y its full output sequence. stop: run self.layers[:stop] only.
         """
-        for layer in self.layers:
-            if observe is not None and isinstance(layer, RecurrentLayer):
-                x = observe(layer, x)
-            elif isinstance(layer, RecurrentLayer):
-                x = layer(x, mask=mask)
+        finals = {}
+        for layer in self.layers[:stop]:
+            if isinstance(layer, RecurrentLayer):
+                start = layer.start_states(x.shape[0], (states or {}).get(layer.name))
+                y, finals[layer.name] = layer.run(x, start, mask) if observe is None else observe(layer, x, start)
+                x = layer.output(y, finals[layer.name])
             else:
                 x = layer(x)
             if isinstance(x, tuple):  # state outputs do not travel down a chain
                 x = x[0]
-        return x
+        return x, finals
 
     @property
     def state(self):
@@ -215,19 +236,6 @@ def prepare(net, X, where):
     return sequences
 
 
-def batches(sequences, mini_batch_size, like):
-    """Yield (indices, x (B, T, C), mask (B, T)) in order, each batch right-padded to its longest."""
-    for start in range(0, len(sequences), mini_batch_size):
-        indices = np.arange(start, min(start + mini_batch_size, len(sequences)))
-        padded, mask = pad([sequences[n] for n in indices])
-        yield indices, torch.as_tensor(padded).to(like), torch.as_tensor(mask, device=like.device)
-
-
-def parameter_like(net):
-    """A tensor on the network's device with its dtype, for moving data there."""
-    return net.layers[0].like
-
-
 @contextlib.contextmanager
 def evaluating(net):
     """Inference mode, dropout off and exact float32; the training flag is restored afterwards."""
@@ -238,31 +246,6 @@ def evaluating(net):
             yield
     finally:
         net.train(was_training)
-
-
-def predict(net, X, *, mini_batch_size=128, freeze_padding=False):
-    """Run X through the network and return its outputs as NumPy arrays.
-
-    Sequences are processed in mini-batches in the order given, each padded on the right to its
-    longest sequence (MATLAB's default). A network that outputs one vector per sequence returns
-    (N, K); one that outputs sequences returns a list of (T_n, K) arrays, one per sequence, each
-    cut to its own length (or an (N, T, K) array when X was an array).
-
-    With freeze_padding=True the recurrent layers carry their state unchanged over padded steps,
-    so that a sequence's outputs do not depend on the other sequences of its mini-batch. MATLAB
-    has no such option: off by default.
-    """
-    sequences = prepare(net, X, "predict")
-    check_positive_int(mini_batch_size, "mini_batch_size", "predict")
-    like = parameter_like(net)
-    outputs, lengths = [], []
-    with evaluating(net):
-        for _, x, mask in batches(sequences, mini_batch_size, like):
-            outputs.append(net(x, mask if freeze_padding else None).cpu().numpy())  # (B, K) or (B, T, K)
-            lengths.append(mask.sum(1).tolist())
-    if outputs[0].ndim == 2 or isinstance(X, (np.ndarray, torch.Tensor)):  # one shape for all: an array
-        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
-    return [y[b, :T] for y, Ts in zip(outputs, lengths) for b, T in enumerate(Ts)]
 
 
 @contextlib.contextmanager

@@ -10,7 +10,13 @@ factor kappa, at global learn rate alpha and L2 regularization l2:
     rmsprop    s = beta2 s + (1 - beta2) d^2;  theta = theta - alpha * lambda * d / (sqrt(s) + epsilon)
 
 A factor of 0 freezes that part of the parameter.
+
+Gradient clipping acts on d before the update, when gradient_threshold is finite:
+"l2norm" scales each parameter's d down to that L2 norm, "global-l2norm" scales all of them
+together down to that norm over all parameters, and "absolute-value" clips each value.
 """
+
+import math
 
 import torch
 
@@ -32,6 +38,7 @@ class Solver:
         squared_gradient_decay_factor: beta2; default 0.999 for adam, 0.9 for rmsprop.
         epsilon: default 1e-8.
         l2_regularization: l2, default 1e-4.
+        gradient_threshold, gradient_threshold_method: clipping (see the module docstring).
     """
 
     def __init__(
@@ -45,6 +52,8 @@ class Solver:
         squared_gradient_decay_factor=None,
         epsilon=1e-8,
         l2_regularization=1e-4,
+        gradient_threshold=math.inf,
+        gradient_threshold_method="l2norm",
     ):
         if not isinstance(net, Network):
             raise TypeError(f"Solver: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
@@ -62,6 +71,10 @@ class Solver:
         self.beta2 = check_fraction(beta2, "squared_gradient_decay_factor", "Solver")
         self.epsilon = check_nonnegative(epsilon, "epsilon", "Solver")
         self.l2 = check_nonnegative(l2_regularization, "l2_regularization", "Solver")
+        self.threshold = float(gradient_threshold)
+        self.threshold_method = check_choice(
+            gradient_threshold_method, "gradient_threshold_method", ("l2norm", "global-l2norm", "absolute-value"), "Solver"
+        )
         self.iteration = 0
         self.entries = []
         for layer, name, p in net.learnables():
@@ -76,15 +89,16 @@ class Solver:
             )
 
     @torch.no_grad()
-    def step(self):
+    def step(self, learn_rate=None):
+        """One update of every parameter that has a gradient; learn_rate overrides the global one."""
         self.iteration += 1
         k = self.iteration
-        for e in self.entries:
+        alpha = self.learn_rate if learn_rate is None else learn_rate
+        entries = [e for e in self.entries if e["param"].grad is not None]
+        gradients = self._clip([e["param"].grad + self.l2 * e["l2_factor"] * e["param"] for e in entries])
+        for e, d in zip(entries, gradients):
             theta = e["param"]
-            if theta.grad is None:
-                continue
-            d = theta.grad + self.l2 * e["l2_factor"] * theta
-            rate = self.learn_rate * e["lr_factor"]
+            rate = alpha * e["lr_factor"]
             if self.solver == "sgdm":
                 e["m"] = self.momentum * e["m"] - rate * d
                 theta += e["m"]
@@ -96,6 +110,16 @@ class Solver:
             else:
                 e["s"] = self.beta2 * e["s"] + (1 - self.beta2) * d**2
                 theta -= rate * d / (e["s"].sqrt() + self.epsilon)
+
+    def _clip(self, gradients):
+        if math.isinf(self.threshold):
+            return gradients
+        if self.threshold_method == "absolute-value":
+            return [d.clamp(-self.threshold, self.threshold) for d in gradients]
+        if self.threshold_method == "global-l2norm":
+            norm = torch.sqrt(sum((d**2).sum() for d in gradients))
+            return [d * min(1.0, self.threshold / norm.item()) if norm > 0 else d for d in gradients]
+        return [d * min(1.0, self.threshold / d.norm().item()) if d.norm() > 0 else d for d in gradients]
 
     def zero_grad(self):
         for e in self.entries:

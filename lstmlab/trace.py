@@ -21,7 +21,12 @@ import torch
 
 from ._checks import check_positive_int
 from .layers import RecurrentLayer
-from .network import batches, evaluating, parameter_like, prepare
+from .batching import _batches
+from .network import evaluating, prepare
+from .prediction import _held_states
+
+# as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
+BATCHING = dict(sequence_length="longest", direction="right", shuffle="never", sort=False, seed=None, epoch=0, padding_value=0)
 
 
 class DirectionTrace:
@@ -159,20 +164,21 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     T_max = max(len(x) for x in sequences)
     step_index = _choose(steps, T_max, "steps", "time steps")
     unit_index = {name: _choose(units, recurrent[name].num_hidden_units, "units", f"hidden units of layer {name!r}") for name in chosen}
-    like = parameter_like(net)
+    like = net.layers[0].like  # the network's device and dtype
     parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
     errors = dict.fromkeys(chosen, 0.0)
 
+    held = _held_states([net[name] for name in recurrent], len(sequences), "trace")
     with evaluating(net):
-        for indices, x, mask in batches(sequences, mini_batch_size, like):
-            mask = mask if freeze_padding and not bool(mask.all()) else None
+        for batch in _batches(sequences, None, False, **BATCHING, mini_batch_size=mini_batch_size):
+            indices, x = batch.indices, torch.as_tensor(batch.x).to(like)
+            mask = torch.as_tensor(batch.mask, device=like.device) if freeze_padding and not batch.mask.all() else None
             reached = step_index < x.shape[1]  # (S,) the chosen steps this mini-batch reached
 
-            def observe(layer, x_in):
-                if layer.name not in chosen:
-                    return layer(x_in, mask=mask)
-                states = layer.start_states(x_in.shape[0])
+            def observe(layer, x_in, states):
                 y, final = layer.run(x_in, states, mask)  # y (B, T, D*H)
+                if layer.name not in chosen:
+                    return y, final
                 units = _as_index(unit_index[layer.name], layer.num_hidden_units, x_in.device)
                 H = layer.num_hidden_units
                 directions = []
@@ -182,9 +188,9 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
                     errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
                     directions.append({q: _steps(v, step_index[reached]).cpu().numpy() for q, v in recorded.items()})
                 parts[layer.name].append((indices, reached, directions))
-                return layer.output(y, final)
+                return y, final
 
-            net(x, mask, observe=observe)
+            net.run(x, mask, {name: tuple(s[indices] for s in own) for name, own in held.items()}, observe=observe)
 
     lengths = np.array([len(x) for x in sequences])
     return Trace(

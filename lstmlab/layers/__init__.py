@@ -1,7 +1,7 @@
 """lstmlab layers. Each factory name (lstm_layer, ...) is the MATLAB layer name in snake_case."""
 
 from .base import Layer
-from .basic import DropoutLayer, FullyConnectedLayer, SequenceInputLayer, SoftmaxLayer
+from .basic import DropoutLayer, FullyConnectedLayer, SequenceInputLayer, SigmoidLayer, SoftmaxLayer
 from .gru import GRULayer
 from .lstm import BiLSTMLayer, LSTMLayer
 from .recurrent import RecurrentLayer
@@ -12,6 +12,7 @@ bilstm_layer = BiLSTMLayer
 gru_layer = GRULayer
 fully_connected_layer = FullyConnectedLayer
 softmax_layer = SoftmaxLayer
+sigmoid_layer = SigmoidLayer
 dropout_layer = DropoutLayer
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "GRULayer",
     "FullyConnectedLayer",
     "SoftmaxLayer",
+    "SigmoidLayer",
     "DropoutLayer",
     "sequence_input_layer",
     "lstm_layer",
@@ -30,5 +32,6 @@ __all__ = [
     "gru_layer",
     "fully_connected_layer",
     "softmax_layer",
+    "sigmoid_layer",
     "dropout_layer",
 ]

@@ -263,6 +263,18 @@ class SoftmaxLayer(Layer):
         return "softmax over channels"
 
 
+class SigmoidLayer(Layer):
+    """Squashes every value into (0, 1): independent probabilities, e.g. for binary-crossentropy."""
+
+    kind = "sigmoid"
+
+    def forward(self, x):
+        return torch.sigmoid(x)
+
+    def describe(self):
+        return "sigmoid of every value"
+
+
 class DropoutLayer(Layer):
     """Sets a random fraction p of the inputs to zero while training (scaling the rest by 1/(1-p))."""
 

@@ -1,0 +1,126 @@
+"""`ll.training_options`: how `ll.trainnet` trains, with MATLAB's option names and defaults."""
+
+import dataclasses
+import difflib
+import math
+import numbers
+
+from ._checks import check_bool, check_choice, check_fraction, check_nonnegative, check_positive_int
+
+SOLVERS = ("adam", "sgdm", "rmsprop")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingOptions:
+    """The options of one training run; make them with `ll.training_options(...)`."""
+
+    solver: str = "adam"
+    max_epochs: int = 30
+    mini_batch_size: int = 128
+    initial_learn_rate: float = None  # None: 0.01 for sgdm, 0.001 for adam and rmsprop
+    learn_rate_schedule: str = "none"
+    learn_rate_drop_factor: float = 0.1
+    learn_rate_drop_period: int = 10
+    momentum: float = 0.9
+    gradient_decay_factor: float = 0.9
+    squared_gradient_decay_factor: float = None  # None: 0.999 for adam, 0.9 for rmsprop
+    epsilon: float = 1e-8
+    l2_regularization: float = 1e-4
+    gradient_threshold: float = math.inf
+    gradient_threshold_method: str = "l2norm"
+    shuffle: str = "once"
+    sequence_length: object = "longest"
+    sequence_padding_direction: str = "right"
+    sequence_padding_value: float = 0
+    freeze_padding: bool = False
+    validation_data: tuple = None
+    validation_frequency: int = 50
+    validation_patience: float = math.inf
+    verbose: bool = True
+    verbose_frequency: int = 50
+    plots: str = "none"
+    execution_environment: str = "auto"
+    reset_input_normalization: bool = True
+    metrics: object = None
+    seed: int = None
+
+
+def training_options(solver="adam", **options):
+    """Options for `ll.trainnet`, as keyword arguments with MATLAB's defaults.
+
+    Args:
+        solver: "adam" (default) | "sgdm" | "rmsprop".
+        max_epochs: passes over the training data (30).
+        mini_batch_size: sequences per iteration (128).
+        initial_learn_rate: 0.01 for sgdm, 0.001 for adam and rmsprop when None.
+        learn_rate_schedule: "none" | "piecewise" (multiply by learn_rate_drop_factor (0.1)
+            every learn_rate_drop_period (10) epochs).
+        momentum (sgdm, 0.9), gradient_decay_factor (adam, 0.9), squared_gradient_decay_factor
+            (0.999 adam, 0.9 rmsprop), epsilon (1e-8).
+        l2_regularization: weight decay, times each parameter's L2 factor (1e-4).
+        gradient_threshold: inf (no clipping), or the largest gradient allowed by
+            gradient_threshold_method: "l2norm" (each parameter's norm) | "global-l2norm" (all
+            parameters together) | "absolute-value" (each value).
+        shuffle: "once" | "every-epoch" | "never".
+        sequence_length, sequence_padding_direction, sequence_padding_value: as in
+            `ll.sequence_batches`. freeze_padding: carry the state over padded steps (False).
+        validation_data: (X, Y) to validate on; validation_frequency: every that many
+            iterations (50); validation_patience: stop after that many validations without a
+            lower validation loss (inf).
+        verbose: a progress bar (True); verbose_frequency: its refresh, in iterations (50).
+        plots: "none" | "training-progress" (a live figure in Jupyter).
+        execution_environment: "auto" (a CUDA GPU when there is one) | "cpu" | "gpu".
+        reset_input_normalization: compute the input layer's statistics from the training data
+            (True), or keep the ones it was given (False).
+        metrics: None | "accuracy" | "rmse" | a callable (predictions, targets) -> number, or a list.
+        seed: makes shuffling, initialization and dropout reproducible.
+
+    >>> training_options("sgdm", max_epochs=5).initial_learn_rate
+    0.01
+    """
+    known = {f.name for f in dataclasses.fields(TrainingOptions)}
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "; see help(ll.training_options)."
+            raise TypeError(f"training_options: unknown option {name!r}{hint}")
+    where = "training_options"
+    o = dict(options, solver=check_choice(solver, "solver", SOLVERS, where))
+    for name in ("max_epochs", "mini_batch_size", "learn_rate_drop_period", "validation_frequency", "verbose_frequency"):
+        if name in o:
+            o[name] = check_positive_int(o[name], name, where)
+    for name in ("initial_learn_rate", "learn_rate_drop_factor", "epsilon", "l2_regularization"):
+        if o.get(name) is not None:
+            o[name] = check_nonnegative(o[name], name, where)
+    for name in ("momentum", "gradient_decay_factor", "squared_gradient_decay_factor"):
+        if o.get(name) is not None:
+            o[name] = check_fraction(o[name], name, where)
+    for name in ("gradient_threshold", "validation_patience"):
+        if name in o and not (isinstance(o[name], numbers.Real) and not isinstance(o[name], bool) and o[name] > 0):
+            raise ValueError(f"{where}: {name} must be a positive number or inf; got {o[name]!r}.")
+    choices = {
+        "learn_rate_schedule": ("none", "piecewise"),
+        "gradient_threshold_method": ("l2norm", "global-l2norm", "absolute-value"),
+        "shuffle": ("once", "every-epoch", "never"),
+        "sequence_padding_direction": ("right", "left"),
+        "plots": ("none", "training-progress"),
+        "execution_environment": ("auto", "cpu", "gpu"),
+    }
+    for name, allowed in choices.items():
+        if name in o:
+            o[name] = check_choice(o[name], name, allowed, where)
+    for name in ("verbose", "reset_input_normalization", "freeze_padding"):
+        if name in o:
+            o[name] = check_bool(o[name], name, where)
+    if "sequence_length" in o:
+        L = o["sequence_length"]
+        if not (L in ("longest", "shortest") or (isinstance(L, numbers.Integral) and not isinstance(L, bool) and L > 0)):
+            raise ValueError(f"{where}: sequence_length must be 'longest', 'shortest' or a positive integer; got {L!r}.")
+    if o.get("validation_data") is not None and not (isinstance(o["validation_data"], tuple) and len(o["validation_data"]) == 2):
+        raise ValueError(f"{where}: validation_data must be a tuple (X, Y); got {type(o['validation_data']).__name__}.")
+    seed = o.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"{where}: seed must be a non-negative integer or None; got {seed!r}.")
+    if o.get("initial_learn_rate") is None:
+        o["initial_learn_rate"] = {"sgdm": 0.01, "adam": 0.001, "rmsprop": 0.001}[o["solver"]]
+    return TrainingOptions(**o)

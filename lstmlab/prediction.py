@@ -1,0 +1,175 @@
+"""Prediction: scores, labels, activations, and stateful prediction that carries the state on.
+
+Sequences go through the network in mini-batches, padded, truncated or split by the same rule as
+in training (`ll.sequence_batches`); when split into chunks, the state is carried from chunk to
+chunk. The outputs of each sequence are put back together and cut to its real steps.
+"""
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ._checks import check_positive_int
+from .batching import _check_options, _batches
+from .layers import RecurrentLayer
+from .network import Network, evaluating, prepare
+
+
+def predict(
+    net,
+    X,
+    *,
+    mini_batch_size=128,
+    sequence_length="longest",
+    sequence_padding_direction="right",
+    sequence_padding_value=0,
+    freeze_padding=False,
+):
+    """Run X through the network and return its outputs as NumPy arrays.
+
+    A network that outputs one vector per sequence returns (N, K); one that outputs sequences
+    returns a list of (T_n, K) arrays, one per sequence, cut to its real steps (an (N, T, K)
+    array when X was an array of equal lengths). The sequence options are those of
+    `ll.sequence_batches` (MATLAB's defaults: right padding to the longest sequence of each
+    mini-batch). With freeze_padding=True the recurrent layers carry their state unchanged over
+    padded steps, so that a sequence's outputs do not depend on its mini-batch (MATLAB has no
+    such option).
+    """
+    return _outputs(
+        net,
+        X,
+        "predict",
+        mini_batch_size=mini_batch_size,
+        sequence_length=sequence_length,
+        sequence_padding_direction=sequence_padding_direction,
+        sequence_padding_value=sequence_padding_value,
+        freeze_padding=freeze_padding,
+    )
+
+
+minibatchpredict = predict  # MATLAB's name for prediction in mini-batches
+
+
+def activations(net, X, layer_name, **options):
+    """The outputs of the layer named `layer_name`, as `predict` returns a network's outputs."""
+    if not isinstance(net, Network):
+        raise TypeError(f"activations: net must be an ll.Network; got {type(net).__name__}.")
+    names = [layer.name for layer in net.layers]
+    if layer_name not in names:
+        raise ValueError(f"activations: the network has no layer {layer_name!r}; choose from {', '.join(names)}.")
+    return _outputs(net, X, "activations", stop=names.index(layer_name) + 1, **options)
+
+
+def scores2label(scores, class_names):
+    """The label of the highest score: (N, K) scores give (N,) labels, a list of (T, K) a list of (T,)."""
+    names = np.asarray(class_names)
+    if isinstance(scores, list):
+        return [scores2label(s, class_names) for s in scores]
+    scores = np.asarray(scores)
+    if scores.shape[-1] != len(names):
+        raise ValueError(f"scores2label: the scores have {scores.shape[-1]} columns but there are {len(names)} class names.")
+    return names[scores.argmax(-1)]
+
+
+def classify(net, X, **options):
+    """Labels of X, in the type the network was trained with (a Categorical, strings or ints)."""
+    return _as_labels(net, predict(net, X, **options), "classify")
+
+
+def predict_and_update_state(net, X, **options):
+    """`predict`, starting from the network's current states and keeping the final ones.
+
+    Feeding a sequence in pieces gives exactly what it gives whole. The states hold one row per
+    sequence of X: later calls need the same number of sequences, until `ll.reset_state(net)`.
+    """
+    return _outputs(net, X, "predict_and_update_state", update_state=True, **options)
+
+
+def classify_and_update_state(net, X, **options):
+    """`classify`, starting from the network's current states and keeping the final ones."""
+    return _as_labels(net, predict_and_update_state(net, X, **options), "classify_and_update_state")
+
+
+def reset_state(net):
+    """Return every recurrent layer of the network to its initial state."""
+    net.reset_state()
+    return net
+
+
+def _as_labels(net, scores, where):
+    if net.class_names is None:
+        raise ValueError(f"{where}: the network has no class names; train it with ll.trainnet and loss 'crossentropy'.")
+    labels = scores2label(scores, net.class_names)
+    if net.label_kind != "categorical":
+        return labels
+    as_categorical = lambda y: pd.Categorical(y, categories=net.class_names)  # noqa: E731
+    return [as_categorical(y) for y in labels] if isinstance(labels, list) else as_categorical(labels)
+
+
+def _outputs(
+    net,
+    X,
+    where,
+    *,
+    mini_batch_size=128,
+    sequence_length="longest",
+    sequence_padding_direction="right",
+    sequence_padding_value=0,
+    freeze_padding=False,
+    stop=None,
+    update_state=False,
+):
+    sequences = prepare(net, X, where)
+    check_positive_int(mini_batch_size, "mini_batch_size", where)
+    options = _check_options(mini_batch_size, sequence_length, sequence_padding_direction, "never", False, where)
+    N, like = len(sequences), net.layers[0].like
+    recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
+    held = _held_states(recurrent, N, where)
+    pieces, last, final_states = [[] for _ in range(N)], [None] * N, {}
+    with evaluating(net):
+        for batch in _batches(sequences, None, False, seed=None, epoch=0, padding_value=sequence_padding_value, **options):
+            if batch.chunk == 0:
+                states = {name: tuple(s[batch.indices] for s in own) for name, own in held.items()}
+            x = torch.as_tensor(batch.x).to(like)
+            mask = torch.as_tensor(batch.mask, device=like.device)
+            y, states = net.run(x, mask if freeze_padding else None, states, stop=stop)
+            y = y.cpu().numpy()
+            for b, n in enumerate(batch.indices):
+                if y.ndim == 3:
+                    pieces[n].append(y[b][batch.mask[b]])  # the real steps of this chunk
+                else:
+                    last[n] = y[b]  # the last chunk's output
+            for name, final in states.items():
+                final_states.setdefault(name, {})[tuple(batch.indices)] = final
+    if update_state:
+        _keep_states(recurrent, final_states, N)
+    if last[0] is not None:
+        return np.stack(last)
+    outputs = [np.concatenate(p) for p in pieces]
+    if isinstance(X, (np.ndarray, torch.Tensor)) and len({len(o) for o in outputs}) == 1:
+        return np.stack(outputs)
+    return outputs
+
+
+def _held_states(layers, N, where):
+    """Each recurrent layer's current states, one row per sequence: {name: ((N, D*H), ...)}."""
+    held = {}
+    for layer in layers:
+        own = [getattr(layer, f"{s}_state") for s in layer.state_names]
+        if own[0].ndim == 2 and len(own[0]) != N:
+            raise ValueError(
+                f"{where}: layer {layer.name!r} holds states for {len(own[0])} sequences (from predict_and_update_state) "
+                f"but X has {N}; give {len(own[0])} sequences, or call ll.reset_state(net) first."
+            )
+        held[layer.name] = tuple(s.expand(N, -1) if s.ndim == 1 else s for s in own)
+    return held
+
+
+def _keep_states(layers, final_states, N):
+    """Store the final states of every sequence in the layers, one row per sequence."""
+    for layer in layers:
+        for k, state_name in enumerate(layer.state_names):
+            rows = getattr(layer, f"{state_name}_state").new_empty(N, layer.output_size)
+            for indices, final in final_states[layer.name].items():
+                rows[list(indices)] = final[k]
+            setattr(layer, f"{state_name}_state", rows)

@@ -1,0 +1,93 @@
+"""Training targets, checked against the data and the network, and encoded for a loss.
+
+Sequence-to-label and sequence-to-one targets have one value per sequence: labels (ints,
+strings or a pandas Categorical) or an (N,) / (N, R) array of responses. Sequence-to-sequence
+targets have one per time step: a list of (T_n,) label arrays or (T_n, R) response arrays.
+Class names come out sorted.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+CLASSIFICATION = ("crossentropy",)
+
+
+@dataclass
+class Targets:
+    """Targets ready for a loss: per sequence, an (N,) or (N, R) array; per step, a list of arrays."""
+
+    values: object
+    per_step: bool
+    class_names: list = None  # for classification: the sorted class names; values are their codes
+    label_kind: str = None  # "categorical" | "str" | "int": what classify returns
+
+
+def encode(Y, sequences, loss, output_size, returns_sequence, where="trainnet"):
+    """Check Y against the data X and the network's output, and encode it for `loss`."""
+    N = len(sequences)
+    if Y is None:
+        raise ValueError(f"{where}: Y is None; give one target per sequence, or one per time step.")
+    per_step = isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1 and not isinstance(Y[0], str)
+    items = list(Y) if per_step else (Y if isinstance(Y, pd.Categorical) else np.asarray(Y))
+    if len(items) != N:
+        raise ValueError(f"{where}: Y has {len(items)} targets but X has {N} sequences; give one target per sequence.")
+    if per_step:
+        for n, (y, x) in enumerate(zip(items, sequences)):
+            if len(y) != len(x):
+                raise ValueError(f"{where}: Y[{n}] has {len(y)} time steps but X[{n}] has {len(x)}; per-step targets need one per step.")
+    if per_step != returns_sequence:
+        if per_step:
+            raise ValueError(
+                f"{where}: Y has one target per time step, but the network outputs one vector per sequence (its last "
+                f"recurrent layer has output_mode='last'); use output_mode='sequence' for sequence-to-sequence."
+            )
+        raise ValueError(
+            f"{where}: Y has one target per sequence, but the network outputs a sequence (its last recurrent layer has "
+            f"output_mode='sequence'); use output_mode='last' for sequence-to-label or sequence-to-one."
+        )
+    if loss in CLASSIFICATION:
+        return _classes(items, per_step, output_size, where)
+    return _responses(items, per_step, output_size, loss, where)
+
+
+def _classes(items, per_step, output_size, where):
+    flat = pd.Categorical(np.concatenate([np.asarray(y) for y in items])) if per_step else pd.Categorical(items)
+    if flat.isna().any():
+        raise ValueError(f"{where}: Y has missing labels (NaN or None); every target needs a class.")
+    names = sorted(flat.categories.tolist())
+    if len(names) != output_size:
+        raise ValueError(
+            f"{where}: Y has {len(names)} classes but the network outputs {output_size} values; make the last "
+            f"fully_connected_layer {len(names)} wide."
+        )
+    kind = "categorical" if isinstance(items, pd.Categorical) or (per_step and isinstance(items[0], pd.Categorical)) else (
+        "int" if np.asarray(flat.categories).dtype.kind in "iu" else "str"
+    )
+    lookup = {name: code for code, name in enumerate(names)}
+    encode_labels = lambda y: np.array([lookup[v] for v in np.asarray(y).tolist()], dtype=np.int64)  # noqa: E731
+    values = [encode_labels(y) for y in items] if per_step else encode_labels(items)
+    return Targets(values, per_step, names, kind)
+
+
+def _responses(items, per_step, output_size, loss, where):
+    arrays = [np.asarray(y) for y in items] if per_step else [np.asarray(items)]
+    for n, y in enumerate(arrays):
+        label = f"Y[{n}]" if per_step else "Y"
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: {label} is not numeric (dtype {y.dtype}); loss {loss!r} needs numbers. For labels use 'crossentropy'.")
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{where}: {label} has NaN or Inf; targets must be finite.")
+        width = 1 if y.ndim == 1 else y.shape[-1]
+        if y.ndim > 2 or width != output_size:
+            shape = "(T, R)" if per_step else "(N, R)"
+            raise ValueError(
+                f"{where}: {label} has shape {y.shape} but the network outputs {output_size} values; give {shape} "
+                f"targets with R = {output_size}, or make the last fully_connected_layer {width} wide."
+            )
+        if loss == "binary-crossentropy" and (y.min() < 0 or y.max() > 1):
+            raise ValueError(f"{where}: {label} has values outside [0, 1]; 'binary-crossentropy' needs probabilities.")
+    as_columns = lambda y: y.astype(np.float64).reshape(len(y), -1)  # noqa: E731
+    values = [as_columns(y) for y in arrays] if per_step else as_columns(arrays[0])
+    return Targets(values, per_step)

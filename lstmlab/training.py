@@ -1,0 +1,226 @@
+"""`ll.trainnet`: train a network on sequences, the way MATLAB's trainnet does.
+
+One iteration: take the next mini-batch (`ll.sequence_batches` with the options' sequence
+rules), run the network, compute the loss on real time steps, back-propagate, and update every
+parameter with the solver (`ll.Solver`: learn-rate and L2 factors, gradient clipping). When
+sequences are split into chunks, the recurrent state is carried from one chunk to the next
+(without back-propagating into the previous chunk). Every iteration becomes a row of
+`net.training_history_`.
+"""
+
+import math
+import time
+
+import pandas as pd
+import torch
+
+from . import losses
+from .batching import _batches
+from .layers import SequenceInputLayer
+from .network import Network, exact_float32, prepare
+from .options import TrainingOptions, training_options
+from .progress import Progress
+from .solvers import Solver
+from .targets import encode
+
+
+def trainnet(X, Y, net_or_layers, loss, options=None):
+    """Train a network and return it.
+
+    Args:
+        X: list of (T, C) sequences, or an (N, T, C) array.
+        Y: targets: one label or response vector per sequence (sequence-to-label,
+            sequence-to-one), or one per time step (a list of (T_n,) or (T_n, R) arrays).
+        net_or_layers: an `ll.Network`, or a list of layers to make one.
+        loss: "crossentropy" | "binary-crossentropy" | "mse" | "mae" | "huber" | a callable
+            (see `lstmlab.losses`).
+        options: from `ll.training_options` (default: its defaults).
+
+    Returns:
+        The trained network (the same object when a Network was given), in evaluation mode,
+        with `class_names` (classification) and `training_history_`, a DataFrame with a row per
+        iteration: epoch, iteration, loss, metrics, validation_loss, validation metrics,
+        learn_rate and seconds.
+    """
+    options = training_options() if options is None else options
+    if not isinstance(options, TrainingOptions):
+        raise TypeError(f"trainnet: options must come from ll.training_options(...); got {type(options).__name__}.")
+    net = net_or_layers if isinstance(net_or_layers, Network) else Network(net_or_layers)
+    loss = losses.check_loss(loss, net)
+    if options.seed is not None:
+        torch.manual_seed(options.seed)
+    sequences = prepare(net, X, "trainnet")
+    targets = encode(Y, sequences, loss, net.output_size, net.returns_sequence)
+    if options.validation_data is not None:
+        X_val, Y_val = options.validation_data
+        validation = prepare(net, X_val, "trainnet (validation_data)")
+        validation_targets = encode(Y_val, validation, loss, net.output_size, net.returns_sequence, "trainnet (validation_data)")
+        if targets.class_names is not None and validation_targets.class_names != targets.class_names:
+            raise ValueError(
+                f"trainnet: the validation labels have classes {validation_targets.class_names}, the training labels "
+                f"{targets.class_names}; both need the same classes."
+            )
+    if isinstance(net.layers[0], SequenceInputLayer):
+        net.layers[0].initialize_normalization(sequences, reset=options.reset_input_normalization)
+    net.to(choose_device(options.execution_environment))
+    run = Run(net, loss, options, targets)
+    run.train(sequences, None if options.validation_data is None else (validation, validation_targets))
+    net.eval()
+    net.class_names = targets.class_names
+    net.label_kind = targets.label_kind
+    net.training_history_ = pd.DataFrame(run.history)
+    return net
+
+
+def choose_device(environment):
+    """"auto": a CUDA GPU when torch sees one, else the CPU; "gpu" insists on one."""
+    if environment == "gpu" and not torch.cuda.is_available():
+        raise ValueError(
+            "trainnet: execution_environment='gpu', but torch sees no CUDA GPU (torch.cuda.is_available() is False); "
+            "use 'auto' or 'cpu', or install a CUDA build of torch on a machine with a GPU."
+        )
+    return torch.device("cuda" if environment != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def learn_rate(options, epoch):
+    """The learn rate of an epoch (0-based): piecewise drops every learn_rate_drop_period epochs."""
+    if options.learn_rate_schedule == "piecewise":
+        return options.initial_learn_rate * options.learn_rate_drop_factor ** (epoch // options.learn_rate_drop_period)
+    return options.initial_learn_rate
+
+
+class Run:
+    """The state of one training run: solver, iteration count, history and early stopping."""
+
+    def __init__(self, net, loss, options, targets):
+        self.net, self.loss, self.options, self.targets = net, loss, options, targets
+        self.solver = Solver(
+            net,
+            options.solver,
+            learn_rate=options.initial_learn_rate,
+            momentum=options.momentum,
+            gradient_decay_factor=options.gradient_decay_factor,
+            squared_gradient_decay_factor=options.squared_gradient_decay_factor,
+            epsilon=options.epsilon,
+            l2_regularization=options.l2_regularization,
+            gradient_threshold=options.gradient_threshold,
+            gradient_threshold_method=options.gradient_threshold_method,
+        )
+        self.stop = -1 if loss in losses.NEEDS_LAST else None  # the cross-entropies start from scores
+        self.metrics = _metrics(options.metrics, targets)
+        self.history, self.iteration = [], 0
+        self.best, self.patience_left = math.inf, options.validation_patience
+
+    def batches(self, sequences, values, epoch, shuffle):
+        o = self.options
+        return _batches(
+            sequences,
+            values,
+            self.targets.per_step,
+            mini_batch_size=o.mini_batch_size,
+            sequence_length=o.sequence_length,
+            direction=o.sequence_padding_direction,
+            shuffle=shuffle,
+            sort=False,
+            seed=o.seed,
+            epoch=epoch,
+            padding_value=o.sequence_padding_value,
+        )
+
+    def forward(self, batch, states):
+        """Scores of one mini-batch, its targets and mask as tensors, and the final states."""
+        like = self.net.layers[0].like
+        x = torch.as_tensor(batch.x).to(like)
+        mask = torch.as_tensor(batch.mask, device=like.device)
+        y = torch.as_tensor(batch.y, device=like.device)
+        y = y.long() if self.targets.class_names is not None else y.to(like.dtype)
+        scores, finals = self.net.run(x, mask if self.options.freeze_padding else None, states, stop=self.stop)
+        return scores, y, (mask if self.targets.per_step else None), finals
+
+    def train(self, sequences, validation):
+        o = self.options
+        per_epoch = sum(1 for _ in self.batches(sequences, self.targets.values, 0, "never"))
+        progress = Progress(o, total=o.max_epochs * per_epoch)
+        start = time.perf_counter()
+        try:
+            for epoch in range(o.max_epochs):
+                rate = learn_rate(o, epoch)
+                self.net.train()
+                states = None
+                for batch in self.batches(sequences, self.targets.values, epoch, o.shuffle):
+                    if batch.chunk == 0:
+                        states = None  # a new mini-batch starts from the layers' own states
+                    scores, y, mask, finals = self.forward(batch, states)
+                    states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}
+                    value = losses.compute(self.loss, scores, y, mask)
+                    if not torch.isfinite(value):
+                        raise FloatingPointError(
+                            f"trainnet: the loss became {value.item()} at iteration {self.iteration + 1} (epoch {epoch + 1}); "
+                            f"training stopped. Lower initial_learn_rate, set gradient_threshold, or check the data's scale."
+                        )
+                    self.solver.zero_grad()
+                    value.backward()
+                    self.solver.step(rate)
+                    self.iteration += 1
+                    row = {"epoch": epoch + 1, "iteration": self.iteration, "loss": value.item()}
+                    row.update(self._metric_values(scores.detach(), y, mask))
+                    last = epoch == o.max_epochs - 1 and self.iteration == o.max_epochs * per_epoch
+                    if validation is not None and (self.iteration % o.validation_frequency == 0 or last):
+                        row.update(self.validate(*validation))
+                    row.update(learn_rate=rate, seconds=time.perf_counter() - start)
+                    self.history.append(row)
+                    progress.update(row)
+                    if self.patience_left <= 0:
+                        return
+        finally:
+            progress.close()
+
+    def _metric_values(self, scores, y, mask, prefix=""):
+        if mask is not None:
+            scores, y = scores[mask], y[mask]
+        return {prefix + name: fn(scores, y) for name, fn in self.metrics.items()}
+
+    @torch.no_grad()
+    def validate(self, sequences, targets):
+        """Loss and metrics on the validation data, in evaluation mode; counts down the patience."""
+        was_training = self.net.training
+        self.net.eval()
+        total, count, parts = 0.0, 0, {"scores": [], "y": []}
+        with exact_float32():
+            for batch in self.batches(sequences, targets.values, 0, "never"):
+                scores, y, mask, _ = self.forward(batch, None)
+                n = int(mask.sum()) if mask is not None else len(y)
+                total += losses.compute(self.loss, scores, y, mask).item() * n
+                count += n
+                parts["scores"].append(scores[mask] if mask is not None else scores)
+                parts["y"].append(y[mask] if mask is not None else y)
+        self.net.train(was_training)
+        value = total / count
+        if value < self.best:
+            self.best, self.patience_left = value, self.options.validation_patience
+        else:
+            self.patience_left -= 1
+        scores, y = torch.cat(parts["scores"]), torch.cat(parts["y"])
+        return {"validation_loss": value, **self._metric_values(scores, y, None, prefix="validation_")}
+
+
+def _metrics(metrics, targets):
+    """{name: fn(scores, targets) -> float} for the metrics asked for."""
+    if metrics is None:
+        return {}
+    chosen = [metrics] if isinstance(metrics, str) or callable(metrics) else list(metrics)
+    table = {}
+    for metric in chosen:
+        if metric == "accuracy":
+            if targets.class_names is None:
+                raise ValueError("trainnet: metric 'accuracy' is for classification (loss 'crossentropy'); use 'rmse' for regression.")
+            table["accuracy"] = lambda s, y: (s.argmax(-1) == y).float().mean().item()
+        elif metric == "rmse":
+            table["rmse"] = lambda s, y: torch.sqrt(torch.mean((s - y) ** 2)).item()
+        elif callable(metric):
+            name = getattr(metric, "__name__", "metric")
+            table[name] = lambda s, y, fn=metric: float(fn(s.cpu().numpy(), y.cpu().numpy()))
+        else:
+            raise ValueError(f"trainnet: metrics must be 'accuracy', 'rmse', a callable or a list of them; got {metric!r}.")
+    return table
+
