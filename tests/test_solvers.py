@@ -87,3 +87,21 @@ def test_solver_refuses_networks_without_weights_and_bad_values():
         ll.Solver(net, learn_rate=-1)
     with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\); got 'x'"):
         ll.Solver(net, "sgdm", momentum="x")
+
+
+@pytest.mark.parametrize("method", ["l2norm", "global-l2norm", "absolute-value"])
+def test_gradient_thresholds_by_hand(method):
+    net = one_layer_net()
+    grads, before = gradients(net)
+    threshold = 0.01
+    ll.Solver(net, "sgdm", learn_rate=1.0, momentum=0, l2_regularization=0, gradient_threshold=threshold, gradient_threshold_method=method).step()
+    names = ["input_weights", "recurrent_weights", "bias"]
+    if method == "absolute-value":
+        clipped = {n: grads[n].clamp(-threshold, threshold) for n in names}
+    elif method == "l2norm":
+        clipped = {n: grads[n] * min(1.0, threshold / grads[n].norm().item()) for n in names}
+    else:
+        total = np.sqrt(sum(float((grads[n] ** 2).sum()) for n in names))
+        clipped = {n: grads[n] * min(1.0, threshold / total) for n in names}
+    for n in names:
+        torch.testing.assert_close(getattr(net["lstm"], n).detach() - before[n], -clipped[n], rtol=1e-12, atol=1e-15)

@@ -1,0 +1,84 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import lstmlab as ll
+
+C, H = 2, 5
+
+
+def sequence_net():
+    torch.manual_seed(0)
+    return ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H), ll.gru_layer(3), ll.fully_connected_layer(2)])
+
+
+def data(lengths=(7, 3, 12, 5), seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(T, C)).astype("float32") for T in lengths]
+
+
+def test_chunks_carry_the_state_so_real_steps_match_whole_sequences():
+    net, X = sequence_net(), data()
+    alone = [ll.predict(net, [x])[0] for x in X]
+    for out in (ll.predict(net, X, sequence_length=4), ll.minibatchpredict(net, X, mini_batch_size=2, sequence_length=5)):
+        for a, b in zip(out, alone):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_outputs_are_cut_to_real_steps_whatever_the_padding():
+    net, X = sequence_net(), data()
+    left = ll.predict(net, X, sequence_padding_direction="left")
+    assert [len(y) for y in left] == [len(x) for x in X]
+    frozen = ll.predict(net, X, sequence_padding_direction="left", freeze_padding=True)
+    np.testing.assert_allclose(frozen[1], ll.predict(net, [X[1]])[0], atol=1e-6)
+    shortest = ll.predict(net, X, sequence_length="shortest")
+    assert {len(y) for y in shortest} == {3}
+
+
+def test_stateful_prediction_in_pieces_equals_the_whole():
+    net = sequence_net()
+    X = data(lengths=(12, 12, 12))
+    whole = ll.predict(net, X)
+    pieces = [ll.predict_and_update_state(net, [x[a:b] for x in X]) for a, b in ((0, 5), (5, 6), (6, 12))]
+    for n in range(3):
+        np.testing.assert_allclose(np.concatenate([p[n] for p in pieces]), whole[n], atol=1e-6)
+    assert net.state["lstm"]["hidden"].shape == (3, H)
+    with pytest.raises(ValueError, match=r"layer 'lstm' holds states for 3 sequences \(from predict_and_update_state\) but X has 1; give 3 sequences, or call ll.reset_state\(net\) first"):
+        ll.predict(net, X[:1])
+    ll.reset_state(net)
+    np.testing.assert_allclose(ll.predict(net, X)[0], whole[0], atol=1e-6)
+
+
+def test_stateful_classification_of_labels():
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    X = data(lengths=(6, 6))
+    net = ll.trainnet(X, pd.Categorical(["a", "b"]), net, "crossentropy", ll.training_options(max_epochs=1, verbose=False))
+    whole = ll.classify(net, X)
+    ll.classify_and_update_state(net, [x[:4] for x in X])
+    pieces = ll.classify_and_update_state(net, [x[4:] for x in X])
+    assert list(pieces) == list(whole) and isinstance(pieces, pd.Categorical)
+
+
+def test_activations_of_a_named_layer():
+    net, X = sequence_net(), data()
+    lstm = ll.activations(net, X, "lstm")
+    assert [a.shape for a in lstm] == [(len(x), H) for x in X]
+    tr = ll.trace(net, X)
+    np.testing.assert_allclose(lstm[2], tr["lstm"].h[2, : len(X[2])], atol=1e-6)
+    with pytest.raises(ValueError, match=r"the network has no layer 'conv'; choose from sequenceinput, lstm, gru, fc"):
+        ll.activations(net, X, "conv")
+
+
+def test_scores2label():
+    labels = ll.scores2label(np.array([[0.1, 0.9], [0.8, 0.2]]), ["cat", "dog"])
+    assert labels.tolist() == ["dog", "cat"]
+    assert [y.tolist() for y in ll.scores2label([np.array([[1.0, 0.0]])], ["a", "b"])] == [["a"]]
+    with pytest.raises(ValueError, match="the scores have 2 columns but there are 3 class names"):
+        ll.scores2label(np.zeros((1, 2)), ["a", "b", "c"])
+
+
+def test_classify_needs_a_classifier():
+    with pytest.raises(ValueError, match="the network has no class names; train it with ll.trainnet and loss 'crossentropy'"):
+        ll.classify(sequence_net(), data())

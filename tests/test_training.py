@@ -1,0 +1,156 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import lstmlab as ll
+
+
+def drift_data(n=60, T=20, seed=0):
+    """Class 'up' when channel 0 drifts upward overall, 'down' otherwise."""
+    rng = np.random.default_rng(seed)
+    X = [rng.normal(size=(int(t), 2)).astype("float32") for t in rng.integers(T // 2, T, size=n)]
+    y = np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+    return X, y
+
+
+def classifier(hidden=16):
+    torch.manual_seed(0)
+    return ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(hidden, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+
+
+def quick(**options):
+    return ll.training_options("adam", **{"max_epochs": 15, "mini_batch_size": 20, "initial_learn_rate": 0.02, "verbose": False, "seed": 0, **options})
+
+
+def test_a_small_classifier_learns_and_keeps_its_history():
+    X, y = drift_data()
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(metrics="accuracy"))
+    history = net.training_history_
+    assert list(history.columns) == ["epoch", "iteration", "loss", "accuracy", "learn_rate", "seconds"]
+    assert len(history) == 15 * 3 and history.epoch.max() == 15
+    assert history.loss.iloc[-5:].mean() < history.loss.iloc[:5].mean() / 2
+    assert net.class_names == ["down", "up"] and not net.training
+    labels = ll.classify(net, X)
+    assert labels.dtype.kind == "U" and (labels == y).mean() >= 0.9
+
+
+def test_labels_come_back_in_their_own_type():
+    X, y = drift_data()
+    net = ll.trainnet(X, pd.Categorical(y), classifier(), "crossentropy", quick(max_epochs=1))
+    assert isinstance(ll.classify(net, X[:3]), pd.Categorical)
+    net = ll.trainnet(X, (y == "up").astype(int), classifier(), "crossentropy", quick(max_epochs=1))
+    assert ll.classify(net, X[:3]).dtype.kind == "i" and net.class_names == [0, 1]
+
+
+def test_the_same_seed_gives_the_same_run():
+    X, y = drift_data()
+    runs = [ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=3, shuffle="every-epoch")) for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].training_history_.loss, runs[1].training_history_.loss)
+    other = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=3, shuffle="every-epoch", seed=1))
+    assert not np.array_equal(other.training_history_.loss, runs[0].training_history_.loss)
+
+
+def test_validation_and_patience():
+    X, y = drift_data()
+    X_val, y_val = drift_data(seed=1)
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=40, validation_data=(X_val, y_val), validation_frequency=3, validation_patience=2, metrics="accuracy"))
+    history = net.training_history_
+    assert len(history) < 40 * 3, "patience stops training"
+    validated = history.dropna(subset=["validation_loss"])
+    assert (validated.iteration % 3 == 0).all() and "validation_accuracy" in history
+    best = validated.validation_loss.cummin()
+    assert (validated.validation_loss.iloc[-2:] >= best.iloc[-3]).all()
+
+
+def test_piecewise_schedule():
+    X, y = drift_data()
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=5, learn_rate_schedule="piecewise", learn_rate_drop_period=2, learn_rate_drop_factor=0.5))
+    rates = net.training_history_.groupby("epoch").learn_rate.first().tolist()
+    assert rates == pytest.approx([0.02, 0.02, 0.01, 0.01, 0.005])
+
+
+def test_split_sequences_train_chunk_by_chunk():
+    X, y = drift_data(n=20, T=30)
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=2, sequence_length=8))
+    longest = max(len(x) for x in X)
+    assert len(net.training_history_) == 2 * -(-longest // 8)  # one mini-batch of 20, split into chunks
+
+
+def test_frozen_padding_and_left_padding_train():
+    X, y = drift_data()
+    for options in ({"freeze_padding": True}, {"sequence_padding_direction": "left"}):
+        net = ll.trainnet(X, y, classifier(), "crossentropy", quick(**options))
+        assert (ll.classify(net, X, **{k: v for k, v in options.items() if k != "freeze_padding"}) == y).mean() > 0.8
+
+
+def test_regression_sequence_to_one_and_sequence_to_sequence():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(T, 1)).astype("float32") for T in rng.integers(5, 15, size=40)]
+    sums = np.array([x.sum() for x in X])
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(8, output_mode="last"), ll.fully_connected_layer(1)])
+    net = ll.trainnet(X, sums, net, "mse", quick(max_epochs=40, metrics="rmse"))
+    assert net.training_history_.rmse.iloc[-1] < 0.5 * net.training_history_.rmse.iloc[0]
+    running = [np.cumsum(x, axis=0) for x in X]
+    net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(8), ll.fully_connected_layer(1)])
+    net = ll.trainnet(X, running, net, "huber", quick(max_epochs=40))
+    assert [p.shape for p in ll.predict(net, X[:2])] == [x.shape for x in X[:2]]
+    assert net.training_history_.loss.iloc[-1] < net.training_history_.loss.iloc[0]
+
+
+def test_sequence_to_sequence_classification():
+    X, _ = drift_data(n=30)
+    Y = [np.where(np.cumsum(x[:, 0]) > 0, "above", "below") for x in X]
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(16), ll.fully_connected_layer(2), ll.softmax_layer()])
+    net = ll.trainnet(X, Y, net, "crossentropy", quick(max_epochs=30, metrics="accuracy"))
+    labels = ll.classify(net, X)
+    assert all(len(a) == len(b) for a, b in zip(labels, Y))
+    assert np.mean(np.concatenate(labels) == np.concatenate(Y)) > 0.85
+
+
+def test_input_statistics_come_from_the_training_data():
+    X, y = drift_data()
+    net = ll.Network([ll.sequence_input_layer(2, normalization="zscore"), ll.lstm_layer(4, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    net = ll.trainnet(X, y, net, "crossentropy", quick(max_epochs=1))
+    np.testing.assert_allclose(net["sequenceinput"].mean.numpy(), np.concatenate(X).mean(0), rtol=1e-5)
+
+
+def test_a_nan_loss_stops_training_with_the_iteration():
+    X, y = drift_data()
+    X[3][2, 0] = 1e38  # finite, but the loss overflows
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(4, output_mode="last", state_activation_function="relu"), ll.fully_connected_layer(1)])
+    with pytest.raises(FloatingPointError, match=r"the loss became (nan|inf) at iteration \d+ \(epoch \d+\); training stopped. Lower initial_learn_rate"):
+        ll.trainnet(X, np.ones(len(X)), net, "mse", quick(shuffle="never"))
+
+
+@pytest.mark.parametrize(
+    "Y, net, loss, message",
+    [
+        (np.array(["up"] * 5), classifier(), "crossentropy", r"Y has 5 targets but X has 60 sequences"),
+        (np.array(["a", "b", "c"] * 20), classifier(), "crossentropy", r"Y has 3 classes but the network outputs 2 values; make the last fully_connected_layer 3 wide"),
+        (np.full(60, np.nan), ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(1)]), "mse", r"Y has NaN or Inf; targets must be finite"),
+        (np.zeros((60, 3)), ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(1)]), "mse", r"Y has shape \(60, 3\) but the network outputs 1 values"),
+        (np.array(["up"] * 60), ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3), ll.fully_connected_layer(1), ll.softmax_layer()]), "crossentropy", r"Y has one target per sequence, but the network outputs a sequence .* use output_mode='last'"),
+        (np.array(["up"] * 60), classifier(), "hinge", r"loss must be one of 'crossentropy'"),
+    ],
+)
+def test_bad_input(Y, net, loss, message):
+    X, _ = drift_data()
+    with pytest.raises(ValueError, match=message):
+        ll.trainnet(X, Y, net, loss, quick(max_epochs=1))
+
+
+def test_asking_for_a_missing_gpu_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    X, y = drift_data()
+    with pytest.raises(ValueError, match=r"execution_environment='gpu', but torch sees no CUDA GPU"):
+        ll.trainnet(X, y, classifier(), "crossentropy", quick(execution_environment="gpu"))
+
+
+def test_options_must_come_from_training_options():
+    X, y = drift_data()
+    with pytest.raises(TypeError, match=r"options must come from ll.training_options\(...\); got dict"):
+        ll.trainnet(X, y, classifier(), "crossentropy", {"max_epochs": 1})
