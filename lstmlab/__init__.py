@@ -7,6 +7,8 @@
     tr["lstm"].f                   # the forget gate, (N, T, 100)
 """
 
+__version__ = "0.1.0"
+
 from . import datasets, reference
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
@@ -33,11 +35,10 @@ from .prediction import (
     reset_state,
     scores2label,
 )
+from .saving import load_network
 from .solvers import Solver
 from .trace import Trace, trace
 from .training import trainnet
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Batch",
@@ -54,6 +55,7 @@ __all__ = [
     "from_torch",
     "fully_connected_layer",
     "gru_layer",
+    "load_network",
     "lstm_layer",
     "minibatchpredict",
     "pad_sequences",

@@ -159,6 +159,12 @@ class Network(torch.nn.Module):
             if isinstance(layer, RecurrentLayer):
                 layer.reset_state()
 
+    def save(self, path):
+        """Write the network to a file: weights, options, statistics, class names, states, history."""
+        from .saving import save
+
+        save(self, path)
+
     def learnables(self):
         """(layer, parameter name, parameter) for every learnable parameter, in order."""
         return [(layer, name, p) for layer in self.layers for name, p in layer.named_parameters(recurse=False)]

@@ -36,6 +36,10 @@ class Layer(torch.nn.Module):
         """One line for the layer table, written for a learner."""
         return ""
 
+    def config(self):
+        """The constructor options that remake this layer (weights and states are saved apart)."""
+        return {"name": self.name}
+
     def learn_rate_factors(self):
         """Map of parameter name to a tensor that broadcasts against it (default: no factors)."""
         return {}

@@ -144,6 +144,21 @@ class SequenceInputLayer(Layer):
         stats = {name: getattr(self, name) for name in STATISTICS[self.normalization]}
         return normalize(x, self.normalization, {k: v.to(x.dtype) for k, v in stats.items()})
 
+    def config(self):
+        if callable(self.normalization):
+            raise ValueError(
+                f"save: the input layer {self.name!r} normalizes with a callable, which a file cannot hold safely; "
+                f"use a named normalization, or save the weights yourself (net.state_dict())."
+            )
+        return {
+            "input_size": list(self.input_size) if isinstance(self.input_size, tuple) else self.input_size,
+            "normalization": self.normalization,
+            "normalization_dimension": self.normalization_dimension,
+            "min_length": self.min_length,
+            "split_complex_inputs": self.split_complex_inputs,
+            "name": self.name,
+        }
+
     def describe(self):
         size = "x".join(map(str, self.step_shape)) if len(self.step_shape) > 1 else str(self.step_shape[0])
         text = f"{size} channels" if len(self.step_shape) == 1 else f"{size} images"
@@ -247,6 +262,15 @@ class FullyConnectedLayer(Layer):
     def l2_factors(self):
         return {k: torch.tensor(float(v)) for k, v in self.l2_factor.items()}
 
+    def config(self):
+        return {
+            "output_size": self.output_size,
+            "input_size": self.input_size,
+            **{f"{k}_learn_rate_factor": v for k, v in self.learn_rate_factor.items()},
+            **{f"{k}_l2_factor": v for k, v in self.l2_factor.items()},
+            "name": self.name,
+        }
+
     def describe(self):
         return f"{self.output_size} outputs, input size {self.input_size}"
 
@@ -286,6 +310,9 @@ class DropoutLayer(Layer):
 
     def forward(self, x):
         return torch.nn.functional.dropout(x, self.p, self.training)
+
+    def config(self):
+        return {"p": self.p, "name": self.name}
 
     def describe(self):
         return f"p={self.p:g}"

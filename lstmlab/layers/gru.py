@@ -104,6 +104,9 @@ class GRULayer(RecurrentLayer):
         )
         self.reset_gate_mode = reset_gate_mode
 
+    def config(self):
+        return {**super().config(), "reset_gate_mode": self.reset_gate_mode}
+
     @property
     def uses_fused_kernel(self):
         return super().uses_fused_kernel and self.reset_gate_mode != "before-multiplication"

@@ -319,6 +319,23 @@ class RecurrentLayer(Layer):
             recorded.append(q if d == 0 else {k: v.flip(1) for k, v in q.items()})
         return recorded
 
+    def config(self):
+        options = {
+            "num_hidden_units": self.num_hidden_units,
+            "output_mode": self.output_mode,
+            "has_state_inputs": self.has_state_inputs,
+            "has_state_outputs": self.has_state_outputs,
+            "state_activation_function": self.state_activation_function,
+            "gate_activation_function": self.gate_activation_function,
+            "input_size": self.input_size,
+            "name": self.name,
+        }
+        for parameter, factor in self.learn_rate_factor.items():
+            options[f"{parameter}_learn_rate_factor"] = factor.tolist()
+        for parameter, factor in self.l2_factor.items():
+            options[f"{parameter}_l2_factor"] = factor.tolist()
+        return options
+
     def describe(self):
         size = "auto" if self.input_size == "auto" else self.input_size
         parts = [

@@ -1,0 +1,111 @@
+"""Saving and loading networks, safely.
+
+A network file is one NumPy .npz archive, read with allow_pickle=False: every tensor (weights,
+states, normalization statistics) is a plain array, and the rest (the layers and their options,
+class names, training history) is JSON text stored as bytes. Layers are remade from a fixed table
+of lstmlab's own classes, so loading a file never runs code or unpickles objects.
+"""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import __version__
+from .layers import (
+    BiLSTMLayer,
+    DropoutLayer,
+    FullyConnectedLayer,
+    GRULayer,
+    LSTMLayer,
+    SequenceInputLayer,
+    SigmoidLayer,
+    SoftmaxLayer,
+)
+from .network import Network
+
+FORMAT, VERSION = "lstmlab network", 1
+LAYERS = {cls.__name__: cls for cls in (SequenceInputLayer, LSTMLayer, BiLSTMLayer, GRULayer, FullyConnectedLayer, SoftmaxLayer, SigmoidLayer, DropoutLayer)}
+CONFIG = "__config__"
+
+
+def save(net, path):
+    """Write a network to `path` (an .npz file): see the module docstring."""
+    if not isinstance(net, Network):
+        raise TypeError(f"save: net must be an ll.Network; got {type(net).__name__}.")
+    history = getattr(net, "training_history_", None)
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "lstmlab": __version__,
+        "layers": [{"type": type(layer).__name__, "options": layer.config()} for layer in net.layers],
+        "class_names": net.class_names,
+        "label_kind": net.label_kind,
+        "training_history": None if history is None else history.to_dict(orient="list"),
+    }
+    tensors = {f"{layer.name}.{name}": t.detach().cpu().numpy() for layer in net.layers for name, t in layer.state_dict().items()}
+    text = json.dumps(config, default=_plain).encode("utf-8")
+    with open(path, "wb") as f:
+        np.savez(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors)
+
+
+def load_network(path):
+    """Read a network written by `net.save(path)`; the same weights, states, statistics and classes."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if CONFIG not in archive.files:
+                raise ValueError(f"load_network: {path} is not an lstmlab network file: it has no {CONFIG} entry.")
+            config = json.loads(archive[CONFIG].tobytes().decode("utf-8"))
+            tensors = {key: torch.from_numpy(archive[key]) for key in archive.files if key != CONFIG}
+    except (OSError, ValueError, UnicodeDecodeError) as error:  # not a zip, or an entry holds pickled objects
+        if str(error).startswith("load_network"):
+            raise
+        raise ValueError(f"load_network: {path} is not an lstmlab network file ({error}).") from None
+    if config.get("format") != FORMAT or config.get("version") != VERSION:
+        raise ValueError(
+            f"load_network: {path} holds format {config.get('format')!r} version {config.get('version')!r}; this "
+            f"lstmlab reads {FORMAT!r} version {VERSION}."
+        )
+    net = Network([_layer(entry, path) for entry in config["layers"]])
+    parameters = [value for key, value in tensors.items() if isinstance(_attribute(net, key), torch.nn.Parameter)]
+    if parameters:
+        net.to(parameters[0].dtype)  # the network's dtype, as saved
+    for key, value in tensors.items():
+        layer_name, attribute = key.split(".", 1)
+        layer = net[layer_name]
+        current = getattr(layer, attribute)
+        if isinstance(current, torch.nn.Parameter):
+            current.data = value.to(current.dtype)
+        else:
+            setattr(layer, attribute, value)
+    net.class_names = config["class_names"]
+    net.label_kind = config["label_kind"]
+    if config["training_history"] is not None:
+        net.training_history_ = pd.DataFrame(config["training_history"])
+    net.eval()
+    return net
+
+
+def _attribute(net, key):
+    layer_name, attribute = key.split(".", 1)
+    return getattr(net[layer_name], attribute)
+
+
+def _layer(entry, path):
+    if entry.get("type") not in LAYERS:
+        raise ValueError(f"load_network: {path} names a layer type {entry.get('type')!r} that lstmlab does not have.")
+    options = dict(entry["options"])
+    if isinstance(options.get("input_size"), list):
+        options["input_size"] = tuple(options["input_size"])
+    return LAYERS[entry["type"]](**options)
+
+
+def _plain(value):
+    """JSON for the NumPy scalars and infinities that configs and histories hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and math.isinf(value):
+        return str(value)
+    raise TypeError(f"save: cannot store {type(value).__name__} in a network file.")

@@ -1,0 +1,65 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import lstmlab as ll
+
+
+def trained(tmp_path):
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(T, 3)).astype("float32") for T in rng.integers(4, 12, size=30)]
+    y = pd.Categorical(np.where([x[:, 0].sum() > 0 for x in X], "up", "down"))
+    torch.manual_seed(0)
+    net = ll.Network([
+        ll.sequence_input_layer(3, normalization="zscore", min_length=2),
+        ll.bilstm_layer(4, input_weights_learn_rate_factor=[1, 2, 3, 4], cell_state=np.arange(8.0) / 10),
+        ll.gru_layer(3, reset_gate_mode="recurrent-bias-after-multiplication", output_mode="last"),
+        ll.dropout_layer(0.25),
+        ll.fully_connected_layer(2, bias_l2_factor=0.5),
+        ll.softmax_layer(),
+    ])
+    net = ll.trainnet(X, y, net, "crossentropy", ll.training_options(max_epochs=2, mini_batch_size=10, verbose=False))
+    return net, X
+
+
+def test_a_trained_network_round_trips_exactly(tmp_path):
+    net, X = trained(tmp_path)
+    ll.predict_and_update_state(net, X)  # states of 30 sequences
+    path = tmp_path / "net.npz"
+    net.save(path)
+    back = ll.load_network(path)
+    np.testing.assert_array_equal(ll.predict(back, X), ll.predict(net, X))
+    for (name, a), (_, b) in zip(net.state_dict().items(), back.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert back.class_names == ["down", "up"] and isinstance(ll.classify(back, X), pd.Categorical)
+    assert back["bilstm"].learn_rate_factor["input_weights"].tolist() == [1, 2, 3, 4]
+    assert back["fc"].l2_factor["bias"] == 0.5 and back["sequenceinput"].min_length == 2
+    assert back["gru"].reset_gate_mode == "recurrent-bias-after-multiplication"
+    assert back.state["bilstm"]["cell"].shape == (30, 8)
+    pd.testing.assert_frame_equal(back.training_history_, net.training_history_)
+    back.reset_state()
+    np.testing.assert_array_equal(back["bilstm"].cell_state.numpy(), np.float32(np.arange(8.0) / 10))
+
+
+def test_float64_networks_stay_float64(tmp_path):
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)]).double()
+    net.save(tmp_path / "n.npz")
+    back = ll.load_network(tmp_path / "n.npz")
+    assert back["lstm"].input_weights.dtype == torch.float64
+    x = np.random.default_rng(0).normal(size=(1, 4, 2))
+    np.testing.assert_array_equal(ll.predict(back, x), ll.predict(net, x))
+
+
+def test_what_cannot_be_saved_or_loaded(tmp_path):
+    with pytest.raises(ValueError, match=r"normalizes with a callable, which a file cannot hold safely"):
+        ll.Network([ll.sequence_input_layer(2, normalization=lambda x: x)]).save(tmp_path / "x.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match=r"text.npz is not an lstmlab network file"):
+        ll.load_network(tmp_path / "text.npz")
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match=r"other.npz is not an lstmlab network file: it has no __config__ entry"):
+        ll.load_network(tmp_path / "other.npz")
+    np.savez(tmp_path / "evil.npz", __config__=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match="is not an lstmlab network file"):
+        ll.load_network(tmp_path / "evil.npz")
