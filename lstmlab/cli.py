@@ -1,0 +1,32 @@
+"""The `lstmlab` command: `lstmlab demo [--out report.html]` and `lstmlab lab`."""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="lstmlab", description="See inside LSTM networks.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="train the Japanese Vowels network and write an offline HTML report")
+    demo.add_argument("--out", default="lstmlab-demo.html", help="the report's path (default: lstmlab-demo.html)")
+    demo.add_argument("--epochs", type=int, default=70, help="training epochs (default 70, as in the seeds)")
+    demo.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
+    commands.add_parser("lab", help="open JupyterLab on the lessons in notebooks/")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        path, accuracy = run_demo(args.out, epochs=args.epochs, seed=args.seed)
+        print(f"test accuracy {accuracy:.2%}; report written to {path}")
+        return 0
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    folder = notebooks if notebooks.is_dir() else Path.cwd()
+    command = [sys.executable, "-m", "jupyter", "lab", str(folder)] + (["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else [])
+    return subprocess.call(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
