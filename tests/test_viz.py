@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import lstmlab as ll
-from lstmlab.viz import confusion_chart, gate_heatmap, training_progress
+from lstmlab.viz import confusion_chart, gate_health, gate_heatmap, gate_heatmaps, state_lines, training_progress
 
 
 @pytest.fixture
@@ -24,12 +24,14 @@ def test_gate_heatmap_shows_the_recorded_numbers(recorded):
 
 
 def test_gate_heatmap_errors_list_the_choices(recorded):
-    with pytest.raises(ValueError, match=r"gate must be one of i, f, g, o, c, h for layer 'bilstm'; got 'q'"):
+    with pytest.raises(ValueError, match=r"gate must be one of i, f, g, o, c, h; got 'q'"):
         gate_heatmap(recorded, "bilstm", "q")
     with pytest.raises(ValueError, match=r"sequence must be in 0..1; got 5"):
         gate_heatmap(recorded, "bilstm", "f", sequence=5)
-    with pytest.raises(KeyError, match="it recorded bilstm"):
+    with pytest.raises(ValueError, match=r"layer must be one of bilstm; got 'lstm'"):
         gate_heatmap(recorded, "lstm", "f")
+    with pytest.raises(ValueError, match=r"direction must be one of forward, backward; got 'up'"):
+        gate_heatmap(recorded, "bilstm", "f", direction="up")
 
 
 def test_confusion_chart_counts():
@@ -46,3 +48,27 @@ def test_training_progress_has_a_panel_per_metric():
     assert [t.name for t in fig.data] == ["training", "validation", "training", "validation"]
     assert list(fig.data[1].y) == [0.9]
     assert fig.layout.xaxis2.title.text == "iteration" and fig.layout.yaxis.title.text == "loss"
+
+
+def test_gate_heatmaps_one_panel_per_quantity_on_shared_colour_bars(recorded):
+    fig = gate_heatmaps(recorded, "bilstm", sequence=1)
+    assert [a.text for a in fig.layout.annotations] == ["input gate i", "forget gate f", "cell candidate g", "output gate o", "cell state c", "hidden state h"]
+    assert [t.coloraxis for t in fig.data] == ["coloraxis", "coloraxis", "coloraxis2", "coloraxis", "coloraxis2", "coloraxis2"]
+    np.testing.assert_array_equal(np.asarray(fig.data[4].z), recorded["bilstm"].forward.c[1].T)
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0, 1)
+
+
+def test_state_lines_follow_chosen_units(recorded):
+    fig = state_lines(recorded, "bilstm", units=[2, 0], sequence=1)
+    assert [t.name for t in fig.data] == ["unit 2", "unit 0", "unit 2", "unit 0"]
+    np.testing.assert_array_equal(fig.data[1].y, recorded["bilstm"].forward.c[1, :, 0])
+    with pytest.raises(ValueError, match=r"units must be one of 0, 1, 2; got 7"):
+        state_lines(recorded, "bilstm", units=[7])
+
+
+def test_gate_health_counts_saturated_values_on_real_steps(recorded):
+    fig = gate_health(recorded, threshold=0.5)
+    rec = recorded["bilstm"]
+    closed = np.mean(rec.forward.i[rec.mask] < 0.5)
+    assert fig.data[0].y[0] == pytest.approx(closed)
+    assert list(fig.data[0].x[1][:3]) == ["i", "f", "o"]

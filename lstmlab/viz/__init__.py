@@ -1,10 +1,12 @@
 """lstmlab.viz: plotly figures of what the networks do (no widget needed).
 
-Colours mean the same thing in every figure (gates and probabilities 0..1 in blue, signed states
-in red and blue); every figure has a title, axis labels and hover text with the exact values.
+Colours mean the same thing in every figure: gates and probabilities from 0 (white) to 1 (dark
+blue), signed states from blue (negative) to red (positive). Every figure has a title, axis
+labels and hover text with the exact values. Functions share one glossary of parameters:
+`layer=`, `gate=`, `sequence=`, `unit=`/`units=`, `step=`, `direction=`.
 """
 
-from .figures import confusion_chart, gate_heatmap
-from .training import training_progress
+from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
+from .training import confusion_chart, training_progress
 
-__all__ = ["confusion_chart", "gate_heatmap", "training_progress"]
+__all__ = ["confusion_chart", "gate_health", "gate_heatmap", "gate_heatmaps", "state_lines", "training_progress"]

@@ -1,7 +1,10 @@
-"""How training went: loss (and metrics) per iteration, training and validation."""
+"""How training went: loss and metrics per iteration, and the confusion chart of a classifier."""
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from ._style import GATE_SCALE
 
 TRAINING, VALIDATION = "#1f77b4", "#d62728"
 
@@ -31,4 +34,39 @@ def training_progress(history, title="Training progress"):
         fig.update_yaxes(title_text=metric.replace("_", " "), row=row, col=1)
     fig.update_xaxes(title_text="iteration", row=len(metrics), col=1)
     fig.update_layout(title=title, template="plotly_white", height=260 * len(metrics) + 80, font={"size": 14}, hovermode="x unified")
+    return fig
+
+
+def confusion_chart(true_labels, predicted_labels, class_names=None, title="Confusion chart"):
+    """Counts of true class (rows) against predicted class (columns), with the share per true class."""
+    true_labels, predicted_labels = np.asarray(true_labels).astype(str), np.asarray(predicted_labels).astype(str)
+    names = [str(c) for c in (class_names if class_names is not None else sorted(set(true_labels) | set(predicted_labels)))]
+    index = {name: k for k, name in enumerate(names)}
+    counts = np.zeros((len(names), len(names)), dtype=int)
+    for t, p in zip(true_labels, predicted_labels):
+        counts[index[t], index[p]] += 1
+    share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    fig = go.Figure(
+        go.Heatmap(
+            z=share,
+            x=names,
+            y=names,
+            text=counts,
+            texttemplate="%{text}",
+            colorscale=GATE_SCALE,
+            zmin=0,
+            zmax=1,
+            colorbar={"title": {"text": "share of<br>true class"}},
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{text} sequences (%{z:.1%} of true %{y})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"{title}: accuracy {accuracy:.2%} ({np.trace(counts)} of {counts.sum()})",
+        xaxis_title="predicted class",
+        yaxis_title="true class",
+        yaxis_autorange="reversed",
+        template="plotly_white",
+        font={"size": 14},
+    )
     return fig

@@ -1,0 +1,137 @@
+"""Figures of a recording (`ll.trace`): gates and states over time, and how saturated gates are."""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ._style import BACKWARD, FORWARD, NAMES, SIGNED, check_choice, colour_scale, finish
+
+
+def _pick(trace, layer, sequence, direction, where):
+    """The LayerTrace and the arrays of one direction, with clear errors for bad choices."""
+    check_choice(layer, "layer", list(trace), where)
+    recorded = trace[layer]
+    check_choice(direction, "direction", list(recorded.directions), where)
+    N = recorded.mask.shape[0]
+    if not isinstance(sequence, (int, np.integer)) or not 0 <= sequence < N:
+        raise ValueError(f"{where}: sequence must be in 0..{N - 1}; got {sequence!r}.")
+    return recorded, recorded.directions[direction].arrays
+
+
+def _shade_padding(fig, recorded, sequence, **position):
+    """Grey over the steps beyond the sequence's real length."""
+    length, last = int(recorded.lengths[sequence]), int(recorded.steps.max())
+    if length <= last:
+        fig.add_vrect(x0=length - 0.5, x1=last + 0.5, fillcolor="grey", opacity=0.3, line_width=0, **position)
+
+
+def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=None):
+    """One recorded quantity of one sequence as a heatmap: hidden unit against time step.
+
+    Steps beyond the sequence's real length (padding) are shaded.
+    """
+    recorded, arrays = _pick(trace, layer, sequence, direction, "gate_heatmap")
+    check_choice(gate, "gate", recorded.quantities, "gate_heatmap")
+    fig = go.Figure(
+        go.Heatmap(
+            z=arrays[gate][sequence].T,  # (U, S)
+            x=recorded.steps,
+            y=[f"unit {u}" for u in recorded.units],
+            colorbar={"title": {"text": gate}},
+            hovertemplate=f"step %{{x}}<br>%{{y}}<br>{gate} = %{{z:.4f}}<extra></extra>",
+            **colour_scale(gate),
+        )
+    )
+    _shade_padding(fig, recorded, sequence, annotation_text="padding", annotation_position="top left")
+    where = f" ({direction})" if len(recorded.directions) > 1 else ""
+    length = int(recorded.lengths[sequence])
+    default = f"{NAMES.get(gate, gate)} of layer {layer!r}{where}, sequence {sequence} ({length} steps)"
+    return finish(fig, title or default, "time step", "hidden unit")
+
+
+def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
+    """Every recorded quantity of one sequence, one heatmap under the other, on one time axis.
+
+    Gates share one colour bar (0..1); signed states share another, centred on 0.
+    """
+    recorded, arrays = _pick(trace, layer, sequence, direction, "gate_heatmaps")
+    quantities = recorded.quantities
+    fig = make_subplots(rows=len(quantities), cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        subplot_titles=[NAMES.get(q, q) for q in quantities])
+    for row, q in enumerate(quantities, start=1):
+        fig.add_trace(
+            go.Heatmap(
+                z=arrays[q][sequence].T,
+                x=recorded.steps,
+                y=[f"unit {u}" for u in recorded.units],
+                coloraxis="coloraxis2" if q in SIGNED else "coloraxis",
+                hovertemplate=f"step %{{x}}<br>%{{y}}<br>{q} = %{{z:.4f}}<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+        _shade_padding(fig, recorded, sequence, row=row, col=1)
+        fig.update_yaxes(title_text="unit", showticklabels=False, row=row, col=1)
+    fig.update_xaxes(title_text="time step", row=len(quantities), col=1)
+    fig.update_layout(
+        coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": 1, "colorbar": {"title": {"text": "gate"}, "y": 0.75, "len": 0.45}},
+        coloraxis2={"colorscale": "RdBu_r", "cmid": 0, "colorbar": {"title": {"text": "state"}, "y": 0.25, "len": 0.45}},
+        height=170 * len(quantities) + 100,
+    )
+    where = f" ({direction})" if len(recorded.directions) > 1 else ""
+    return finish(fig, f"Layer {layer!r}{where}, sequence {sequence}: every gate and state ({int(recorded.lengths[sequence])} steps)")
+
+
+def state_lines(trace, layer, units=None, sequence=0, quantities=("c", "h"), direction="forward"):
+    """Chosen units of chosen quantities over time, one panel per quantity (default: c and h)."""
+    recorded, arrays = _pick(trace, layer, sequence, direction, "state_lines")
+    for q in quantities:
+        check_choice(q, "quantities", recorded.quantities, "state_lines")
+    quantities = [q for q in quantities if q in recorded.quantities]
+    chosen = [int(u) for u in (recorded.units[:5] if units is None else np.atleast_1d(units))]
+    for u in chosen:
+        check_choice(u, "units", list(recorded.units), "state_lines")
+    columns = [int(np.flatnonzero(recorded.units == u)[0]) for u in chosen]
+    fig = make_subplots(rows=len(quantities), cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=[NAMES.get(q, q) for q in quantities])
+    colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    for row, q in enumerate(quantities, start=1):
+        for k, (u, col) in enumerate(zip(chosen, columns)):
+            fig.add_trace(
+                go.Scatter(x=recorded.steps, y=arrays[q][sequence, :, col], mode="lines+markers", name=f"unit {u}",
+                           line={"color": colours[k % len(colours)]}, legendgroup=f"unit {u}", showlegend=row == 1,
+                           hovertemplate=f"step %{{x}}<br>unit {u}<br>{q} = %{{y:.4f}}<extra></extra>"),
+                row=row,
+                col=1,
+            )
+        _shade_padding(fig, recorded, sequence, row=row, col=1)
+        fig.update_yaxes(title_text=q, row=row, col=1)
+    fig.update_xaxes(title_text="time step", row=len(quantities), col=1)
+    fig.update_layout(height=260 * len(quantities) + 80)
+    return finish(fig, f"Layer {layer!r}, sequence {sequence}: units over time")
+
+
+def gate_health(trace, threshold=0.05):
+    """For each recorded layer and gate, the share of values that are saturated, on real steps.
+
+    A gate value below `threshold` is closed, above 1 - threshold open: a layer whose gates are
+    almost all saturated has little gradient left to learn with.
+    """
+    rows = []
+    for name in trace:
+        recorded = trace[name]
+        for direction, part in recorded.directions.items():
+            for q in recorded.quantities:
+                if q in SIGNED:
+                    continue
+                values = part.arrays[q][recorded.mask]  # real steps only: (M, U)
+                label = f"{name} ({direction})" if len(recorded.directions) > 1 else name
+                rows.append((label, q, float(np.mean(values < threshold)), float(np.mean(values > 1 - threshold))))
+    fig = go.Figure()
+    x = [[label for label, *_ in rows], [q for _, q, *_ in rows]]
+    for k, (state, colour) in enumerate((("closed", BACKWARD), ("open", FORWARD))):
+        shares = [r[2 + k] for r in rows]
+        fig.add_trace(go.Bar(x=x, y=shares, name=f"{state} (< {threshold:g})" if state == "closed" else f"open (> {1 - threshold:g})",
+                             marker_color=colour, hovertemplate=f"%{{x}}<br>{state}: %{{y:.1%}}<extra></extra>"))
+    fig.update_layout(barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]})
+    return finish(fig, "Gate health: share of saturated gate values", "layer and gate", "share of values")
