@@ -72,3 +72,32 @@ def test_gate_health_counts_saturated_values_on_real_steps(recorded):
     closed = np.mean(rec.forward.i[rec.mask] < 0.5)
     assert fig.data[0].y[0] == pytest.approx(closed)
     assert list(fig.data[0].x[1][:3]) == ["i", "f", "o"]
+
+
+def test_step_inspector_numbers_match_the_reference_and_the_trace(rng):
+    from lstmlab import reference as ref
+    from lstmlab.viz import step_inspector
+    from lstmlab.viz.inspector import step_numbers
+
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4, cell_state=[0.5, -0.5, 1.0, 0.0]), ll.bilstm_layer(2)])
+    X = [rng.normal(size=(5, 3))]
+    lstm = net["lstm"]
+    W, R, b = (p.detach().double().numpy() for p in lstm.direction_parameters(0))
+    x32 = X[0].astype(np.float32).astype(float)  # what the float32 network reads
+    seq = ref.lstm_sequence(x32, W, R, b, c0=lstm.initial_cell_state.double().numpy())
+    n = step_numbers(net, X, "lstm", step=0, unit=2)
+    assert n["c_prev"] == 1.0  # the first step starts from the given cell state
+    assert n["f"]["Wx"] == pytest.approx(W[4 + 2] @ x32[0], abs=1e-12) and n["f"]["b"] == 1.0
+    for q in "ifgo":
+        assert n[q]["value"] == pytest.approx(getattr(seq, q)[0, 2], abs=1e-12)
+        assert n[q]["value"] == pytest.approx(n["recorded"][q], abs=1e-6)
+    assert n["c"] == pytest.approx(seq.c[0, 2], abs=1e-12) and n["h"] == pytest.approx(seq.h[0, 2], abs=1e-12)
+    back = step_numbers(net, X, "bilstm", step=4, unit=1, direction="backward")  # the backward pass starts here
+    assert back["h_prev"] == 0.0 and back["h"] == pytest.approx(back["recorded"]["h"], abs=1e-6)
+    fig = step_inspector(net, X, "lstm", step=3, unit=1)
+    cells = fig.data[0].cells.values
+    assert cells[0][0].startswith("i = sigmoid(W_i·x_t") and cells[5][-1] == cells[6][-1]  # h_t as computed and as recorded
+    with pytest.raises(ValueError, match=r"step must be in 0..4 \(the sequence has 5 steps\); got 9"):
+        step_inspector(net, X, "lstm", step=9)
+    with pytest.raises(ValueError, match=r"layer must be one of lstm, bilstm; got 'fc'"):
+        step_inspector(net, X, "fc")

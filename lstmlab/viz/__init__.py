@@ -7,6 +7,7 @@ labels and hover text with the exact values. Functions share one glossary of par
 """
 
 from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
+from .inspector import step_inspector
 from .training import confusion_chart, training_progress
 
-__all__ = ["confusion_chart", "gate_health", "gate_heatmap", "gate_heatmaps", "state_lines", "training_progress"]
+__all__ = ["confusion_chart", "gate_health", "gate_heatmap", "gate_heatmaps", "state_lines", "step_inspector", "training_progress"]

@@ -1,0 +1,91 @@
+"""The step inspector: every number of the LSTM equations, for one unit at one time step."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .. import reference
+from ..layers import LSTMLayer
+from ..network import Network
+from ..prediction import activations
+from ..trace import trace
+from ._style import check_choice
+
+
+def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward"):
+    """The numbers behind `step_inspector`, as a dict, computed with `lstmlab.reference` (float64).
+
+    The sequence runs alone (no padding). For the backward direction of a BiLSTM the previous
+    state is the one of step + 1, since that pass runs from the end.
+    """
+    where = "step_inspector"
+    if not isinstance(net, Network):
+        raise TypeError(f"{where}: net must be an ll.Network; got {type(net).__name__}.")
+    lstms = [l.name for l in net.layers if isinstance(l, LSTMLayer)]
+    check_choice(layer, "layer", lstms or ["(no LSTM layer in the network)"], where)
+    sequences = list(X)
+    if not 0 <= sequence < len(sequences):
+        raise ValueError(f"{where}: sequence must be in 0..{len(sequences) - 1}; got {sequence!r}.")
+    x = np.asarray(sequences[sequence])
+    lstm = net[layer]
+    check_choice(direction, "direction", ["forward", "backward"][: lstm.num_directions], where)
+    if not 0 <= step < len(x):
+        raise ValueError(f"{where}: step must be in 0..{len(x) - 1} (the sequence has {len(x)} steps); got {step!r}.")
+    check_choice(unit, "unit", range(lstm.num_hidden_units), where)
+    index = [l.name for l in net.layers].index(layer)
+    x_in = x if index == 0 else activations(net, [x], net.layers[index - 1].name)[0]  # what the layer reads
+    recorded = trace(net, [x], layers=[layer]).layers[layer].directions[direction]
+    d = 0 if direction == "forward" else 1
+    W, R, b = (p.detach().double().cpu().numpy() for p in lstm.direction_parameters(d))
+    H = lstm.num_hidden_units
+    previous = step - 1 if d == 0 else step + 1
+    if 0 <= previous < len(x):
+        h_prev, c_prev = recorded.h[0, previous].astype(float), recorded.c[0, previous].astype(float)
+    else:  # the first step of this direction: the layer's initial states
+        h_prev = lstm.initial_hidden_state.double().cpu().numpy()[d * H : (d + 1) * H]
+        c_prev = lstm.initial_cell_state.double().cpu().numpy()[d * H : (d + 1) * H]
+    x_t = np.asarray(x_in[step], dtype=float)
+    s = reference.lstm_step(x_t, h_prev, c_prev, W, R, b, lstm.gate_activation_function, lstm.state_activation_function)
+    numbers = {"x_t": x_t, "h_prev": h_prev[unit], "c_prev": c_prev[unit]}
+    for k, gate in enumerate("ifgo"):
+        row = k * H + unit
+        numbers[gate] = {"Wx": W[row] @ x_t, "Rh": R[row] @ h_prev, "b": b[row], "z": W[row] @ x_t + R[row] @ h_prev + b[row], "value": getattr(s, gate)[unit]}
+    numbers.update(c=s.c[unit], h=s.h[unit], recorded={q: float(recorded.arrays[q][0, step, unit]) for q in "ifgoch"})
+    return numbers
+
+
+def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward"):
+    """A table of every equation of one LSTM step for one unit, with its numbers.
+
+    Rows i, f, g, o show W·x_t, R·h_(t-1), b, their sum (the pre-activation) and the gate; then
+    how c_(t-1) becomes c_t and what h_t is. The numbers come from `lstmlab.reference` in
+    float64, and the last column shows what `ll.trace` recorded, for comparison.
+    """
+    n = step_numbers(net, X, layer, sequence, step, unit, direction)
+    lstm = net[layer]
+    sg, ss = lstm.gate_activation_function, lstm.state_activation_function
+    prev = "t-1" if direction == "forward" else "t+1"
+    rows = [
+        (f"{g} = {ss if g == 'g' else sg}(W_{g}·x_t + R_{g}·h_{prev} + b_{g})", n[g]["Wx"], n[g]["Rh"], n[g]["b"], n[g]["z"], n[g]["value"], n["recorded"][g])
+        for g in "ifgo"
+    ]
+    f, i, g = n["f"]["value"], n["i"]["value"], n["g"]["value"]
+    rows += [
+        (f"c_{prev}: the memory before this step", None, None, None, None, n["c_prev"], None),
+        (f"f·c_{prev}: what the forget gate keeps", None, None, None, None, f * n["c_prev"], None),
+        ("i·g: what the input gate adds", None, None, None, None, i * g, None),
+        (f"c_t = f·c_{prev} + i·g", None, None, None, None, n["c"], n["recorded"]["c"]),
+        (f"h_t = o·{ss}(c_t)", None, None, None, None, n["h"], n["recorded"]["h"]),
+    ]
+    header = ["equation", "W·x_t", f"R·h_{prev}", "b", "pre-activation", "value", "ll.trace"]
+    columns = [[r[k] if k == 0 else ("" if r[k] is None else f"{r[k]:.6f}") for r in rows] for k in range(len(header))]
+    fig = go.Figure(go.Table(
+        header={"values": header, "fill_color": "#1f77b4", "font": {"color": "white", "size": 14}, "align": "left"},
+        cells={"values": columns, "align": ["left"] + ["right"] * 6, "font": {"size": 13}, "height": 30},
+        columnwidth=[3.4, 1, 1, 1, 1.2, 1, 1],
+    ))
+    fig.update_layout(title=f"Layer {layer!r} ({direction}), sequence {sequence}, step {step}, unit {unit}: every equation",
+                      template="plotly_white", font={"size": 14}, height=440, margin={"l": 10, "r": 10})
+    return fig
+
+
+__all__ = ["step_inspector", "step_numbers"]
