@@ -101,3 +101,42 @@ def test_step_inspector_numbers_match_the_reference_and_the_trace(rng):
         step_inspector(net, X, "lstm", step=9)
     with pytest.raises(ValueError, match=r"layer must be one of lstm, bilstm; got 'fc'"):
         step_inspector(net, X, "fc")
+
+
+def steps_of(lengths):
+    return [np.ones((n, 1)) for n in lengths]
+
+
+@pytest.mark.parametrize(
+    "options, padded, discarded",
+    [({}, 7, 0), ({"sequence_length": "shortest"}, 0, 7), ({"sequence_length": 3}, 15, 0), ({"sort_by_length": True}, 4, 0)],
+)
+def test_padding_chart_totals(options, padded, discarded):
+    from lstmlab.viz import padding_chart
+
+    X = steps_of((3, 5, 2, 7, 4))
+    fig = padding_chart(X, mini_batch_size=2, **options)
+    assert f": {padded} padded steps" in fig.layout.title.text and f", {discarded} discarded" in fig.layout.title.text
+    summary = ll.batch_summary(X, mini_batch_size=2, **options)
+    assert (summary.padded_steps.sum(), summary.discarded_steps.sum()) == (padded, discarded)
+    real = next(t for t in fig.data if t.name == "real")
+    assert sum(real.x) == sum(len(x) for x in X) - discarded
+
+
+def test_padding_chart_draws_left_padding_before_the_real_steps():
+    from lstmlab.viz import padding_chart
+
+    fig = padding_chart(steps_of((2, 5)), mini_batch_size=2, sequence_padding_direction="left")
+    real, padding = fig.data
+    assert list(real.base) == [3, 0] and list(padding.base) == [0] and list(padding.x) == [3]
+
+
+def test_sequence_lengths_and_normalization_histograms(rng):
+    from lstmlab.viz import normalization_histograms, sequence_lengths
+
+    fig = sequence_lengths(steps_of((3, 1, 2)), sort=True)
+    assert list(fig.data[0].y) == [1, 2, 3] and list(fig.data[0].customdata) == [1, 2, 0]
+    X = [rng.normal(loc=5, size=(n, 2)) for n in (4, 6)]
+    fig = normalization_histograms(X, "zscore")
+    after = np.asarray(fig.data[1].x)
+    assert len(after) == 10 and abs(after.mean()) < 1e-9 and after.std() == pytest.approx(1)

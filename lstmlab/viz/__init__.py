@@ -8,6 +8,18 @@ labels and hover text with the exact values. Functions share one glossary of par
 
 from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
 from .inspector import step_inspector
+from .sequences import normalization_histograms, padding_chart, sequence_lengths
 from .training import confusion_chart, training_progress
 
-__all__ = ["confusion_chart", "gate_health", "gate_heatmap", "gate_heatmaps", "state_lines", "step_inspector", "training_progress"]
+__all__ = [
+    "confusion_chart",
+    "gate_health",
+    "gate_heatmap",
+    "gate_heatmaps",
+    "normalization_histograms",
+    "padding_chart",
+    "sequence_lengths",
+    "state_lines",
+    "step_inspector",
+    "training_progress",
+]
