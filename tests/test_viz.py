@@ -140,3 +140,28 @@ def test_sequence_lengths_and_normalization_histograms(rng):
     fig = normalization_histograms(X, "zscore")
     after = np.asarray(fig.data[1].x)
     assert len(after) == 10 and abs(after.mean()) < 1e-9 and after.std() == pytest.approx(1)
+
+
+def test_bilstm_flow_marks_what_last_hands_on(recorded):
+    from lstmlab.viz import bilstm_flow
+
+    fig = bilstm_flow(recorded, "bilstm", sequence=0, unit=1)
+    rec = recorded["bilstm"]
+    last = fig.data[2]
+    assert list(last.x) == [3, 3] and list(last.y) == [rec.forward.h[0, 3, 1], rec.backward.h[0, 3, 1]]
+    assert fig.data[3].y[0] == rec.backward.h[0, 0, 1]
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
+    with pytest.raises(ValueError, match="is a one-way lstm layer; choose a bilstm layer"):
+        bilstm_flow(ll.trace(net, [np.ones((3, 2))]), "lstm")
+
+
+def test_hidden_state_pca_projects_real_steps(recorded):
+    from lstmlab.viz import hidden_state_pca
+
+    fig = hidden_state_pca(recorded, "bilstm", labels=["a", "b"])
+    points = [t for t in fig.data if t.mode == "markers"]
+    assert [t.name for t in points] == ["class a", "class b"] and sum(len(t.x) for t in points) == 4 + 6
+    assert "principal component 1" in fig.layout.xaxis.title.text
+    assert len(hidden_state_pca(recorded, "bilstm", color="time").data[-1].x) == 10
+    with pytest.raises(ValueError, match="color='class' needs labels"):
+        hidden_state_pca(recorded, "bilstm")
