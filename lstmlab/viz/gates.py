@@ -82,12 +82,12 @@ def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
     return finish(fig, f"Layer {layer!r}{where}, sequence {sequence}: every gate and state ({int(recorded.lengths[sequence])} steps)")
 
 
-def state_lines(trace, layer, units=None, sequence=0, quantities=("c", "h"), direction="forward"):
+def state_lines(trace, layer, units=None, sequence=0, quantities=None, direction="forward"):
     """Chosen units of chosen quantities over time, one panel per quantity (default: c and h)."""
     recorded, arrays = _pick(trace, layer, sequence, direction, "state_lines")
+    quantities = [q for q in ("c", "h") if q in recorded.quantities] if quantities is None else list(quantities)
     for q in quantities:
         check_choice(q, "quantities", recorded.quantities, "state_lines")
-    quantities = [q for q in quantities if q in recorded.quantities]
     chosen = [int(u) for u in (recorded.units[:5] if units is None else np.atleast_1d(units))]
     for u in chosen:
         check_choice(u, "units", list(recorded.units), "state_lines")

@@ -1,0 +1,84 @@
+"""Apps on a trained network: explore every gate, and watch a BiLSTM's two directions."""
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from ..layers import LSTMLayer, RecurrentLayer
+from ..network import Network
+from ..trace import trace
+from ..viz import bilstm_flow, gate_heatmap, state_lines, step_inspector
+from ._app import App
+
+
+def explore(net, X, **trace_options):
+    """Pick a sequence, layer, direction, gate, unit and time step; the heatmap, the state lines
+    of that unit and (for LSTM layers) the step inspector update together.
+
+    X is recorded once with `ll.trace` (trace_options are passed on), then every control only
+    redraws.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"explore: net must be an ll.Network; got {type(net).__name__}.")
+    status = widgets.HTML("<i>recording every gate with ll.trace…</i>")
+    recorded = trace(net, X, **trace_options)
+    status.value = ""
+    sequences = list(X)
+    names = list(recorded)
+    first = recorded[names[0]]
+    controls = {
+        "sequence": widgets.IntSlider(0, 0, len(sequences) - 1, description="sequence"),
+        "layer": widgets.Dropdown(options=names, description="layer"),
+        "direction": widgets.Dropdown(options=list(first.directions), description="direction"),
+        "gate": widgets.Dropdown(options=list(first.quantities), value="f" if "f" in first.quantities else first.quantities[0], description="gate"),
+        "unit": widgets.IntSlider(0, 0, len(first.units) - 1, description="unit"),
+        "step": widgets.IntSlider(0, 0, len(sequences[0]) - 1, description="step"),
+    }
+
+    def before_draw(changed):
+        layer = recorded[controls["layer"].value]
+        if changed == "layer":
+            controls["direction"].options = list(layer.directions)
+            gate = controls["gate"].value
+            controls["gate"].options = list(layer.quantities)
+            controls["gate"].value = gate if gate in layer.quantities else layer.quantities[0]
+            controls["unit"].max = len(layer.units) - 1
+        if changed == "sequence":
+            controls["step"].max = len(sequences[controls["sequence"].value]) - 1
+
+    def draw(sequence, layer, direction, gate, unit, step):
+        unit_id = int(recorded[layer].units[unit])
+        heat = gate_heatmap(recorded, layer, gate, sequence, direction)
+        heat.add_vline(x=step, line_color="black", line_dash="dot")
+        heat.add_hline(y=unit, line_color="black", line_dash="dot")
+        figures = {"heatmap": heat, "states": state_lines(recorded, layer, units=[unit_id], sequence=sequence, direction=direction)}
+        if isinstance(net[layer], LSTMLayer):
+            figures["inspector"] = step_inspector(net, sequences, layer, sequence, step, unit_id, direction)
+        else:
+            figures["inspector"] = go.Figure(layout={"title": f"The step inspector shows LSTM layers; {layer!r} is a {net[layer].kind} layer.", "height": 120})
+        return figures
+
+    app = App(controls, draw, before_draw)
+    app.trace = recorded
+    app.children = (status, *app.children)
+    return app
+
+
+def bilstm_explorer(net, X):
+    """A BiLSTM's forward and backward hidden states on one time axis: pick sequence, layer and unit."""
+    layers = [layer.name for layer in net.layers if isinstance(layer, RecurrentLayer) and layer.num_directions == 2]
+    if not layers:
+        raise ValueError("bilstm_explorer: the network has no bilstm layer; add ll.bilstm_layer(...).")
+    recorded = trace(net, X, layers=layers)
+    controls = {
+        "sequence": widgets.IntSlider(0, 0, len(list(X)) - 1, description="sequence"),
+        "layer": widgets.Dropdown(options=layers, description="layer"),
+        "unit": widgets.IntSlider(0, 0, net[layers[0]].num_hidden_units - 1, description="unit"),
+    }
+
+    def before_draw(changed):
+        if changed == "layer":
+            controls["unit"].max = net[controls["layer"].value].num_hidden_units - 1
+
+    app = App(controls, lambda sequence, layer, unit: {"flow": bilstm_flow(recorded, layer, sequence, unit)}, before_draw)
+    app.trace = recorded
+    return app

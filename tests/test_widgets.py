@@ -1,0 +1,86 @@
+"""Each app driven as a person would: move a control, and the figure shows the right numbers."""
+
+import numpy as np
+import pytest
+
+import lstmlab as ll
+from lstmlab import reference
+from lstmlab.widgets import bilstm_explorer, cell_playground, explore, normalization_explorer, padding_explorer
+
+
+@pytest.fixture
+def data(rng):
+    return [rng.normal(size=(T, 3)).astype("float32") for T in (5, 8, 3)]
+
+
+@pytest.fixture
+def net():
+    return ll.Network([ll.sequence_input_layer(3), ll.bilstm_layer(4), ll.lstm_layer(2), ll.gru_layer(2)])
+
+
+def test_explore_redraws_every_figure_together(net, data):
+    app = explore(net, data)
+    assert list(app.controls) == ["sequence", "layer", "direction", "gate", "unit", "step"]
+    assert list(app.figures) == ["heatmap", "states", "inspector"]
+    app.controls["sequence"].value = 1
+    app.controls["direction"].value = "backward"
+    app.controls["gate"].value = "o"
+    np.testing.assert_array_equal(np.asarray(app.figure.data[0].z), app.trace["bilstm"].backward.o[1].T)
+    app.controls["layer"].value = "lstm"
+    assert app.controls["unit"].max == 1 and app.controls["direction"].options == ("forward",)
+    app.controls["unit"].value = 1
+    app.controls["step"].value = 6
+    np.testing.assert_allclose(app.figures["states"].data[0].y, app.trace["lstm"].c[1, :, 1])
+    cells = app.figures["inspector"].data[0].cells.values
+    assert float(cells[5][-1]) == pytest.approx(app.trace["lstm"].h[1, 6, 1], abs=1e-5)
+    app.controls["layer"].value = "gru"
+    assert app.controls["gate"].options == ("r", "z", "n", "h") and app.controls["gate"].value == "r"
+    assert "is a gru layer" in app.figures["inspector"].layout.title.text
+
+
+def test_padding_explorer(data):
+    app = padding_explorer(data)
+    app.controls["mini_batch_size"].value = 3
+    assert ": 8 padded steps" in app.figure.layout.title.text  # 5, 8, 3 padded to 8
+    app.controls["rule"].value = "shortest"
+    assert ", 7 discarded" in app.figure.layout.title.text  # 5 and 8 cut to 3
+    app.controls["rule"].value = "split"
+    assert not app.controls["chunk"].disabled
+    app.controls["chunk"].value = 4
+    assert ": 8 padded steps" in app.figure.layout.title.text  # 8 holds two chunks of 4
+
+
+def test_normalization_explorer(data):
+    app = normalization_explorer(data)
+    app.controls["normalization"].value = "rescale-zero-one"
+    app.controls["channel"].value = 2
+    after = np.asarray(app.figure.data[1].x)
+    assert after.min() == pytest.approx(0) and after.max() == pytest.approx(1)
+    np.testing.assert_allclose(app.figure.data[0].x, np.concatenate(data)[:, 2])
+
+
+def test_bilstm_explorer(net, data):
+    app = bilstm_explorer(net, data)
+    app.controls["sequence"].value = 2
+    app.controls["unit"].value = 3
+    np.testing.assert_array_equal(app.figure.data[1].y, app.trace["bilstm"].backward.h[2, :, 3])
+    with pytest.raises(ValueError, match="the network has no bilstm layer"):
+        bilstm_explorer(ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(2)]), data)
+
+
+def test_cell_playground_follows_the_reference():
+    app = cell_playground()
+    app.controls["input"].value = "step"
+    app.controls["b_f"].value = -3.0
+    app.controls["R_i"].value = 1.5
+    W = np.array([[app.controls[f"W_{g}"].value] for g in "ifgo"])
+    R = np.array([[app.controls[f"R_{g}"].value] for g in "ifgo"])
+    b = np.array([app.controls[f"b_{g}"].value for g in "ifgo"])
+    x = (np.arange(40) >= 10).astype(float)[:, None]
+    expected = reference.lstm_sequence(x, W, R, b)
+    traces = {t.name: t for t in app.figure.data}
+    np.testing.assert_allclose(traces["f"].y, expected.f[:, 0])
+    np.testing.assert_allclose(traces["c"].y, expected.c[:, 0])
+    app.controls["gate_activation"].value = "hard-sigmoid"
+    traces = {t.name: t for t in app.figure.data}
+    np.testing.assert_allclose(traces["i"].y, reference.lstm_sequence(x, W, R, b, gate="hard-sigmoid").i[:, 0])
