@@ -111,6 +111,14 @@ def _batches(sequences, targets, per_step, *, mini_batch_size, sequence_length, 
             yield Batch(x[:, span], y[:, span] if per_step else y, mask[:, span], mask[:, span].sum(1), indices, chunk)
 
 
+def count_batches(sequences, mini_batch_size, sequence_length, shuffle, seed, epoch, sort=False):
+    """How many batches (chunks counted) one epoch yields, without padding anything."""
+    groups = _order(sequences, mini_batch_size, shuffle, sort, seed, epoch)
+    if not isinstance(sequence_length, (int, np.integer)):
+        return len(groups)
+    return sum(math.ceil(max(len(sequences[n]) for n in group) / sequence_length) for group in groups)
+
+
 def _order(sequences, mini_batch_size, shuffle, sort, seed, epoch):
     """The index arrays of the mini-batches of one epoch."""
     N = len(sequences)

@@ -137,7 +137,7 @@ class Network(torch.nn.Module):
             if isinstance(layer, RecurrentLayer):
                 start = layer.start_states(x.shape[0], (states or {}).get(layer.name))
                 y, finals[layer.name] = layer.run(x, start, mask) if observe is None else observe(layer, x, start)
-                x = layer.output(y, finals[layer.name])
+                x = layer.output(y, finals[layer.name], mask)
             else:
                 x = layer(x)
             if isinstance(x, tuple):  # state outputs do not travel down a chain

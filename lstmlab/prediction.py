@@ -79,8 +79,10 @@ def classify(net, X, **options):
 def predict_and_update_state(net, X, **options):
     """`predict`, starting from the network's current states and keeping the final ones.
 
-    Feeding a sequence in pieces gives exactly what it gives whole. The states hold one row per
-    sequence of X: later calls need the same number of sequences, until `ll.reset_state(net)`.
+    Feeding sequences in pieces gives exactly what they give whole when the pieces of a call are
+    equally long, or with freeze_padding=True; otherwise, as in MATLAB, a shorter piece's state
+    also runs through the padding of its mini-batch. The states hold one row per sequence of X:
+    later calls need the same number of sequences, until `ll.reset_state(net)`.
     """
     return _outputs(net, X, "predict_and_update_state", update_state=True, **options)
 

@@ -24,8 +24,11 @@ class Targets:
     label_kind: str = None  # "categorical" | "str" | "int": what classify returns
 
 
-def encode(Y, sequences, loss, output_size, returns_sequence, where="trainnet"):
-    """Check Y against the data X and the network's output, and encode it for `loss`."""
+def encode(Y, sequences, loss, output_size, returns_sequence, where="trainnet", class_names=None):
+    """Check Y against the data X and the network's output, and encode it for `loss`.
+
+    class_names, if given (validation data), are the training classes that Y is coded against.
+    """
     N = len(sequences)
     if Y is None:
         raise ValueError(f"{where}: Y is None; give one target per sequence, or one per time step.")
@@ -48,15 +51,24 @@ def encode(Y, sequences, loss, output_size, returns_sequence, where="trainnet"):
             f"output_mode='sequence'); use output_mode='last' for sequence-to-label or sequence-to-one."
         )
     if loss in CLASSIFICATION:
-        return _classes(items, per_step, output_size, where)
+        return _classes(items, per_step, output_size, where, class_names)
     return _responses(items, per_step, output_size, loss, where)
 
 
-def _classes(items, per_step, output_size, where):
+def _classes(items, per_step, output_size, where, class_names):
     flat = pd.Categorical(np.concatenate([np.asarray(y) for y in items])) if per_step else pd.Categorical(items)
     if flat.isna().any():
         raise ValueError(f"{where}: Y has missing labels (NaN or None); every target needs a class.")
-    names = sorted(flat.categories.tolist())
+    categories = set(flat.categories.tolist())
+    for y in items if per_step else [items]:
+        if isinstance(y, pd.Categorical):
+            categories |= set(y.categories.tolist())  # a class may be declared yet unused
+    names = sorted(categories)
+    if class_names is not None:
+        unseen = sorted(set(flat.categories.tolist()) - set(class_names))
+        if unseen:
+            raise ValueError(f"{where}: Y has labels {unseen} that are not among the training classes {class_names}.")
+        names = class_names
     if len(names) != output_size:
         raise ValueError(
             f"{where}: Y has {len(names)} classes but the network outputs {output_size} values; make the last "

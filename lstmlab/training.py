@@ -5,7 +5,8 @@ rules), run the network, compute the loss on real time steps, back-propagate, an
 parameter with the solver (`ll.Solver`: learn-rate and L2 factors, gradient clipping). When
 sequences are split into chunks, the recurrent state is carried from one chunk to the next
 (without back-propagating into the previous chunk). Every iteration becomes a row of
-`net.training_history_`.
+`net.training_history_`. Every sequence is used in every epoch: the last mini-batch may be
+smaller (MATLAB's trainNetwork drops it instead).
 """
 
 import math
@@ -15,7 +16,7 @@ import pandas as pd
 import torch
 
 from . import losses
-from .batching import _batches
+from .batching import _batches, count_batches
 from .layers import SequenceInputLayer
 from .network import Network, exact_float32, prepare
 from .options import TrainingOptions, training_options
@@ -45,26 +46,24 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     options = training_options() if options is None else options
     if not isinstance(options, TrainingOptions):
         raise TypeError(f"trainnet: options must come from ll.training_options(...); got {type(options).__name__}.")
+    if options.seed is not None:
+        torch.manual_seed(options.seed)  # before any weights are made: a list of layers is built below
     net = net_or_layers if isinstance(net_or_layers, Network) else Network(net_or_layers)
     loss = losses.check_loss(loss, net)
-    if options.seed is not None:
-        torch.manual_seed(options.seed)
     sequences = prepare(net, X, "trainnet")
     targets = encode(Y, sequences, loss, net.output_size, net.returns_sequence)
+    validation = None
     if options.validation_data is not None:
         X_val, Y_val = options.validation_data
-        validation = prepare(net, X_val, "trainnet (validation_data)")
-        validation_targets = encode(Y_val, validation, loss, net.output_size, net.returns_sequence, "trainnet (validation_data)")
-        if targets.class_names is not None and validation_targets.class_names != targets.class_names:
-            raise ValueError(
-                f"trainnet: the validation labels have classes {validation_targets.class_names}, the training labels "
-                f"{targets.class_names}; both need the same classes."
-            )
+        held_out = prepare(net, X_val, "trainnet (validation_data)")
+        where = "trainnet (validation_data)"
+        validation = (held_out, encode(Y_val, held_out, loss, net.output_size, net.returns_sequence, where, targets.class_names))
     if isinstance(net.layers[0], SequenceInputLayer):
-        net.layers[0].initialize_normalization(sequences, reset=options.reset_input_normalization)
+        net.layers[0].fit_statistics(sequences, reset=options.reset_input_normalization)
+    net.reset_state()  # training starts from the initial states, whatever predict_and_update_state left
     net.to(choose_device(options.execution_environment))
     run = Run(net, loss, options, targets)
-    run.train(sequences, None if options.validation_data is None else (validation, validation_targets))
+    run.train(sequences, validation)
     net.eval()
     net.class_names = targets.class_names
     net.label_kind = targets.label_kind
@@ -139,8 +138,8 @@ class Run:
 
     def train(self, sequences, validation):
         o = self.options
-        per_epoch = sum(1 for _ in self.batches(sequences, self.targets.values, 0, "never"))
-        progress = Progress(o, total=o.max_epochs * per_epoch)
+        total = sum(count_batches(sequences, o.mini_batch_size, o.sequence_length, o.shuffle, o.seed, epoch) for epoch in range(o.max_epochs))
+        progress = Progress(o, total=total)
         start = time.perf_counter()
         try:
             for epoch in range(o.max_epochs):
@@ -164,43 +163,62 @@ class Run:
                     self.iteration += 1
                     row = {"epoch": epoch + 1, "iteration": self.iteration, "loss": value.item()}
                     row.update(self._metric_values(scores.detach(), y, mask))
-                    last = epoch == o.max_epochs - 1 and self.iteration == o.max_epochs * per_epoch
-                    if validation is not None and (self.iteration % o.validation_frequency == 0 or last):
+                    if validation is not None and self.iteration % o.validation_frequency == 0:
                         row.update(self.validate(*validation))
                     row.update(learn_rate=rate, seconds=time.perf_counter() - start)
                     self.history.append(row)
                     progress.update(row)
                     if self.patience_left <= 0:
                         return
+            if validation is not None and "validation_loss" not in self.history[-1]:
+                self.history[-1].update(self.validate(*validation))  # always validate the final network
         finally:
             progress.close()
 
     def _metric_values(self, scores, y, mask, prefix=""):
+        """Metrics on the network's outputs (probabilities for the cross-entropies), real steps only."""
+        if not self.metrics:
+            return {}
+        outputs = self.net.layers[-1](scores) if self.stop is not None else scores
         if mask is not None:
-            scores, y = scores[mask], y[mask]
-        return {prefix + name: fn(scores, y) for name, fn in self.metrics.items()}
+            outputs, y = outputs[mask], y[mask]
+        return {prefix + name: fn(outputs, y) for name, fn in self.metrics.items()}
 
     @torch.no_grad()
     def validate(self, sequences, targets):
-        """Loss and metrics on the validation data, in evaluation mode; counts down the patience."""
+        """Loss and metrics on the validation data, in evaluation mode; counts down the patience.
+
+        The state is carried from chunk to chunk, as in training; a network that outputs one
+        vector per sequence is scored on the last chunk of each mini-batch.
+        """
         was_training = self.net.training
         self.net.eval()
-        total, count, parts = 0.0, 0, {"scores": [], "y": []}
+        kept = []  # (scores, targets) of the real steps, or of each sequence's last chunk
+
+        def keep(scores, y, mask):
+            kept.append((scores[mask], y[mask]) if mask is not None else (scores, y))
+
         with exact_float32():
+            states, pending = None, None
             for batch in self.batches(sequences, targets.values, 0, "never"):
-                scores, y, mask, _ = self.forward(batch, None)
-                n = int(mask.sum()) if mask is not None else len(y)
-                total += losses.compute(self.loss, scores, y, mask).item() * n
-                count += n
-                parts["scores"].append(scores[mask] if mask is not None else scores)
-                parts["y"].append(y[mask] if mask is not None else y)
+                if batch.chunk == 0:
+                    states = None
+                    if pending is not None:
+                        keep(*pending)
+                scores, y, mask, states = self.forward(batch, states)
+                pending = (scores, y, mask)
+                if mask is not None:  # per step: every chunk holds its own steps
+                    keep(*pending)
+                    pending = None
+            if pending is not None:
+                keep(*pending)
         self.net.train(was_training)
-        value = total / count
+        scores, y = torch.cat([s for s, _ in kept]), torch.cat([t for _, t in kept])
+        value = losses.compute(self.loss, scores, y).item()
         if value < self.best:
             self.best, self.patience_left = value, self.options.validation_patience
         else:
             self.patience_left -= 1
-        scores, y = torch.cat(parts["scores"]), torch.cat(parts["y"])
         return {"validation_loss": value, **self._metric_values(scores, y, None, prefix="validation_")}
 
 
@@ -217,7 +235,7 @@ def _metrics(metrics, targets):
             table["accuracy"] = lambda s, y: (s.argmax(-1) == y).float().mean().item()
         elif metric == "rmse":
             table["rmse"] = lambda s, y: torch.sqrt(torch.mean((s - y) ** 2)).item()
-        elif callable(metric):
+        elif callable(metric):  # fn(outputs, targets): probabilities and class codes, or predictions and responses
             name = getattr(metric, "__name__", "metric")
             table[name] = lambda s, y, fn=metric: float(fn(s.cpu().numpy(), y.cpu().numpy()))
         else:

@@ -82,3 +82,13 @@ def test_scores2label():
 def test_classify_needs_a_classifier():
     with pytest.raises(ValueError, match="the network has no class names; train it with ll.trainnet and loss 'crossentropy'"):
         ll.classify(sequence_net(), data())
+
+
+def test_stateful_pieces_of_unequal_sequences_with_frozen_padding():
+    net = sequence_net()
+    X = data(lengths=(9, 4))
+    whole = ll.predict(net, X, freeze_padding=True)
+    first = ll.predict_and_update_state(net, [x[:3] for x in X], freeze_padding=True)
+    rest = ll.predict_and_update_state(net, [x[3:] for x in X], freeze_padding=True)
+    for n in range(2):
+        np.testing.assert_allclose(np.concatenate([first[n], rest[n]]), whole[n], atol=1e-6)

@@ -105,3 +105,18 @@ def test_trace_with_frozen_padding(rng):
     seq = ll.predict(net, X, freeze_padding=True)
     np.testing.assert_allclose(tr["gru"].h[0, :3], seq[0], atol=1e-6)
     assert np.isnan(tr["gru"].z[0, 3:]).all()
+
+
+def test_bilstm_last_with_frozen_padding_ignores_the_padding_side(rng):
+    layer = shaken(ll.bilstm_layer(H, input_size=C, output_mode="last").double(), rng)
+    X = [rng.normal(size=(T, C)) for T in (6, 2)]
+    alone = layer(torch.as_tensor(X[1][None]))[0]
+    for direction in ("right", "left"):
+        x, mask = batch(X, direction)
+        torch.testing.assert_close(layer(x, mask=mask)[1], alone, rtol=0, atol=1e-12)
+
+
+def test_a_mask_must_fit_the_input():
+    layer = ll.lstm_layer(H, input_size=C)
+    with pytest.raises(ValueError, match=r"mask must be a bool tensor of shape \(batch, time\) = \(1, 3\); got torch.bool \(1, 2\)"):
+        layer(torch.zeros(1, 3, C), mask=torch.ones(1, 2, dtype=torch.bool))

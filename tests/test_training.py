@@ -154,3 +154,70 @@ def test_options_must_come_from_training_options():
     X, y = drift_data()
     with pytest.raises(TypeError, match=r"options must come from ll.training_options\(...\); got dict"):
         ll.trainnet(X, y, classifier(), "crossentropy", {"max_epochs": 1})
+
+
+# --- regressions found in review ------------------------------------------------------------------
+
+
+def test_complex_inputs_with_normalization_train():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(6, 2)) + 1j * rng.normal(size=(6, 2)) for _ in range(12)]
+    y = np.array(["a", "b"] * 6)
+    net = ll.Network([ll.sequence_input_layer(2, normalization="zscore", split_complex_inputs=True), ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    net = ll.trainnet(X, y, net, "crossentropy", quick(max_epochs=1))
+    steps = np.concatenate([np.concatenate([x.real, x.imag], axis=1) for x in X])
+    np.testing.assert_allclose(net["sequenceinput"].mean.numpy(), steps.mean(0), rtol=1e-6)
+
+
+def test_seed_makes_a_run_from_layers_reproducible():
+    X, y = drift_data()
+    layers = lambda: [ll.sequence_input_layer(2), ll.lstm_layer(8, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()]  # noqa: E731
+    torch.manual_seed(123)
+    a = ll.trainnet(X, y, layers(), "crossentropy", quick(max_epochs=2))
+    torch.manual_seed(456)
+    b = ll.trainnet(X, y, layers(), "crossentropy", quick(max_epochs=2))
+    np.testing.assert_array_equal(a.training_history_.loss, b.training_history_.loss)
+
+
+def test_validation_carries_state_across_chunks_and_always_ends_validated():
+    X, y = drift_data(n=30, T=30)
+    options = quick(max_epochs=2, sequence_length=7, shuffle="every-epoch", validation_data=(X, y), validation_frequency=1000)
+    net = ll.trainnet(X, y, classifier(), "crossentropy", options)
+    last = net.training_history_.iloc[-1]
+    assert not np.isnan(last.validation_loss), "the final network is always validated"
+    scores = ll.predict(net, X, sequence_length=7, mini_batch_size=20)
+    codes = np.searchsorted(net.class_names, y)
+    expected = -np.mean(np.log(scores[np.arange(len(y)), codes]))
+    assert last.validation_loss == pytest.approx(expected, rel=1e-4)
+
+
+def test_validation_may_lack_a_class_and_metrics_get_probabilities():
+    X, y = drift_data()
+    seen = []
+
+    def mean_probability_sum(outputs, targets):
+        seen.append((outputs.sum(1), targets.dtype))
+        return 0.0
+
+    X_val, y_val = X[:5], np.array(["up"] * 5)
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X_val, y_val), metrics=mean_probability_sum))
+    np.testing.assert_allclose(seen[0][0], 1.0, rtol=1e-5)
+    assert seen[0][1].kind == "i"
+    with pytest.raises(ValueError, match=r"Y has labels \['left'\] that are not among the training classes \['down', 'up'\]"):
+        ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X_val, np.array(["left"] * 5))))
+
+
+def test_training_after_stateful_prediction_starts_from_the_initial_states():
+    X, y = drift_data()
+    net = classifier()
+    ll.predict_and_update_state(net, X[:7])
+    net = ll.trainnet(X, y, net, "crossentropy", quick(max_epochs=1))
+    assert net.state["lstm"]["hidden"].shape == (16,)
+
+
+def test_per_step_categoricals_keep_their_declared_classes():
+    X, Y = ll.datasets.waveform_segments(4, seed=1)
+    classes = sorted(set(Y[0].categories))
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.fully_connected_layer(len(classes)), ll.softmax_layer()])
+    net = ll.trainnet(X, Y, net, "crossentropy", quick(max_epochs=1))
+    assert net.class_names == classes

@@ -113,10 +113,14 @@ class SequenceInputLayer(Layer):
         """
         from ..data import as_sequences
 
+        sequences = as_sequences(X, where="initialize_normalization", allow_complex=self.split_complex_inputs)
+        return self.fit_statistics([split_complex(x) for x in sequences] if self.split_complex_inputs else sequences, reset)
+
+    def fit_statistics(self, sequences, reset=True):
+        """`initialize_normalization` for checked sequences as the layer reads them (complex inputs split)."""
         if not isinstance(self.normalization, str) or self.normalization == "none":
             return self
-        sequences = as_sequences(X, where="initialize_normalization", allow_complex=self.split_complex_inputs)
-        steps = np.concatenate([split_complex(x) if self.split_complex_inputs else x for x in sequences])  # (M, *step)
+        steps = np.concatenate(sequences)  # (M, *step): every real time step
         names = STATISTICS[self.normalization] if reset else self.missing_statistics()
         dimension = self.normalization_dimension
         if dimension == "auto":

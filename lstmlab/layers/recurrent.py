@@ -222,11 +222,22 @@ class RecurrentLayer(Layer):
         """
         if state_inputs and not self.has_state_inputs:
             raise ValueError(f"{self.name or self.kind}: got state inputs but has_state_inputs=False.")
-        return self.output(*self.run(x, state_inputs, mask))
+        return self.output(*self.run(x, state_inputs, mask), mask)
 
-    def output(self, y, final):
-        """What the layer hands on, from the full output sequence y and the final states."""
-        out = y[:, -1] if self.output_mode == "last" else y
+    def output(self, y, final, mask=None):
+        """What the layer hands on, from the full output sequence y (B, T, D*H) and the final states.
+
+        output_mode="last" takes the last step; with frozen padding (a mask), each sequence's last
+        real step, so that padding on either side changes nothing.
+        """
+        if self.output_mode == "sequence":
+            out = y
+        elif mask is None:
+            out = y[:, -1]  # (B, D*H)
+        else:
+            start, length = segments(mask.transpose(0, 1))
+            last = (start + length - 1).clamp(min=0)  # a sequence of pure padding: any step holds its state
+            out = y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
         return (out, *final) if self.has_state_outputs else out
 
     def run(self, x, states=None, mask=None):
@@ -241,6 +252,8 @@ class RecurrentLayer(Layer):
         self.build(x.shape[-1])
         check_dtype(x, self.input_weights, who)
         states = self.start_states(x.shape[0], states)
+        if mask is not None and (mask.shape != x.shape[:2] or mask.dtype != torch.bool):
+            raise ValueError(f"{who}: mask must be a bool tensor of shape (batch, time) = {tuple(x.shape[:2])}; got {mask.dtype} {tuple(mask.shape)}.")
         keep = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
         if self.uses_fused_kernel:
@@ -269,18 +282,18 @@ class RecurrentLayer(Layer):
         start, length = segments(keep)  # (B,), (B,)
         T, H = len(x), self.num_hidden_units
         t = torch.arange(T, device=x.device)[:, None]  # (T, 1)
-        aligned = x.gather(0, ((t + start) % T)[..., None].expand_as(x))  # real steps first
-        y, final = self._fused(aligned, states, lengths=length.clamp(min=1))
-        y = y.gather(0, ((t - start) % T)[..., None].expand_as(y))  # back to input time
+        aligned = x.gather(0, ((t + start) % T)[..., None].expand_as(x))  # (T, B, C): real steps first
+        y, final = self._fused(aligned, states, lengths=length.clamp(min=1))  # y (T, B, D*H)
+        y = y.gather(0, ((t - start) % T)[..., None].expand_as(y))  # (T, B, D*H): back to input time
         empty = (length == 0)[:, None]  # all padding: the state never moves
         final = tuple(torch.where(empty, s, f) for s, f in zip(states, final))
         before, after = (t < start)[..., None], (t >= start + length)[..., None]  # (T, B, 1)
         pieces = []
         for d in range(self.num_directions):
             cols = slice(d * H, (d + 1) * H)
-            first, last = (states[0], final[0]) if d == 0 else (final[0], states[0])  # the backward pass runs from the end
-            piece = torch.where(before, first[:, cols], y[..., cols])
-            pieces.append(torch.where(after, last[:, cols], piece))
+            state_before, state_after = (states[0], final[0]) if d == 0 else (final[0], states[0])  # backward runs from the end
+            piece = torch.where(before, state_before[:, cols], y[..., cols])  # (T, B, H)
+            pieces.append(torch.where(after, state_after[:, cols], piece))
         return torch.cat(pieces, -1), final
 
     def explain(self, x, y, states, units, mask=None):
