@@ -17,7 +17,10 @@ def check_positive_int(value, name, where):
 
 
 def check_choice(value, name, choices, where, allow_callable=False):
+    """One of `choices` (strings match in any case), or a callable when allowed."""
     if allow_callable and callable(value):
+        return value
+    if not isinstance(value, str) and value in choices:
         return value
     if not isinstance(value, str) or value.lower() not in choices:
         options = ", ".join(repr(c) for c in choices) + (" or a callable" if allow_callable else "")
@@ -35,6 +38,22 @@ def check_nonnegative(value, name, where):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < float("inf"):
         raise ValueError(f"{where}: {name} must be a finite non-negative number; got {value!r}.")
     return float(value)
+
+
+def check_sequence_length(value, name, where):
+    """"longest", "shortest" or a positive integer: the sequence rule of a mini-batch."""
+    if value in ("longest", "shortest") or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0):
+        return value
+    raise ValueError(
+        f"{where}: {name} must be 'longest', 'shortest' or a positive integer; got {value!r}. "
+        f"An integer L pads to a multiple of L and splits into chunks of L time steps."
+    )
+
+
+def check_finite(value, name, where):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{where}: {name} must be a finite number; got {value!r}.")
+    return value
 
 
 def check_fraction(value, name, where):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._checks import check_bool, check_choice, check_positive_int
+from ._checks import check_bool, check_choice, check_positive_int, check_sequence_length
 from .data import as_sequences, pad
 
 
@@ -86,11 +86,11 @@ def sequence_batches(
     where = "sequence_batches"
     sequences = as_sequences(X, where=where)
     targets, per_step = _check_targets(Y, sequences, where)
-    options = _check_options(mini_batch_size, sequence_length, sequence_padding_direction, shuffle, sort_by_length, where)
-    yield from _batches(sequences, targets, per_step, seed=seed, epoch=epoch, padding_value=sequence_padding_value, **options)
+    options = check_batching_options(mini_batch_size, sequence_length, sequence_padding_direction, shuffle, sort_by_length, where)
+    yield from iterate_batches(sequences, targets, per_step, seed=seed, epoch=epoch, padding_value=sequence_padding_value, **options)
 
 
-def _batches(sequences, targets, per_step, *, mini_batch_size, sequence_length, direction, shuffle, sort, seed, epoch, padding_value):
+def iterate_batches(sequences, targets, per_step, *, mini_batch_size, sequence_length, direction, shuffle, sort, seed, epoch, padding_value):
     for indices in _order(sequences, mini_batch_size, shuffle, sort, seed, epoch):
         batch = [sequences[n] for n in indices]
         longest = max(len(x) for x in batch)
@@ -164,15 +164,10 @@ def _check_targets(Y, sequences, where):
     return targets, False
 
 
-def _check_options(mini_batch_size, sequence_length, direction, shuffle, sort, where):
-    if not (sequence_length in ("longest", "shortest") or (isinstance(sequence_length, (int, np.integer)) and not isinstance(sequence_length, bool) and sequence_length > 0)):
-        raise ValueError(
-            f"{where}: sequence_length must be 'longest', 'shortest' or a positive integer; got {sequence_length!r}. "
-            f"An integer L splits each mini-batch into chunks of L time steps."
-        )
+def check_batching_options(mini_batch_size, sequence_length, direction, shuffle, sort, where):
     return {
         "mini_batch_size": check_positive_int(mini_batch_size, "mini_batch_size", where),
-        "sequence_length": sequence_length,
+        "sequence_length": check_sequence_length(sequence_length, "sequence_length", where),
         "direction": check_choice(direction, "sequence_padding_direction", ("right", "left"), where),
         "shuffle": check_choice(shuffle, "shuffle", ("never", "once", "every-epoch"), where),
         "sort": check_bool(sort, "sort_by_length", where),

@@ -7,16 +7,25 @@ import sys
 from pathlib import Path
 
 
+def positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return int(text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="lstmlab", description="See inside LSTM networks.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="train the Japanese Vowels network and write an offline HTML report")
     demo.add_argument("--out", default="lstmlab-demo.html", help="the report's path (default: lstmlab-demo.html)")
-    demo.add_argument("--epochs", type=int, default=70, help="training epochs (default 70, as in the seeds)")
+    demo.add_argument("--epochs", type=positive_int, default=70, help="training epochs (default 70, as in the seeds)")
     demo.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
     commands.add_parser("lab", help="open JupyterLab on the lessons in notebooks/")
     args = parser.parse_args(argv)
     if args.command == "demo":
+        folder = Path(args.out).resolve().parent
+        if not folder.is_dir():
+            parser.error(f"--out {args.out}: the folder {folder} does not exist; create it or choose another path.")
         from .demo import run_demo
 
         path, accuracy = run_demo(args.out, epochs=args.epochs, seed=args.seed)

@@ -7,7 +7,7 @@ Errors name the sequence at fault and say how to fix it.
 import numpy as np
 import torch
 
-from ._checks import check_choice
+from ._checks import check_choice, check_finite, check_sequence_length
 
 
 def as_sequences(X, name="X", where="lstmlab", allow_complex=False):
@@ -54,7 +54,10 @@ def _as_sequence(x, label, where, allow_complex):
     """One sequence as an array, its type, shape and length checked (finiteness is checked for all at once)."""
     if torch.is_tensor(x):
         x = x.detach().cpu().numpy()
-    x = np.asarray(x)
+    try:
+        x = np.asarray(x)
+    except ValueError:
+        raise ValueError(f"{where}: {label} is ragged (its time steps differ in size); give a (T, C) array.") from None
     if x.dtype.kind == "c" and not allow_complex:
         raise ValueError(
             f"{where}: {label} is complex; give real values, or use sequence_input_layer(..., "
@@ -91,22 +94,20 @@ def pad_sequences(X, length="longest", direction="right", padding_value=0):
     array([[0., 1., 1.],
            [1., 1., 1.]])
     """
-    return pad(as_sequences(X, where="pad_sequences"), length, direction, padding_value)
+    check_finite(padding_value, "padding_value", "pad_sequences")
+    return pad(as_sequences(X, where="pad_sequences"), check_sequence_length(length, "length", "pad_sequences"), direction, padding_value)
 
 
 def pad(sequences, length="longest", direction="right", padding_value=0):
-    """`pad_sequences` for sequences already checked by `as_sequences`."""
+    """`pad_sequences` for checked sequences (or per-step targets, whose padding may be "")."""
     direction = check_choice(direction, "direction", ("right", "left"), "pad_sequences")
-    if not isinstance(padding_value, (int, float, np.number, str)) or isinstance(padding_value, bool):
-        raise TypeError(f"pad_sequences: padding_value must be a number; got {padding_value!r}.")
     lengths = np.array([len(x) for x in sequences])
-    if isinstance(length, str):
-        length = check_choice(length, "length", ("longest", "shortest"), "pad_sequences")
-        T = lengths.max() if length == "longest" else lengths.min()
-    elif isinstance(length, (int, np.integer)) and not isinstance(length, bool) and length > 0:
-        T = int(length)
+    if length == "longest":
+        T = lengths.max()
+    elif length == "shortest":
+        T = lengths.min()
     else:
-        raise ValueError(f"pad_sequences: length must be 'longest', 'shortest' or a positive integer; got {length!r}.")
+        T = int(length)
     dtype = np.result_type(*sequences)
     padded = np.full((len(sequences), T, *sequences[0].shape[1:]), padding_value, dtype=dtype)
     mask = np.zeros((len(sequences), T), dtype=bool)

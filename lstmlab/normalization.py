@@ -89,7 +89,7 @@ def normalize(x, normalization, stats):
 
 def dimension_of(shape, step_shape):
     """The normalization dimension that a given statistic's shape stands for."""
-    if shape in ((), (1,)):
+    if shape == ():
         return "all"
     if tuple(shape) == tuple(step_shape[-1:]):
         return "channel"

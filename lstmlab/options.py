@@ -5,7 +5,16 @@ import difflib
 import math
 import numbers
 
-from ._checks import check_bool, check_choice, check_fraction, check_nonnegative, check_positive_int
+from ._checks import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_fraction,
+    check_nonnegative,
+    check_positive_int,
+    check_sequence_length,
+)
+from .solvers import DEFAULT_LEARN_RATE
 
 SOLVERS = ("adam", "sgdm", "rmsprop")
 
@@ -33,7 +42,7 @@ class TrainingOptions:
     sequence_padding_direction: str = "right"
     sequence_padding_value: float = 0
     freeze_padding: bool = False
-    validation_data: tuple = None
+    validation_data: tuple = dataclasses.field(default=None, repr=False)
     validation_frequency: int = 50
     validation_patience: float = math.inf
     verbose: bool = True
@@ -113,14 +122,21 @@ def training_options(solver="adam", **options):
         if name in o:
             o[name] = check_bool(o[name], name, where)
     if "sequence_length" in o:
-        L = o["sequence_length"]
-        if not (L in ("longest", "shortest") or (isinstance(L, numbers.Integral) and not isinstance(L, bool) and L > 0)):
-            raise ValueError(f"{where}: sequence_length must be 'longest', 'shortest' or a positive integer; got {L!r}.")
-    if o.get("validation_data") is not None and not (isinstance(o["validation_data"], tuple) and len(o["validation_data"]) == 2):
-        raise ValueError(f"{where}: validation_data must be a tuple (X, Y); got {type(o['validation_data']).__name__}.")
+        check_sequence_length(o["sequence_length"], "sequence_length", where)
+    if "sequence_padding_value" in o:
+        check_finite(o["sequence_padding_value"], "sequence_padding_value", where)
+    for name in ("initial_learn_rate", "epsilon"):
+        if o.get(name) == 0:
+            raise ValueError(f"{where}: {name} must be positive; got 0.")
+    if o.get("learn_rate_drop_factor", 0) > 1:
+        raise ValueError(f"{where}: learn_rate_drop_factor must be at most 1 (a drop); got {o['learn_rate_drop_factor']!r}.")
+    validation = o.get("validation_data")
+    if validation is not None and not (isinstance(validation, tuple) and len(validation) == 2):
+        got = f"a tuple of {len(validation)}" if isinstance(validation, tuple) else type(validation).__name__
+        raise ValueError(f"{where}: validation_data must be a tuple (X, Y) of two items; got {got}.")
     seed = o.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValueError(f"{where}: seed must be a non-negative integer or None; got {seed!r}.")
     if o.get("initial_learn_rate") is None:
-        o["initial_learn_rate"] = {"sgdm": 0.01, "adam": 0.001, "rmsprop": 0.001}[o["solver"]]
+        o["initial_learn_rate"] = DEFAULT_LEARN_RATE[o["solver"]]
     return TrainingOptions(**o)

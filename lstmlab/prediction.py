@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_positive_int
-from .batching import _check_options, _batches
+from ._checks import check_bool
+from .batching import check_batching_options, iterate_batches
 from .layers import RecurrentLayer
 from .network import Network, evaluating, prepare
 
@@ -122,20 +122,20 @@ def _outputs(
     update_state=False,
 ):
     sequences = prepare(net, X, where)
-    check_positive_int(mini_batch_size, "mini_batch_size", where)
-    options = _check_options(mini_batch_size, sequence_length, sequence_padding_direction, "never", False, where)
+    check_bool(freeze_padding, "freeze_padding", where)
+    options = check_batching_options(mini_batch_size, sequence_length, sequence_padding_direction, "never", False, where)
     N, like = len(sequences), net.layers[0].like
     recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
-    held = _held_states(recurrent, N, where)
+    held = held_states(recurrent, N, where)
     pieces, last, final_states = [[] for _ in range(N)], [None] * N, {}
     with evaluating(net):
-        for batch in _batches(sequences, None, False, seed=None, epoch=0, padding_value=sequence_padding_value, **options):
+        for batch in iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=sequence_padding_value, **options):
             if batch.chunk == 0:
                 states = {name: tuple(s[batch.indices] for s in own) for name, own in held.items()}
-            x = torch.as_tensor(batch.x).to(like)
-            mask = torch.as_tensor(batch.mask, device=like.device)
+            x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
+            mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
             y, states = net.run(x, mask if freeze_padding else None, states, stop=stop)
-            y = y.cpu().numpy()
+            y = y.cpu().numpy()  # (B, T, K) or (B, K)
             for b, n in enumerate(batch.indices):
                 if y.ndim == 3:
                     pieces[n].append(y[b][batch.mask[b]])  # the real steps of this chunk
@@ -153,7 +153,7 @@ def _outputs(
     return outputs
 
 
-def _held_states(layers, N, where):
+def held_states(layers, N, where):
     """Each recurrent layer's current states, one row per sequence: {name: ((N, D*H), ...)}."""
     held = {}
     for layer in layers:

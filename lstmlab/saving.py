@@ -7,7 +7,7 @@ of lstmlab's own classes, so loading a file never runs code or unpickles objects
 """
 
 import json
-import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,8 @@ def save(net, path):
 
 def load_network(path):
     """Read a network written by `net.save(path)`; the same weights, states, statistics and classes."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"load_network: there is no file {path}.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if CONFIG not in archive.files:
@@ -103,9 +105,7 @@ def _layer(entry, path):
 
 
 def _plain(value):
-    """JSON for the NumPy scalars and infinities that configs and histories hold."""
+    """JSON for the NumPy scalars that configs and histories hold."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, float) and math.isinf(value):
-        return str(value)
     raise TypeError(f"save: cannot store {type(value).__name__} in a network file.")

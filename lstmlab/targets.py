@@ -34,21 +34,25 @@ def encode(Y, sequences, loss, output_size, returns_sequence, where="trainnet", 
         raise ValueError(f"{where}: Y is None; give one target per sequence, or one per time step.")
     per_step = isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1 and not isinstance(Y[0], str)
     items = list(Y) if per_step else (Y if isinstance(Y, pd.Categorical) else np.asarray(Y))
+    if not per_step and loss in CLASSIFICATION and np.ndim(items) == 2 and np.shape(items)[1] == 1:
+        items = np.asarray(items).ravel()  # a column of labels
     if len(items) != N:
         raise ValueError(f"{where}: Y has {len(items)} targets but X has {N} sequences; give one target per sequence.")
     if per_step:
         for n, (y, x) in enumerate(zip(items, sequences)):
             if len(y) != len(x):
-                raise ValueError(f"{where}: Y[{n}] has {len(y)} time steps but X[{n}] has {len(x)}; per-step targets need one per step.")
+                hint = " For one response vector per sequence give an (N, R) array." if len(y) == 1 else ""
+                raise ValueError(f"{where}: Y[{n}] has {len(y)} time steps but X[{n}] has {len(x)}; per-step targets need one per step.{hint}")
     if per_step != returns_sequence:
         if per_step:
             raise ValueError(
                 f"{where}: Y has one target per time step, but the network outputs one vector per sequence (its last "
                 f"recurrent layer has output_mode='last'); use output_mode='sequence' for sequence-to-sequence."
             )
+        hint = " If Y is an (N, T) array of per-step labels, pass list(Y)." if np.ndim(items) == 2 and loss in CLASSIFICATION else ""
         raise ValueError(
             f"{where}: Y has one target per sequence, but the network outputs a sequence (its last recurrent layer has "
-            f"output_mode='sequence'); use output_mode='last' for sequence-to-label or sequence-to-one."
+            f"output_mode='sequence'); use output_mode='last' for sequence-to-label or sequence-to-one.{hint}"
         )
     if loss in CLASSIFICATION:
         return _classes(items, per_step, output_size, where, class_names)

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_positive_int
+from ._checks import check_bool, check_positive_int
+from .batching import iterate_batches
 from .layers import RecurrentLayer
-from .batching import _batches
 from .network import evaluating, prepare
-from .prediction import _held_states
+from .prediction import held_states
 
 # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
 BATCHING = dict(sequence_length="longest", direction="right", shuffle="never", sort=False, seed=None, epoch=0, padding_value=0)
@@ -157,6 +157,7 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     """
     sequences = prepare(net, X, "trace")
     check_positive_int(mini_batch_size, "mini_batch_size", "trace")
+    check_bool(freeze_padding, "freeze_padding", "trace")
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM or GRU layer to record.")
@@ -168,9 +169,9 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
     errors = dict.fromkeys(chosen, 0.0)
 
-    held = _held_states([net[name] for name in recurrent], len(sequences), "trace")
+    held = held_states([net[name] for name in recurrent], len(sequences), "trace")
     with evaluating(net):
-        for batch in _batches(sequences, None, False, **BATCHING, mini_batch_size=mini_batch_size):
+        for batch in iterate_batches(sequences, None, False, **BATCHING, mini_batch_size=mini_batch_size):
             indices, x = batch.indices, torch.as_tensor(batch.x).to(like)
             mask = torch.as_tensor(batch.mask, device=like.device) if freeze_padding and not batch.mask.all() else None
             reached = step_index < x.shape[1]  # (S,) the chosen steps this mini-batch reached

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from . import losses
-from .batching import _batches, count_batches
+from .batching import count_batches, iterate_batches
 from .layers import SequenceInputLayer
 from .network import Network, exact_float32, prepare
 from .options import TrainingOptions, training_options
@@ -112,7 +112,7 @@ class Run:
 
     def batches(self, sequences, values, epoch, shuffle):
         o = self.options
-        return _batches(
+        return iterate_batches(
             sequences,
             values,
             self.targets.per_step,
@@ -129,9 +129,9 @@ class Run:
     def forward(self, batch, states):
         """Scores of one mini-batch, its targets and mask as tensors, and the final states."""
         like = self.net.layers[0].like
-        x = torch.as_tensor(batch.x).to(like)
-        mask = torch.as_tensor(batch.mask, device=like.device)
-        y = torch.as_tensor(batch.y, device=like.device)
+        x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
+        mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
+        y = torch.as_tensor(batch.y, device=like.device)  # (B,) codes, (B, R), or per step (B, T[, R])
         y = y.long() if self.targets.class_names is not None else y.to(like.dtype)
         scores, finals = self.net.run(x, mask if self.options.freeze_padding else None, states, stop=self.stop)
         return scores, y, (mask if self.targets.per_step else None), finals

@@ -23,3 +23,12 @@ def test_help_and_a_missing_command(capsys):
     assert "demo" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_demo_checks_its_arguments_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--out", str(tmp_path / "missing" / "r.html")])
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "--epochs", "0"])
+    assert "must be a positive integer; got '0'" in capsys.readouterr().err

@@ -70,5 +70,7 @@ def test_bad_padding_arguments():
 
 
 def test_padding_value_must_be_a_number():
-    with pytest.raises(TypeError, match=r"padding_value must be a number; got \[1\]"):
+    with pytest.raises(ValueError, match=r"padding_value must be a finite number; got \[1\]"):
         ll.pad_sequences([steps(2)], padding_value=[1])
+    with pytest.raises(ValueError, match=r"padding_value must be a finite number; got nan"):
+        ll.pad_sequences([steps(2)], padding_value=float("nan"))

@@ -122,3 +122,9 @@ def test_predict_normalizes_and_says_when_statistics_are_missing(rng):
 def test_bad_arguments(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         ll.sequence_input_layer(**{"input_size": 3, **kwargs})
+
+
+def test_matlab_shaped_statistics_are_accepted():
+    layer = ll.sequence_input_layer((2, 2, 3), normalization="zerocenter", mean=np.ones((1, 1, 3)))
+    assert tuple(layer.mean.shape) == (3,)
+    assert tuple(ll.sequence_input_layer(3, normalization="zerocenter", mean=np.ones((3, 1))).mean.shape) == (3,)

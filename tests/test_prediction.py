@@ -92,3 +92,8 @@ def test_stateful_pieces_of_unequal_sequences_with_frozen_padding():
     rest = ll.predict_and_update_state(net, [x[3:] for x in X], freeze_padding=True)
     for n in range(2):
         np.testing.assert_allclose(np.concatenate([first[n], rest[n]]), whole[n], atol=1e-6)
+
+
+def test_freeze_padding_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"freeze_padding must be True or False; got 'yes'"):
+        ll.predict(sequence_net(), data(), freeze_padding="yes")

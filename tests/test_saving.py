@@ -52,6 +52,8 @@ def test_float64_networks_stay_float64(tmp_path):
 
 
 def test_what_cannot_be_saved_or_loaded(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"there is no file .*nothing.npz"):
+        ll.load_network(tmp_path / "nothing.npz")
     with pytest.raises(ValueError, match=r"normalizes with a callable, which a file cannot hold safely"):
         ll.Network([ll.sequence_input_layer(2, normalization=lambda x: x)]).save(tmp_path / "x.npz")
     (tmp_path / "text.npz").write_text("hello")

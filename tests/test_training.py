@@ -221,3 +221,15 @@ def test_per_step_categoricals_keep_their_declared_classes():
     net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.fully_connected_layer(len(classes)), ll.softmax_layer()])
     net = ll.trainnet(X, Y, net, "crossentropy", quick(max_epochs=1))
     assert net.class_names == classes
+
+
+def test_a_column_of_labels_and_per_step_hints():
+    X, y = drift_data()
+    net = ll.trainnet(X, y[:, None], classifier(), "crossentropy", quick(max_epochs=1))
+    assert net.class_names == ["down", "up"]
+    seq = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3), ll.fully_connected_layer(2), ll.softmax_layer()])
+    equal = [x[:5] for x in X]
+    with pytest.raises(ValueError, match=r"If Y is an \(N, T\) array of per-step labels, pass list\(Y\)"):
+        ll.trainnet(equal, np.array([["up"] * 5] * len(X)), seq, "crossentropy", quick(max_epochs=1))
+    with pytest.raises(ValueError, match=r"For one response vector per sequence give an \(N, R\) array"):
+        ll.trainnet(X, [np.ones(1)] * len(X), ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3), ll.fully_connected_layer(1)]), "mse", quick(max_epochs=1))

@@ -24,13 +24,13 @@ def test_gate_heatmap_shows_the_recorded_numbers(recorded):
 
 
 def test_gate_heatmap_errors_list_the_choices(recorded):
-    with pytest.raises(ValueError, match=r"gate must be one of i, f, g, o, c, h; got 'q'"):
+    with pytest.raises(ValueError, match=r"gate must be one of 'i', 'f', 'g', 'o', 'c', 'h'; got 'q'"):
         gate_heatmap(recorded, "bilstm", "q")
     with pytest.raises(ValueError, match=r"sequence must be in 0..1; got 5"):
         gate_heatmap(recorded, "bilstm", "f", sequence=5)
-    with pytest.raises(ValueError, match=r"layer must be one of bilstm; got 'lstm'"):
+    with pytest.raises(ValueError, match=r"layer must be one of 'bilstm'; got 'lstm'"):
         gate_heatmap(recorded, "lstm", "f")
-    with pytest.raises(ValueError, match=r"direction must be one of forward, backward; got 'up'"):
+    with pytest.raises(ValueError, match=r"direction must be one of 'forward', 'backward'; got 'up'"):
         gate_heatmap(recorded, "bilstm", "f", direction="up")
 
 
@@ -99,7 +99,7 @@ def test_step_inspector_numbers_match_the_reference_and_the_trace(rng):
     assert cells[0][0].startswith("i = sigmoid(W_i·x_t") and cells[5][-1] == cells[6][-1]  # h_t as computed and as recorded
     with pytest.raises(ValueError, match=r"step must be in 0..4 \(the sequence has 5 steps\); got 9"):
         step_inspector(net, X, "lstm", step=9)
-    with pytest.raises(ValueError, match=r"layer must be one of lstm, bilstm; got 'fc'"):
+    with pytest.raises(ValueError, match=r"layer must be one of 'lstm', 'bilstm'; got 'fc'"):
         step_inspector(net, X, "fc")
 
 
@@ -165,3 +165,8 @@ def test_hidden_state_pca_projects_real_steps(recorded):
     assert len(hidden_state_pca(recorded, "bilstm", color="time").data[-1].x) == 10
     with pytest.raises(ValueError, match="color='class' needs labels"):
         hidden_state_pca(recorded, "bilstm")
+
+
+def test_confusion_chart_names_unknown_labels():
+    with pytest.raises(ValueError, match=r"labels \['c'\] are not among class_names \['a', 'b'\]"):
+        confusion_chart(["a", "c"], ["a", "b"], ["a", "b"])

@@ -86,8 +86,8 @@ class SequenceInputLayer(Layer):
 
     def _statistic(self, value, stat, where):
         value = np.asarray(value, dtype=float)
-        if value.ndim == 2 and value.shape[1] == 1:
-            value = value[:, 0]  # a MATLAB-style column vector
+        if value.ndim >= 2 and value.size == value.shape[-1] == self.step_shape[-1] or (value.ndim == 2 and value.shape[1] == 1):
+            value = value.reshape(-1)  # MATLAB's shapes: a column (C, 1), or 1-by-1-by-C per channel
         shapes = [(), (1,), self.step_shape[-1:], self.step_shape]
         if value.shape not in shapes:
             raise ValueError(

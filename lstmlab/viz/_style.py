@@ -33,8 +33,3 @@ def finish(fig, title, x=None, y=None, **layout):
         fig.update_yaxes(title_text=y)
     return fig
 
-
-def check_choice(value, name, choices, where):
-    if value not in choices:
-        raise ValueError(f"{where}: {name} must be one of {', '.join(map(str, choices))}; got {value!r}.")
-    return value

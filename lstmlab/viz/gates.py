@@ -4,7 +4,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ._style import BACKWARD, FORWARD, NAMES, SIGNED, check_choice, colour_scale, finish
+from .._checks import check_choice
+from ._style import BACKWARD, FORWARD, NAMES, SIGNED, colour_scale, finish
 
 
 def _pick(trace, layer, sequence, direction, where):
@@ -90,7 +91,7 @@ def state_lines(trace, layer, units=None, sequence=0, quantities=None, direction
         check_choice(q, "quantities", recorded.quantities, "state_lines")
     chosen = [int(u) for u in (recorded.units[:5] if units is None else np.atleast_1d(units))]
     for u in chosen:
-        check_choice(u, "units", list(recorded.units), "state_lines")
+        check_choice(u, "units", [int(v) for v in recorded.units], "state_lines")
     columns = [int(np.flatnonzero(recorded.units == u)[0]) for u in chosen]
     fig = make_subplots(rows=len(quantities), cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[NAMES.get(q, q) for q in quantities])

@@ -8,7 +8,7 @@ from ..layers import LSTMLayer
 from ..network import Network
 from ..prediction import activations
 from ..trace import trace
-from ._style import check_choice
+from .._checks import check_choice
 
 
 def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward"):

@@ -3,7 +3,8 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from ._style import BACKWARD, FORWARD, check_choice, finish
+from .._checks import check_choice
+from ._style import BACKWARD, FORWARD, finish
 from .gates import _pick, _shade_padding
 
 

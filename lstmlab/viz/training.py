@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ._style import GATE_SCALE
+from ._style import GATE_SCALE, finish
 
 TRAINING, VALIDATION = "#1f77b4", "#d62728"
 
@@ -33,14 +33,17 @@ def training_progress(history, title="Training progress"):
             )
         fig.update_yaxes(title_text=metric.replace("_", " "), row=row, col=1)
     fig.update_xaxes(title_text="iteration", row=len(metrics), col=1)
-    fig.update_layout(title=title, template="plotly_white", height=260 * len(metrics) + 80, font={"size": 14}, hovermode="x unified")
-    return fig
+    fig.update_layout(height=260 * len(metrics) + 80, hovermode="x unified")
+    return finish(fig, title)
 
 
 def confusion_chart(true_labels, predicted_labels, class_names=None, title="Confusion chart"):
     """Counts of true class (rows) against predicted class (columns), with the share per true class."""
     true_labels, predicted_labels = np.asarray(true_labels).astype(str), np.asarray(predicted_labels).astype(str)
     names = [str(c) for c in (class_names if class_names is not None else sorted(set(true_labels) | set(predicted_labels)))]
+    unknown = sorted(str(v) for v in (set(true_labels) | set(predicted_labels)) - set(names))
+    if unknown:
+        raise ValueError(f"confusion_chart: labels {unknown} are not among class_names {names}; add them or leave class_names out.")
     index = {name: k for k, name in enumerate(names)}
     counts = np.zeros((len(names), len(names)), dtype=int)
     for t, p in zip(true_labels, predicted_labels):
@@ -61,12 +64,5 @@ def confusion_chart(true_labels, predicted_labels, class_names=None, title="Conf
             hovertemplate="true %{y}<br>predicted %{x}<br>%{text} sequences (%{z:.1%} of true %{y})<extra></extra>",
         )
     )
-    fig.update_layout(
-        title=f"{title}: accuracy {accuracy:.2%} ({np.trace(counts)} of {counts.sum()})",
-        xaxis_title="predicted class",
-        yaxis_title="true class",
-        yaxis_autorange="reversed",
-        template="plotly_white",
-        font={"size": 14},
-    )
-    return fig
+    fig.update_layout(yaxis_autorange="reversed")
+    return finish(fig, f"{title}: accuracy {accuracy:.2%} ({np.trace(counts)} of {counts.sum()})", "predicted class", "true class")
