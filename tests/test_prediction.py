@@ -55,10 +55,13 @@ def test_stateful_classification_of_labels():
     net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
     X = data(lengths=(6, 6))
     net = ll.trainnet(X, pd.Categorical(["a", "b"]), net, "crossentropy", ll.training_options(max_epochs=1, verbose=False))
-    whole = ll.classify(net, X)
+    whole, scores = ll.classify(net, X), ll.predict(net, X)
     ll.classify_and_update_state(net, [x[:4] for x in X])
     pieces = ll.classify_and_update_state(net, [x[4:] for x in X])
     assert list(pieces) == list(whole) and isinstance(pieces, pd.Categorical)
+    ll.reset_state(net)
+    ll.predict_and_update_state(net, [x[:4] for x in X])
+    np.testing.assert_allclose(ll.predict_and_update_state(net, [x[4:] for x in X]), scores, atol=1e-6)
 
 
 def test_activations_of_a_named_layer():
