@@ -2,11 +2,6 @@ import numpy as np
 import pytest
 import torch
 
-import lstmlab as ll
-
-GATES = ["sigmoid", "hard-sigmoid"]
-STATES = ["tanh", "softsign", "relu"]
-
 
 @pytest.fixture(autouse=True)
 def _seed():
@@ -16,19 +11,3 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
-
-def numpy_params(layer, d=0):
-    """W, R, b of one direction of a (float64) layer, as NumPy arrays."""
-    return [p.detach().numpy() for p in layer.direction_parameters(d)]
-
-
-def shaken(layer, rng, scale=0.5):
-    """Give a layer random parameters (the initializers leave some all-zero)."""
-    with torch.no_grad():
-        for p in layer.parameters():
-            p.copy_(torch.as_tensor(rng.normal(scale=scale, size=tuple(p.shape))))
-    return layer
-
-
-__all__ = ["GATES", "STATES", "ll", "numpy_params", "shaken"]

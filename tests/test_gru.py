@@ -7,7 +7,7 @@ import lstmlab as ll
 from lstmlab import reference as ref
 from lstmlab.layers.gru import RESET_GATE_MODES
 
-from conftest import GATES, STATES, numpy_params, shaken
+from helpers import GATES, STATES, numpy_params, shaken
 
 C, H, B, T = 3, 4, 2, 6
 

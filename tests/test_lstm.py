@@ -6,7 +6,7 @@ from torch.func import functional_call
 import lstmlab as ll
 from lstmlab import reference as ref
 
-from conftest import GATES, STATES, numpy_params, shaken
+from helpers import GATES, STATES, numpy_params, shaken
 
 C, H, B, T = 3, 4, 2, 6
 

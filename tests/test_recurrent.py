@@ -6,7 +6,7 @@ import torch
 
 import lstmlab as ll
 
-from conftest import shaken
+from helpers import shaken
 
 C, H = 3, 4
 LAYERS = {

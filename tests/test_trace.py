@@ -6,7 +6,7 @@ import torch
 import lstmlab as ll
 from lstmlab import reference as ref
 
-from conftest import numpy_params, shaken
+from helpers import numpy_params, shaken
 
 C, H = 3, 4
 

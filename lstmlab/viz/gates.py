@@ -43,7 +43,8 @@ def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=
             **colour_scale(gate),
         )
     )
-    _shade_padding(fig, recorded, sequence, annotation_text="padding", annotation_position="top left")
+    _shade_padding(fig, recorded, sequence, annotation_text="padding", annotation_position="top left",
+                   annotation_font={"color": "black"}, annotation_bgcolor="white")
     where = f" ({direction})" if len(recorded.directions) > 1 else ""
     length = int(recorded.lengths[sequence])
     default = f"{NAMES.get(gate, gate)} of layer {layer!r}{where}, sequence {sequence} ({length} steps)"

@@ -84,7 +84,7 @@ def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward
         columnwidth=[3.4, 1, 1, 1, 1.2, 1, 1],
     ))
     fig.update_layout(title=f"Layer {layer!r} ({direction}), sequence {sequence}, step {step}, unit {unit}: every equation",
-                      template="plotly_white", font={"size": 14}, height=440, margin={"l": 10, "r": 10})
+                      template="plotly_white", font={"size": 14}, height=120 + 34 * (len(rows) + 1), margin={"l": 10, "r": 10, "b": 10})
     return fig
 
 

@@ -37,7 +37,7 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
                              marker={"symbol": "diamond", "size": 14, "color": BACKWARD, "line": {"color": "black", "width": 1}},
                              hovertemplate="backward state after the whole sequence: %{y:.4f}<extra></extra>"))
     _shade_padding(fig, recorded, sequence)
-    fig.update_layout(legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(legend={"orientation": "h", "y": -0.28}, margin={"b": 120})
     return finish(fig, f"BiLSTM {layer!r}, unit {unit}, sequence {sequence}: two directions, one time axis", "time step", "hidden state h")
 
 

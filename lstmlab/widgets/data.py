@@ -34,7 +34,8 @@ def normalization_explorer(X):
     """Pick a normalization, its dimension and a channel: its values before and after."""
     sequences = as_sequences(X, where="normalization_explorer")
     controls = {
-        "normalization": widgets.Dropdown(options=[n for n in NORMALIZATIONS if n != "none"], value="zscore", description="normalization"),
+        "normalization": widgets.Dropdown(options=[n for n in NORMALIZATIONS if n != "none"], value="zscore", description="normalization",
+                                          style={"description_width": "initial"}),
         "dimension": widgets.Dropdown(options=list(DIMENSIONS), description="dimension"),
         "channel": widgets.IntSlider(0, 0, sequences[0].shape[1] - 1, description="channel"),
     }

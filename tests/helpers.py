@@ -1,0 +1,20 @@
+"""Helpers shared by the tests."""
+
+import numpy as np
+import torch
+
+GATES = ["sigmoid", "hard-sigmoid"]
+STATES = ["tanh", "softsign", "relu"]
+
+
+def numpy_params(layer, d=0):
+    """W, R, b of one direction of a (float64) layer, as NumPy arrays."""
+    return [p.detach().numpy() for p in layer.direction_parameters(d)]
+
+
+def shaken(layer, rng, scale=0.5):
+    """Give a layer random parameters (the initializers leave some all-zero)."""
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(torch.as_tensor(rng.normal(scale=scale, size=tuple(p.shape))))
+    return layer
