@@ -5,7 +5,6 @@
 """
 
 import gzip
-import shutil
 import sys
 import zipfile
 from pathlib import Path

@@ -12,7 +12,6 @@ The two cross-entropies are computed from the scores before the last layer, whic
 where the probabilities underflow.
 """
 
-import torch
 import torch.nn.functional as F
 
 from ._checks import check_choice

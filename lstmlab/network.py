@@ -4,7 +4,6 @@ import collections
 import contextlib
 import warnings
 
-import numpy as np
 import pandas as pd
 import torch
 

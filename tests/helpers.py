@@ -1,6 +1,5 @@
 """Helpers shared by the tests."""
 
-import numpy as np
 import torch
 
 GATES = ["sigmoid", "hard-sigmoid"]

@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import lstmlab as ll
 from lstmlab import reference as ref

@@ -203,7 +203,7 @@ def test_validation_may_lack_a_class_and_metrics_get_probabilities():
         return 0.0
 
     X_val, y_val = X[:5], np.array(["up"] * 5)
-    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X_val, y_val), metrics=mean_probability_sum))
+    ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X_val, y_val), metrics=mean_probability_sum))
     np.testing.assert_allclose(seen[0][0], 1.0, rtol=1e-5)
     assert seen[0][1].kind == "i"
     with pytest.raises(ValueError, match=r"Y has labels \['left'\] that are not among the training classes \['down', 'up'\]"):

@@ -40,7 +40,7 @@ def padding_chart(X, mini_batch_size=8, sequence_length="longest", sequence_padd
             entry = per_sequence.setdefault(int(n), {"batch": batch, "mask": []})
             entry["mask"].append(b.mask[row])
         if b.chunk > 0:
-            boundaries.append((batch, b.chunk * width))
+            boundaries.append(b.chunk * width)
     rows = []
     for n, entry in per_sequence.items():
         mask = np.concatenate(entry["mask"])
@@ -49,7 +49,7 @@ def padding_chart(X, mini_batch_size=8, sequence_length="longest", sequence_padd
     labels = [f"batch {r[0]} · seq {r[1]}" for r in rows]
     fig = go.Figure()
     pieces = {"real": [], "padding": [], "discarded": []}
-    for label, (batch, n, mask, discarded) in zip(labels, rows):
+    for label, (_, n, mask, discarded) in zip(labels, rows):
         real = np.flatnonzero(mask)
         start, end = (int(real[0]), int(real[-1]) + 1) if len(real) else (0, 0)
         pieces["real"].append((label, start, end - start, n))
@@ -67,7 +67,7 @@ def padding_chart(X, mini_batch_size=8, sequence_length="longest", sequence_padd
                 name=kind, marker_color=colours[kind], customdata=[[i[3], i[1], i[1] + i[2] - 1] for i in items],
                 hovertemplate=f"sequence %{{customdata[0]}}<br>{kind}: %{{x}} steps (%{{customdata[1]}} to %{{customdata[2]}})<extra></extra>",
             ))
-    for batch, t in boundaries:
+    for t in sorted(set(boundaries)):
         fig.add_vline(x=t - 0.5, line_dash="dot", line_color="black")
     total = {kind: sum(i[2] for i in items) for kind, items in pieces.items()}
     real = total["real"]
