@@ -25,6 +25,7 @@ import pandas as pd
 
 from ._checks import check_bool, check_choice, check_positive_int, check_sequence_length
 from .data import as_sequences, pad
+from .targets import split_targets
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def sequence_batches(
     """
     where = "sequence_batches"
     sequences = as_sequences(X, where=where)
-    targets, per_step = _check_targets(Y, sequences, where)
+    targets, per_step = (None, False) if Y is None else split_targets(Y, sequences, where)
     options = check_batching_options(mini_batch_size, sequence_length, sequence_padding_direction, shuffle, sort_by_length, where)
     yield from iterate_batches(sequences, targets, per_step, seed=seed, epoch=epoch, padding_value=sequence_padding_value, **options)
 
@@ -140,30 +141,6 @@ def _fill_value(y):
     return "" if y.dtype.kind in "OUS" else 0
 
 
-def _check_targets(Y, sequences, where):
-    """Targets as an indexable array (per sequence) or a list of arrays (per time step)."""
-    if Y is None:
-        return None, False
-    N = len(sequences)
-    if isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1:
-        if len(Y) != N:
-            raise ValueError(f"{where}: Y has {len(Y)} target sequences but X has {N} sequences; give one per sequence.")
-        targets = [np.asarray(y) for y in Y]
-        for n, (y, x) in enumerate(zip(targets, sequences)):
-            if len(y) != len(x):
-                raise ValueError(
-                    f"{where}: Y[{n}] has {len(y)} time steps but X[{n}] has {len(x)}; per-step targets need one "
-                    f"value for every time step."
-                )
-        return targets, True
-    targets = Y if isinstance(Y, (pd.Categorical, pd.Series)) else np.asarray(Y)
-    if isinstance(targets, pd.Series):
-        targets = targets.to_numpy()
-    if len(targets) != N:
-        raise ValueError(f"{where}: Y has {len(targets)} targets but X has {N} sequences; give one target per sequence.")
-    return targets, False
-
-
 def check_batching_options(mini_batch_size, sequence_length, direction, shuffle, sort, where):
     return {
         "mini_batch_size": check_positive_int(mini_batch_size, "mini_batch_size", where),
@@ -184,7 +161,7 @@ def sort_by_length(X, Y=None):
     X_sorted = [sequences[n] for n in order]
     if Y is None:
         return X_sorted, order
-    targets, per_step = _check_targets(Y, sequences, "sort_by_length")
+    targets, per_step = split_targets(Y, sequences, "sort_by_length")
     return X_sorted, ([targets[n] for n in order] if per_step else targets[order]), order
 
 

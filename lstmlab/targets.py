@@ -24,25 +24,37 @@ class Targets:
     label_kind: str = None  # "categorical" | "str" | "int": what classify returns
 
 
+def split_targets(Y, sequences, where):
+    """Y as targets per sequence (an indexable array or Categorical) or per time step (a list of
+    arrays), checked against the sequences. Returns (targets, per_step)."""
+    N = len(sequences)
+    per_step = isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1 and not isinstance(Y[0], str)
+    if per_step:
+        targets = [np.asarray(y) for y in Y]
+    elif isinstance(Y, pd.Categorical):
+        targets = Y
+    else:
+        targets = Y.to_numpy() if isinstance(Y, pd.Series) else np.asarray(Y)
+    if len(targets) != N:
+        raise ValueError(f"{where}: Y has {len(targets)} targets but X has {N} sequences; give one target per sequence.")
+    if per_step:
+        for n, (y, x) in enumerate(zip(targets, sequences)):
+            if len(y) != len(x):
+                hint = " For one response vector per sequence give an (N, R) array." if len(y) == 1 else ""
+                raise ValueError(f"{where}: Y[{n}] has {len(y)} time steps but X[{n}] has {len(x)}; per-step targets need one per step.{hint}")
+    return targets, per_step
+
+
 def encode(Y, sequences, loss, output_size, returns_sequence, where="trainnet", class_names=None):
     """Check Y against the data X and the network's output, and encode it for `loss`.
 
     class_names, if given (validation data), are the training classes that Y is coded against.
     """
-    N = len(sequences)
     if Y is None:
         raise ValueError(f"{where}: Y is None; give one target per sequence, or one per time step.")
-    per_step = isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1 and not isinstance(Y[0], str)
-    items = list(Y) if per_step else (Y if isinstance(Y, pd.Categorical) else np.asarray(Y))
+    items, per_step = split_targets(Y, sequences, where)
     if not per_step and loss in CLASSIFICATION and np.ndim(items) == 2 and np.shape(items)[1] == 1:
         items = np.asarray(items).ravel()  # a column of labels
-    if len(items) != N:
-        raise ValueError(f"{where}: Y has {len(items)} targets but X has {N} sequences; give one target per sequence.")
-    if per_step:
-        for n, (y, x) in enumerate(zip(items, sequences)):
-            if len(y) != len(x):
-                hint = " For one response vector per sequence give an (N, R) array." if len(y) == 1 else ""
-                raise ValueError(f"{where}: Y[{n}] has {len(y)} time steps but X[{n}] has {len(x)}; per-step targets need one per step.{hint}")
     if per_step != returns_sequence:
         if per_step:
             raise ValueError(

@@ -19,14 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_bool, check_positive_int
-from .batching import iterate_batches
+from ._checks import check_bool
+from .batching import check_batching_options, iterate_batches
 from .layers import RecurrentLayer
 from .network import evaluating, prepare
 from .prediction import held_states
-
-# as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
-BATCHING = dict(sequence_length="longest", direction="right", shuffle="never", sort=False, seed=None, epoch=0, padding_value=0)
 
 
 class DirectionTrace:
@@ -156,7 +153,6 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     ((2, 7, 5), True)
     """
     sequences = prepare(net, X, "trace")
-    check_positive_int(mini_batch_size, "mini_batch_size", "trace")
     check_bool(freeze_padding, "freeze_padding", "trace")
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     if not recurrent:
@@ -169,9 +165,11 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
     errors = dict.fromkeys(chosen, 0.0)
 
+    # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
+    batching = check_batching_options(mini_batch_size, "longest", "right", "never", False, "trace")
     held = held_states([net[name] for name in recurrent], len(sequences), "trace")
     with evaluating(net):
-        for batch in iterate_batches(sequences, None, False, **BATCHING, mini_batch_size=mini_batch_size):
+        for batch in iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=0, **batching):
             indices, x = batch.indices, torch.as_tensor(batch.x).to(like)
             mask = torch.as_tensor(batch.mask, device=like.device) if freeze_padding and not batch.mask.all() else None
             reached = step_index < x.shape[1]  # (S,) the chosen steps this mini-batch reached
