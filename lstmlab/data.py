@@ -11,7 +11,10 @@ from ._checks import check_choice, check_finite, check_sequence_length
 
 
 def as_sequences(X, name="X", where="lstmlab", allow_complex=False):
-    """Check a data set and return it as a list of float (T, C) or (T, H, W, C) NumPy arrays."""
+    """Check a data set and return it as a list of float (T, C) or (T, H, W, C) NumPy arrays.
+
+    Integer (T,) arrays are token sequences (for a word embedding layer) and become (T, 1).
+    """
     if torch.is_tensor(X):
         X = X.detach().cpu().numpy()
     if isinstance(X, np.ndarray):
@@ -65,10 +68,12 @@ def _as_sequence(x, label, where, allow_complex):
         )
     if x.dtype.kind not in "biufc":
         raise TypeError(f"{where}: {label} is not numeric (dtype {x.dtype}); give numbers.")
+    if x.ndim == 1 and x.dtype.kind in "iu":
+        x = x.reshape(-1, 1)  # token ids (T,): one channel
     if x.ndim not in (2, 4):
         raise ValueError(
-            f"{where}: {label} must be a (T, C) array (or (T, H, W, C) for image sequences); got shape {x.shape}. "
-            f"For one channel use x.reshape(-1, 1)."
+            f"{where}: {label} must be a (T, C) array (or (T, H, W, C) for image sequences, or (T,) integer token "
+            f"ids); got shape {x.shape}. For one channel use x.reshape(-1, 1)."
         )
     if x.shape[0] == 0:
         raise ValueError(f"{where}: {label} is empty (0 time steps); drop it or give at least one step.")

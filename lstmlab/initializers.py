@@ -15,16 +15,17 @@ WEIGHT_INITIALIZERS = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "
 BIAS_INITIALIZERS = ("zeros", "narrow-normal", "ones")  # an LSTM also has "unit-forget-gate"
 
 
-def glorot(shape):
+def glorot(shape, fans=None):
     """Uniform with zero mean and variance 2 / (fan_in + fan_out)."""
-    fan_out, fan_in = shape
+    fan_out, fan_in = fans or shape
     bound = math.sqrt(6.0 / (fan_in + fan_out))
     return torch.empty(shape).uniform_(-bound, bound)
 
 
-def he(shape):
+def he(shape, fans=None):
     """Normal with zero mean and variance 2 / fan_in."""
-    return torch.randn(shape) * math.sqrt(2.0 / shape[1])
+    fan_in = (fans or shape)[1]
+    return torch.randn(shape) * math.sqrt(2.0 / fan_in)
 
 
 def orthogonal(shape):
@@ -51,10 +52,11 @@ _NAMED = {
 }
 
 
-def initialize(initializer, shape, name, where, num_hidden_units=None):
+def initialize(initializer, shape, name, where, num_hidden_units=None, fans=None):
     """Make a parameter of `shape` with `initializer`: a name above, "unit-forget-gate", or a callable.
 
     "unit-forget-gate" is for an LSTM bias: ones for the forget gate of every direction, zeros elsewhere.
+    fans: (fan_out, fan_in) for glorot and he when they are not the shape's (filters of a convolution).
     """
     if callable(initializer):
         return as_tensor(initializer(tuple(shape)), f"the result of {name}", shape, where)
@@ -62,4 +64,6 @@ def initialize(initializer, shape, name, where, num_hidden_units=None):
         bias = torch.zeros(shape)
         bias.view(-1, 4, num_hidden_units)[:, 1] = 1.0  # (directions, gates i f g o, H)
         return bias
+    if initializer in ("glorot", "he"):
+        return _NAMED[initializer](tuple(shape), fans)
     return _NAMED[initializer](tuple(shape))

@@ -4,11 +4,12 @@ import collections
 import contextlib
 import warnings
 
+import numpy as np
 import pandas as pd
 import torch
 
 from .data import as_sequences
-from .layers import Layer, RecurrentLayer, SequenceInputLayer
+from .layers import Layer, RecurrentLayer, SequenceFoldingLayer, SequenceInputLayer, SequenceUnfoldingLayer, WordEmbeddingLayer
 from .layers.basic import split_complex
 
 
@@ -49,6 +50,7 @@ class Network(torch.nn.Module):
         for name, layer in self._layers.items():
             layer.name = name
         _check_chain(self.layers)
+        self._check_min_length()
         if self.input_size != "auto":
             self.build(self.input_size)
 
@@ -91,14 +93,33 @@ class Network(torch.nn.Module):
             size = layer.build(size)
         return size
 
+    def _check_min_length(self):
+        """A sequence input layer's min_length must be enough for every layer that shortens time."""
+        first = self.layers[0]
+        if not isinstance(first, SequenceInputLayer):
+            return
+        lengths = self.output_lengths(first.min_length)
+        short = next((k for k, n in enumerate(lengths) if n is not None and n < 1), None)
+        if short is None:
+            return
+        layer, before = self.layers[short], lengths[short - 1]
+        raise ValueError(
+            f"Network: layer {layer.name!r} ({layer.describe()}) gets {before} time step{'s' if before != 1 else ''} from a sequence of "
+            f"min_length={first.min_length} and has no output step left. The network needs sequences of at least "
+            f"{self.min_length()} steps: give sequence_input_layer(..., min_length={self.min_length()}), or pad the "
+            f"layer (padding='same')."
+        )
+
     def summary(self):
         """The layer table as a DataFrame: name, type, description, output shape, learnables."""
-        rows, size, is_sequence = [], self.input_size, True
+        rows, size, is_sequence, folded = [], self.input_size, True, False
         for layer in self.layers:
             if size != "auto":
                 size = layer.build(size)
             is_sequence = layer.returns_sequence(is_sequence)
-            shape = "auto" if size == "auto" else (f"(T, {size})" if is_sequence else f"({size},)")
+            folded = (folded or isinstance(layer, SequenceFoldingLayer)) and not isinstance(layer, SequenceUnfoldingLayer)
+            step = "x".join(map(str, size)) if isinstance(size, tuple) else str(size)
+            shape = "auto" if size == "auto" else (f"(frames, {step})" if folded else f"(T, {step})" if is_sequence else f"({step},)")
             params = [p for p in layer.parameters(recurse=False) if p is not None]
             rows.append(
                 {
@@ -122,26 +143,54 @@ class Network(torch.nn.Module):
         """x (B, T, C) through every layer; see `run`."""
         return self.run(x, mask)[0]
 
-    def run(self, x, mask=None, states=None, observe=None, stop=None):
-        """x (B, T, C) through every layer; returns the output and each recurrent layer's final states.
+    def run(self, x, mask=None, states=None, observe=None, stop=None, freeze_padding=False):
+        """x (B, T, ...) through every layer; returns the output, each recurrent layer's final states
+        and the output's mask.
 
-        mask (B, T), True on real steps, freezes the recurrent states over padded steps (see
-        `RecurrentLayer.run`); None computes padded steps like any other, as MATLAB does.
-        states {layer name: (h, c) or (h,), each (B, D*H)} starts those layers there instead of
-        at their own states. `observe(layer, x, start)`, if given, runs each recurrent layer
-        instead and returns (y, final), y its full output sequence. stop: run self.layers[:stop] only.
+        mask (B, T), True on real steps (None: every step is real), travels with the data: layers that
+        change the time axis (convolution, pooling) change it too, and pooling leaves padding out.
+        freeze_padding: recurrent layers carry their states unchanged over padded steps (see
+        `RecurrentLayer.run`); otherwise they compute padded steps like any other, as MATLAB does.
+        states {layer name: (h, c) or (h,), each (B, D*H)} starts those layers there instead of at
+        their own states. `observe(layer, x, start, mask)`, if given, runs each recurrent layer
+        instead and returns (y, final), y its full output sequence; mask is the frozen-padding mask
+        or None. stop: run self.layers[:stop] only; frames still folded at the stop are unfolded.
         """
-        finals = {}
+        finals, folds = {}, []  # folds: (batch shape, mask) of each folding layer not yet unfolded
         for layer in self.layers[:stop]:
             if isinstance(layer, RecurrentLayer):
+                frozen = mask if freeze_padding else None
                 start = layer.start_states(x.shape[0], (states or {}).get(layer.name))
-                y, finals[layer.name] = layer.run(x, start, mask) if observe is None else observe(layer, x, start)
-                x = layer.output(y, finals[layer.name], mask)
+                y, finals[layer.name] = layer.run(x, start, frozen) if observe is None else observe(layer, x, start, frozen)
+                x = layer.output(y, finals[layer.name], frozen)
+                if isinstance(x, tuple):  # state outputs do not travel down a chain
+                    x = x[0]
+                mask = mask if layer.output_mode == "sequence" else None
+            elif isinstance(layer, SequenceFoldingLayer):
+                folds.append((x.shape[:2], mask))
+                x, mask = layer.fold(x, mask), None
+            elif isinstance(layer, SequenceUnfoldingLayer):
+                x, mask = layer.unfold(x, *folds.pop())
             else:
-                x = layer(x)
-            if isinstance(x, tuple):  # state outputs do not travel down a chain
-                x = x[0]
-        return x, finals
+                x, mask = layer.propagate(x, mask)
+        while folds:
+            x, mask = SequenceUnfoldingLayer.unfold(x, *folds.pop())
+        return x, finals, mask
+
+    def output_lengths(self, length):
+        """The number of time steps each layer outputs for `length` steps in (None once time is pooled away)."""
+        lengths = []
+        for layer in self.layers:
+            length = layer.output_length(length) if length is not None and layer.returns_sequence(True) else None
+            lengths.append(length)
+        return lengths
+
+    def min_length(self):
+        """The fewest time steps an input sequence needs so that every layer has at least one step."""
+        length = 1
+        while not all(n is None or n >= 1 for n in self.output_lengths(length)):
+            length += 1
+        return length
 
     @property
     def state(self):
@@ -170,9 +219,22 @@ class Network(torch.nn.Module):
 
 
 def _check_chain(layers):
-    """Recurrent layers need sequences; state outputs go nowhere in a chain."""
-    is_sequence, previous = True, None
+    """Recurrent layers need sequences; state outputs go nowhere in a chain; folds are paired."""
+    is_sequence, previous, fold = True, None, None
     for layer in layers:
+        if isinstance(layer, SequenceFoldingLayer):
+            if fold is not None:
+                raise ValueError(f"Network: {layer.name!r} folds frames that {fold.name!r} has already folded; unfold them first.")
+            fold = layer
+        if isinstance(layer, SequenceUnfoldingLayer):
+            if fold is None:
+                raise ValueError(f"Network: {layer.name!r} unfolds, but no sequence_folding_layer comes before it.")
+            fold = None
+        if fold is not None and (isinstance(layer, RecurrentLayer) or not layer.returns_sequence(True)):
+            raise ValueError(
+                f"Network: {layer.name!r} needs whole sequences, but the frames are folded by {fold.name!r}; put a "
+                f"sequence_unfolding_layer before it."
+            )
         if isinstance(layer, RecurrentLayer):
             if not is_sequence:
                 raise ValueError(
@@ -188,6 +250,8 @@ def _check_chain(layers):
                 )
             previous = layer
         is_sequence = layer.returns_sequence(is_sequence)
+    if fold is not None:
+        raise ValueError(f"Network: {fold.name!r} folds frames that nothing unfolds; add a sequence_unfolding_layer after the frame layers.")
 
 
 def _unique_names(layers):
@@ -231,14 +295,31 @@ def prepare(net, X, where):
             channels = step[0] // 2 if split else step[0]
             raise ValueError(f"{where}: X has {channels} channels; the network expects {first.input_size} (input_size={first.input_size}).")
         raise ValueError(f"{where}: X has time steps of shape {step}; the network expects {first.step_shape} (input_size={first.input_size}).")
+    needed = first.min_length if is_input else net.min_length()
     for n, x in enumerate(sequences):
-        if is_input and len(x) < first.min_length:
+        if len(x) < needed:
             raise ValueError(
-                f"{where}: X[{n}] has {len(x)} time steps, fewer than the input layer's min_length="
-                f"{first.min_length}; pad it or drop it."
+                f"{where}: X[{n}] has {len(x)} time steps, fewer than the {needed} the network needs "
+                f"(min_length={needed}); pad it or drop it."
             )
     net.build(step[0] if len(step) == 1 else step)
+    for layer in net.layers[:2]:
+        if isinstance(layer, WordEmbeddingLayer):
+            _check_token_ids(sequences, layer, where)
     return sequences
+
+
+def _check_token_ids(sequences, layer, where):
+    """Every token id must be a word of the embedding layer's vocabulary (or 0, padding)."""
+    for n, x in enumerate(sequences):
+        bad = layer.bad_ids(x[:, 0])
+        if bad.any():
+            t = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{where}: X[{n}] has token id {x[t, 0]:g} at time step {t}, outside the vocabulary of layer "
+                f"{layer.name!r}: ids are whole numbers from 1 to num_words={layer.num_words} (0 for padding). "
+                f"Map unknown words to an id of their own, or give word_embedding_layer a larger num_words."
+            )
 
 
 @contextlib.contextmanager

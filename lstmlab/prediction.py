@@ -134,11 +134,12 @@ def _outputs(
                 states = {name: tuple(s[batch.indices] for s in own) for name, own in held.items()}
             x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
             mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-            y, states = net.run(x, mask if freeze_padding else None, states, stop=stop)
-            y = y.cpu().numpy()  # (B, T, K) or (B, K)
+            y, states, out_mask = net.run(x, mask, states, stop=stop, freeze_padding=freeze_padding)
+            y = y.cpu().numpy()  # (B, T_out, ...) or (B, K)
+            real = None if out_mask is None else out_mask.cpu().numpy()  # (B, T_out)
             for b, n in enumerate(batch.indices):
-                if y.ndim == 3:
-                    pieces[n].append(y[b][batch.mask[b]])  # the real steps of this chunk
+                if real is not None:
+                    pieces[n].append(y[b][real[b]])  # the real steps of this chunk
                 else:
                     last[n] = y[b]  # the last chunk's output
             for name, final in states.items():
@@ -146,7 +147,7 @@ def _outputs(
     if update_state:
         _keep_states(recurrent, final_states, N)
     if last[0] is not None:
-        return np.stack(last)
+        return np.stack(last)  # (N, K)
     outputs = [np.concatenate(p) for p in pieces]
     if isinstance(X, (np.ndarray, torch.Tensor)) and len({len(o) for o in outputs}) == 1:
         return np.stack(outputs)

@@ -14,20 +14,11 @@ import pandas as pd
 import torch
 
 from . import __version__
-from .layers import (
-    BiLSTMLayer,
-    DropoutLayer,
-    FullyConnectedLayer,
-    GRULayer,
-    LSTMLayer,
-    SequenceInputLayer,
-    SigmoidLayer,
-    SoftmaxLayer,
-)
+from .layers import CLASSES
 from .network import Network
 
 FORMAT, VERSION = "lstmlab network", 1
-LAYERS = {cls.__name__: cls for cls in (SequenceInputLayer, LSTMLayer, BiLSTMLayer, GRULayer, FullyConnectedLayer, SoftmaxLayer, SigmoidLayer, DropoutLayer)}
+LAYERS = {cls.__name__: cls for cls in CLASSES}
 CONFIG = "__config__"
 
 

@@ -136,7 +136,8 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
         X: a list of (T, C) sequences or an (N, T, C) array.
         layers: names of the recurrent layers to record (default: all of them).
         units: hidden units to record, an int, a list of ints or a slice (default: all).
-        steps: time steps to record, an int, a list of ints or a slice (default: all).
+        steps: time steps to record, an int, a list of ints or a slice (default: all), counted in
+            each layer's own time (after any convolution or pooling that shortens it).
         mini_batch_size: sequences per forward pass, as in `ll.predict` (padding on the right
             to each mini-batch's longest sequence), so that the trace sees what predict sees.
         freeze_padding: as in `ll.predict`: the state is carried over padded steps; gates are
@@ -158,8 +159,8 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM or GRU layer to record.")
     chosen = _choose_layers(layers, recurrent)
-    T_max = max(len(x) for x in sequences)
-    step_index = _choose(steps, T_max, "steps", "time steps")
+    lengths = _input_lengths(net, [len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
+    step_index = {name: _choose(steps, int(lengths[name].max()), "steps", f"time steps of layer {name!r}") for name in chosen}
     unit_index = {name: _choose(units, recurrent[name].num_hidden_units, "units", f"hidden units of layer {name!r}") for name in chosen}
     like = net.layers[0].like  # the network's device and dtype
     parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
@@ -171,33 +172,50 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     with evaluating(net):
         for batch in iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=0, **batching):
             indices, x = batch.indices, torch.as_tensor(batch.x).to(like)
-            mask = torch.as_tensor(batch.mask, device=like.device) if freeze_padding and not batch.mask.all() else None
-            reached = step_index < x.shape[1]  # (S,) the chosen steps this mini-batch reached
+            mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
 
-            def observe(layer, x_in, states):
-                y, final = layer.run(x_in, states, mask)  # y (B, T, D*H)
+            def observe(layer, x_in, states, frozen):
+                frozen = None if frozen is None or bool(frozen.all()) else frozen
+                y, final = layer.run(x_in, states, frozen)  # y (B, T, D*H)
                 if layer.name not in chosen:
                     return y, final
                 units = _as_index(unit_index[layer.name], layer.num_hidden_units, x_in.device)
+                chosen_steps = step_index[layer.name]
+                reached = chosen_steps < x_in.shape[1]  # (S,) the chosen steps this mini-batch reached
                 H = layer.num_hidden_units
                 directions = []
-                for d, recorded in enumerate(layer.explain(x_in, y, states, units, mask)):
+                for d, recorded in enumerate(layer.explain(x_in, y, states, units, frozen)):
                     h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
                     error = recorded["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
                     errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
-                    directions.append({q: _steps(v, step_index[reached]).cpu().numpy() for q, v in recorded.items()})
+                    directions.append({q: _steps(v, chosen_steps[reached]).cpu().numpy() for q, v in recorded.items()})
                 parts[layer.name].append((indices, reached, directions))
                 return y, final
 
-            net.run(x, mask, {name: tuple(s[indices] for s in own) for name, own in held.items()}, observe=observe)
+            own_states = {name: tuple(s[indices] for s in own) for name, own in held.items()}
+            net.run(x, mask, own_states, observe=observe, freeze_padding=freeze_padding)
 
-    lengths = np.array([len(x) for x in sequences])
     return Trace(
         {
-            name: LayerTrace(recurrent[name], _assemble(parts[name], len(sequences), len(step_index)), step_index, unit_index[name], lengths, errors[name])
+            name: LayerTrace(
+                recurrent[name],
+                _assemble(parts[name], len(sequences), len(step_index[name])),
+                step_index[name],
+                unit_index[name],
+                lengths[name],
+                errors[name],
+            )
             for name in chosen
         }
     )
+
+
+def _input_lengths(net, lengths):
+    """The real length of each sequence at each recurrent layer's input, after any layer that
+    shortens time (convolution, pooling): {layer name: (N,) array}."""
+    out = net.output_lengths(torch.as_tensor(lengths))
+    inputs = [torch.as_tensor(lengths), *out[:-1]]
+    return {layer.name: n.numpy() for layer, n in zip(net.layers, inputs) if isinstance(layer, RecurrentLayer)}
 
 
 def _as_index(chosen, size, device):

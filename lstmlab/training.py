@@ -133,7 +133,13 @@ class Run:
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
         y = torch.as_tensor(batch.y, device=like.device)  # (B,) codes, (B, R), or per step (B, T[, R])
         y = y.long() if self.targets.class_names is not None else y.to(like.dtype)
-        scores, finals = self.net.run(x, mask if self.options.freeze_padding else None, states, stop=self.stop)
+        scores, finals, mask = self.net.run(x, mask, states, stop=self.stop, freeze_padding=self.options.freeze_padding)
+        if self.targets.per_step and scores.shape[1] != y.shape[1]:
+            raise ValueError(
+                f"trainnet: the network outputs {scores.shape[1]} time steps for a mini-batch of {y.shape[1]}, so "
+                f"sequence-to-sequence targets do not line up; keep the time axis in convolution and pooling layers "
+                f"(stride 1, padding 'same' or 'causal')."
+            )
         return scores, y, (mask if self.targets.per_step else None), finals
 
     def train(self, sequences, validation):

@@ -53,11 +53,15 @@ def test_as_sequences_accepts_lists_arrays_and_tensors():
         ([np.array([[0.0], [np.nan]])], ValueError, r"X\[0\] has NaN or Inf at time step 1"),
         ([np.array([[0.0], [np.inf]])], ValueError, r"X\[0\] has NaN or Inf at time step 1"),
         ([np.array([["a"], ["b"]])], TypeError, r"X\[0\] is not numeric \(dtype <U1\)"),
-        ([np.zeros(5)], ValueError, r"X\[0\] must be a \(T, C\) array \(or \(T, H, W, C\) for image sequences\); got shape \(5,\). For one channel use x.reshape\(-1, 1\)"),
+        ([np.zeros(5)], ValueError, r"X\[0\] must be a \(T, C\) array \(or \(T, H, W, C\) for image sequences, or \(T,\) integer token ids\); got shape \(5,\). For one channel use x.reshape\(-1, 1\)"),
+        ([np.arange(4)], None, None),
         ([np.zeros((3, 1), dtype=complex)], ValueError, r"X\[0\] is complex; give real values, or use sequence_input_layer\(..., split_complex_inputs=True\)"),
     ],
 )
 def test_bad_data_errors_name_the_sequence(X, error, message):
+    if error is None:  # integer (T,) arrays are token sequences: one channel
+        assert as_sequences(X)[0].shape == (4, 1)
+        return
     with pytest.raises(error, match=message):
         as_sequences(X)
 

@@ -105,7 +105,7 @@ def test_bad_data_is_named(rng):
     net = ll.Network([ll.sequence_input_layer(C, min_length=3), ll.lstm_layer(2)])
     with pytest.raises(ValueError, match=r"X has 4 channels; the network expects 3 \(input_size=3\)"):
         ll.predict(net, rng.normal(size=(2, 5, 4)))
-    with pytest.raises(ValueError, match=r"X\[1\] has 2 time steps, fewer than the input layer's min_length=3"):
+    with pytest.raises(ValueError, match=r"X\[1\] has 2 time steps, fewer than the 3 the network needs \(min_length=3\)"):
         ll.predict(net, [np.zeros((4, C)), np.zeros((2, C))])
     with pytest.raises(TypeError, match="net must be an ll.Network; got LSTMLayer"):
         ll.predict(ll.lstm_layer(2), [np.zeros((4, C))])

@@ -81,7 +81,7 @@ def test_gradients_flow_through_frozen_padding_and_agree_between_paths(rng):
 
 def test_gaps_in_a_mask_are_refused():
     layer = ll.lstm_layer(H, input_size=C)
-    with pytest.raises(ValueError, match="frozen padding needs each sequence's real steps to be contiguous"):
+    with pytest.raises(ValueError, match="a mask needs each sequence's real steps to be contiguous"):
         layer(torch.zeros(1, 3, C), mask=torch.tensor([[True, False, True]]))
 
 

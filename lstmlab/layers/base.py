@@ -36,6 +36,19 @@ class Layer(torch.nn.Module):
         """One line for the layer table, written for a learner."""
         return ""
 
+    def propagate(self, x, mask):
+        """x and its mask through the layer: the output and which of its steps are real.
+
+        mask is (B, T), True on real steps, or None when every step is real. Layers that change
+        the time axis (convolution and pooling over time) override this; the rest keep the mask
+        while they return sequences.
+        """
+        return self(x), (mask if self.returns_sequence(True) else None)
+
+    def output_length(self, length):
+        """How many time steps come out for `length` going in (an int or an integer tensor)."""
+        return length
+
     def config(self):
         """The constructor options that remake this layer (weights and states are saved apart)."""
         return {"name": self.name}
@@ -64,6 +77,20 @@ def check_input(x, who):
         raise ValueError(f"{who}: expects input of shape (batch, time, channels); got {tuple(x.shape)}.")
     if x.shape[1] == 0:
         raise ValueError(f"{who}: the input has 0 time steps; give at least one.")
+
+
+def segments(keep):
+    """Start and length of each sequence's real steps in a (T, B) mask, which must be contiguous."""
+    T = keep.shape[0]
+    length = keep.sum(0)  # (B,)
+    start = torch.where(length > 0, keep.to(torch.uint8).argmax(0), 0)  # the first real step
+    t = torch.arange(T, device=keep.device)[:, None]
+    if not torch.equal((t >= start) & (t < start + length), keep):
+        raise ValueError(
+            "a mask needs each sequence's real steps to be contiguous, with padding only before or "
+            "after them (as ll.sequence_batches makes them); got a mask with gaps."
+        )
+    return start, length
 
 
 def check_dtype(x, weights, who):

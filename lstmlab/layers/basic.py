@@ -1,4 +1,4 @@
-"""The layers around the recurrent ones: sequence input, fully connected, softmax, dropout."""
+"""The layers around the recurrent ones: sequence input, fully connected, softmax, sigmoid, relu, dropout."""
 
 import numbers
 
@@ -301,6 +301,18 @@ class SigmoidLayer(Layer):
 
     def describe(self):
         return "sigmoid of every value"
+
+
+class ReluLayer(Layer):
+    """max(x, 0) of every value: negative values become zero."""
+
+    kind = "relu"
+
+    def forward(self, x):
+        return torch.relu(x)
+
+    def describe(self):
+        return "max(x, 0) of every value"
 
 
 class DropoutLayer(Layer):

@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from .._checks import as_tensor, check_bool, check_choice, check_factor, check_positive_int
 from ..activations import GATE_ACTIVATIONS, STATE_ACTIVATIONS
 from ..initializers import WEIGHT_INITIALIZERS, initialize
-from .base import Layer, check_dtype, check_input
+from .base import Layer, check_dtype, check_input, segments
 
 
 class RecurrentLayer(Layer):
@@ -367,20 +367,6 @@ class RecurrentLayer(Layer):
         from ..interop import to_torch
 
         return to_torch(self)
-
-
-def segments(keep):
-    """Start and length of each sequence's real steps in a (T, B) mask, which must be contiguous."""
-    T = keep.shape[0]
-    length = keep.sum(0)  # (B,)
-    start = torch.where(length > 0, keep.to(torch.uint8).argmax(0), 0)  # the first real step
-    t = torch.arange(T, device=keep.device)[:, None]
-    if not torch.equal((t >= start) & (t < start + length), keep):
-        raise ValueError(
-            "frozen padding needs each sequence's real steps to be contiguous, with padding only before or "
-            "after them (as ll.sequence_batches makes them); got a mask with gaps."
-        )
-    return start, length
 
 
 def packed(kernel, x, lengths, hx, weights, training, bidirectional):
