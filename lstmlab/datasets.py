@@ -10,6 +10,7 @@ seed always gives the same data.
     waveform_segments()    sequence-to-sequence, gen.     (T, 3) sequences, a wave shape at every step
     co2()                  forecasting, real              weekly CO2 at Mauna Loa, 1958-2001, a pandas Series
     moving_digits()        image sequences, generated     (T, H, W, 1) videos of a real 8x8 digit, 10 classes
+    short_reviews()        token sequences, generated     (T,) word ids of one-line reviews, 2 opinions
 
 Conventions (those of the whole library): a sequence is a float32 NumPy array with time first,
 (T, C) for vectors and (T, H, W, C) for images; a data set is a list of them, of varying length;
@@ -398,3 +399,71 @@ def moving_digits(num_sequences=500, *, frames=10, size=16, seed=0):
             video[t, row:row + 8, col:col + 8, 0] = digit
         X.append(video)
     return X, pd.Categorical.from_codes(codes, categories=DIGITS)
+
+
+# --- Short reviews (token sequences, generated) -----------------------------------------------------
+
+NOUNS = ("acting", "cast", "ending", "film", "music", "plot", "script", "story")
+POSITIVE = ("clever", "fun", "good", "great", "moving")
+NEGATIVE = ("awful", "bad", "boring", "dull", "weak")
+NEUTRAL = ("long", "loud", "new", "short", "simple")
+VOCABULARY = tuple(sorted({"the", "was", "is", "not", "never", "really", "very", "quite", "and", "but", *NOUNS, *POSITIVE, *NEGATIVE, *NEUTRAL}))
+SENTIMENTS = ("negative", "positive")
+
+
+def short_reviews(num_sequences=1000, *, max_clauses=3, seed=0):
+    """One-line film reviews as token ids: classify them as negative or positive.
+
+    A review is one to max_clauses clauses joined by "and" or "but"; each clause is
+    "the <noun> was|is [not|never] [really|very|quite] <adjective>", with a positive, negative or
+    neutral adjective. The label is the opinion of the review's last clause that has one, with
+    "not" and "never" turning it around: "the plot was not bad but the ending was dull" is
+    negative. A bag of words cannot tell which adjective comes last or what "not" applies to;
+    a recurrent network reads the order. The classes are balanced.
+
+    Args:
+        num_sequences: how many reviews. Default 1000.
+        max_clauses: the most clauses in a review, at least 1. Default 3.
+        seed: a non-negative integer; the same seed gives the same data. Default 0.
+
+    Returns:
+        X: list of int64 arrays (T,) of token ids from 1 to len(vocabulary) (0 is left for padding).
+        y: pandas.Categorical, categories "negative", "positive".
+        vocabulary: tuple of the words; id k is vocabulary[k - 1].
+
+    >>> X, y, vocabulary = short_reviews(2, seed=1)
+    >>> " ".join(vocabulary[k - 1] for k in X[0]), y[0]
+    ('the ending was weak', 'negative')
+    """
+    where = "short_reviews"
+    num_sequences = check_positive_int(num_sequences, "num_sequences", where)
+    max_clauses = check_positive_int(max_clauses, "max_clauses", where)
+    rng = _rng(seed, where)
+    ids = {word: k + 1 for k, word in enumerate(VOCABULARY)}
+    wanted = rng.permutation(np.arange(num_sequences) % 2)  # (N,) balanced labels, 1 = positive
+    X = []
+    for label in wanted:
+        while True:
+            words, opinion = _review(rng, max_clauses)
+            if opinion == label:
+                break
+        X.append(np.array([ids[w] for w in words], dtype=np.int64))
+    return X, pd.Categorical.from_codes(wanted, categories=SENTIMENTS), VOCABULARY
+
+
+def _review(rng, max_clauses):
+    """Words of one review and its opinion (0 negative, 1 positive), from its last clause with one."""
+    words, opinion = [], None
+    for k in range(rng.integers(1, max_clauses + 1)):
+        if k:
+            words.append(rng.choice(["and", "but"]))
+        polarity = rng.choice([1, -1, 0], p=[0.4, 0.4, 0.2])  # positive, negative, neutral adjective
+        adjective = rng.choice({1: POSITIVE, -1: NEGATIVE, 0: NEUTRAL}[polarity])
+        negated = rng.random() < 0.4
+        clause = ["the", rng.choice(NOUNS), rng.choice(["was", "is"])]
+        clause += [rng.choice(["not", "never"])] if negated else []
+        clause += [rng.choice(["really", "very", "quite"])] if rng.random() < 0.3 else []
+        words += clause + [adjective]
+        if polarity:
+            opinion = int((polarity * (-1 if negated else 1)) > 0)
+    return words, opinion

@@ -8,13 +8,14 @@ labels and hover text with the exact values. Functions share one glossary of par
 
 from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
 from .inspector import step_inspector
-from .sequences import normalization_histograms, padding_chart, sequence_lengths
+from .sequences import frames, normalization_histograms, padding_chart, sequence_lengths
 from .states import bilstm_flow, hidden_state_pca
 from .training import confusion_chart, training_progress
 
 __all__ = [
     "bilstm_flow",
     "confusion_chart",
+    "frames",
     "gate_health",
     "gate_heatmap",
     "gate_heatmaps",

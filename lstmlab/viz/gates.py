@@ -26,29 +26,45 @@ def _shade_padding(fig, recorded, sequence, **position):
         fig.add_vrect(x0=length - 0.5, x1=last + 0.5, fillcolor="grey", opacity=0.3, line_width=0, **position)
 
 
-def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=None):
+def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=None, step_labels=None):
     """One recorded quantity of one sequence as a heatmap: hidden unit against time step.
 
-    Steps beyond the sequence's real length (padding) are shaded.
+    Steps beyond the sequence's real length (padding) are shaded. step_labels: one text per time
+    step of the sequence (the words of a sentence, say) to name the steps on the axis.
     """
     recorded, arrays = _pick(trace, layer, sequence, direction, "gate_heatmap")
     check_choice(gate, "gate", recorded.quantities, "gate_heatmap")
+    steps = recorded.steps
+    names = _step_names(step_labels, steps, recorded.lengths[sequence])
     fig = go.Figure(
         go.Heatmap(
             z=arrays[gate][sequence].T,  # (U, S)
-            x=recorded.steps,
+            x=steps,
             y=[f"unit {u}" for u in recorded.units],
+            customdata=np.broadcast_to(names, (len(recorded.units), len(steps))),
             colorbar={"title": {"text": gate}},
-            hovertemplate=f"step %{{x}}<br>%{{y}}<br>{gate} = %{{z:.4f}}<extra></extra>",
+            hovertemplate=f"step %{{x}} %{{customdata}}<br>%{{y}}<br>{gate} = %{{z:.4f}}<extra></extra>",
             **colour_scale(gate),
         )
     )
+    if step_labels is not None:
+        fig.update_xaxes(tickvals=steps, ticktext=names, tickangle=-45)
     _shade_padding(fig, recorded, sequence, annotation_text="padding", annotation_position="top left",
                    annotation_font={"color": "black"}, annotation_bgcolor="white")
     where = f" ({direction})" if len(recorded.directions) > 1 else ""
     length = int(recorded.lengths[sequence])
     default = f"{NAMES.get(gate, gate)} of layer {layer!r}{where}, sequence {sequence} ({length} steps)"
     return finish(fig, title or default, "time step", "hidden unit")
+
+
+def _step_names(step_labels, steps, length):
+    """A text per recorded step: the given label, "" without labels, "(padding)" beyond the end."""
+    if step_labels is None:
+        return np.array([""] * len(steps), dtype=object)
+    labels = list(step_labels)
+    if len(labels) != length:
+        raise ValueError(f"gate_heatmap: step_labels has {len(labels)} entries but the sequence has {length} steps; give one per step.")
+    return np.array([str(labels[s]) if s < length else "(padding)" for s in steps], dtype=object)
 
 
 def gate_heatmaps(trace, layer, sequence=0, direction="forward"):

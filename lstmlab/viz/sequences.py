@@ -102,3 +102,29 @@ def normalization_histograms(X, normalization="zscore", normalization_dimension=
         fig.update_yaxes(title_text=f"channel {c}", row=row, col=1)
     fig.update_layout(height=200 * len(chosen) + 120)
     return finish(fig, f"Normalization {normalization!r} ({normalization_dimension}): statistics from {len(before)} real steps, no padding", None, None)
+
+
+def frames(video, channel=0, title=None):
+    """The frames of one image sequence side by side: a (T, H, W, C) array, one channel shown.
+
+    Values keep their scale (a shared colour bar), so a feature map's strength compares across time.
+    """
+    video = np.asarray(video)
+    if video.ndim != 4:
+        raise ValueError(f"frames: video must be one image sequence (T, H, W, C); got shape {video.shape}.")
+    if not isinstance(channel, (int, np.integer)) or not 0 <= channel < video.shape[3]:
+        raise ValueError(f"frames: channel must be in 0..{video.shape[3] - 1}; got {channel!r}.")
+    T, H, W = video.shape[:3]
+    fig = make_subplots(rows=1, cols=T, subplot_titles=[f"t = {t}" for t in range(T)], horizontal_spacing=0.01)
+    low, high = float(video[..., channel].min()), float(video[..., channel].max())
+    for t in range(T):
+        fig.add_trace(
+            go.Heatmap(z=video[t, :, :, channel], zmin=low, zmax=high, colorscale="Greys_r", showscale=t == 0,
+                       hovertemplate=f"frame {t}<br>row %{{y}}, column %{{x}}<br>value %{{z:.3f}}<extra></extra>"),
+            row=1, col=t + 1,
+        )
+    for t in range(T):  # square pixels, row 0 at the top
+        fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=f"x{t + 1 if t else ''}", row=1, col=t + 1)
+    fig.update_xaxes(showticklabels=False)
+    default = f"{T} frames of {H}x{W} pixels, channel {channel}"
+    return finish(fig, title or default, height=260)
