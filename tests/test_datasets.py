@@ -282,6 +282,44 @@ def test_moving_digits_bad_arguments(kwargs, message):
         datasets.moving_digits(**kwargs)
 
 
+# --- Short reviews -------------------------------------------------------------------------------------
+
+
+def _opinion(words):
+    """The rule, read off the words: the last clause with an opinion decides, "not"/"never" flip it."""
+    opinion = None
+    for clause in " ".join(words).replace(" but ", " and ").split(" and "):
+        *rest, adjective = clause.split()
+        sign = {**dict.fromkeys(datasets.POSITIVE, 1), **dict.fromkeys(datasets.NEGATIVE, -1)}.get(adjective, 0)
+        if sign:
+            opinion = "positive" if sign * (-1 if {"not", "never"} & set(rest) else 1) > 0 else "negative"
+    return opinion
+
+
+def test_short_reviews_follow_their_rule():
+    X, y, vocabulary = datasets.short_reviews(300, seed=3)
+    assert len(X) == 300 and len(vocabulary) == 33 and list(vocabulary) == sorted(vocabulary)
+    assert list(y.categories) == ["negative", "positive"] and list(y.value_counts()) == [150, 150]
+    ids = np.concatenate(X)
+    assert ids.dtype == np.int64 and ids.min() >= 1 and ids.max() <= len(vocabulary)
+    assert 4 <= min(len(x) for x in X) and max(len(x) for x in X) <= 3 * 6 + 2  # 1 to 3 clauses of 4 to 6 words
+    for x, label in zip(X, y):
+        assert _opinion([vocabulary[k - 1] for k in x]) == label
+
+
+def test_short_reviews_are_reproducible():
+    X1, y1, _ = datasets.short_reviews(50, seed=1)
+    X2, y2, _ = datasets.short_reviews(50, seed=1)
+    X3, _, _ = datasets.short_reviews(50, seed=2)
+    assert all(np.array_equal(a, b) for a, b in zip(X1, X2)) and list(y1) == list(y2)
+    assert not all(len(a) == len(b) and np.array_equal(a, b) for a, b in zip(X1, X3))
+
+
+def test_short_reviews_bad_arguments():
+    with pytest.raises(ValueError, match=r"short_reviews: max_clauses must be a positive integer; got 0"):
+        datasets.short_reviews(max_clauses=0)
+
+
 # --- Missing and malformed files -----------------------------------------------------------------------
 
 

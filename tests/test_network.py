@@ -129,3 +129,39 @@ def test_summary_infers_through_auto_layers():
     assert net.summary()["learnables"].tolist()[1] == 12
     with pytest.raises(ValueError, match=r"fc: the input has 5 channels but the layer was built for input_size=7"):
         ll.Network([ll.lstm_layer(5, input_size=3), ll.fully_connected_layer(2, input_size=7)])
+
+
+def test_run_carries_the_mask_through_layers_that_change_time():
+    net = ll.Network([ll.sequence_input_layer(C, min_length=3), ll.convolution1d_layer(2, 4), ll.max_pooling1d_layer(2, stride=2), ll.lstm_layer(3)])
+    x = torch.zeros(2, 9, C)
+    mask = torch.tensor([[True] * 9, [True] * 5 + [False] * 4])  # lengths 9 and 5, right padding
+    y, finals, out_mask = net.run(x, mask)
+    assert y.shape == (2, 4, 3) and set(finals) == {"lstm"}
+    # conv of size 2: 9 -> 8 and 5 -> 4 steps; pooling by 2: 8 -> 4 and 4 -> 2
+    assert out_mask.tolist() == [[True] * 4, [True, True, False, False]]
+    assert net.output_lengths(9) == [9, 8, 4, 4] and net.min_length() == 3
+    assert net.run(x)[2] is None, "without a mask every step is real"
+
+
+def test_min_length_must_cover_every_layer_that_shortens_time():
+    with pytest.raises(
+        ValueError,
+        match=r"layer 'conv1d' \(8 filters of 5, dilation 2, no padding, input channels auto\) gets 4 time steps from a sequence "
+        r"of min_length=4 and has no output step left\. The network needs sequences of at least 9 steps: give "
+        r"sequence_input_layer\(\.\.\., min_length=9\)",
+    ):
+        ll.Network([ll.sequence_input_layer(C, min_length=4), ll.convolution1d_layer(5, 8, dilation_factor=2), ll.lstm_layer(2)])
+    net = ll.Network([ll.sequence_input_layer(C, min_length=9), ll.convolution1d_layer(5, 8, dilation_factor=2), ll.lstm_layer(2)])
+    with pytest.raises(ValueError, match=r"X\[0\] has 8 time steps, fewer than the 9 the network needs \(min_length=9\)"):
+        ll.predict(net, [np.zeros((8, C))])
+    net = ll.Network([ll.convolution1d_layer(5, 8), ll.lstm_layer(2)])  # no input layer: the network's own minimum
+    with pytest.raises(ValueError, match=r"X\[0\] has 4 time steps, fewer than the 5 the network needs"):
+        ll.predict(net, [np.zeros((4, C))])
+
+
+def test_summary_shows_image_steps_and_folded_frames():
+    net = ll.Network([ll.sequence_input_layer((8, 8, 1)), ll.sequence_folding_layer(), ll.convolution2d_layer(3, 4, stride=2),
+                      ll.sequence_unfolding_layer(), ll.flatten_layer(), ll.lstm_layer(2)])
+    table = net.summary()
+    assert list(table["output shape"]) == ["(T, 8x8x1)", "(frames, 8x8x1)", "(frames, 3x3x4)", "(T, 3x3x4)", "(T, 36)", "(T, 2)"]
+    assert table.set_index("name").loc["conv2d", "description"] == "4 filters of 3x3, stride 2x2, no padding, input channels 1"

@@ -236,3 +236,14 @@ def test_a_column_of_labels_and_per_step_hints():
         ll.trainnet(equal, np.array([["up"] * 5] * len(X)), seq, "crossentropy", quick(max_epochs=1))
     with pytest.raises(ValueError, match=r"For one response vector per sequence give an \(N, R\) array"):
         ll.trainnet(X, [np.ones(1)] * len(X), ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3), ll.fully_connected_layer(1)]), "mse", quick(max_epochs=1))
+
+
+def test_sequence_to_sequence_targets_need_the_time_axis_kept():
+    X = [np.zeros((6, 2), dtype="float32"), np.zeros((8, 2), dtype="float32")]
+    Y = [np.zeros((6, 1)), np.zeros((8, 1))]
+    layers = [ll.sequence_input_layer(2, min_length=2), ll.max_pooling1d_layer(2, stride=2), ll.fully_connected_layer(1)]
+    with pytest.raises(ValueError, match=r"trainnet: the network outputs 4 time steps for a mini-batch of 8, so sequence-to-sequence targets do not line up"):
+        ll.trainnet(X, Y, layers, "mse", quick(max_epochs=1))
+    same = [ll.sequence_input_layer(2), ll.convolution1d_layer(3, 4, padding="causal"), ll.fully_connected_layer(1)]
+    net = ll.trainnet(X, Y, same, "mse", quick(max_epochs=1))
+    assert [p.shape for p in ll.predict(net, X)] == [(6, 1), (8, 1)]

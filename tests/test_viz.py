@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import lstmlab as ll
-from lstmlab.viz import confusion_chart, gate_health, gate_heatmap, gate_heatmaps, state_lines, training_progress
+from lstmlab.viz import confusion_chart, frames, gate_health, gate_heatmap, gate_heatmaps, state_lines, training_progress
 
 
 @pytest.fixture
@@ -21,6 +21,28 @@ def test_gate_heatmap_shows_the_recorded_numbers(recorded):
     assert fig.layout.title.text == "output gate o of layer 'bilstm' (backward), sequence 0 (4 steps)"
     assert fig.layout.shapes[0].x0 == 3.5, "padding beyond the real length is shaded"
     assert "o = %{z:.4f}" in heat.hovertemplate
+
+
+def test_gate_heatmap_names_steps_with_labels(recorded):
+    fig = gate_heatmap(recorded, "bilstm", "h", sequence=0, direction="forward", step_labels=["a", "b", "c", "d"])
+    assert list(fig.layout.xaxis.ticktext) == ["a", "b", "c", "d", "(padding)", "(padding)"]
+    assert list(fig.data[0].customdata[0]) == ["a", "b", "c", "d", "(padding)", "(padding)"]
+    with pytest.raises(ValueError, match=r"step_labels has 3 entries but the sequence has 4 steps; give one per step"):
+        gate_heatmap(recorded, "bilstm", "h", sequence=0, step_labels=["a", "b", "c"])
+
+
+def test_frames_draws_each_frame_on_one_colour_scale():
+    video = np.zeros((3, 4, 5, 2), dtype=np.float32)
+    video[1, 2, 3, 1] = 7.0
+    fig = frames(video, channel=1)
+    assert len(fig.data) == 3 and fig.layout.title.text == "3 frames of 4x5 pixels, channel 1"
+    np.testing.assert_array_equal(np.asarray(fig.data[1].z), video[1, :, :, 1])
+    assert {(d.zmin, d.zmax) for d in fig.data} == {(0.0, 7.0)}
+    assert "value %{z:.3f}" in fig.data[0].hovertemplate
+    with pytest.raises(ValueError, match=r"frames: channel must be in 0..1; got 2"):
+        frames(video, channel=2)
+    with pytest.raises(ValueError, match=r"frames: video must be one image sequence \(T, H, W, C\); got shape \(4, 5, 2\)"):
+        frames(video[0])
 
 
 def test_gate_heatmap_errors_list_the_choices(recorded):
