@@ -119,7 +119,7 @@ def test_step_inspector_numbers_match_the_reference_and_the_trace(rng):
     fig = step_inspector(net, X, "lstm", step=3, unit=1)
     cells = fig.data[0].cells.values
     assert cells[0][0].startswith("i = sigmoid(W_i·x_t") and cells[5][-1] == cells[6][-1]  # h_t as computed and as recorded
-    with pytest.raises(ValueError, match=r"step must be in 0..4 \(the sequence has 5 steps\); got 9"):
+    with pytest.raises(ValueError, match=r"step must be in 0..4 \(layer 'lstm' reads 5 steps\); got 9"):
         step_inspector(net, X, "lstm", step=9)
     with pytest.raises(ValueError, match=r"layer must be one of 'lstm', 'bilstm'; got 'fc'"):
         step_inspector(net, X, "fc")

@@ -5,6 +5,7 @@ import pytest
 
 import lstmlab as ll
 from lstmlab import reference
+from lstmlab.viz.inspector import step_numbers
 from lstmlab.widgets import bilstm_explorer, cell_playground, explore, normalization_explorer, padding_explorer
 
 
@@ -84,3 +85,15 @@ def test_cell_playground_follows_the_reference():
     app.controls["gate_activation"].value = "hard-sigmoid"
     traces = {t.name: t for t in app.figure.data}
     np.testing.assert_allclose(traces["i"].y, reference.lstm_sequence(x, W, R, b, gate="hard-sigmoid").i[:, 0])
+
+
+def test_explore_counts_steps_in_the_layers_own_time(rng):
+    X = [rng.normal(size=(T, 3)).astype("float32") for T in (7, 10)]
+    net = ll.Network([ll.sequence_input_layer(3, min_length=2), ll.max_pooling1d_layer(2, stride=2), ll.lstm_layer(4)])
+    app = explore(net, X)
+    assert app.controls["step"].max == 2  # 7 steps pooled by 2: 3
+    app.controls["sequence"].value = 1
+    assert app.controls["step"].max == 4
+    app.controls["step"].value = 4
+    inspector = step_numbers(net, X, "lstm", sequence=1, step=4)
+    assert abs(inspector["h"] - inspector["recorded"]["h"]) < 1e-5

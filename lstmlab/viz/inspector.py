@@ -28,17 +28,17 @@ def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward")
     x = np.asarray(sequences[sequence])
     lstm = net[layer]
     check_choice(direction, "direction", ["forward", "backward"][: lstm.num_directions], where)
-    if not 0 <= step < len(x):
-        raise ValueError(f"{where}: step must be in 0..{len(x) - 1} (the sequence has {len(x)} steps); got {step!r}.")
     check_choice(unit, "unit", range(lstm.num_hidden_units), where)
     index = [l.name for l in net.layers].index(layer)
-    x_in = x if index == 0 else activations(net, [x], net.layers[index - 1].name)[0]  # what the layer reads
+    x_in = x if index == 0 else activations(net, [x], net.layers[index - 1].name)[0]  # what the layer reads, in its own time
+    if not 0 <= step < len(x_in):
+        raise ValueError(f"{where}: step must be in 0..{len(x_in) - 1} (layer {layer!r} reads {len(x_in)} steps); got {step!r}.")
     recorded = trace(net, [x], layers=[layer]).layers[layer].directions[direction]
     d = 0 if direction == "forward" else 1
     W, R, b = (p.detach().double().cpu().numpy() for p in lstm.direction_parameters(d))
     H = lstm.num_hidden_units
     previous = step - 1 if d == 0 else step + 1
-    if 0 <= previous < len(x):
+    if 0 <= previous < len(x_in):
         h_prev, c_prev = recorded.h[0, previous].astype(float), recorded.c[0, previous].astype(float)
     else:  # the first step of this direction: the layer's initial states
         h_prev = lstm.initial_hidden_state.double().cpu().numpy()[d * H : (d + 1) * H]

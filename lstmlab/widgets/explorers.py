@@ -31,7 +31,7 @@ def explore(net, X, **trace_options):
         "direction": widgets.Dropdown(options=list(first.directions), description="direction"),
         "gate": widgets.Dropdown(options=list(first.quantities), value="f" if "f" in first.quantities else first.quantities[0], description="gate"),
         "unit": widgets.IntSlider(0, 0, len(first.units) - 1, description="unit"),
-        "step": widgets.IntSlider(0, 0, len(sequences[0]) - 1, description="step"),
+        "step": widgets.IntSlider(0, 0, int(first.lengths[0]) - 1, description="step"),
     }
 
     def before_draw(changed):
@@ -42,8 +42,8 @@ def explore(net, X, **trace_options):
             controls["gate"].options = list(layer.quantities)
             controls["gate"].value = gate if gate in layer.quantities else layer.quantities[0]
             controls["unit"].max = len(layer.units) - 1
-        if changed == "sequence":
-            controls["step"].max = len(sequences[controls["sequence"].value]) - 1
+        if changed in ("sequence", "layer"):  # steps in the layer's own time (convolution or pooling may shorten it)
+            controls["step"].max = int(layer.lengths[controls["sequence"].value]) - 1
 
     def draw(sequence, layer, direction, gate, unit, step):
         unit_id = int(recorded[layer].units[unit])
