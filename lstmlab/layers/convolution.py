@@ -99,9 +99,9 @@ class _Convolution(Layer):
             parts.append(f"stride {per_axis(w.stride for w in self.windows)}")
         if any(w.dilation > 1 for w in self.windows):
             parts.append(f"dilation {per_axis(w.dilation for w in self.windows)}")
-        paddings = [w.padding if isinstance(w.padding, str) else f"{w.padding[0]}, {w.padding[1]}" for w in self.windows]
-        parts.append(f"padding {paddings[0] if len(set(paddings)) == 1 else '; '.join(paddings)}")
-        return ", ".join(parts) + f", {self.num_channels} channels in"
+        paddings = [w.describe_padding() for w in self.windows]
+        parts.append(paddings[0] if len(set(paddings)) == 1 else " and ".join(paddings))
+        return ", ".join(parts) + f", input channels {self.num_channels}"
 
 
 class Convolution1DLayer(_Convolution):
@@ -255,7 +255,12 @@ class Convolution2DLayer(_Convolution):
 
 
 def _per_axis(value, dims, name, where):
-    values = (value,) * dims if isinstance(value, numbers.Integral) else tuple(np.atleast_1d(value).tolist())
+    if isinstance(value, numbers.Integral):
+        values = (value,) * dims
+    elif isinstance(value, (tuple, list)):
+        values = tuple(value)  # as given: NumPy would turn (1, 1.5) into (1.0, 1.5)
+    else:
+        values = tuple(np.atleast_1d(value).tolist())
     if len(values) != dims:
         raise ValueError(f"{where}: {name} must be an integer or {dims} integers; got {value!r}.")
     return [check_positive_int(v, name, where) for v in values]

@@ -7,6 +7,7 @@ average, so a sequence pools to the same values alone or in any mini-batch.
 import torch
 import torch.nn.functional as F
 
+from .._checks import check_positive_int
 from .base import Layer
 from .window import Window, slide
 
@@ -16,7 +17,8 @@ class _Pooling1D(Layer):
 
     def __init__(self, pool_size, stride, padding, name):
         super().__init__(name)
-        self.window = Window(pool_size, stride, 1, padding, f"{self.kind}_layer")
+        pool_size = check_positive_int(pool_size, "pool_size", self.factory)  # named as the user wrote it
+        self.window = Window(pool_size, stride, 1, padding, self.factory)
 
     def output_length(self, length):
         return self.window.output_length(length)
@@ -52,9 +54,15 @@ class MaxPooling1DLayer(_Pooling1D):
     """
 
     kind = "maxpool1d"
+    factory = "max_pooling1d_layer"
 
     def __init__(self, pool_size, *, stride=1, padding=0, name=""):
         super().__init__(pool_size, stride, padding, name)
+        if isinstance(self.window.padding, tuple) and max(self.window.padding) >= self.window.size:
+            raise ValueError(
+                f"{self.factory}: padding {self.window.padding} must be smaller than pool_size={self.window.size} on each "
+                f"side, else a window reads padding only and has no maximum; give less padding, or padding='same'."
+            )
 
     def _pool(self, x, mask, who):
         w = self.window
@@ -75,11 +83,12 @@ class AveragePooling1DLayer(_Pooling1D):
     """
 
     kind = "avgpool1d"
+    factory = "average_pooling1d_layer"
 
     def __init__(self, pool_size, *, stride=1, padding=0, padding_value=0, name=""):
         super().__init__(pool_size, stride, padding, name)
         if padding_value not in (0, "mean"):
-            raise ValueError(f"average_pooling1d_layer: padding_value must be 0 or 'mean'; got {padding_value!r}.")
+            raise ValueError(f"{self.factory}: padding_value must be 0 or 'mean'; got {padding_value!r}.")
         self.padding_value = padding_value
 
     def _pool(self, x, mask, who):

@@ -12,6 +12,7 @@ mini-batch added, and the outputs are put back on the side the mini-batch padded
 import numbers
 
 import torch
+import torch.nn.functional as F
 
 from .._checks import check_positive_int
 from .base import segments
@@ -70,8 +71,12 @@ class Window:
             parts.append(f"stride {self.stride}")
         if self.dilation > 1:
             parts.append(f"dilation {self.dilation}")
-        padding = self.padding if isinstance(self.padding, str) else f"{self.padding[0]}, {self.padding[1]}"
-        return ", ".join(parts) + f", padding {padding}"
+        return ", ".join([*parts, self.describe_padding()])
+
+    def describe_padding(self):
+        if isinstance(self.padding, str):
+            return f"padding {self.padding}"
+        return "no padding" if self.padding == (0, 0) else f"padding {self.padding[0]} before, {self.padding[1]} after"
 
     def config(self):
         return self.padding if isinstance(self.padding, str) else list(self.padding)
@@ -106,16 +111,25 @@ def slide(x, mask, window, fill, apply, who):
             f"{window.describe()}; it needs at least {window.min_length()} steps here. Give longer sequences "
             f"(sequence_input_layer(..., min_length=...) checks them), or pad this layer (padding='same')."
         )
-    out_length = out_length.clamp(min=0)
+    out_length = torch.where(length > 0, out_length, 0).clamp(min=0)  # a sequence with no real steps here has no outputs
     width = int((before + length + after).max())
+    T_out = int(out_length.max())
+    q = torch.arange(T_out, device=x.device)[None]  # (1, T_out)
+    if bool((start == 0).all()) and bool((before == before[0]).all()):
+        # right padding, the same padding before every sequence: the steps stay where they are
+        laid_out = x if mask is None else x.masked_fill(~mask[..., None], fill)  # (B, T, C)
+        laid_out = F.pad(laid_out.transpose(1, 2), (int(before[0]), max(width - int(before[0]) - T, 0)), value=fill)  # (B, C, W)
+        y = apply(laid_out)[..., :T_out].transpose(1, 2)  # (B, T_out, K)
+        if mask is None:
+            return y, None
+        real = q < out_length[:, None]
+        return y.masked_fill(~real[..., None], 0), real
     src = torch.arange(width, device=x.device)[None] - before[:, None]  # (B, W): which real step each slot reads
     inside = (src >= 0) & (src < length[:, None])
     index = (start[:, None] + src).clamp(0, T - 1)[..., None].expand(B, width, C)
     laid_out = x.gather(1, index).masked_fill(~inside[..., None], fill)  # (B, W, C): padding, real steps, padding
     y = apply(laid_out.transpose(1, 2)).transpose(1, 2)  # (B, W_out, K)
 
-    T_out = int(out_length.max())
-    q = torch.arange(T_out, device=x.device)[None]  # (1, T_out)
     left_padded = (start > 0)[:, None]  # these keep their padding before their real steps
     src = torch.where(left_padded, q - (T_out - out_length[:, None]), q)  # (B, T_out)
     real = (src >= 0) & (src < out_length[:, None])
