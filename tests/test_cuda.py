@@ -15,10 +15,12 @@ def networks():
         "bilstm": ll.Network([ll.sequence_input_layer(12), ll.bilstm_layer(32)]),
         "gru": ll.Network([ll.sequence_input_layer(12), ll.gru_layer(32)]),
         "loop": ll.Network([ll.sequence_input_layer(12), ll.lstm_layer(16, gate_activation_function="hard-sigmoid")]),
+        "conv": ll.Network([ll.sequence_input_layer(12, min_length=2), ll.convolution1d_layer(3, 16, padding="same"),
+                            ll.max_pooling1d_layer(2, stride=2), ll.lstm_layer(16)]),
     }
 
 
-@pytest.mark.parametrize("name", ["lstm", "bilstm", "gru", "loop"])
+@pytest.mark.parametrize("name", ["lstm", "bilstm", "gru", "loop", "conv"])
 @pytest.mark.parametrize("freeze_padding", [False, True])
 def test_gpu_matches_cpu_and_traces_exactly(name, freeze_padding):
     torch.manual_seed(0)
@@ -47,3 +49,19 @@ def test_from_torch_on_the_gpu():
     layer = ll.from_torch(module)
     x = torch.randn(2, 5, 3, device="cuda")
     torch.testing.assert_close(layer(x), module(x)[0], atol=1e-5, rtol=0)
+
+
+def test_video_and_text_networks_on_the_gpu():
+    torch.manual_seed(0)
+    video = ll.Network([ll.sequence_input_layer((16, 16, 1)), ll.sequence_folding_layer(), ll.convolution2d_layer(3, 8, padding="same"),
+                        ll.batch_normalization_layer(), ll.relu_layer(), ll.sequence_unfolding_layer(), ll.flatten_layer(),
+                        ll.lstm_layer(16, output_mode="last")])
+    X, _ = ll.datasets.moving_digits(12, frames=6)
+    X = [x[: 3 + n % 4] for n, x in enumerate(X)]  # varied lengths: padded frames in every mini-batch
+    text = ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(8, 33), ll.lstm_layer(16, output_mode="last")])
+    T, _, _ = ll.datasets.short_reviews(20)
+    for net, data in ((video, X), (text, T)):
+        on_cpu = ll.predict(net, data, mini_batch_size=5)
+        net.to("cuda")
+        np.testing.assert_allclose(ll.predict(net, data, mini_batch_size=5), on_cpu, atol=1e-4)
+        assert ll.trace(net, data).max_error < 1e-5
