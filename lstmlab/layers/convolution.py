@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .._checks import as_tensor, check_choice, check_positive_int
 from ..initializers import initialize
-from .base import Layer, check_dtype
+from .base import Layer, check_dtype, check_input
 from .window import Window, slide
 
 INITIALIZERS = ("glorot", "he", "narrow-normal", "zeros", "ones")
@@ -25,7 +25,21 @@ class _Convolution(Layer):
 
     dims = 1
 
-    def __init__(self, filter_size, num_filters, stride, dilation_factor, padding, weights_initializer, bias_initializer, weights, bias, num_channels, name):
+    def __init__(
+        self,
+        filter_size,
+        num_filters,
+        *,
+        stride=1,
+        dilation_factor=1,
+        padding=0,
+        weights_initializer="glorot",
+        bias_initializer="zeros",
+        weights=None,
+        bias=None,
+        num_channels="auto",
+        name="",
+    ):
         super().__init__(name)
         where = f"convolution{self.dims}d_layer"
         sizes = _per_axis(filter_size, self.dims, "filter_size", where)
@@ -134,23 +148,6 @@ class Convolution1DLayer(_Convolution):
     kind = "conv1d"
     dims = 1
 
-    def __init__(
-        self,
-        filter_size,
-        num_filters,
-        *,
-        stride=1,
-        dilation_factor=1,
-        padding=0,
-        weights_initializer="glorot",
-        bias_initializer="zeros",
-        weights=None,
-        bias=None,
-        num_channels="auto",
-        name="",
-    ):
-        super().__init__(filter_size, num_filters, stride, dilation_factor, padding, weights_initializer, bias_initializer, weights, bias, num_channels, name)
-
     @property
     def window(self):
         return self.windows[0]
@@ -172,8 +169,7 @@ class Convolution1DLayer(_Convolution):
 
     def propagate(self, x, mask):
         who = self.name or self.kind
-        if not torch.is_tensor(x) or x.ndim != 3:
-            raise ValueError(f"{who}: expects a (batch, time, channels) tensor; got {getattr(x, 'shape', type(x).__name__)}.")
+        check_input(x, who)
         self.build(x.shape[-1])
         check_dtype(x, self.weights, who)
         W = self.weights.permute(2, 1, 0)  # (K, C, k): torch's layout
@@ -202,23 +198,6 @@ class Convolution2DLayer(_Convolution):
 
     kind = "conv2d"
     dims = 2
-
-    def __init__(
-        self,
-        filter_size,
-        num_filters,
-        *,
-        stride=1,
-        dilation_factor=1,
-        padding=0,
-        weights_initializer="glorot",
-        bias_initializer="zeros",
-        weights=None,
-        bias=None,
-        num_channels="auto",
-        name="",
-    ):
-        super().__init__(filter_size, num_filters, stride, dilation_factor, padding, weights_initializer, bias_initializer, weights, bias, num_channels, name)
 
     def build(self, input_size):
         who = self.name or self.kind

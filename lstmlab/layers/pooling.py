@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_positive_int
-from .base import Layer
+from .base import Layer, check_input
 from .window import Window, slide
 
 
@@ -28,8 +28,7 @@ class _Pooling1D(Layer):
 
     def propagate(self, x, mask):
         who = self.name or self.kind
-        if not torch.is_tensor(x) or x.ndim != 3:
-            raise ValueError(f"{who}: expects a (batch, time, channels) tensor; got {getattr(x, 'shape', type(x).__name__)}.")
+        check_input(x, who)
         return self._pool(x, mask, who)
 
     def config(self):
@@ -112,8 +111,7 @@ class _GlobalPooling1D(Layer):
 
     def forward(self, x, mask=None):
         who = self.name or self.kind
-        if not torch.is_tensor(x) or x.ndim != 3:
-            raise ValueError(f"{who}: expects a (batch, time, channels) tensor; got {getattr(x, 'shape', type(x).__name__)}.")
+        check_input(x, who)
         real = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if mask is None else mask  # (B, T)
         return self._pool(x, real[..., None])
 
