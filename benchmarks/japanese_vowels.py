@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 import lstmlab as ll
+from lstmlab.training import choose_device
 
 RECIPE = {"max_epochs": 70, "mini_batch_size": 27, "gradient_threshold": 1.0, "verbose": False}
 MATLAB_ACCURACY = 0.9514
@@ -93,7 +94,8 @@ def speed_table(data, device, rounds):
     torch.manual_seed(0)
     net = network()
     one_epoch = ll.training_options("adam", **{**RECIPE, "max_epochs": 1}, seed=0, execution_environment=device)
-    manual = hand_written_loop(data, device)
+    torch_device = choose_device(device)  # execution_environment "gpu" is torch's "cuda"
+    manual = hand_written_loop(data, torch_device)
     times = {"trainnet": [], "PyTorch loop": []}
     runs = {"trainnet": lambda k: ll.trainnet(X_train, y_train, net, "crossentropy", one_epoch), "PyTorch loop": manual}
     for name in runs:
@@ -102,7 +104,7 @@ def speed_table(data, device, rounds):
         for name, run in runs.items():
             start = time.perf_counter()
             run(k)
-            if device == "cuda":
+            if torch_device.type == "cuda":
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
     ratio = statistics.median(times["trainnet"]) / statistics.median(times["PyTorch loop"])

@@ -30,7 +30,8 @@ def softsign(x, out=None):
 
 
 def relu(x, out=None):
-    return torch.clamp(x, min=0.0, out=out)
+    # torch.relu has no out=; clamp computes the same values but passes a gradient of 1 at x = 0
+    return torch.relu(x) if out is None else torch.clamp(x, min=0.0, out=out)
 
 
 GATE_ACTIVATIONS = {"sigmoid": sigmoid, "hard-sigmoid": hard_sigmoid}

@@ -203,3 +203,13 @@ def test_bilstm_factors_apply_to_both_directions():
     layer = ll.bilstm_layer(2, input_size=1, input_weights_learn_rate_factor=[1, 2, 3, 4], bias_l2_factor=[0, 1, 0, 0])
     np.testing.assert_array_equal(layer.learn_rate_factors()["input_weights"][:, 0].numpy(), [1, 1, 2, 2, 3, 3, 4, 4] * 2)
     np.testing.assert_array_equal(layer.l2_factors()["bias"].numpy(), [0, 0, 1, 1, 0, 0, 0, 0] * 2)
+
+
+def test_relu_has_torchs_gradient_at_zero_and_computes_in_place():
+    from lstmlab.activations import relu
+
+    z = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    relu(z).sum().backward()
+    assert z.grad.tolist() == [0.0, 0.0, 1.0], "as torch.relu: no gradient at exactly 0 (zero padding makes such values)"
+    out = torch.empty(3)
+    assert relu(z.detach(), out=out) is out and out.tolist() == [0.0, 0.0, 2.0]
