@@ -37,7 +37,7 @@ class Batch:
         y: the targets of these sequences: labels (B,), responses (B, R), per-step targets
             (B, T[, R]) padded like x, or None.
         mask: (B, T), True on real time steps.
-        lengths: (B,) real time steps of each sequence in this batch (in this chunk).
+        lengths: (B,) real time steps of each sequence in this batch (in this chunk), from the mask.
         indices: (B,) positions of the sequences in X.
         chunk: 0, 1, ... for a sequence split into chunks; always 0 otherwise.
     """
@@ -45,9 +45,12 @@ class Batch:
     x: np.ndarray
     y: object
     mask: np.ndarray
-    lengths: np.ndarray
     indices: np.ndarray
     chunk: int
+
+    @property
+    def lengths(self):
+        return self.mask.sum(1)
 
 
 def sequence_batches(
@@ -109,12 +112,12 @@ def iterate_batches(sequences, targets, per_step, *, mini_batch_size, sequence_l
             y = targets[indices]
         for chunk, start in enumerate(range(0, T, step)):
             span = slice(start, start + step)
-            yield Batch(x[:, span], y[:, span] if per_step else y, mask[:, span], mask[:, span].sum(1), indices, chunk)
+            yield Batch(x[:, span], y[:, span] if per_step else y, mask[:, span], indices, chunk)
 
 
-def count_batches(sequences, mini_batch_size, sequence_length, shuffle, seed, epoch, sort=False):
+def count_batches(sequences, mini_batch_size, sequence_length, shuffle, seed, epoch):
     """How many batches (chunks counted) one epoch yields, without padding anything."""
-    groups = _order(sequences, mini_batch_size, shuffle, sort, seed, epoch)
+    groups = _order(sequences, mini_batch_size, shuffle, False, seed, epoch)
     if not isinstance(sequence_length, (int, np.integer)):
         return len(groups)
     return sum(math.ceil(max(len(sequences[n]) for n in group) / sequence_length) for group in groups)
@@ -128,13 +131,19 @@ def _order(sequences, mini_batch_size, shuffle, sort, seed, epoch):
         rng = np.random.default_rng(0 if seed is None else seed)
     elif shuffle == "every-epoch":
         rng = np.random.default_rng(None if seed is None else [seed, epoch])
-    order = np.arange(N) if rng is None or sort else rng.permutation(N)
     if sort:
-        order = np.argsort([len(x) for x in sequences], kind="stable")
+        order = _by_length(sequences)
+    else:
+        order = np.arange(N) if rng is None else rng.permutation(N)
     groups = [order[k : k + mini_batch_size] for k in range(0, N, mini_batch_size)]
     if sort and rng is not None:
         groups = [groups[k] for k in rng.permutation(len(groups))]
     return groups
+
+
+def _by_length(sequences):
+    """Indices that order sequences by length, shortest first; ties keep their order."""
+    return np.argsort([len(x) for x in sequences], kind="stable")
 
 
 def _fill_value(y):
@@ -157,7 +166,7 @@ def sort_by_length(X, Y=None):
     Returns (X_sorted, order), or (X_sorted, Y_sorted, order) when Y is given; X[order] is X_sorted.
     """
     sequences = as_sequences(X, where="sort_by_length")
-    order = np.argsort([len(x) for x in sequences], kind="stable")
+    order = _by_length(sequences)
     X_sorted = [sequences[n] for n in order]
     if Y is None:
         return X_sorted, order

@@ -77,7 +77,7 @@ def _as_sequence(x, label, where, allow_complex):
         )
     if x.shape[0] == 0:
         raise ValueError(f"{where}: {label} is empty (0 time steps); drop it or give at least one step.")
-    return x if x.dtype in (np.float32, np.float64, np.complex64, np.complex128) else x.astype(np.result_type(x.dtype, np.float32))
+    return x.astype(np.result_type(x.dtype, np.float32), copy=False)
 
 
 def pad_sequences(X, length="longest", direction="right", padding_value=0):
@@ -100,12 +100,13 @@ def pad_sequences(X, length="longest", direction="right", padding_value=0):
            [1., 1., 1.]])
     """
     check_finite(padding_value, "padding_value", "pad_sequences")
-    return pad(as_sequences(X, where="pad_sequences"), check_sequence_length(length, "length", "pad_sequences"), direction, padding_value)
+    sequences = as_sequences(X, where="pad_sequences")
+    length = check_sequence_length(length, "length", "pad_sequences")
+    return pad(sequences, length, check_choice(direction, "direction", ("right", "left"), "pad_sequences"), padding_value)
 
 
-def pad(sequences, length="longest", direction="right", padding_value=0):
-    """`pad_sequences` for checked sequences (or per-step targets, whose padding may be "")."""
-    direction = check_choice(direction, "direction", ("right", "left"), "pad_sequences")
+def pad(sequences, length, direction, padding_value):
+    """`pad_sequences` for checked sequences and options (or per-step targets, whose padding may be "")."""
     lengths = np.array([len(x) for x in sequences])
     if length == "longest":
         T = lengths.max()

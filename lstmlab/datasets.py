@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._checks import check_nonnegative, check_positive_int
+from ._checks import check_bool, check_nonnegative, check_positive_int
 
 # A checkout or an editable install reads datasets/ at the repository root. A wheel carries the
 # same files inside the package, as lstmlab/_datasets/, which is looked for first: next to an
@@ -315,8 +315,7 @@ def co2(*, interpolate=True):
     >>> len(y), str(y.index[0].date()), float(y.iloc[0]), int(co2(interpolate=False).isna().sum())
     (2284, '1958-03-29', 316.1, 59)
     """
-    if not isinstance(interpolate, (bool, np.bool_)):
-        raise TypeError(f"co2: interpolate must be True or False; got {interpolate!r}.")
+    interpolate = check_bool(interpolate, "interpolate", "co2")
     name = "mauna_loa_co2_weekly.csv"
     table = _load_csv(name, ["date", "co2"])  # date as YYYYMMDD, co2 empty where not measured
     try:

@@ -17,14 +17,13 @@ def in_notebook():
 class Progress:
     """A tqdm bar (verbose=True) and, with plots="training-progress" in Jupyter, a live figure."""
 
-    def __init__(self, options, total):
+    def __init__(self, options, total, rows):
         self.bar = tqdm(total=total, disable=not options.verbose, unit="it", desc="trainnet")
         self.frequency = options.verbose_frequency
         self.live = LiveFigure() if options.plots == "training-progress" and in_notebook() else None
-        self.rows = []
+        self.rows = rows  # the training history, which the run appends to
 
     def update(self, row):
-        self.rows.append(row)
         self.bar.update(1)
         if row["iteration"] % self.frequency == 0 or "validation_loss" in row:
             shown = {k: f"{v:.4g}" for k, v in row.items() if k not in ("epoch", "iteration", "seconds")}

@@ -117,9 +117,10 @@ class Solver:
         if self.threshold_method == "absolute-value":
             return [d.clamp(-self.threshold, self.threshold) for d in gradients]
         if self.threshold_method == "global-l2norm":
-            norm = torch.sqrt(sum((d**2).sum() for d in gradients))
-            return [d * min(1.0, self.threshold / norm.item()) if norm > 0 else d for d in gradients]
-        return [d * min(1.0, self.threshold / d.norm().item()) if d.norm() > 0 else d for d in gradients]
+            norm = torch.sqrt(sum((d**2).sum() for d in gradients)).item()  # one device sync per step
+            return [d * min(1.0, self.threshold / norm) if norm > 0 else d for d in gradients]
+        norms = torch.stack([d.norm() for d in gradients]).tolist()  # one device sync per step
+        return [d * min(1.0, self.threshold / n) if n > 0 else d for d, n in zip(gradients, norms)]
 
     def zero_grad(self):
         for e in self.entries:

@@ -18,7 +18,7 @@ import torch
 from . import losses
 from .batching import count_batches, iterate_batches
 from .layers import SequenceInputLayer
-from .network import Network, exact_float32, prepare
+from .network import Network, evaluating, prepare
 from .options import TrainingOptions, training_options
 from .progress import Progress
 from .solvers import Solver
@@ -145,7 +145,7 @@ class Run:
     def train(self, sequences, validation):
         o = self.options
         total = sum(count_batches(sequences, o.mini_batch_size, o.sequence_length, o.shuffle, o.seed, epoch) for epoch in range(o.max_epochs))
-        progress = Progress(o, total=total)
+        progress = Progress(o, total=total, rows=self.history)
         start = time.perf_counter()
         try:
             for epoch in range(o.max_epochs):
@@ -158,16 +158,17 @@ class Run:
                     scores, y, mask, finals = self.forward(batch, states)
                     states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}
                     value = losses.compute(self.loss, scores, y, mask)
-                    if not torch.isfinite(value):
+                    loss = value.item()
+                    if not math.isfinite(loss):
                         raise FloatingPointError(
-                            f"trainnet: the loss became {value.item()} at iteration {self.iteration + 1} (epoch {epoch + 1}); "
+                            f"trainnet: the loss became {loss} at iteration {self.iteration + 1} (epoch {epoch + 1}); "
                             f"training stopped. Lower initial_learn_rate, set gradient_threshold, or check the data's scale."
                         )
                     self.solver.zero_grad()
                     value.backward()
                     self.solver.step(rate)
                     self.iteration += 1
-                    row = {"epoch": epoch + 1, "iteration": self.iteration, "loss": value.item()}
+                    row = {"epoch": epoch + 1, "iteration": self.iteration, "loss": loss}
                     row.update(self._metric_values(scores.detach(), y, mask))
                     if validation is not None and self.iteration % o.validation_frequency == 0:
                         row.update(self.validate(*validation))
@@ -190,42 +191,29 @@ class Run:
             outputs, y = outputs[mask], y[mask]
         return {prefix + name: fn(outputs, y) for name, fn in self.metrics.items()}
 
-    @torch.no_grad()
     def validate(self, sequences, targets):
         """Loss and metrics on the validation data, in evaluation mode; counts down the patience.
 
         The state is carried from chunk to chunk, as in training; a network that outputs one
         vector per sequence is scored on the last chunk of each mini-batch.
         """
-        was_training = self.net.training
-        self.net.eval()
-        kept = []  # (scores, targets) of the real steps, or of each sequence's last chunk
-
-        def keep(scores, y, mask):
-            kept.append((scores[mask], y[mask]) if mask is not None else (scores, y))
-
-        with exact_float32():
-            states, pending = None, None
+        kept = {}  # (scores, targets) of the real steps of each chunk, or of each mini-batch's last chunk
+        with evaluating(self.net):
             for batch in self.batches(sequences, targets.values, 0, "never"):
-                if batch.chunk == 0:
-                    states = None
-                    if pending is not None:
-                        keep(*pending)
+                states = None if batch.chunk == 0 else states
                 scores, y, mask, states = self.forward(batch, states)
-                pending = (scores, y, mask)
                 if mask is not None:  # per step: every chunk holds its own steps
-                    keep(*pending)
-                    pending = None
-            if pending is not None:
-                keep(*pending)
-        self.net.train(was_training)
-        scores, y = torch.cat([s for s, _ in kept]), torch.cat([t for _, t in kept])
-        value = losses.compute(self.loss, scores, y).item()
+                    kept[batch.indices[0], batch.chunk] = scores[mask], y[mask]
+                else:  # one output per sequence: a later chunk replaces an earlier one
+                    kept[batch.indices[0]] = scores, y
+            scores, y = torch.cat([s for s, _ in kept.values()]), torch.cat([t for _, t in kept.values()])
+            value = losses.compute(self.loss, scores, y).item()
+            metrics = self._metric_values(scores, y, None, prefix="validation_")
         if value < self.best:
             self.best, self.patience_left = value, self.options.validation_patience
         else:
             self.patience_left -= 1
-        return {"validation_loss": value, **self._metric_values(scores, y, None, prefix="validation_")}
+        return {"validation_loss": value, **metrics}
 
 
 def _metrics(metrics, targets):
