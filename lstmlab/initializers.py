@@ -13,6 +13,7 @@ from ._checks import as_tensor
 
 WEIGHT_INITIALIZERS = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones")
 BIAS_INITIALIZERS = ("zeros", "narrow-normal", "ones")  # an LSTM also has "unit-forget-gate"
+FILTER_INITIALIZERS = tuple(i for i in WEIGHT_INITIALIZERS if i != "orthogonal")  # filters and embeddings: no matrix to orthogonalize
 
 
 def glorot(shape, fans=None):

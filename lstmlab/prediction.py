@@ -164,7 +164,7 @@ def held_states(layers, N, where):
                 f"{where}: layer {layer.name!r} holds states for {len(own[0])} sequences (from predict_and_update_state) "
                 f"but X has {N}; give {len(own[0])} sequences, or call ll.reset_state(net) first."
             )
-        held[layer.name] = tuple(s.expand(N, -1) if s.ndim == 1 else s for s in own)
+        held[layer.name] = layer.start_states(N)
     return held
 
 

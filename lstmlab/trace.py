@@ -168,14 +168,13 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
 
     # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
     batching = check_batching_options(mini_batch_size, "longest", "right", "never", False, "trace")
-    held = held_states([net[name] for name in recurrent], len(sequences), "trace")
+    held = held_states(list(recurrent.values()), len(sequences), "trace")
     with evaluating(net):
         for batch in iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=0, **batching):
             indices, x = batch.indices, torch.as_tensor(batch.x).to(like)
             mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
 
             def observe(layer, x_in, states, frozen):
-                frozen = None if frozen is None or bool(frozen.all()) else frozen
                 y, final = layer.run(x_in, states, frozen)  # y (B, T, D*H)
                 if layer.name not in chosen:
                     return y, final
@@ -239,11 +238,10 @@ def _assemble(parts, N, S):
         return directions  # one mini-batch that reached every chosen step: no copy at all
     assembled = []
     for d, first in enumerate(directions):
-        arrays = {q: np.empty((N, S, v.shape[2]), dtype=v.dtype) for q, v in first.items()}
+        arrays = {q: np.full((N, S, v.shape[2]), np.nan, dtype=v.dtype) for q, v in first.items()}
         for indices, reached, directions in parts:
             for q, v in directions[d].items():
                 arrays[q][np.ix_(indices, np.flatnonzero(reached))] = v
-                arrays[q][np.ix_(indices, np.flatnonzero(~reached))] = np.nan
         assembled.append(arrays)
     return assembled
 

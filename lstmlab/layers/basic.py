@@ -128,12 +128,8 @@ class SequenceInputLayer(Layer):
             dimension = dimension_of(tuple(kept[0].shape), self.step_shape) if kept else "channel"
         stats = compute_statistics(steps, self.normalization, dimension, self.name or self.kind)
         for name in names:
-            setattr(self, name, as_statistic_tensor(stats[name]).to(self._device()))
+            setattr(self, name, as_statistic_tensor(stats[name]).to(self.like.device))
         return self
-
-    def _device(self):
-        buffers = [b for b in self.buffers() if b is not None]
-        return buffers[0].device if buffers else torch.device("cpu")
 
     def forward(self, x):
         if callable(self.normalization):

@@ -13,11 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import as_tensor, check_choice, check_positive_int
-from ..initializers import initialize
+from ..initializers import BIAS_INITIALIZERS, FILTER_INITIALIZERS, initialize
 from .base import Layer, check_dtype, check_input
 from .window import Window, slide
-
-INITIALIZERS = ("glorot", "he", "narrow-normal", "zeros", "ones")
 
 
 class _Convolution(Layer):
@@ -50,8 +48,8 @@ class _Convolution(Layer):
         self.windows = [Window(k, s, d, p, where, allowed) for k, s, d, p in zip(sizes, strides, dilations, paddings)]
         self.num_filters = check_positive_int(num_filters, "num_filters", where)
         self.initializers = {
-            "weights": check_choice(weights_initializer, "weights_initializer", INITIALIZERS, where, allow_callable=True),
-            "bias": check_choice(bias_initializer, "bias_initializer", ("zeros", "narrow-normal", "ones"), where, allow_callable=True),
+            "weights": check_choice(weights_initializer, "weights_initializer", FILTER_INITIALIZERS, where, allow_callable=True),
+            "bias": check_choice(bias_initializer, "bias_initializer", BIAS_INITIALIZERS, where, allow_callable=True),
         }
         self._given = {"weights": weights, "bias": bias}
         self.num_channels = "auto"

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import as_tensor, check_choice, check_positive_int
-from ..initializers import initialize
+from ..initializers import FILTER_INITIALIZERS, initialize
 from .base import Layer, check_dtype
 
 
@@ -37,7 +37,7 @@ class WordEmbeddingLayer(Layer):
         where = "word_embedding_layer"
         self.dimension = check_positive_int(dimension, "dimension", where)
         self.num_words = check_positive_int(num_words, "num_words", where)
-        initializer = check_choice(weights_initializer, "weights_initializer", ("narrow-normal", "glorot", "he", "zeros", "ones"), where, allow_callable=True)
+        initializer = check_choice(weights_initializer, "weights_initializer", FILTER_INITIALIZERS, where, allow_callable=True)
         shape = (self.dimension, self.num_words)
         if weights is None:
             weights = initialize(initializer, shape, "weights_initializer", where)

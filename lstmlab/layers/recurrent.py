@@ -311,6 +311,8 @@ class RecurrentLayer(Layer):
             One dict per direction: quantity name -> (B, T, U) tensor, indexed by input time.
         """
         (B, T, C), H = x.shape, self.num_hidden_units
+        if mask is not None and bool(mask.all()):
+            mask = None  # nothing padded: nothing frozen
         recorded = []
         for d in range(self.num_directions):
             h = y[..., d * H : (d + 1) * H]  # (B, T, H)
