@@ -198,9 +198,11 @@ class Run:
         vector per sequence is scored on the last chunk of each mini-batch.
         """
         kept = {}  # (scores, targets) of the real steps of each chunk, or of each mini-batch's last chunk
+        states = None
         with evaluating(self.net):
             for batch in self.batches(sequences, targets.values, 0, "never"):
-                states = None if batch.chunk == 0 else states
+                if batch.chunk == 0:
+                    states = None  # a new mini-batch starts from the layers' own states
                 scores, y, mask, states = self.forward(batch, states)
                 if mask is not None:  # per step: every chunk holds its own steps
                     kept[batch.indices[0], batch.chunk] = scores[mask], y[mask]
