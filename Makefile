@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,test]"
 	touch $(STAMP)
 
-# As root (containers, CI machines) JupyterLab refuses to start without --allow-root.
+# `lstmlab lab` opens JupyterLab on notebooks/ (with --allow-root when run as root, as in containers).
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	$(BIN)/lstmlab lab
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

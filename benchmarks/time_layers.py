@@ -34,14 +34,10 @@ def networks(C, device):
         ll.lstm_layer(64, output_mode="last"),
     ]).to(device)
     conv = torch.nn.Conv1d(C, 32, 3, padding=1).to(device)
-    lstm = torch.nn.LSTM(32, 64, batch_first=True).to(device)
     with torch.no_grad():
-        conv.weight.copy_(net["conv1d"].weights.permute(2, 1, 0))
+        conv.weight.copy_(net["conv1d"].weights.permute(2, 1, 0))  # lstmlab keeps (k, C, K), torch (K, C, k)
         conv.bias.copy_(net["conv1d"].bias)
-        lstm.weight_ih_l0.copy_(net["lstm"].input_weights)
-        lstm.weight_hh_l0.copy_(net["lstm"].recurrent_weights)
-        lstm.bias_ih_l0.copy_(net["lstm"].bias)
-        lstm.bias_hh_l0.zero_()
+    lstm = net["lstm"].to_torch()  # an nn.LSTM with the same weights, on the same device
 
     def plain(x):
         z = torch.relu(conv(x.transpose(1, 2)))  # (B, 32, T)

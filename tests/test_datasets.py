@@ -92,10 +92,14 @@ def test_waveforms_shapes_match_their_labels():
             assert all(len(np.unique(np.abs(x[:, c]))) > 2 for c in range(3))
 
 
-def test_waveforms_are_reproducible():
-    X1, y1 = datasets.waveforms(20, seed=3)
-    X2, y2 = datasets.waveforms(20, seed=3)
-    X3, _ = datasets.waveforms(20, seed=4)
+@pytest.mark.parametrize(
+    "make, seed",
+    [(lambda seed: datasets.waveforms(20, seed=seed), 3), (lambda seed: datasets.moving_digits(10, seed=seed), 7),
+     (lambda seed: datasets.short_reviews(50, seed=seed)[:2], 1)],
+    ids=["waveforms", "moving_digits", "short_reviews"],
+)
+def test_generated_data_are_reproducible(make, seed):
+    (X1, y1), (X2, y2), (X3, _) = make(seed), make(seed), make(seed + 1)
     assert same_data(X1, X2) and list(y1) == list(y2)
     assert not same_data(X1, X3)
 
@@ -260,14 +264,6 @@ def test_moving_digits_bounce_inside_the_canvas():
     np.testing.assert_array_equal(datasets._bounce(np.array([0, 0]), np.array([1, 2]), 3, 0), np.zeros((3, 2)))
 
 
-def test_moving_digits_are_reproducible():
-    X1, y1 = datasets.moving_digits(10, seed=7)
-    X2, y2 = datasets.moving_digits(10, seed=7)
-    X3, _ = datasets.moving_digits(10, seed=8)
-    assert same_data(X1, X2) and list(y1) == list(y2)
-    assert not same_data(X1, X3)
-
-
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -305,14 +301,6 @@ def test_short_reviews_follow_their_rule():
     assert 4 <= min(len(x) for x in X) and max(len(x) for x in X) <= 3 * 6 + 2  # 1 to 3 clauses of 4 to 6 words
     for x, label in zip(X, y):
         assert _opinion([vocabulary[k - 1] for k in x]) == label
-
-
-def test_short_reviews_are_reproducible():
-    X1, y1, _ = datasets.short_reviews(50, seed=1)
-    X2, y2, _ = datasets.short_reviews(50, seed=1)
-    X3, _, _ = datasets.short_reviews(50, seed=2)
-    assert all(np.array_equal(a, b) for a, b in zip(X1, X2)) and list(y1) == list(y2)
-    assert not all(len(a) == len(b) and np.array_equal(a, b) for a, b in zip(X1, X3))
 
 
 def test_short_reviews_bad_arguments():

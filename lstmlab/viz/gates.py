@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .._checks import check_choice
-from ._style import BACKWARD, FORWARD, NAMES, SIGNED, colour_scale, finish
+from ._style import BACKWARD, FORWARD, GATE_SCALE, NAMES, SIGNED, STATE_SCALE, colour_scale, finish
 
 
 def _pick(trace, layer, sequence, direction, where):
@@ -92,8 +92,8 @@ def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
         fig.update_yaxes(title_text="unit", showticklabels=False, row=row, col=1)
     fig.update_xaxes(title_text="time step", row=len(quantities), col=1)
     fig.update_layout(
-        coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": 1, "colorbar": {"title": {"text": "gate"}, "y": 0.75, "len": 0.45}},
-        coloraxis2={"colorscale": "RdBu_r", "cmid": 0, "colorbar": {"title": {"text": "state"}, "y": 0.25, "len": 0.45}},
+        coloraxis={"colorscale": GATE_SCALE, "cmin": 0, "cmax": 1, "colorbar": {"title": {"text": "gate"}, "y": 0.75, "len": 0.45}},
+        coloraxis2={"colorscale": STATE_SCALE, "cmid": 0, "colorbar": {"title": {"text": "state"}, "y": 0.25, "len": 0.45}},
         height=170 * len(quantities) + 100,
     )
     where = f" ({direction})" if len(recorded.directions) > 1 else ""

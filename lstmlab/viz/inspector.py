@@ -9,6 +9,7 @@ from ..network import Network
 from ..prediction import activations
 from ..trace import trace
 from .._checks import check_choice
+from ._style import FORWARD, finish
 
 
 def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward"):
@@ -79,13 +80,12 @@ def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward
     header = ["equation", "W·x_t", f"R·h_{prev}", "b", "pre-activation", "value", "ll.trace"]
     columns = [[r[k] if k == 0 else ("" if r[k] is None else f"{r[k]:.6f}") for r in rows] for k in range(len(header))]
     fig = go.Figure(go.Table(
-        header={"values": header, "fill_color": "#1f77b4", "font": {"color": "white", "size": 14}, "align": "left"},
+        header={"values": header, "fill_color": FORWARD, "font": {"color": "white", "size": 14}, "align": "left"},
         cells={"values": columns, "align": ["left"] + ["right"] * 6, "font": {"size": 13}, "height": 30},
         columnwidth=[3.4, 1, 1, 1, 1.2, 1, 1],
     ))
-    fig.update_layout(title=f"Layer {layer!r} ({direction}), sequence {sequence}, step {step}, unit {unit}: every equation",
-                      template="plotly_white", font={"size": 14}, height=120 + 34 * (len(rows) + 1), margin={"l": 10, "r": 10, "b": 10})
-    return fig
+    title = f"Layer {layer!r} ({direction}), sequence {sequence}, step {step}, unit {unit}: every equation"
+    return finish(fig, title, height=120 + 34 * (len(rows) + 1), margin={"l": 10, "r": 10, "b": 10})
 
 
 __all__ = ["step_inspector", "step_numbers"]

@@ -45,7 +45,6 @@ def padding_chart(X, mini_batch_size=8, sequence_length="longest", sequence_padd
     for n, entry in per_sequence.items():
         mask = np.concatenate(entry["mask"])
         rows.append((entry["batch"], n, mask, len(sequences[n]) - int(mask.sum())))
-    rows.sort(key=lambda r: (r[0], list(per_sequence).index(r[1])))
     labels = [f"batch {r[0]} · seq {r[1]}" for r in rows]
     fig = go.Figure()
     pieces = {"real": [], "padding": [], "discarded": []}

@@ -59,13 +59,12 @@ def hidden_state_pca(trace, layer, labels=None, color="class", direction="forwar
     project = lambda v: (v - centre) @ axes[:2].T  # noqa: E731
     fig = go.Figure()
     shown = range(min(len(h), max_sequences))
-    for n in shown:
-        xy = project(h[n][mask[n]])
-        fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", line={"color": "rgba(120,120,120,0.25)", "width": 1},
+    sequences, s = np.nonzero(mask[: len(shown)])  # the real steps of the shown sequences, sequence by sequence
+    steps = recorded.steps[s]
+    xy = project(h[sequences, s])  # (M, 2)
+    for line in np.split(xy, np.cumsum(mask[: len(shown)].sum(1))[:-1]):  # one line per sequence
+        fig.add_trace(go.Scatter(x=line[:, 0], y=line[:, 1], mode="lines", line={"color": "rgba(120,120,120,0.25)", "width": 1},
                                  showlegend=False, hoverinfo="skip"))
-    steps = np.concatenate([recorded.steps[mask[n]] for n in shown])
-    sequences = np.concatenate([np.full(int(mask[n].sum()), n) for n in shown])
-    xy = np.concatenate([project(h[n][mask[n]]) for n in shown])
     if color == "time":
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", name="h_t", customdata=np.stack([sequences, steps], 1),
                                  marker={"color": steps, "colorscale": "Viridis", "colorbar": {"title": {"text": "step"}}, "size": 6},

@@ -19,9 +19,7 @@ def explore(net, X, **trace_options):
     """
     if not isinstance(net, Network):
         raise TypeError(f"explore: net must be an ll.Network; got {type(net).__name__}.")
-    status = widgets.HTML("<i>recording every gate with ll.trace…</i>")
     recorded = trace(net, X, **trace_options)
-    status.value = ""
     sequences = list(X)
     names = list(recorded)
     first = recorded[names[0]]
@@ -59,7 +57,6 @@ def explore(net, X, **trace_options):
 
     app = App(controls, draw, before_draw)
     app.trace = recorded
-    app.children = (status, *app.children)
     return app
 
 
