@@ -1,8 +1,9 @@
 """Prediction: scores, labels, activations, and stateful prediction that carries the state on.
 
 Sequences go through the network in mini-batches, padded, truncated or split by the same rule as
-in training (`ll.sequence_batches`); when split into chunks, the state is carried from chunk to
-chunk. The outputs of each sequence are put back together and cut to its real steps.
+in training (`ll.sequence_batches`), and run by the same loop (`lstmlab.runner.run_batches`): when
+split into chunks, the state is carried from chunk to chunk. The outputs of each sequence are put
+back together and cut to its real steps.
 """
 
 import numpy as np
@@ -13,6 +14,7 @@ from ._checks import check_bool
 from .batching import check_batching_options, iterate_batches
 from .layers import RecurrentLayer
 from .network import Network, evaluating, prepare
+from .runner import held_states, keep_states, run_batches
 
 
 def predict(
@@ -124,55 +126,26 @@ def _outputs(
     sequences = prepare(net, X, where)
     check_bool(freeze_padding, "freeze_padding", where)
     options = check_batching_options(mini_batch_size, sequence_length, sequence_padding_direction, "never", False, where)
-    N, like = len(sequences), net.layers[0].like
+    N = len(sequences)
     recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
-    held = held_states(recurrent, N, where)
+    batches = iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=sequence_padding_value, **options)
     pieces, last, final_states = [[] for _ in range(N)], [None] * N, {}
     with evaluating(net):
-        for batch in iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=sequence_padding_value, **options):
-            if batch.chunk == 0:
-                states = {name: tuple(s[batch.indices] for s in own) for name, own in held.items()}
-            x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
-            mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-            y, states, out_mask = net.run(x, mask, states, stop=stop, freeze_padding=freeze_padding)
-            y = y.cpu().numpy()  # (B, T_out, ...) or (B, K)
-            real = None if out_mask is None else out_mask.cpu().numpy()  # (B, T_out)
-            for b, n in enumerate(batch.indices):
+        for step in run_batches(net, batches, start_states=held_states(recurrent, N, where), stop=stop, freeze_padding=freeze_padding):
+            y = step.output.cpu().numpy()  # (B, T_out, ...) or (B, K)
+            real = None if step.output_mask is None else step.output_mask.cpu().numpy()  # (B, T_out)
+            for b, n in enumerate(step.batch.indices):
                 if real is not None:
                     pieces[n].append(y[b][real[b]])  # the real steps of this chunk
                 else:
                     last[n] = y[b]  # the last chunk's output
-            for name, final in states.items():
-                final_states.setdefault(name, {})[tuple(batch.indices)] = final
+            for name, final in step.finals.items():
+                final_states.setdefault(name, {})[tuple(step.batch.indices)] = final
     if update_state:
-        _keep_states(recurrent, final_states, N)
+        keep_states(recurrent, final_states, N)
     if last[0] is not None:
         return np.stack(last)  # (N, K)
     outputs = [np.concatenate(p) for p in pieces]
     if isinstance(X, (np.ndarray, torch.Tensor)) and len({len(o) for o in outputs}) == 1:
         return np.stack(outputs)
     return outputs
-
-
-def held_states(layers, N, where):
-    """Each recurrent layer's current states, one row per sequence: {name: ((N, D*H), ...)}."""
-    held = {}
-    for layer in layers:
-        own = [getattr(layer, f"{s}_state") for s in layer.state_names]
-        if own[0].ndim == 2 and len(own[0]) != N:
-            raise ValueError(
-                f"{where}: layer {layer.name!r} holds states for {len(own[0])} sequences (from predict_and_update_state) "
-                f"but X has {N}; give {len(own[0])} sequences, or call ll.reset_state(net) first."
-            )
-        held[layer.name] = layer.start_states(N)
-    return held
-
-
-def _keep_states(layers, final_states, N):
-    """Store the final states of every sequence in the layers, one row per sequence."""
-    for layer in layers:
-        for k, state_name in enumerate(layer.state_names):
-            rows = getattr(layer, f"{state_name}_state").new_empty(N, layer.output_size)
-            for indices, final in final_states[layer.name].items():
-                rows[list(indices)] = final[k]
-            setattr(layer, f"{state_name}_state", rows)

@@ -23,7 +23,7 @@ from ._checks import check_bool
 from .batching import check_batching_options, iterate_batches
 from .layers import RecurrentLayer
 from .network import evaluating, prepare
-from .prediction import held_states
+from .runner import held_states, run_batches
 
 
 class DirectionTrace:
@@ -162,37 +162,34 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     lengths = _input_lengths(net, [len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
     step_index = {name: _choose(steps, int(lengths[name].max()), "steps", f"time steps of layer {name!r}") for name in chosen}
     unit_index = {name: _choose(units, recurrent[name].num_hidden_units, "units", f"hidden units of layer {name!r}") for name in chosen}
-    like = net.layers[0].like  # the network's device and dtype
     parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
     errors = dict.fromkeys(chosen, 0.0)
 
     # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
     batching = check_batching_options(mini_batch_size, "longest", "right", "never", False, "trace")
-    held = held_states(list(recurrent.values()), len(sequences), "trace")
+    batches = iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=0, **batching)
+
+    def observe(batch, layer, x, states, frozen):
+        y, final = layer.run(x, states, frozen)  # y (B, T, D*H)
+        if layer.name not in chosen:
+            return y, final
+        units = _as_index(unit_index[layer.name], layer.num_hidden_units, x.device)
+        chosen_steps = step_index[layer.name]
+        reached = chosen_steps < x.shape[1]  # (S,) the chosen steps this mini-batch reached
+        H = layer.num_hidden_units
+        directions = []
+        for d, recorded in enumerate(layer.explain(x, y, states, units, frozen)):
+            h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
+            error = recorded["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
+            errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
+            directions.append({q: _steps(v, chosen_steps[reached]).cpu().numpy() for q, v in recorded.items()})
+        parts[layer.name].append((batch.indices, reached, directions))
+        return y, final
+
+    start = held_states(list(recurrent.values()), len(sequences), "trace")
     with evaluating(net):
-        for batch in iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=0, **batching):
-            indices, x = batch.indices, torch.as_tensor(batch.x).to(like)
-            mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-
-            def observe(layer, x_in, states, frozen):
-                y, final = layer.run(x_in, states, frozen)  # y (B, T, D*H)
-                if layer.name not in chosen:
-                    return y, final
-                units = _as_index(unit_index[layer.name], layer.num_hidden_units, x_in.device)
-                chosen_steps = step_index[layer.name]
-                reached = chosen_steps < x_in.shape[1]  # (S,) the chosen steps this mini-batch reached
-                H = layer.num_hidden_units
-                directions = []
-                for d, recorded in enumerate(layer.explain(x_in, y, states, units, frozen)):
-                    h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
-                    error = recorded["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
-                    errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
-                    directions.append({q: _steps(v, chosen_steps[reached]).cpu().numpy() for q, v in recorded.items()})
-                parts[layer.name].append((indices, reached, directions))
-                return y, final
-
-            own_states = {name: tuple(s[indices] for s in own) for name, own in held.items()}
-            net.run(x, mask, own_states, observe=observe, freeze_padding=freeze_padding)
+        for _ in run_batches(net, batches, start_states=start, freeze_padding=freeze_padding, observe=observe):
+            pass  # observe records every mini-batch as it runs
 
     return Trace(
         {

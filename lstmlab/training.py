@@ -1,10 +1,11 @@
 """`ll.trainnet`: train a network on sequences, the way MATLAB's trainnet does.
 
 One iteration: take the next mini-batch (`ll.sequence_batches` with the options' sequence
-rules), run the network, compute the loss on real time steps, back-propagate, and update every
-parameter with the solver (`ll.Solver`: learn-rate and L2 factors, gradient clipping). When
-sequences are split into chunks, the recurrent state is carried from one chunk to the next
-(without back-propagating into the previous chunk). Every iteration becomes a row of
+rules), run the network (`lstmlab.runner.run_batches`, the loop that prediction uses too),
+compute the loss on real time steps, back-propagate, and update every parameter with the
+solver (`ll.Solver`: learn-rate and L2 factors, gradient clipping). When sequences are split
+into chunks, the recurrent state is carried from one chunk to the next (without
+back-propagating into the previous chunk). Every iteration becomes a row of
 `net.training_history_`. Every sequence is used in every epoch: the last mini-batch may be
 smaller (MATLAB's trainNetwork drops it instead).
 """
@@ -21,6 +22,7 @@ from .layers import SequenceInputLayer
 from .network import Network, evaluating, prepare
 from .options import TrainingOptions, training_options
 from .progress import Progress
+from .runner import run_batches
 from .solvers import Solver
 from .targets import encode
 
@@ -110,9 +112,10 @@ class Run:
         self.history, self.iteration = [], 0
         self.best, self.patience_left = math.inf, options.validation_patience
 
-    def batches(self, sequences, values, epoch, shuffle):
+    def passes(self, sequences, values, epoch, shuffle):
+        """The mini-batches of one epoch, each run through the network (see `lstmlab.runner`)."""
         o = self.options
-        return iterate_batches(
+        batches = iterate_batches(
             sequences,
             values,
             self.targets.per_step,
@@ -125,22 +128,19 @@ class Run:
             epoch=epoch,
             padding_value=o.sequence_padding_value,
         )
+        return run_batches(self.net, batches, stop=self.stop, freeze_padding=o.freeze_padding)
 
-    def forward(self, batch, states):
-        """Scores of one mini-batch, its targets and mask as tensors, and the final states."""
-        like = self.net.layers[0].like
-        x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
-        mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-        y = torch.as_tensor(batch.y, device=like.device)  # (B,) codes, (B, R), or per step (B, T[, R])
-        y = y.long() if self.targets.class_names is not None else y.to(like.dtype)
-        scores, finals, mask = self.net.run(x, mask, states, stop=self.stop, freeze_padding=self.options.freeze_padding)
-        if self.targets.per_step and scores.shape[1] != y.shape[1]:
+    def scored(self, step):
+        """The scores of one pass, its targets, and the mask of its real steps (per-step targets only)."""
+        if not self.targets.per_step:
+            return step.output, step.y, None
+        if step.output.shape[1] != step.y.shape[1]:
             raise ValueError(
-                f"trainnet: the network outputs {scores.shape[1]} time steps for a mini-batch of {y.shape[1]}, so "
+                f"trainnet: the network outputs {step.output.shape[1]} time steps for a mini-batch of {step.y.shape[1]}, so "
                 f"sequence-to-sequence targets do not line up; keep the time axis in convolution and pooling layers "
                 f"(stride 1, padding 'same' or 'causal')."
             )
-        return scores, y, (mask if self.targets.per_step else None), finals
+        return step.output, step.y, step.output_mask
 
     def train(self, sequences, validation):
         o = self.options
@@ -151,12 +151,8 @@ class Run:
             for epoch in range(o.max_epochs):
                 rate = learn_rate(o, epoch)
                 self.net.train()
-                states = None
-                for batch in self.batches(sequences, self.targets.values, epoch, o.shuffle):
-                    if batch.chunk == 0:
-                        states = None  # a new mini-batch starts from the layers' own states
-                    scores, y, mask, finals = self.forward(batch, states)
-                    states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}
+                for step in self.passes(sequences, self.targets.values, epoch, o.shuffle):
+                    scores, y, mask = self.scored(step)
                     value = losses.compute(self.loss, scores, y, mask)
                     loss = value.item()
                     if not math.isfinite(loss):
@@ -198,16 +194,13 @@ class Run:
         vector per sequence is scored on the last chunk of each mini-batch.
         """
         kept = {}  # (scores, targets) of the real steps of each chunk, or of each mini-batch's last chunk
-        states = None
         with evaluating(self.net):
-            for batch in self.batches(sequences, targets.values, 0, "never"):
-                if batch.chunk == 0:
-                    states = None  # a new mini-batch starts from the layers' own states
-                scores, y, mask, states = self.forward(batch, states)
+            for step in self.passes(sequences, targets.values, 0, "never"):
+                scores, y, mask = self.scored(step)
                 if mask is not None:  # per step: every chunk holds its own steps
-                    kept[batch.indices[0], batch.chunk] = scores[mask], y[mask]
+                    kept[step.batch.indices[0], step.batch.chunk] = scores[mask], y[mask]
                 else:  # one output per sequence: a later chunk replaces an earlier one
-                    kept[batch.indices[0]] = scores, y
+                    kept[step.batch.indices[0]] = scores, y
             scores, y = torch.cat([s for s, _ in kept.values()]), torch.cat([t for _, t in kept.values()])
             value = losses.compute(self.loss, scores, y).item()
             metrics = self._metric_values(scores, y, None, prefix="validation_")
