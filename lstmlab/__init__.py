@@ -7,9 +7,8 @@
     tr["lstm"].f                   # the forget gate, (N, T, 100)
 """
 
-__version__ = "0.1.0"
-
 from . import datasets, reference
+from ._version import __version__
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .interop import from_torch, to_torch
@@ -35,7 +34,7 @@ from .layers import (
     softmax_layer,
     word_embedding_layer,
 )
-from .network import Network
+from .network import Network, load_network
 from .options import training_options
 from .prediction import (
     activations,
@@ -47,7 +46,6 @@ from .prediction import (
     reset_state,
     scores2label,
 )
-from .saving import load_network
 from .solvers import Solver
 from .trace import Trace, trace
 from .training import trainnet

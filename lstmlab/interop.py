@@ -7,11 +7,13 @@ torch keeps the same row order as lstmlab (LSTM: i, f, g, o; GRU: r, z, n) but t
 b_ih and b_hh. An LSTM only ever uses their sum, so lstmlab stores b = b_ih + b_hh and exports
 b_ih = b, b_hh = 0. A GRU uses b_hh inside the reset gate's product, so it becomes a GRU layer
 with reset_gate_mode="recurrent-bias-after-multiplication" and a 6H bias [b_ih; b_hh].
+
+The export is the layer's own method, `RecurrentLayer.to_torch` (lstmlab/layers/recurrent.py).
 """
 
 import torch
 
-from .layers import BiLSTMLayer, DropoutLayer, GRULayer, LSTMLayer
+from .layers import BiLSTMLayer, DropoutLayer, GRULayer, LSTMLayer, RecurrentLayer
 
 
 def from_torch(module, *, output_mode="sequence", **options):
@@ -69,36 +71,7 @@ def _same_numbers(layer, given):
 
 
 def to_torch(layer):
-    """A torch.nn.LSTM / torch.nn.GRU (batch_first=True) with the layer's weights.
-
-    It computes what the layer computes from zero initial states, for every time step: a torch
-    module has no output mode (take y[:, -1] for "last") and no stored initial states (pass
-    them when you call it), so a layer with non-zero initial states is refused.
-    """
-    if not layer.uses_fused_kernel:
-        raise ValueError(
-            f"to_torch: layer {layer.name or layer.kind!r} uses gate {layer.gate_activation_function!r} and state "
-            f"{layer.state_activation_function!r} activations"
-            + (f" with reset_gate_mode={layer.reset_gate_mode!r}" if isinstance(layer, GRULayer) else "")
-            + "; torch's modules compute only sigmoid gates, tanh states (and, for a GRU, a reset gate after the multiplication)."
-        )
-    for state_name in layer.state_names:
-        if getattr(layer, f"initial_{state_name}_state").any():
-            raise ValueError(
-                f"to_torch: layer {layer.name or layer.kind!r} has a non-zero initial {state_name} state, which a torch "
-                f"module cannot store; export a layer without it and pass the state when you call the module."
-            )
-    if layer.input_weights is None:
-        raise ValueError(f"to_torch: layer {layer.name or layer.kind!r} has no weights yet (input_size='auto'); run data through it or give input_size.")
-    is_lstm = isinstance(layer, LSTMLayer)
-    module_type = torch.nn.LSTM if is_lstm else torch.nn.GRU
-    D = layer.num_directions
-    module = module_type(layer.input_size, layer.num_hidden_units, batch_first=True, bidirectional=D == 2)
-    module = module.to(device=layer.input_weights.device, dtype=layer.input_weights.dtype)
-    with torch.no_grad():
-        for d, suffix in enumerate(["", "_reverse"][:D]):
-            W, R, b = layer.direction_parameters(d)
-            b_ih, b_hh = (b, torch.zeros_like(b)) if is_lstm else layer.split_bias(b)
-            for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), (W, R, b_ih, b_hh)):
-                getattr(module, f"{name}_l0{suffix}").copy_(value)
-    return module
+    """A torch.nn.LSTM / torch.nn.GRU (batch_first=True) with the layer's weights: `layer.to_torch()`."""
+    if not isinstance(layer, RecurrentLayer):
+        raise TypeError(f"to_torch: layer must be an LSTM, BiLSTM or GRU layer; got {type(layer).__name__}.")
+    return layer.to_torch()

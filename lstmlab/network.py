@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import saving
 from .data import as_sequences
 from .layers import Layer, RecurrentLayer, SequenceFoldingLayer, SequenceInputLayer, SequenceUnfoldingLayer, WordEmbeddingLayer
 from .layers.basic import split_complex
@@ -208,14 +209,24 @@ class Network(torch.nn.Module):
                 layer.reset_state()
 
     def save(self, path):
-        """Write the network to a file: weights, options, statistics, class names, states, history."""
-        from .saving import save
+        """Write the network to a file: weights, options, statistics, class names, states, history.
 
-        save(self, path)
+        `ll.load_network(path)` reads it back; the format is in `lstmlab.saving`.
+        """
+        saving.save(self, path)
 
     def learnables(self):
         """(layer, parameter name, parameter) for every learnable parameter, in order."""
         return [(layer, name, p) for layer in self.layers for name, p in layer.named_parameters(recurse=False)]
+
+
+def load_network(path):
+    """Read a network written by `net.save(path)`: the same weights, states, statistics and classes.
+
+    The file is read and checked by `lstmlab.saving`, never unpickled.
+    """
+    saved = saving.read(path)
+    return saving.restore(Network(saved.layers), saved)
 
 
 def _check_chain(layers):

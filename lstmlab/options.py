@@ -14,9 +14,9 @@ from ._checks import (
     check_positive_int,
     check_sequence_length,
 )
-from .solvers import DEFAULT_LEARN_RATE
 
 SOLVERS = ("adam", "sgdm", "rmsprop")
+DEFAULT_LEARN_RATE = {"sgdm": 0.01, "adam": 0.001, "rmsprop": 0.001}  # MATLAB's trainingOptions defaults
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,18 +4,21 @@ A network file is one NumPy .npz archive, read with allow_pickle=False: every te
 states, normalization statistics) is a plain array, and the rest (the layers and their options,
 class names, training history) is JSON text stored as bytes. Layers are remade from a fixed table
 of lstmlab's own classes, so loading a file never runs code or unpickles objects.
+
+`net.save(path)` writes a file with `save`. `ll.load_network(path)` (in lstmlab/network.py) reads
+it with `read`, makes a Network of the layers it remade, and fills that with `restore`.
 """
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import __version__
+from ._version import __version__
 from .layers import CLASSES
-from .network import Network
 
 FORMAT, VERSION = "lstmlab network", 1
 LAYERS = {cls.__name__: cls for cls in CLASSES}
@@ -23,9 +26,7 @@ CONFIG = "__config__"
 
 
 def save(net, path):
-    """Write a network to `path` (an .npz file): see the module docstring."""
-    if not isinstance(net, Network):
-        raise TypeError(f"save: net must be an ll.Network; got {type(net).__name__}.")
+    """Write an `ll.Network` to `path` (an .npz file): see the module docstring."""
     history = getattr(net, "training_history_", None)
     config = {
         "format": FORMAT,
@@ -42,8 +43,26 @@ def save(net, path):
         np.savez(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors)
 
 
-def load_network(path):
-    """Read a network written by `net.save(path)`; the same weights, states, statistics and classes."""
+@dataclass
+class NetworkFile:
+    """What a network file holds.
+
+    Attributes:
+        layers: the layers, remade from their types and options (weights not yet filled in).
+        tensors: {"layer name.attribute": tensor}: weights, states and statistics.
+        class_names, label_kind: as `ll.trainnet` set them (None for regression).
+        history: the training history as a DataFrame, or None.
+    """
+
+    layers: list
+    tensors: dict
+    class_names: list
+    label_kind: str
+    history: pd.DataFrame
+
+
+def read(path):
+    """Read and check a network file written by `save`; returns a `NetworkFile`."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"load_network: there is no file {path}.")
     try:
@@ -61,11 +80,17 @@ def load_network(path):
             f"load_network: {path} holds format {config.get('format')!r} version {config.get('version')!r}; this "
             f"lstmlab reads {FORMAT!r} version {VERSION}."
         )
-    net = Network([_layer(entry, path) for entry in config["layers"]])
-    parameters = [value for key, value in tensors.items() if isinstance(_attribute(net, key), torch.nn.Parameter)]
+    history = None if config["training_history"] is None else pd.DataFrame(config["training_history"])
+    layers = [_layer(entry, path) for entry in config["layers"]]
+    return NetworkFile(layers, tensors, config["class_names"], config["label_kind"], history)
+
+
+def restore(net, saved):
+    """Fill `net`, an `ll.Network` of `saved.layers`, with the file's tensors, classes and history; returns it."""
+    parameters = [value for key, value in saved.tensors.items() if isinstance(_attribute(net, key), torch.nn.Parameter)]
     if parameters:
         net.to(parameters[0].dtype)  # the network's dtype, as saved
-    for key, value in tensors.items():
+    for key, value in saved.tensors.items():
         layer_name, attribute = key.split(".", 1)
         layer = net[layer_name]
         current = getattr(layer, attribute)
@@ -73,10 +98,10 @@ def load_network(path):
             current.data = value.to(current.dtype)
         else:
             setattr(layer, attribute, value)
-    net.class_names = config["class_names"]
-    net.label_kind = config["label_kind"]
-    if config["training_history"] is not None:
-        net.training_history_ = pd.DataFrame(config["training_history"])
+    net.class_names = saved.class_names
+    net.label_kind = saved.label_kind
+    if saved.history is not None:
+        net.training_history_ = saved.history
     net.eval()
     return net
 

@@ -22,8 +22,7 @@ import torch
 
 from ._checks import check_choice, check_fraction, check_nonnegative
 from .network import Network
-
-DEFAULT_LEARN_RATE = {"sgdm": 0.01, "adam": 0.001, "rmsprop": 0.001}
+from .options import DEFAULT_LEARN_RATE
 
 
 class Solver:

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .._checks import as_tensor, check_bool, check_choice, check_fraction, check_nonnegative, check_positive_int
+from ..data import as_sequences
 from ..initializers import BIAS_INITIALIZERS, WEIGHT_INITIALIZERS, initialize
 from ..normalization import (
     DIMENSIONS,
@@ -111,8 +112,6 @@ class SequenceInputLayer(Layer):
         With reset=True (as ll.trainnet does by default) every statistic is computed again;
         with reset=False only those not given are, with the dimension that the given ones imply.
         """
-        from ..data import as_sequences
-
         sequences = as_sequences(X, where="initialize_normalization", allow_complex=self.split_complex_inputs)
         return self.fit_statistics([split_complex(x) for x in sequences] if self.split_complex_inputs else sequences, reset)
 

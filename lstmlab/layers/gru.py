@@ -46,6 +46,7 @@ class GRULayer(RecurrentLayer):
     state_names = ("hidden",)
     quantities = ("r", "z", "n", "h")
     bias_initializers = BIAS_INITIALIZERS
+    torch_module = torch.nn.GRU
 
     def __init__(
         self,
@@ -111,11 +112,8 @@ class GRULayer(RecurrentLayer):
     def uses_fused_kernel(self):
         return super().uses_fused_kernel and self.reset_gate_mode != "before-multiplication"
 
-    def split_bias(self, b):
-        """The input bias b_W and the recurrent bias b_R (zero unless the mode has one), each (3H,)."""
-        if self.bias_blocks == 2:
-            return b.chunk(2)
-        return b, torch.zeros_like(b)
+    def _equations_text(self):
+        return f"{super()._equations_text()} with reset_gate_mode={self.reset_gate_mode!r}"
 
     def equations(self, Wx, Rh, h_prev, R_n):
         """The GRU equations, for one step (B, H) or all steps at once (B, T, H).

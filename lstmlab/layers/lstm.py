@@ -59,6 +59,7 @@ class LSTMLayer(RecurrentLayer):
     gate_names = ("i", "f", "g", "o")
     state_names = ("hidden", "cell")
     quantities = ("i", "f", "g", "o", "c", "h")
+    torch_module = torch.nn.LSTM
     bias_initializers = ("unit-forget-gate", *BIAS_INITIALIZERS)
 
     def __init__(

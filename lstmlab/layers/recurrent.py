@@ -26,6 +26,7 @@ class RecurrentLayer(Layer):
     quantities = ()  # what ll.trace records, per direction
     bias_initializers = ()
     num_directions = 1
+    torch_module = None  # the torch.nn module with the same equations, for to_torch
 
     def __init__(
         self,
@@ -365,10 +366,50 @@ class RecurrentLayer(Layer):
         return ", ".join(parts)
 
     def to_torch(self):
-        """This layer as a torch.nn.LSTM / torch.nn.GRU with the same weights (see lstmlab.interop)."""
-        from ..interop import to_torch
+        """This layer as a torch.nn.LSTM / torch.nn.GRU (batch_first=True) with the same weights.
 
-        return to_torch(self)
+        The module computes what the layer computes from zero initial states, for every time step:
+        a torch module has no output mode (take y[:, -1] for "last") and no stored initial states
+        (pass them when you call it), so a layer with non-zero initial states is refused. The way
+        back is `ll.from_torch` (`lstmlab.interop`).
+        """
+        who = self.name or self.kind
+        if not self.uses_fused_kernel:
+            raise ValueError(
+                f"to_torch: layer {who!r} uses {self._equations_text()}; torch's modules compute only sigmoid gates, tanh "
+                f"states (and, for a GRU, a reset gate after the multiplication)."
+            )
+        for state_name in self.state_names:
+            if getattr(self, f"initial_{state_name}_state").any():
+                raise ValueError(
+                    f"to_torch: layer {who!r} has a non-zero initial {state_name} state, which a torch module cannot store; "
+                    f"export a layer without it and pass the state when you call the module."
+                )
+        if self.input_weights is None:
+            raise ValueError(f"to_torch: layer {who!r} has no weights yet (input_size='auto'); run data through it or give input_size.")
+        D = self.num_directions
+        module = self.torch_module(self.input_size, self.num_hidden_units, batch_first=True, bidirectional=D == 2)
+        module = module.to(device=self.input_weights.device, dtype=self.input_weights.dtype)
+        with torch.no_grad():
+            for d, suffix in enumerate(["", "_reverse"][:D]):
+                W, R, b = self.direction_parameters(d)
+                for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), (W, R, *self.split_bias(b))):
+                    getattr(module, f"{name}_l0{suffix}").copy_(value)
+        return module
+
+    def split_bias(self, b):
+        """The input bias b_W and the recurrent bias b_R of one direction's bias b, each (kH,).
+
+        b_R is zero unless the layer has a recurrent bias of its own (a GRU with
+        reset_gate_mode="recurrent-bias-after-multiplication").
+        """
+        if self.bias_blocks == 2:
+            return b.chunk(2)
+        return b, torch.zeros_like(b)
+
+    def _equations_text(self):
+        """What chooses the equations, for messages: "gate 'sigmoid' and state 'tanh' activations"."""
+        return f"gate {self.gate_activation_function!r} and state {self.state_activation_function!r} activations"
 
 
 def packed(kernel, x, lengths, hx, weights, training, bidirectional):

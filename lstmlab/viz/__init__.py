@@ -6,11 +6,14 @@ labels and hover text with the exact values. Functions share one glossary of par
 `layer=`, `gate=`, `sequence=`, `unit=`/`units=`, `step=`, `direction=`.
 """
 
+from ..progress import draw_live_figures_with
 from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
 from .inspector import step_inspector
 from .sequences import frames, normalization_histograms, padding_chart, sequence_lengths
 from .states import bilstm_flow, hidden_state_pca
 from .training import confusion_chart, training_progress
+
+draw_live_figures_with(training_progress)  # the live figure of ll.training_options(plots="training-progress")
 
 __all__ = [
     "bilstm_flow",

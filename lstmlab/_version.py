@@ -1,0 +1,3 @@
+"""The version of lstmlab, which network files record (`lstmlab.saving`)."""
+
+__version__ = "0.1.0"
