@@ -6,7 +6,7 @@ Run it from the repository root:
     .venv/bin/python benchmarks/batching.py --quick    # about 4 s
 
 What it measures, on the Japanese Vowels training set (270 utterances, 12 channels, lengths 7-26)
-with the seeds' recipe (mini-batch 27, an LSTM with 100 hidden units, output "last"):
+with MATLAB's Japanese Vowels recipe (mini-batch 27, an LSTM with 100 hidden units, output "last"):
 
     batching   one epoch of ll.sequence_batches (shuffled every epoch): checking the data,
                forming, padding and converting each mini-batch to a torch tensor

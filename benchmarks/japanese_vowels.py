@@ -1,14 +1,15 @@
-"""The seeds' Japanese Vowels result, reproduced: accuracy over seeds, and trainnet's speed.
+"""MATLAB's Japanese Vowels result, reproduced: accuracy over seeds, and trainnet's speed.
 
 Run it from the repository root:
 
     .venv/bin/python benchmarks/japanese_vowels.py            # about 2 minutes on 2 CPU cores
     .venv/bin/python benchmarks/japanese_vowels.py --quick    # 1 seed, fewer epochs: a smoke test
 
-1. The recipe of the seed documents: sequence input (12) -> LSTM (100 hidden units, output "last")
-   -> fully connected (9) -> softmax; Adam, mini-batch 27, 70 epochs, gradient threshold 1, all
-   other options at their defaults; test predictions in mini-batches of 27. MATLAB reports a test
-   accuracy of 0.9514. Printed: the test accuracy of 5 seeds, their median, and the time.
+1. The recipe of the Japanese Vowels example on MATLAB's sequenceInputLayer reference page:
+   sequence input (12) -> LSTM (100 hidden units, output "last") -> fully connected (9) ->
+   softmax; Adam, mini-batch 27, 70 epochs, gradient threshold 1, all other options at their
+   defaults; test predictions in mini-batches of 27. MATLAB reports a test accuracy of 0.9514.
+   Printed: the test accuracy of 5 seeds, their median, and the time.
 2. trainnet against a hand-written PyTorch loop doing the same work (the same mini-batches,
    torch.nn.LSTM + Linear, cross-entropy, per-parameter gradient clipping at norm 1, Adam with
    L2 1e-4 on the weights), interleaved epoch by epoch in this process. Target: at most 1.25x.
@@ -54,7 +55,7 @@ def accuracy(seed, data, device, epochs, variant=None):
 
 
 def recipe_table(data, device, seeds, epochs):
-    print(f"\n1. The seeds' recipe, {epochs} epochs, {len(seeds)} seeds (MATLAB: {MATLAB_ACCURACY})")
+    print(f"\n1. MATLAB's recipe, {epochs} epochs, {len(seeds)} seeds (MATLAB: {MATLAB_ACCURACY})")
     results = [accuracy(seed, data, device, epochs) for seed in seeds]
     for seed, (acc, seconds) in zip(seeds, results):
         print(f"   seed {seed}: test accuracy {acc:.4f}   training {seconds:5.1f} s")

@@ -1,4 +1,4 @@
-"""Gate and state activation functions in torch, as the seed documents define them.
+"""Gate and state activation functions in torch, as MATLAB's lstmLayer reference page defines them.
 
 The NumPy twins that students read are in `lstmlab.reference`; tests hold the two together.
 Each takes `out=`, so that `ll.trace`, which needs no gradients, can compute in place.

@@ -17,7 +17,11 @@ from .training import trainnet
 
 
 def run_demo(out="lstmlab-demo.html", epochs=70, seed=0, verbose=True):
-    """Train the seeds' recipe on Japanese Vowels and write a self-contained report to `out`."""
+    """Train MATLAB's Japanese Vowels recipe and write a self-contained report to `out`.
+
+    The recipe is the example of MATLAB's sequenceInputLayer reference page: 100 hidden units, Adam,
+    mini-batch 27, gradient threshold 1, 70 epochs; MATLAB reports a test accuracy of 0.9514.
+    """
     try:
         from .viz import confusion_chart, gate_heatmap, training_progress
     except ImportError:

@@ -1,8 +1,8 @@
-"""Weight and bias initializers, named as in the seed documents.
+"""Weight and bias initializers, named as in MATLAB's lstmLayer reference page.
 
 Each takes the shape of the parameter as lstmlab stores it, `(rows, columns)` for weights and
 `(rows,)` for a bias, and returns a float32 tensor. The fan-in of a weight matrix is its number of
-columns and the fan-out its number of rows (4H for an LSTM, as in the seeds).
+columns and the fan-out its number of rows (4H for an LSTM, as that page counts it).
 """
 
 import math

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-# --- activation functions, as the seed documents define them -------------------------------------
+# --- activation functions, as MATLAB's lstmLayer reference page defines them ----------------------
 
 
 def sigmoid(x):
