@@ -1,6 +1,8 @@
 """Sequences in, checked: the one place where user data are validated, and padding.
 
-A data set is a list of `(T, C)` arrays of any lengths, or one `(N, T, C)` array.
+A data set is a list of `(T, C)` arrays of any lengths, or one `(N, T, C)` array. One sequence
+is data on its own, as in MATLAB's predict(net, X): a `(T, C)` array, a `(T, H, W, C)` image
+sequence, or a `(T,)` array of integer token ids is a data set of one.
 Errors name the sequence at fault and say how to fix it.
 """
 
@@ -10,32 +12,51 @@ import torch
 from ._checks import check_choice, check_finite, check_sequence_length
 
 
+def is_one_sequence(X):
+    """Whether X is one sequence rather than a data set.
+
+    One sequence is a (T, C) or (T, H, W, C) array (NumPy or torch), or a (T,) array of integer
+    token ids. A data set is a list of sequences, an (N, T, C) or an (N, T, H, W, C) array.
+
+    >>> is_one_sequence(np.zeros((5, 3))), is_one_sequence(np.zeros((2, 5, 3))), is_one_sequence([np.zeros((5, 3))])
+    (True, False, False)
+    """
+    if torch.is_tensor(X):
+        integer = not (X.is_floating_point() or X.is_complex() or X.dtype == torch.bool)
+    elif isinstance(X, np.ndarray):
+        integer = X.dtype.kind in "iu"
+    else:
+        return False
+    return X.ndim in (2, 4) or (X.ndim == 1 and integer)
+
+
 def as_sequences(X, name="X", where="lstmlab", allow_complex=False):
     """Check a data set and return it as a list of float (T, C) or (T, H, W, C) NumPy arrays.
 
-    Integer (T,) arrays are token sequences (for a word embedding layer) and become (T, 1).
+    One sequence (see `is_one_sequence`) becomes a list of one. Integer (T,) arrays are token
+    sequences (for a word embedding layer) and become (T, 1).
     """
+    one = is_one_sequence(X)
+    if one:
+        X = [X]
     if torch.is_tensor(X):
         X = X.detach().cpu().numpy()
     if isinstance(X, np.ndarray):
-        if X.ndim == 2:
-            raise ValueError(
-                f"{where}: {name} is one 2-D array of shape {X.shape}; a data set is a list of (T, C) "
-                f"sequences or an (N, T, C) array. For a single sequence pass [{name}]."
-            )
         if X.ndim not in (3, 5):
+            hint = f" For one sequence of one channel use {name}.reshape(-1, 1)." if X.ndim == 1 else ""
             raise ValueError(
-                f"{where}: {name} must be an (N, T, C) array, an (N, T, H, W, C) array of image sequences, or a "
-                f"list of sequences; got shape {X.shape}."
+                f"{where}: {name} must be one (T, C) sequence, an (N, T, C) array, a list of sequences, or for image "
+                f"sequences (T, H, W, C) or (N, T, H, W, C); got shape {X.shape}.{hint}"
             )
         if X.dtype.kind in "biuf" and X.shape[0] > 0 and X.shape[1] > 0 and np.isfinite(X).all():
             return list(X.astype(np.result_type(X.dtype, np.float32), copy=False))  # checked at once
         X = list(X)
     if not isinstance(X, (list, tuple)):
-        raise TypeError(f"{where}: {name} must be a list of (T, C) arrays or an (N, T, C) array; got {type(X).__name__}.")
+        raise TypeError(f"{where}: {name} must be a list of (T, C) arrays, an (N, T, C) array or one (T, C) array; got {type(X).__name__}.")
     if len(X) == 0:
         raise ValueError(f"{where}: {name} is empty; give at least one sequence.")
-    sequences = [_as_sequence(x, f"{name}[{n}]", where, allow_complex) for n, x in enumerate(X)]
+    labels = [name] if one else [f"{name}[{n}]" for n in range(len(X))]
+    sequences = [_as_sequence(x, label, where, allow_complex) for x, label in zip(X, labels)]
     step = sequences[0].shape[1:]
     for n, x in enumerate(sequences):
         if x.shape[1:] != step:
@@ -46,10 +67,10 @@ def as_sequences(X, name="X", where="lstmlab", allow_complex=False):
                 )
             raise ValueError(f"{where}: {name}[{n}] has time steps of shape {x.shape[1:]} but {name}[0] has {step}.")
     if not np.isfinite(np.concatenate(sequences)).all():  # one pass over all values; then find the culprit
-        for n, x in enumerate(sequences):
+        for x, label in zip(sequences, labels):
             if not np.isfinite(x).all():
                 t = int(np.argwhere(~np.isfinite(x))[0, 0])
-                raise ValueError(f"{where}: {name}[{n}] has NaN or Inf at time step {t}; fill or drop the missing values first.")
+                raise ValueError(f"{where}: {label} has NaN or Inf at time step {t}; fill or drop the missing values first.")
     return sequences
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from . import saving
-from .data import as_sequences
+from .data import as_sequences, is_one_sequence
 from .layers import Layer, RecurrentLayer, SequenceFoldingLayer, SequenceInputLayer, SequenceUnfoldingLayer, WordEmbeddingLayer
 from .layers.basic import split_complex
 
@@ -291,43 +291,52 @@ def _unique_names(layers):
 
 
 def prepare(net, X, where):
-    """Check X against the network and return the sequences as a list of arrays, ready to pad."""
+    """Check X, a data set or one sequence, against the network; return the sequences as a list of arrays, ready to pad."""
     if not isinstance(net, Network):
         raise TypeError(f"{where}: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
     first = net.layers[0]
     is_input = isinstance(first, SequenceInputLayer)
+    embedding = next((layer for layer in net.layers[:2] if isinstance(layer, WordEmbeddingLayer)), None)
+    one = is_one_sequence(X)
+    if one and embedding is not None and X.ndim == 2 and X.shape[1] != 1:
+        raise ValueError(
+            f"{where}: X is one 2-D array of shape {tuple(X.shape)}, which lstmlab reads as one (T, C) sequence, but the "
+            f"network reads token ids in one channel (layer {embedding.name!r}). Give one token sequence as a (T,) array, "
+            f"or N token sequences as a list of (T,) arrays or an (N, T, 1) array (X[..., None])."
+        )
     split = is_input and first.split_complex_inputs
     sequences = as_sequences(X, where=where, allow_complex=split)
     if split:
         sequences = [split_complex(x) for x in sequences]
+    labels = ["X"] if one else [f"X[{n}]" for n in range(len(sequences))]
     step = sequences[0].shape[1:]
     if is_input and step != first.step_shape:
         if len(step) == 1 == len(first.step_shape):
             channels = step[0] // 2 if split else step[0]
-            raise ValueError(f"{where}: X has {channels} channels; the network expects {first.input_size} (input_size={first.input_size}).")
+            hint = " If the rows of X are sequences of one channel, give X[..., None], an (N, T, 1) array." if one and first.input_size == 1 else ""
+            raise ValueError(f"{where}: X has {channels} channels; the network expects {first.input_size} (input_size={first.input_size}).{hint}")
         raise ValueError(f"{where}: X has time steps of shape {step}; the network expects {first.step_shape} (input_size={first.input_size}).")
     needed = first.min_length if is_input else net.min_length()
-    for n, x in enumerate(sequences):
+    for x, label in zip(sequences, labels):
         if len(x) < needed:
             raise ValueError(
-                f"{where}: X[{n}] has {len(x)} time steps, fewer than the {needed} the network needs "
+                f"{where}: {label} has {len(x)} time steps, fewer than the {needed} the network needs "
                 f"(min_length={needed}); pad it or drop it."
             )
     net.build(step[0] if len(step) == 1 else step)
-    for layer in net.layers[:2]:
-        if isinstance(layer, WordEmbeddingLayer):
-            _check_token_ids(sequences, layer, where)
+    if embedding is not None:
+        _check_token_ids(sequences, labels, embedding, where)
     return sequences
 
 
-def _check_token_ids(sequences, layer, where):
+def _check_token_ids(sequences, labels, layer, where):
     """Every token id must be a word of the embedding layer's vocabulary (or 0, padding)."""
-    for n, x in enumerate(sequences):
+    for x, label in zip(sequences, labels):
         bad = layer.bad_ids(x[:, 0])
         if bad.any():
             t = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"{where}: X[{n}] has token id {x[t, 0]:g} at time step {t}, outside the vocabulary of layer "
+                f"{where}: {label} has token id {x[t, 0]:g} at time step {t}, outside the vocabulary of layer "
                 f"{layer.name!r}: ids are whole numbers from 1 to num_words={layer.num_words} (0 for padding). "
                 f"Map unknown words to an id of their own, or give word_embedding_layer a larger num_words."
             )

@@ -12,6 +12,7 @@ import torch
 
 from ._checks import check_bool
 from .batching import check_batching_options, iterate_batches
+from .data import is_one_sequence
 from .layers import RecurrentLayer
 from .network import Network, evaluating, prepare
 from .runner import held_states, keep_states, run_batches
@@ -31,7 +32,9 @@ def predict(
 
     A network that outputs one vector per sequence returns (N, K); one that outputs sequences
     returns a list of (T_n, K) arrays, one per sequence, cut to its real steps (an (N, T, K)
-    array when X was an array of equal lengths). The sequence options are those of
+    array when X was an array of equal lengths). X may also be one sequence, a (T, C) array (see
+    `lstmlab.data.is_one_sequence`): the answer is then that sequence's alone, (K,) or (T, K). The
+    sequence options are those of
     `ll.sequence_batches` (MATLAB's defaults: right padding to the longest sequence of each
     mini-batch). With freeze_padding=True the recurrent layers carry their state unchanged over
     padded steps, so that a sequence's outputs do not depend on its mini-batch (MATLAB has no
@@ -53,7 +56,8 @@ minibatchpredict = predict  # MATLAB's name for prediction in mini-batches
 
 
 def activations(net, X, layer_name, **options):
-    """The outputs of the layer named `layer_name`, as `predict` returns a network's outputs."""
+    """The outputs of the layer named `layer_name`, as `predict` returns a network's outputs (one
+    sequence's alone for one (T, C) sequence)."""
     if not isinstance(net, Network):
         raise TypeError(f"activations: net must be an ll.Network; got {type(net).__name__}.")
     names = [layer.name for layer in net.layers]
@@ -63,7 +67,8 @@ def activations(net, X, layer_name, **options):
 
 
 def scores2label(scores, class_names):
-    """The label of the highest score: (N, K) scores give (N,) labels, a list of (T, K) a list of (T,)."""
+    """The label of the highest score: (N, K) scores give (N,) labels, a list of (T, K) a list of
+    (T,), and (K,) one label."""
     names = np.asarray(class_names)
     if isinstance(scores, list):
         return [scores2label(s, class_names) for s in scores]
@@ -74,7 +79,12 @@ def scores2label(scores, class_names):
 
 
 def classify(net, X, **options):
-    """Labels of X, in the type the network was trained with (a Categorical, strings or ints)."""
+    """Labels of X, in the type the network was trained with (a Categorical, strings or ints).
+
+    For one sequence X (a (T, C) array) the answer is one label, as MATLAB's classify gives: the
+    class itself (a string or an int, the category of a Categorical); (T,) labels for a network
+    that labels every step.
+    """
     return _as_labels(net, predict(net, X, **options), "classify")
 
 
@@ -104,7 +114,7 @@ def _as_labels(net, scores, where):
     if net.class_names is None:
         raise ValueError(f"{where}: the network has no class names; train it with ll.trainnet and loss 'crossentropy'.")
     labels = scores2label(scores, net.class_names)
-    if net.label_kind != "categorical":
+    if net.label_kind != "categorical" or np.isscalar(labels):  # one sequence's label is the class itself
         return labels
     as_categorical = lambda y: pd.Categorical(y, categories=net.class_names)  # noqa: E731
     return [as_categorical(y) for y in labels] if isinstance(labels, list) else as_categorical(labels)
@@ -144,8 +154,9 @@ def _outputs(
     if update_state:
         keep_states(recurrent, final_states, N)
     if last[0] is not None:
-        return np.stack(last)  # (N, K)
-    outputs = [np.concatenate(p) for p in pieces]
-    if isinstance(X, (np.ndarray, torch.Tensor)) and len({len(o) for o in outputs}) == 1:
-        return np.stack(outputs)
-    return outputs
+        outputs = np.stack(last)  # (N, K)
+    else:
+        outputs = [np.concatenate(p) for p in pieces]  # each (T_n, K)
+        if isinstance(X, (np.ndarray, torch.Tensor)) and len({len(o) for o in outputs}) == 1:
+            outputs = np.stack(outputs)  # (N, T, K)
+    return outputs[0] if is_one_sequence(X) else outputs  # one sequence: (K,) or (T, K)

@@ -133,7 +133,8 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
 
     Args:
         net: an `ll.Network`.
-        X: a list of (T, C) sequences or an (N, T, C) array.
+        X: a list of (T, C) sequences or an (N, T, C) array; one (T, C) sequence gives a trace
+            with N = 1.
         layers: names of the recurrent layers to record (default: all of them).
         units: hidden units to record, an int, a list of ints or a slice (default: all).
         steps: time steps to record, an int, a list of ints or a slice (default: all), counted in

@@ -18,6 +18,7 @@ import torch
 
 from . import losses
 from .batching import count_batches, iterate_batches
+from .data import is_one_sequence
 from .layers import SequenceInputLayer
 from .network import Network, evaluating, prepare
 from .options import TrainingOptions, training_options
@@ -31,7 +32,8 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     """Train a network and return it.
 
     Args:
-        X: list of (T, C) sequences, or an (N, T, C) array.
+        X: list of (T, C) sequences, or an (N, T, C) array (one (T, C) sequence alone is refused:
+            give [X]).
         Y: targets: one label or response vector per sequence (sequence-to-label,
             sequence-to-one), or one per time step (a list of (T_n,) or (T_n, R) arrays).
         net_or_layers: an `ll.Network`, or a list of layers to make one.
@@ -52,13 +54,13 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
         torch.manual_seed(options.seed)  # before any weights are made: a list of layers is built below
     net = net_or_layers if isinstance(net_or_layers, Network) else Network(net_or_layers)
     loss = losses.check_loss(loss, net)
-    sequences = prepare(net, X, "trainnet")
+    sequences = _data_set(net, X, "trainnet")
     targets = encode(Y, sequences, loss, net.output_size, net.returns_sequence)
     validation = None
     if options.validation_data is not None:
         X_val, Y_val = options.validation_data
-        held_out = prepare(net, X_val, "trainnet (validation_data)")
         where = "trainnet (validation_data)"
+        held_out = _data_set(net, X_val, where)
         validation = (held_out, encode(Y_val, held_out, loss, net.output_size, net.returns_sequence, where, targets.class_names))
     if isinstance(net.layers[0], SequenceInputLayer):
         net.layers[0].fit_statistics(sequences, reset=options.reset_input_normalization)
@@ -71,6 +73,22 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     net.label_kind = targets.label_kind
     net.training_history_ = pd.DataFrame(run.history)
     return net
+
+
+def _data_set(net, X, where):
+    """`network.prepare` for training data, which must be a data set: one sequence alone is refused.
+
+    Predicting on one sequence is clear; training on one is more often a mistake (the rows of an
+    (N, T) array of one-channel sequences read as one (T, C) sequence), and its target could be
+    read as one target or as a data set's; a data set of one says what is meant.
+    """
+    if is_one_sequence(X):
+        raise ValueError(
+            f"{where}: X is one sequence (an array of shape {tuple(X.shape)}); training needs a data set with one "
+            f"target per sequence. To train on this sequence alone give a data set of one, [X], with its target in a "
+            f"list of one; if the rows of X are sequences of one channel, give X[..., None], an (N, T, 1) array."
+        )
+    return prepare(net, X, where)
 
 
 def choose_device(environment):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import lstmlab as ll
-from lstmlab.data import as_sequences
+from lstmlab.data import as_sequences, is_one_sequence
 
 
 def steps(T, start=0):
@@ -46,8 +46,10 @@ def test_as_sequences_accepts_lists_arrays_and_tensors():
     "X, error, message",
     [
         ([], ValueError, r"X is empty; give at least one sequence"),
-        (np.zeros((4, 2)), ValueError, r"X is one 2-D array of shape \(4, 2\).*For a single sequence pass \[X\]"),
-        ("abc", TypeError, r"X must be a list of \(T, C\) arrays or an \(N, T, C\) array; got str"),
+        (np.zeros(4), ValueError, r"X must be one \(T, C\) sequence, an \(N, T, C\) array, a list of sequences.*; got shape \(4,\). For one sequence of one channel use X.reshape\(-1, 1\)"),
+        (np.zeros((2, 3, 4, 5, 6, 7)), ValueError, r"or for image sequences \(T, H, W, C\) or \(N, T, H, W, C\); got shape \(2, 3, 4, 5, 6, 7\)\.$"),
+        (np.array([[0.0], [np.nan]]), ValueError, r"X has NaN or Inf at time step 1"),
+        ("abc", TypeError, r"X must be a list of \(T, C\) arrays, an \(N, T, C\) array or one \(T, C\) array; got str"),
         ([np.zeros((3, 2)), np.zeros((3, 5))], ValueError, r"X\[1\] has 5 channels but X\[0\] has 2"),
         ([np.zeros((3, 2)), np.zeros((0, 2))], ValueError, r"X\[1\] is empty \(0 time steps\)"),
         ([np.array([[0.0], [np.nan]])], ValueError, r"X\[0\] has NaN or Inf at time step 1"),
@@ -64,6 +66,33 @@ def test_bad_data_errors_name_the_sequence(X, error, message):
         return
     with pytest.raises(error, match=message):
         as_sequences(X)
+
+
+@pytest.mark.parametrize(
+    "X, one",
+    [
+        (np.zeros((5, 3)), True),
+        (torch.zeros(5, 3), True),
+        (np.zeros((5, 4, 4, 1)), True),  # an image sequence
+        (np.arange(5), True),  # token ids
+        (torch.arange(5), True),
+        (np.zeros(5), False),  # floats: neither a sequence nor a data set
+        (np.zeros((2, 5, 3)), False),
+        (np.zeros((2, 5, 4, 4, 1)), False),
+        ([np.zeros((5, 3))], False),
+    ],
+)
+def test_one_sequence_is_a_data_set_of_one(X, one):
+    assert is_one_sequence(X) == one
+    if one:
+        (x,) = as_sequences(X)
+        np.testing.assert_array_equal(x, as_sequences([X])[0])
+
+
+def test_one_sequence_pads_like_a_data_set_of_one():
+    padded, mask = ll.pad_sequences(steps(3), length=5)
+    np.testing.assert_array_equal(padded, ll.pad_sequences([steps(3)], length=5)[0])
+    assert padded.shape == (1, 5, 1) and mask.sum() == 3
 
 
 def test_bad_padding_arguments():

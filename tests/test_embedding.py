@@ -60,6 +60,18 @@ def test_predict_with_a_list_of_integer_token_arrays(rng):
         np.testing.assert_allclose(a, b, atol=1e-12, rtol=0)
 
 
+def test_one_token_sequence_is_data_and_a_2d_array_of_them_is_refused(rng):
+    net = text_net(rng)
+    x = np.array([1, 2, 5, 3])
+    np.testing.assert_array_equal(ll.predict(net, x), ll.predict(net, [x])[0])
+    np.testing.assert_array_equal(ll.predict(net, x[:, None]), ll.predict(net, [x])[0])  # a (T, 1) column is one sequence too
+    assert ll.trace(net, x)["lstm"].h.shape == (1, 4, 4)
+    with pytest.raises(ValueError, match=r"predict: X is one 2-D array of shape \(2, 4\), which lstmlab reads as one \(T, C\) sequence, but the network reads token ids in one channel \(layer 'embedding'\). Give one token sequence as a \(T,\) array, or N token sequences as a list of \(T,\) arrays or an \(N, T, 1\) array \(X\[..., None\]\)"):
+        ll.predict(net, np.array([[1, 2, 5, 3], [4, 4, 1, 2]]))
+    with pytest.raises(ValueError, match=r"predict: X has token id 6 at time step 1, outside the vocabulary"):
+        ll.predict(net, np.array([1, 6]))
+
+
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_each_sequence_alone_equals_it_in_a_padded_mini_batch(direction, rng):
     net = text_net(rng)

@@ -160,3 +160,4 @@ def test_image_sequences_alone_equal_them_in_a_mini_batch(direction, rng):
     assert [y.shape for y in together] == [(1, 2), (4, 2), (2, 2)]
     for a, b in zip(alone, together):
         np.testing.assert_allclose(b, a, atol=1e-10, rtol=0)
+    np.testing.assert_array_equal(ll.predict(net, X[1], **options), alone[1])  # one (T, H, W, C) sequence is data

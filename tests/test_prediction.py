@@ -100,3 +100,46 @@ def test_stateful_pieces_of_unequal_sequences_with_frozen_padding():
 def test_freeze_padding_must_be_a_bool():
     with pytest.raises(TypeError, match=r"freeze_padding must be True or False; got 'yes'"):
         ll.predict(sequence_net(), data(), freeze_padding="yes")
+
+
+def label_net():
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    return ll.trainnet(data(), pd.Categorical(["a", "b", "a", "b"]), net, "crossentropy", ll.training_options(max_epochs=1, verbose=False))
+
+
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["numpy", "torch"])
+def test_one_sequence_answers_for_itself_alone(as_tensor):
+    x = data()[2]
+    one = torch.as_tensor(x) if as_tensor else x
+    net = sequence_net()
+    np.testing.assert_array_equal(ll.predict(net, one), ll.predict(net, [x])[0])
+    assert ll.predict(net, one).shape == (12, 2)
+    np.testing.assert_array_equal(ll.predict(net, one, sequence_length=5), ll.predict(net, [x], sequence_length=5)[0])
+    np.testing.assert_array_equal(ll.activations(net, one, "lstm"), ll.activations(net, [x], "lstm")[0])
+    net = label_net()
+    scores = ll.predict(net, one)
+    assert scores.shape == (2,)
+    np.testing.assert_array_equal(scores, ll.predict(net, [x])[0])
+    assert ll.classify(net, one) == ll.classify(net, [x])[0] == ll.scores2label(scores, ["a", "b"])
+
+
+def test_one_sequence_carries_its_own_state():
+    net, x = sequence_net(), data()[0]
+    first = ll.predict_and_update_state(net, x[:3])
+    rest = ll.predict_and_update_state(net, x[3:])
+    assert first.shape == (3, 2) and net.state["lstm"]["hidden"].shape == (1, H)
+    ll.reset_state(net)
+    np.testing.assert_array_equal(np.concatenate([first, rest]), np.concatenate(ll.predict_and_update_state(net, [x[:3]]) + ll.predict_and_update_state(net, [x[3:]])))
+    net = label_net()
+    label = ll.classify_and_update_state(net, x)
+    ll.reset_state(net)
+    assert label == ll.classify_and_update_state(net, [x])[0]
+
+
+def test_rows_of_one_channel_sequences_read_as_one_sequence_get_a_hint():
+    net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(2)])
+    with pytest.raises(ValueError, match=r"predict: X has 7 channels; the network expects 1 \(input_size=1\). If the rows of X are sequences of one channel, give X\[..., None\], an \(N, T, 1\) array"):
+        ll.predict(net, np.zeros((4, 7)))
+    with pytest.raises(ValueError, match=r"predict: X has 1 time steps, fewer than the 2 the network needs"):
+        ll.predict(ll.Network([ll.sequence_input_layer(3, min_length=2), ll.lstm_layer(2)]), np.zeros((1, 3)))

@@ -187,3 +187,13 @@ def test_trace_with_initial_states_in_both_directions(rng):
             expected = ref.lstm_sequence(seq, W, R, b, h0[d * H : (d + 1) * H], c0[d * H : (d + 1) * H])
             got = getattr(rec, direction).c[n]
             np.testing.assert_allclose(got if d == 0 else got[::-1], expected.c, atol=1e-10, rtol=0)
+
+
+def test_one_sequence_gives_a_trace_of_one(rng):
+    net = float64_net(rng, ll.bilstm_layer(H), head="sequence")
+    x = rng.normal(size=(6, C))
+    alone, listed = ll.trace(net, x), ll.trace(net, [x])
+    assert alone["bilstm"].forward.f.shape == (1, 6, H)
+    for q in ("i", "f", "g", "o", "c", "h"):
+        np.testing.assert_array_equal(alone["bilstm"].backward.arrays[q], listed["bilstm"].backward.arrays[q])
+    assert alone.max_error == listed.max_error

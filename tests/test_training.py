@@ -145,6 +145,17 @@ def test_bad_input(Y, net, loss, message):
         ll.trainnet(X, Y, net, loss, quick(max_epochs=1))
 
 
+def test_training_on_one_sequence_alone_asks_for_a_data_set_of_one():
+    X, y = drift_data()
+    message = r"trainnet: X is one sequence \(an array of shape \(18, 2\)\); training needs a data set with one target per sequence. To train on this sequence alone give a data set of one, \[X\]"
+    with pytest.raises(ValueError, match=message):
+        ll.trainnet(X[0], y[0], classifier(), "crossentropy", quick(max_epochs=1))
+    with pytest.raises(ValueError, match=r"trainnet \(validation_data\): X is one sequence .* if the rows of X are sequences of one channel, give X\[..., None\]"):
+        ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X[0], y[0])))
+    net = ll.trainnet([X[0]], pd.Categorical([y[0]], categories=["down", "up"]), classifier(), "crossentropy", quick(max_epochs=1))  # a data set of one
+    assert len(net.training_history_) == 1
+
+
 def test_asking_for_a_missing_gpu_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
