@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import lstmlab as ll
+from helpers import shaken
 from lstmlab import reference
 from lstmlab.viz.inspector import step_numbers
 from lstmlab.widgets import bilstm_explorer, cell_playground, explore, normalization_explorer, padding_explorer
@@ -97,3 +98,30 @@ def test_explore_counts_steps_in_the_layers_own_time(rng):
     app.controls["step"].value = 4
     inspector = step_numbers(net, X, "lstm", sequence=1, step=4)
     assert abs(inspector["h"] - inspector["recorded"]["h"]) < 1e-5
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("freeze_padding", [False, True])
+def test_explore_inspector_reads_the_heatmap_cell_under_the_crosshair(rng, direction, freeze_padding):
+    """On a right-padded mini-batch the backward pass of a short sequence starts in the padding:
+    the inspector shows what the heatmap shows, not the sequence read alone."""
+    X = [rng.normal(size=(T, 3)).astype("float32") for T in (9, 4)]
+    net = ll.Network([ll.sequence_input_layer(3), shaken(ll.bilstm_layer(3, input_size=3), rng), shaken(ll.lstm_layer(2, input_size=6), rng)])
+    app = explore(net, X, freeze_padding=freeze_padding)
+    app.controls["sequence"].value = 1
+    for layer in ("bilstm", "lstm"):
+        app.controls["layer"].value = layer
+        if layer == "bilstm":
+            app.controls["direction"].value = direction
+        app.controls["unit"].value = 1
+        for step in (0, 3):  # the backward pass reads step 3 first: after the padding, or right at the start
+            app.controls["step"].value = step
+            for gate in ("f", "c"):
+                app.controls["gate"].value = gate
+                heat = np.asarray(app.figures["heatmap"].data[0].z, dtype=float)  # (units, steps)
+                cells = app.figures["inspector"].data[0].cells.values
+                under_crosshair = heat[1, step]
+                recorded_column = float(cells[6][1 if gate == "f" else -2])  # the f row, or c_t
+                computed_column = float(cells[5][1 if gate == "f" else -2])
+                assert recorded_column == pytest.approx(under_crosshair, abs=1e-6)
+                assert computed_column == pytest.approx(under_crosshair, abs=1e-5)

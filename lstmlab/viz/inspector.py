@@ -7,16 +7,20 @@ from .. import reference
 from ..layers import LSTMLayer
 from ..network import Network
 from ..prediction import activations
-from ..trace import trace
+from ..trace import trace as record
 from .._checks import check_choice
 from ._style import FORWARD, finish
 
 
-def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward"):
+def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward", *, recording=None, mini_batch_size=128, freeze_padding=False):
     """The numbers behind `step_inspector`, as a dict, computed with `lstmlab.reference` (float64).
 
-    The sequence runs alone (no padding). For the backward direction of a BiLSTM the previous
-    state is the one of step + 1, since that pass runs from the end.
+    The sequence is read as `ll.trace(net, X, mini_batch_size=..., freeze_padding=...)` reads it:
+    in its mini-batch, so on a right-padded batch the backward direction of a BiLSTM starts in the
+    padding after the sequence's end. Pass that trace as `recording` (every unit and step of
+    `layer`) to use it rather than record again: the inspector then shows exactly what its
+    heatmap shows. For the backward direction the previous state is the one of step + 1, since
+    that pass runs from the end.
     """
     where = "step_inspector"
     if not isinstance(net, Network):
@@ -26,22 +30,25 @@ def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward")
     sequences = list(X)
     if not 0 <= sequence < len(sequences):
         raise ValueError(f"{where}: sequence must be in 0..{len(sequences) - 1}; got {sequence!r}.")
-    x = np.asarray(sequences[sequence])
     lstm = net[layer]
     check_choice(direction, "direction", ["forward", "backward"][: lstm.num_directions], where)
     check_choice(unit, "unit", range(lstm.num_hidden_units), where)
+    options = {"mini_batch_size": mini_batch_size, "freeze_padding": freeze_padding}
     index = [l.name for l in net.layers].index(layer)
-    x_in = x if index == 0 else activations(net, [x], net.layers[index - 1].name)[0]  # what the layer reads, in its own time
+    x_in = np.asarray(sequences[sequence]) if index == 0 else activations(net, sequences, net.layers[index - 1].name, **options)[sequence]
     if not 0 <= step < len(x_in):
         raise ValueError(f"{where}: step must be in 0..{len(x_in) - 1} (layer {layer!r} reads {len(x_in)} steps); got {step!r}.")
-    recorded = trace(net, [x], layers=[layer]).layers[layer].directions[direction]
+    if recording is None or not _complete(recording[layer], lstm.num_hidden_units):
+        recording = record(net, sequences, layers=[layer], **options)
+    recorded = recording[layer]
+    arrays = recorded.directions[direction].arrays  # {q: (N, S, H)}
     d = 0 if direction == "forward" else 1
     W, R, b = (p.detach().double().cpu().numpy() for p in lstm.direction_parameters(d))
     H = lstm.num_hidden_units
     previous = step - 1 if d == 0 else step + 1
-    if 0 <= previous < len(x_in):
-        h_prev, c_prev = recorded.h[0, previous].astype(float), recorded.c[0, previous].astype(float)
-    else:  # the first step of this direction: the layer's initial states
+    if 0 <= previous < len(recorded.steps) and not np.isnan(arrays["h"][sequence, previous]).any():
+        h_prev, c_prev = arrays["h"][sequence, previous].astype(float), arrays["c"][sequence, previous].astype(float)
+    else:  # the first step this direction read: the layer's initial states
         h_prev = lstm.initial_hidden_state.double().cpu().numpy()[d * H : (d + 1) * H]
         c_prev = lstm.initial_cell_state.double().cpu().numpy()[d * H : (d + 1) * H]
     x_t = np.asarray(x_in[step], dtype=float)
@@ -50,18 +57,24 @@ def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward")
     for k, gate in enumerate("ifgo"):
         row = k * H + unit
         numbers[gate] = {"Wx": W[row] @ x_t, "Rh": R[row] @ h_prev, "b": b[row], "z": W[row] @ x_t + R[row] @ h_prev + b[row], "value": getattr(s, gate)[unit]}
-    numbers.update(c=s.c[unit], h=s.h[unit], recorded={q: float(recorded.arrays[q][0, step, unit]) for q in "ifgoch"})
+    numbers.update(c=s.c[unit], h=s.h[unit], recorded={q: float(arrays[q][sequence, step, unit]) for q in "ifgoch"})
     return numbers
 
 
-def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward"):
+def _complete(recorded, H):
+    """Whether a layer's recording holds every unit and every step."""
+    return len(recorded.units) == H and np.array_equal(recorded.steps, np.arange(recorded.lengths.max()))
+
+
+def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward", **options):
     """A table of every equation of one LSTM step for one unit, with its numbers.
 
     Rows i, f, g, o show W·x_t, R·h_(t-1), b, their sum (the pre-activation) and the gate; then
     how c_(t-1) becomes c_t and what h_t is. The numbers come from `lstmlab.reference` in
-    float64, and the last column shows what `ll.trace` recorded, for comparison.
+    float64, and the last column shows what `ll.trace` recorded, for comparison. `options`
+    (recording, mini_batch_size, freeze_padding) are those of `step_numbers`.
     """
-    n = step_numbers(net, X, layer, sequence, step, unit, direction)
+    n = step_numbers(net, X, layer, sequence, step, unit, direction, **options)
     lstm = net[layer]
     sg, ss = lstm.gate_activation_function, lstm.state_activation_function
     prev = "t-1" if direction == "forward" else "t+1"

@@ -15,7 +15,8 @@ def explore(net, X, **trace_options):
     of that unit and (for LSTM layers) the step inspector update together.
 
     X is recorded once with `ll.trace` (trace_options are passed on), then every control only
-    redraws.
+    redraws. The step inspector reads that recording, so its "ll.trace" column is the heatmap's
+    cell under the crosshair, padding and all.
     """
     if not isinstance(net, Network):
         raise TypeError(f"explore: net must be an ll.Network; got {type(net).__name__}.")
@@ -50,7 +51,8 @@ def explore(net, X, **trace_options):
         heat.add_hline(y=unit, line_color="black", line_dash="dot")
         figures = {"heatmap": heat, "states": state_lines(recorded, layer, units=[unit_id], sequence=sequence, direction=direction)}
         if isinstance(net[layer], LSTMLayer):
-            figures["inspector"] = step_inspector(net, sequences, layer, sequence, step, unit_id, direction)
+            batching = {k: v for k, v in trace_options.items() if k in ("mini_batch_size", "freeze_padding")}
+            figures["inspector"] = step_inspector(net, sequences, layer, sequence, step, unit_id, direction, recording=recorded, **batching)
         else:
             figures["inspector"] = go.Figure(layout={"title": f"The step inspector shows LSTM layers; {layer!r} is a {net[layer].kind} layer.", "height": 120})
         return figures
@@ -60,12 +62,16 @@ def explore(net, X, **trace_options):
     return app
 
 
-def bilstm_explorer(net, X):
-    """A BiLSTM's forward and backward hidden states on one time axis: pick sequence, layer and unit."""
+def bilstm_explorer(net, X, **trace_options):
+    """A BiLSTM's forward and backward hidden states on one time axis: pick sequence, layer and unit.
+
+    X is recorded once with `ll.trace` (trace_options are passed on: give freeze_padding=True to
+    see each sequence as it is read alone, without its mini-batch's padding).
+    """
     layers = [layer.name for layer in net.layers if isinstance(layer, RecurrentLayer) and layer.num_directions == 2]
     if not layers:
         raise ValueError("bilstm_explorer: the network has no bilstm layer; add ll.bilstm_layer(...).")
-    recorded = trace(net, X, layers=layers)
+    recorded = trace(net, X, **{"layers": layers, **trace_options})
     controls = {
         "sequence": widgets.IntSlider(0, 0, len(list(X)) - 1, description="sequence"),
         "layer": widgets.Dropdown(options=layers, description="layer"),
