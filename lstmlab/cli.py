@@ -1,10 +1,13 @@
-"""The `lstmlab` command: `lstmlab demo [--out report.html]` and `lstmlab lab`."""
+"""The `lstmlab` command: `demo`, `lab`, and `execute` / `export` for the lesson notebooks."""
 
 import argparse
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from . import notebooks
+from .demo import run_demo
 
 
 def positive_int(text):
@@ -18,21 +21,34 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="train the Japanese Vowels network and write an offline HTML report")
     demo.add_argument("--out", default="lstmlab-demo.html", help="the report's path (default: lstmlab-demo.html)")
-    demo.add_argument("--epochs", type=positive_int, default=70, help="training epochs (default 70, as in the seeds)")
+    demo.add_argument("--epochs", type=positive_int, default=70, help="training epochs (default 70, as in MATLAB's example)")
     demo.add_argument("--seed", type=int, default=0, help="the random seed (default 0)")
     commands.add_parser("lab", help="open JupyterLab on the lessons in notebooks/")
+    execute = commands.add_parser("execute", help="run notebooks and store their outputs (a re-run of an unchanged one changes nothing)")
+    execute.add_argument("notebooks", nargs="+", help="the .ipynb files")
+    export = commands.add_parser("export", help="write a notebook as one offline HTML page, plotly.js embedded once")
+    export.add_argument("notebook", help="the .ipynb file")
+    export.add_argument("--out", help="the page's path (default: the notebook's, with .html)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         folder = Path(args.out).resolve().parent
         if not folder.is_dir():
             parser.error(f"--out {args.out}: the folder {folder} does not exist; create it or choose another path.")
-        from .demo import run_demo
-
         path, accuracy = run_demo(args.out, epochs=args.epochs, seed=args.seed)
         print(f"test accuracy {accuracy:.2%}; report written to {path}")
         return 0
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    folder = notebooks if notebooks.is_dir() else Path.cwd()
+    if args.command in ("execute", "export"):
+        try:
+            if args.command == "execute":
+                for path in args.notebooks:
+                    print(f"ran and stored {notebooks.execute(path)}")
+            else:
+                print(f"wrote {notebooks.export(args.notebook, args.out)}")
+        except ValueError as error:
+            parser.error(str(error))
+        return 0
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    folder = folder if folder.is_dir() else Path.cwd()
     command = [sys.executable, "-m", "jupyter", "lab", str(folder)] + (["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else [])
     return subprocess.call(command)
 

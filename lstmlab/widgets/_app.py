@@ -29,6 +29,10 @@ class App(widgets.VBox):
         bar = widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__([bar, self.status, *self.outputs.values()])
 
+    def __repr__(self):
+        """What a notebook stores for the app (its text): the controls, and how to bring it to life."""
+        return f"lstmlab app (run this cell in JupyterLab to use it): {', '.join(self.controls)}"
+
     @property
     def figure(self):
         return next(iter(self.figures.values()))

@@ -1,0 +1,91 @@
+"""The lessons as files: stored light and normalized, re-run to the same bytes, exported to one page."""
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lstmlab import notebooks
+from lstmlab.cli import main
+
+LESSONS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+PLOTLY_JS = "plotly.js v"  # the banner at the top of plotly.min.js
+
+SMALL = [
+    "import plotly.graph_objects as go\nimport plotly.io as pio\npio.renderers.default = 'plotly_mimetype'",
+    "go.Figure(go.Scatter(x=[0, 1, 2], y=[3, 1, 2]), layout={'title': 'first'}).show()",
+    "from lstmlab import widgets\nwidgets.cell_playground()",
+    "print('no figure here')",
+]
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "small.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in SMALL]), path)
+    return path
+
+
+def test_the_lessons_weigh_under_3_mb_and_carry_no_plotly_js():
+    assert sum(p.stat().st_size for p in LESSONS) < 3 * 2**20
+    for path in LESSONS:
+        text = path.read_text()
+        assert PLOTLY_JS not in text, f"{path.name} stores plotly.js: set pio.renderers.default = 'plotly_mimetype'"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_every_lesson_is_stored_normalized(path):
+    """Stored with `lstmlab execute` (make notebooks): a re-run of an unchanged lesson changes nothing."""
+    nb = nbformat.read(path, as_version=4)
+    assert nbformat.writes(notebooks.normalize(nb)) == nbformat.writes(nb)
+
+
+def test_normalize_numbers_cells_and_keeps_apps_as_text():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", execution_count=7), nbformat.v4.new_code_cell("")])  # one never ran
+    nb.cells[0].metadata["execution"] = {"iopub.status.busy": "2026-11-30T10:00:00"}
+    app = {notebooks.WIDGET: {"model_id": "0123456789abcdef0123456789abcdef"}, "text/plain": "lstmlab app (...): unit"}
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", app)]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    once = notebooks.normalize(nb)
+    assert once.cells[0].execution_count == 1 and once.cells[1].execution_count is None
+    assert "execution" not in once.cells[0].metadata and "widgets" not in once.metadata
+    assert once.cells[0].outputs[0].data == {"text/plain": "lstmlab app (...): unit"}
+    assert notebooks.normalize(once) == once
+
+
+def test_execute_twice_writes_the_same_bytes(small):
+    notebooks.execute(small)
+    first = small.read_bytes()
+    notebooks.execute(small)
+    assert small.read_bytes() == first
+    nb = nbformat.read(small, as_version=4)
+    figure = nb.cells[1].outputs[0]
+    assert notebooks.PLOTLY in figure.data and "text/html" not in figure.data
+    assert list(nb.cells[2].outputs[0].data) == ["text/plain"]
+    assert nb.cells[2].outputs[0].data["text/plain"].startswith("lstmlab app (run this cell in JupyterLab to use it): input, amplitude")
+    assert "widgets" not in nb.metadata
+    assert [c.execution_count for c in nb.cells] == [1, 2, 3, 4]
+
+
+def test_export_embeds_plotly_js_once_and_draws_the_apps(small, tmp_path, capsys):
+    notebooks.execute(small)
+    out = tmp_path / "page.html"
+    assert main(["export", str(small), "--out", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    page = out.read_text()
+    assert page.count(PLOTLY_JS) == 1
+    fetched = re.findall(r'<script[^>]+src="([^"]+)"', page)
+    assert [u for u in fetched if not u.startswith(("data:", "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"))] == []
+    divs = re.findall(r'<div[^>]*class="plotly-graph-div"', page)
+    assert len(divs) == 1
+    assert "no figure here" in page and json.dumps("first") in page and "lstmlab app (run this cell" in page
+
+
+def test_export_and_execute_refuse_what_is_not_a_notebook(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["export", str(tmp_path / "missing.ipynb")])
+    assert "is not a notebook file; give the path of an existing .ipynb file" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"execute: .*notes.txt is not a notebook file"):
+        notebooks.execute(tmp_path / "notes.txt")
