@@ -10,6 +10,7 @@ it with `read`, makes a Network of the layers it remade, and fills that with `re
 """
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from .layers import CLASSES
 FORMAT, VERSION = "lstmlab network", 1
 LAYERS = {cls.__name__: cls for cls in CLASSES}
 CONFIG = "__config__"
+ZIP_SIGNATURE = b"PK\x03\x04"  # the first bytes of every .npz file, a zip archive
 
 
 def save(net, path):
@@ -65,13 +67,24 @@ def read(path):
     """Read and check a network file written by `save`; returns a `NetworkFile`."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"load_network: there is no file {path}.")
+    with open(path, "rb") as f:
+        start = f.read(len(ZIP_SIGNATURE))
+    if start != ZIP_SIGNATURE:
+        if ZIP_SIGNATURE.startswith(start):  # empty, or cut within its first bytes
+            raise _incomplete(path, f"{len(start)} bytes")
+        raise ValueError(
+            f"load_network: {path} is not an lstmlab network file: it is not an .npz (zip) archive, which is what "
+            f"net.save writes. Give the path of a file saved with net.save(path)."
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             if CONFIG not in archive.files:
                 raise ValueError(f"load_network: {path} is not an lstmlab network file: it has no {CONFIG} entry.")
             config = json.loads(archive[CONFIG].tobytes().decode("utf-8"))
             tensors = {key: torch.from_numpy(archive[key]) for key in archive.files if key != CONFIG}
-    except (OSError, ValueError, UnicodeDecodeError) as error:  # not a zip, or an entry holds pickled objects
+    except (zipfile.BadZipFile, EOFError) as error:  # the archive ends early or is damaged
+        raise _incomplete(path, f"{Path(path).stat().st_size} bytes; zipfile: {error}") from None
+    except (OSError, ValueError, UnicodeDecodeError) as error:  # an entry holds pickled objects, or no array
         if str(error).startswith("load_network"):
             raise
         raise ValueError(f"load_network: {path} is not an lstmlab network file ({error}).") from None
@@ -83,6 +96,14 @@ def read(path):
     history = None if config["training_history"] is None else pd.DataFrame(config["training_history"])
     layers = [_layer(entry, path) for entry in config["layers"]]
     return NetworkFile(layers, tensors, config["class_names"], config["label_kind"], history)
+
+
+def _incomplete(path, why):
+    """The error for a network file that ends early or is damaged."""
+    return ValueError(
+        f"load_network: {path} is not a complete lstmlab network file ({why}): it ends early or is damaged, as when "
+        f"a save or a copy is cut short. Save the network again with net.save(path)."
+    )
 
 
 def restore(net, saved):

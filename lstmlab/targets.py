@@ -75,6 +75,8 @@ def _classes(items, per_step, output_size, where, class_names):
     flat = pd.Categorical(np.concatenate([np.asarray(y) for y in items])) if per_step else pd.Categorical(items)
     if flat.isna().any():
         raise ValueError(f"{where}: Y has missing labels (NaN or None); every target needs a class.")
+    for n, y in enumerate(items if per_step else [items]):
+        _check_not_continuous(y, f"Y[{n}]" if per_step else "Y", where)
     categories = set(flat.categories.tolist())
     for y in items if per_step else [items]:
         if isinstance(y, pd.Categorical):
@@ -97,6 +99,24 @@ def _classes(items, per_step, output_size, where, class_names):
     encode_labels = lambda y: np.array([lookup[v] for v in np.asarray(y).tolist()], dtype=np.int64)  # noqa: E731
     values = [encode_labels(y) for y in items] if per_step else encode_labels(items)
     return Targets(values, per_step, names, kind)
+
+
+def _check_not_continuous(y, label, where):
+    """Float labels must be whole numbers: 0.0, 1.0, 2.0 are classes (as MATLAB's double arrays hold
+    them), 0.31 is a response that a regression loss should get."""
+    if isinstance(y, pd.Categorical):
+        return  # its categories are declared classes, whatever they are
+    y = np.asarray(y)
+    if y.dtype.kind != "f":
+        return
+    fractional = y[~(np.isfinite(y) & (y == np.round(y)))]
+    if fractional.size:
+        raise ValueError(
+            f"{where}: {label} holds continuous numbers ({y.dtype} values such as {fractional.flat[0]:g}), which loss "
+            f"'crossentropy' would take as classes, one per distinct value. Give class labels (integers, strings or a "
+            f"pandas Categorical), or for regression use loss 'mse' (or 'mae', 'huber') with a network that ends in "
+            f"fully_connected_layer, without softmax_layer."
+        )
 
 
 def _responses(items, per_step, output_size, loss, where):

@@ -65,3 +65,24 @@ def test_what_cannot_be_saved_or_loaded(tmp_path):
     np.savez(tmp_path / "evil.npz", __config__=np.array([object()], dtype=object))
     with pytest.raises(ValueError, match="is not an lstmlab network file"):
         ll.load_network(tmp_path / "evil.npz")
+
+
+def test_a_file_cut_short_or_not_a_zip_says_so(tmp_path):
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
+    net.save(tmp_path / "whole.npz")
+    data = (tmp_path / "whole.npz").read_bytes()
+    for name, part in [("half", data[: len(data) // 2]), ("end", data[:-1]), ("start", data[:2]), ("empty", b"")]:
+        (tmp_path / f"{name}.npz").write_bytes(part)
+        size = r"\d+ bytes; zipfile: File is not a zip file" if len(part) > 4 else f"{len(part)} bytes"
+        with pytest.raises(ValueError, match=rf"load_network: .*{name}.npz is not a complete lstmlab network file \({size}\): it ends early or is damaged, as when a save or a copy is cut short. Save the network again with net.save\(path\)"):
+            ll.load_network(tmp_path / f"{name}.npz")
+    damaged = bytearray(data)
+    damaged[100:140] = bytes(40)  # inside the first entry: its checksum no longer matches
+    (tmp_path / "damaged.npz").write_bytes(damaged)
+    with pytest.raises(ValueError, match=r"damaged.npz is not a complete lstmlab network file \(\d+ bytes; zipfile: Bad CRC-32"):
+        ll.load_network(tmp_path / "damaged.npz")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    (tmp_path / "text.npz").write_text("hello")
+    for name in ("text.npz", "array.npy"):
+        with pytest.raises(ValueError, match=rf"{name} is not an lstmlab network file: it is not an .npz \(zip\) archive, which is what net.save writes. Give the path of a file saved with net.save\(path\)"):
+            ll.load_network(tmp_path / name)

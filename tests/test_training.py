@@ -145,6 +145,25 @@ def test_bad_input(Y, net, loss, message):
         ll.trainnet(X, Y, net, loss, quick(max_epochs=1))
 
 
+def test_continuous_labels_are_refused_for_crossentropy_and_whole_floats_are_classes():
+    X, y = drift_data()
+    continuous = np.random.default_rng(0).normal(size=len(X))
+    message = r"trainnet: Y holds continuous numbers \(float64 values such as -?\d\.\d+\), which loss 'crossentropy' would take as classes, one per distinct value. Give class labels \(integers, strings or a pandas Categorical\), or for regression use loss 'mse'"
+    with pytest.raises(ValueError, match=message):
+        ll.trainnet(X, continuous, classifier(), "crossentropy", quick(max_epochs=1))
+    per_step = [np.full(len(x), 0.5) for x in X]
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3), ll.fully_connected_layer(2), ll.softmax_layer()])
+    with pytest.raises(ValueError, match=r"trainnet: Y\[0\] holds continuous numbers \(float64 values such as 0.5\)"):
+        ll.trainnet(X, per_step, net, "crossentropy", quick(max_epochs=1))
+    whole = (y == "up").astype(float) + 1.0  # 1.0 and 2.0: classes, as MATLAB's double labels are
+    with pytest.raises(ValueError, match=r"trainnet \(validation_data\): Y holds continuous numbers \(float64 values such as 1.5\)"):
+        ll.trainnet(X, whole, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X[:2], np.array([1.5, 2.0]))))
+    net = ll.trainnet(X, whole, classifier(), "crossentropy", quick(max_epochs=1))
+    assert net.class_names == [1.0, 2.0]
+    net = ll.trainnet(X, continuous, ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(1)]), "mse", quick(max_epochs=1))
+    assert len(net.training_history_) == 3
+
+
 def test_training_on_one_sequence_alone_asks_for_a_data_set_of_one():
     X, y = drift_data()
     message = r"trainnet: X is one sequence \(an array of shape \(18, 2\)\); training needs a data set with one target per sequence. To train on this sequence alone give a data set of one, \[X\]"
