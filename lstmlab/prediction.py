@@ -33,12 +33,12 @@ def predict(
     A network that outputs one vector per sequence returns (N, K); one that outputs sequences
     returns a list of (T_n, K) arrays, one per sequence, cut to its real steps (an (N, T, K)
     array when X was an array of equal lengths). X may also be one sequence, a (T, C) array (see
-    `lstmlab.data.is_one_sequence`): the answer is then that sequence's alone, (K,) or (T, K). The
-    sequence options are those of
-    `ll.sequence_batches` (MATLAB's defaults: right padding to the longest sequence of each
-    mini-batch). With freeze_padding=True the recurrent layers carry their state unchanged over
-    padded steps, so that a sequence's outputs do not depend on its mini-batch (MATLAB has no
-    such option).
+    `lstmlab.data.is_one_sequence`): the answer is then that sequence's alone, (K,) or (T, K).
+
+    The sequence options are those of `ll.sequence_batches` (MATLAB's defaults: right padding to
+    the longest sequence of each mini-batch). With freeze_padding=True the recurrent layers carry
+    their state unchanged over padded steps, so that a sequence's outputs do not depend on its
+    mini-batch (MATLAB has no such option).
     """
     return _outputs(
         net,
@@ -138,10 +138,11 @@ def _outputs(
     options = check_batching_options(mini_batch_size, sequence_length, sequence_padding_direction, "never", False, where)
     N = len(sequences)
     recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
+    start = held_states(recurrent, N, where)
     batches = iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=sequence_padding_value, **options)
     pieces, last, final_states = [[] for _ in range(N)], [None] * N, {}
     with evaluating(net):
-        for step in run_batches(net, batches, start_states=held_states(recurrent, N, where), stop=stop, freeze_padding=freeze_padding):
+        for step in run_batches(net, batches, start_states=start, stop=stop, freeze_padding=freeze_padding):
             y = step.output.cpu().numpy()  # (B, T_out, ...) or (B, K)
             real = None if step.output_mask is None else step.output_mask.cpu().numpy()  # (B, T_out)
             for b, n in enumerate(step.batch.indices):
