@@ -125,3 +125,22 @@ def test_explore_inspector_reads_the_heatmap_cell_under_the_crosshair(rng, direc
                 computed_column = float(cells[5][1 if gate == "f" else -2])
                 assert recorded_column == pytest.approx(under_crosshair, abs=1e-6)
                 assert computed_column == pytest.approx(under_crosshair, abs=1e-5)
+
+
+def test_quiz_answers_as_a_reader_checks():
+    from lstmlab.widgets import quiz
+
+    q = quiz("Which of i, f, g, o is not a gate?", ["i", "f", "g", "o"], "g", "g is the cell candidate, a tanh in (-1, 1).")
+    q.check.click()
+    assert q.feedback.value == "Pick an answer first."
+    q.choices.value = "o"
+    q.check.click()
+    assert "Not o." in q.feedback.value and "tanh" not in q.feedback.value
+    q.choices.value = "g"
+    q.check.click()
+    assert "Right." in q.feedback.value and "g is the cell candidate, a tanh in (-1, 1)." in q.feedback.value
+    assert repr(q) == "Quiz: Which of i, f, g, o is not a gate? (run this cell in JupyterLab to answer)"
+    with pytest.raises(ValueError, match=r"quiz: answer must be one of the choices \['a', 'b'\]; got 'c'"):
+        quiz("?", ["a", "b"], "c", "")
+    with pytest.raises(ValueError, match=r"quiz: choices must be two or more different answers; got \['a', 'a'\]"):
+        quiz("?", ["a", "a"], "a", "")

@@ -1,11 +1,13 @@
 """lstmlab.widgets: interactive apps (ipywidgets) built on the figures of `lstmlab.viz`.
 
 Each app returns a widget with `.controls` (name -> control) and `.figure` (the plotly figure it
-keeps up to date); moving a control redraws in place, without re-running a cell.
+keeps up to date); moving a control redraws in place, without re-running a cell. `quiz` asks the
+reader a question at the end of a lesson and answers.
 """
 
 from .data import normalization_explorer, padding_explorer
 from .explorers import bilstm_explorer, explore
 from .playground import cell_playground
+from .quiz import quiz
 
-__all__ = ["bilstm_explorer", "cell_playground", "explore", "normalization_explorer", "padding_explorer"]
+__all__ = ["bilstm_explorer", "cell_playground", "explore", "normalization_explorer", "padding_explorer", "quiz"]

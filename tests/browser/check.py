@@ -115,6 +115,7 @@ JS_TAG_APPS = """() => {
   panel.querySelectorAll('.jp-Notebook .jp-OutputArea-output').forEach(o => {
     if (o.parentElement.closest('.jupyter-widgets')) return;
     if (!o.querySelector(':scope > .jupyter-widgets, :scope > * > .jupyter-widgets')) return;
+    if (o.querySelector('.lstmlab-quiz')) return;  // a question, not an app
     apps.push(o);
   });
   return apps.map((o, i) => {
@@ -226,7 +227,7 @@ def app_names():
         tree = ast.parse((REPO / "lstmlab" / "widgets" / "__init__.py").read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
-                return tuple(ast.literal_eval(node.value))
+                return tuple(name for name in ast.literal_eval(node.value) if name != "quiz")  # a question, not an app
     except (OSError, SyntaxError, ValueError):
         pass
     return APPS
