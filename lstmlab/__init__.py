@@ -50,6 +50,11 @@ from .solvers import Solver
 from .trace import Trace, trace
 from .training import trainnet
 
+try:  # plotly comes with lstmlab[lab]; importing lstmlab.viz gives trainnet its live figure (plots="training-progress")
+    from . import viz  # noqa: F401
+except ImportError:
+    pass
+
 __all__ = [
     "Batch",
     "Network",

@@ -41,8 +41,8 @@ class Progress:
         if options.plots == "training-progress" and in_notebook():
             if _draw is None:
                 warnings.warn(
-                    "trainnet: plots='training-progress' draws its live figure with lstmlab.viz, which is not imported; "
-                    "run `import lstmlab.viz` before training (plotly comes with pip install 'lstmlab[lab]').",
+                    "trainnet: plots='training-progress' draws its live figure with plotly, which is not installed; "
+                    "pip install 'lstmlab[lab]' (or plotly) to see it.",
                     stacklevel=4,
                 )
             else:

@@ -30,10 +30,10 @@ def notebook(monkeypatch):
     return handle
 
 
-def test_importing_viz_hands_progress_its_training_figure():
-    import lstmlab.viz
+def test_importing_lstmlab_hands_progress_its_training_figure():
+    import lstmlab
 
-    assert progress._draw is lstmlab.viz.training_progress
+    assert progress._draw is lstmlab.viz.training_progress  # import lstmlab imports viz when plotly is there
 
 
 def test_the_live_figure_draws_the_history_with_the_function_handed_in(notebook, monkeypatch):
@@ -46,7 +46,7 @@ def test_the_live_figure_draws_the_history_with_the_function_handed_in(notebook,
 
 def test_without_a_drawing_function_training_warns_and_goes_on(notebook, monkeypatch):
     monkeypatch.setattr(progress, "_draw", None)
-    with pytest.warns(UserWarning, match=r"plots='training-progress' draws its live figure with lstmlab.viz, which is not imported; run `import lstmlab.viz`"):
+    with pytest.warns(UserWarning, match=r"plots='training-progress' draws its live figure with plotly, which is not installed; pip install 'lstmlab\[lab\]'"):
         net = train()
     assert len(net.training_history_) == 2 and notebook.shown == []
 
