@@ -11,6 +11,7 @@ seed always gives the same data.
     co2()                  forecasting, real              weekly CO2 at Mauna Loa, 1958-2001, a pandas Series
     moving_digits()        image sequences, generated     (T, H, W, 1) videos of a real 8x8 digit, 10 classes
     short_reviews()        token sequences, generated     (T,) word ids of one-line reviews, 2 opinions
+    python_source()        text, real                     Python's standard library source: train, validation, test
 
 Conventions (those of the whole library): a sequence is a float32 NumPy array with time first,
 (T, C) for vectors and (T, H, W, C) for images; a data set is a list of them, of varying length;
@@ -466,3 +467,40 @@ def _review(rng, max_clauses):
         if polarity:
             opinion = int((polarity * (-1 if negated else 1)) > 0)
     return words, opinion
+
+
+# --- Python source (real text, for character language models) ---------------------------------------
+
+TEXT_SPLITS = ("train", "validation", "test")
+
+
+def python_source():
+    """Source code of Python's own standard library, as three strings: train, validation and test.
+
+    The modules directly in CPython 3.11.7's Lib/ folder that are pure ASCII (158 files, no
+    packages, no tests), each copied unchanged, split by file: of the files sorted by name, every
+    tenth from the ninth on goes to validation, every tenth from the tenth on to the held-out test
+    text, the rest to training. Every machine sees the same split; datasets/README.md has the recipe
+    and the licence (PSF). A corpus with strings, comments, brackets and indentation for
+    `ll.text.code_features` to find in a character model's cells.
+
+    Returns:
+        train: str of 3,240,252 characters (128 files).
+        validation: str of 714,921 characters (15 files).
+        test: str of 406,310 characters (15 files), for held-out numbers only.
+
+    >>> train, validation, test = python_source()
+    >>> len(train), len(validation), len(test)
+    (3240252, 714921, 406310)
+    >>> print(test[:25])
+    from _weakrefset import W
+    """
+    name = "python_source.npz"
+    arrays = _load_npz(name, {split: ("iu", 1) for split in TEXT_SPLITS})
+    texts = []
+    for split in TEXT_SPLITS:
+        codes = arrays[split]  # (characters,) ASCII codes
+        if codes.dtype != np.uint8 or (codes > 127).any():
+            raise _malformed(DATA_DIR / name, f"{split} as uint8 ASCII codes (0..127)", f"{codes.dtype} values up to {codes.max(initial=0)}")
+        texts.append(codes.tobytes().decode("ascii"))
+    return tuple(texts)

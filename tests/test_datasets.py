@@ -11,6 +11,12 @@ SHA256 = {  # also listed in datasets/README.md; change both together
     "japanese_vowels.npz": "0b3454f2738124a795089de6c7f716dfc528407206f2e1998e57544f983767ec",
     "mauna_loa_co2_weekly.csv": "16695fa2786e53414e5a6b54767a3fdf5de99cfbc68617f69d1362d92776a92f",
     "digits_8x8.npz": "b2dab7b501728c22e9119ad76740b2e17c77a231e42d1e592380d90886f1a05e",
+    "python_source.npz": "0c3604e5d93ce11324d259b8366a7ef4f89a3332098099c72cd2b7d9b1dedce2",
+}
+TEXT_SHA256 = {  # the text of each split of python_source.npz, as datasets/python_source.py prints it
+    "train": "da50e390322d9be7fd5054e5af4f35350d72ec40c9fe79c03ab2de9e1b818d37",
+    "validation": "b048868e86b75007d2ff1c47b076e03db5854a6371cd27013b78b2d0832bf73b",
+    "test": "3760f6d50a5104445573986ae0db0b9daae5a61625561814144f1e2059d8723d",
 }
 
 
@@ -35,7 +41,8 @@ def test_shipped_files_are_small_and_listed_in_the_readme():
     readme = (datasets.DATA_DIR / "README.md").read_text()
     for name, digest in SHA256.items():
         assert f"`{name}`" in readme and digest in readme
-    assert sum((datasets.DATA_DIR / name).stat().st_size for name in SHA256) < 1_000_000
+    assert all((datasets.DATA_DIR / name).stat().st_size < 1_500_000 for name in SHA256)
+    assert sum((datasets.DATA_DIR / name).stat().st_size for name in SHA256) < 3_000_000
 
 
 # --- Japanese Vowels ---------------------------------------------------------------------------------
@@ -308,6 +315,24 @@ def test_short_reviews_bad_arguments():
         datasets.short_reviews(max_clauses=0)
 
 
+# --- Python source --------------------------------------------------------------------------------------
+
+
+def test_python_source_splits_are_the_recorded_texts():
+    texts = dict(zip(datasets.TEXT_SPLITS, datasets.python_source()))
+    for split, text in texts.items():
+        assert isinstance(text, str) and hashlib.sha256(text.encode("ascii")).hexdigest() == TEXT_SHA256[split]
+    assert [len(t) for t in texts.values()] == [3_240_252, 714_921, 406_310]
+    assert all(set(text) == {"\n", *map(chr, range(32, 127))} for text in texts.values())  # newline and printable ASCII
+    assert texts["test"].startswith("from _weakrefset import WeakSet\n")  # _py_abc.py, the first held-out file
+
+
+def test_python_source_refuses_codes_beyond_ascii(data_dir):
+    np.savez(data_dir / "python_source.npz", train=np.uint8([104, 200]), validation=np.uint8([104]), test=np.uint8([104]))
+    with pytest.raises(ValueError, match=r"malformed: expected train as uint8 ASCII codes \(0..127\); got uint8 values up to 200"):
+        datasets.python_source()
+
+
 # --- Missing and malformed files -----------------------------------------------------------------------
 
 
@@ -323,6 +348,7 @@ def data_dir(tmp_path, monkeypatch):
         (datasets.japanese_vowels, "japanese_vowels.npz"),
         (datasets.co2, "mauna_loa_co2_weekly.csv"),
         (datasets.moving_digits, "digits_8x8.npz"),
+        (datasets.python_source, "python_source.npz"),
     ],
 )
 def test_missing_file_is_named(data_dir, load, name):
