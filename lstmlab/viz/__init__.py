@@ -12,6 +12,7 @@ from .inspector import step_inspector
 from .sequences import frames, normalization_histograms, padding_chart, sequence_lengths
 from .states import bilstm_flow, hidden_state_pca
 from .training import confusion_chart, training_progress
+from .unrolled import unrolled_graph
 
 draw_live_figures_with(training_progress)  # the live figure of ll.training_options(plots="training-progress")
 
@@ -29,4 +30,5 @@ __all__ = [
     "state_lines",
     "step_inspector",
     "training_progress",
+    "unrolled_graph",
 ]
