@@ -30,7 +30,7 @@ def split_targets(Y, sequences, where):
     N = len(sequences)
     per_step = isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1 and not isinstance(Y[0], str)
     if per_step:
-        targets = [np.asarray(y) for y in Y]
+        targets = [y if isinstance(y, pd.Categorical) else np.asarray(y) for y in Y]  # a Categorical keeps its declared classes
     elif isinstance(Y, pd.Categorical):
         targets = Y
     else:

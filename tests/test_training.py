@@ -277,3 +277,12 @@ def test_sequence_to_sequence_targets_need_the_time_axis_kept():
     same = [ll.sequence_input_layer(2), ll.convolution1d_layer(3, 4, padding="causal"), ll.fully_connected_layer(1)]
     net = ll.trainnet(X, Y, same, "mse", quick(max_epochs=1))
     assert [p.shape for p in ll.predict(net, X)] == [(6, 1), (8, 1)]
+
+
+def test_per_step_categoricals_keep_classes_that_never_occur():
+    X, Y = ll.datasets.waveform_segments(2, seed=1)
+    categories = ["Zigzag", *Y[0].categories]  # declared, never a target
+    Y = [pd.Categorical(np.asarray(y), categories=categories) for y in Y]
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.fully_connected_layer(5), ll.softmax_layer()])
+    net = ll.trainnet(X, Y, net, "crossentropy", quick(max_epochs=1))
+    assert net.class_names == sorted(categories) and net.label_kind == "categorical"
