@@ -7,7 +7,7 @@
     tr["lstm"].f                   # the forget gate, (N, T, 100)
 """
 
-from . import datasets, reference
+from . import datasets, reference, text
 from ._version import __version__
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
@@ -47,6 +47,7 @@ from .prediction import (
     scores2label,
 )
 from .solvers import Solver
+from .text import find_cells, generate
 from .trace import Trace, trace
 from .training import trainnet
 
@@ -71,9 +72,11 @@ __all__ = [
     "convolution2d_layer",
     "datasets",
     "dropout_layer",
+    "find_cells",
     "flatten_layer",
     "from_torch",
     "fully_connected_layer",
+    "generate",
     "global_average_pooling1d_layer",
     "global_max_pooling1d_layer",
     "gru_layer",
@@ -95,6 +98,7 @@ __all__ = [
     "sigmoid_layer",
     "softmax_layer",
     "sort_by_length",
+    "text",
     "to_torch",
     "trace",
     "training_options",
