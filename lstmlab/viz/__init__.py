@@ -11,6 +11,7 @@ from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
 from .inspector import step_inspector
 from .sequences import frames, normalization_histograms, padding_chart, sequence_lengths
 from .states import bilstm_flow, hidden_state_pca
+from .text import colored_text
 from .training import confusion_chart, training_progress
 from .unrolled import unrolled_graph
 
@@ -18,6 +19,7 @@ draw_live_figures_with(training_progress)  # the live figure of ll.training_opti
 
 __all__ = [
     "bilstm_flow",
+    "colored_text",
     "confusion_chart",
     "frames",
     "gate_health",
