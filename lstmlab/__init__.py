@@ -46,6 +46,7 @@ from .prediction import (
     reset_state,
     scores2label,
 )
+from .seq2seq import EncoderDecoder, decode, trace_encoder_decoder, train_encoder_decoder
 from .solvers import Solver
 from .text import find_cells, generate
 from .trace import Trace, trace
@@ -58,6 +59,7 @@ except ImportError:
 
 __all__ = [
     "Batch",
+    "EncoderDecoder",
     "Network",
     "Solver",
     "Trace",
@@ -71,6 +73,7 @@ __all__ = [
     "convolution1d_layer",
     "convolution2d_layer",
     "datasets",
+    "decode",
     "dropout_layer",
     "find_cells",
     "flatten_layer",
@@ -101,6 +104,8 @@ __all__ = [
     "text",
     "to_torch",
     "trace",
+    "trace_encoder_decoder",
+    "train_encoder_decoder",
     "training_options",
     "trainnet",
     "word_embedding_layer",

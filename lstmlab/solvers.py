@@ -21,7 +21,6 @@ import math
 import torch
 
 from ._checks import check_choice, check_fraction, check_nonnegative
-from .network import Network
 from .options import DEFAULT_LEARN_RATE
 
 
@@ -29,7 +28,8 @@ class Solver:
     """Updates a network's learnable parameters after `loss.backward()`.
 
     Args:
-        net: an `ll.Network` (its parameters must exist: build it first).
+        net: an `ll.Network` (its parameters must exist: build it first), or a model made of
+            networks with the same `layers` and `learnables()` (`ll.EncoderDecoder`).
         solver: "sgdm" | "adam" | "rmsprop".
         learn_rate: alpha; default 0.01 for sgdm, 0.001 otherwise (MATLAB's defaults).
         momentum: for sgdm (default 0.9).
@@ -54,7 +54,7 @@ class Solver:
         gradient_threshold=math.inf,
         gradient_threshold_method="l2norm",
     ):
-        if not isinstance(net, Network):
+        if not callable(getattr(net, "learnables", None)):  # an ll.Network, or an ll.EncoderDecoder (made of two)
             raise TypeError(f"Solver: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
         for layer in net.layers:
             if getattr(layer, "input_size", None) == "auto":
