@@ -12,6 +12,7 @@ from ._version import __version__
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .interop import from_torch, to_torch
+from .interventions import Intervention
 from .layers import (
     average_pooling1d_layer,
     batch_normalization_layer,
@@ -60,6 +61,7 @@ except ImportError:
 __all__ = [
     "Batch",
     "EncoderDecoder",
+    "Intervention",
     "Network",
     "Solver",
     "Trace",

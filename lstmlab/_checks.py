@@ -68,6 +68,19 @@ def check_name(value, where):
     return value
 
 
+def check_indices(selection, size, name, what, where):
+    """Indices into range(size) from None (all), an int, a list of ints or a slice, with a clear error.
+
+    what names the range for the message: "the hidden units of layer 'lstm'".
+    """
+    if selection is None:
+        return np.arange(size)
+    index = np.arange(size)[selection] if isinstance(selection, slice) else np.atleast_1d(np.asarray(selection))
+    if index.dtype.kind not in "iu" or index.ndim != 1 or len(index) == 0 or index.min() < 0 or index.max() >= size:
+        raise ValueError(f"{where}: {name} must be integers in 0..{size - 1} ({what}), a list of them or a slice; got {selection!r}.")
+    return index
+
+
 def check_factor(value, name, num_gates, gate_names, where):
     """A non-negative scalar or one value per gate; returns a float64 tensor with one value per gate."""
     numeric = _is_numeric(value) and np.asarray(value).dtype.kind != "b"

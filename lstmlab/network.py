@@ -186,6 +186,13 @@ class Network(torch.nn.Module):
             lengths.append(length)
         return lengths
 
+    def recurrent_lengths(self, lengths):
+        """Each sequence's real length at the input of each recurrent layer, in that layer's own time
+        (after any convolution or pooling that shortens it): {layer name: (N,) array}."""
+        lengths = torch.as_tensor(lengths)
+        inputs = [lengths, *self.output_lengths(lengths)[:-1]]
+        return {layer.name: n.numpy() for layer, n in zip(self.layers, inputs) if isinstance(layer, RecurrentLayer)}
+
     def min_length(self):
         """The fewest time steps an input sequence needs so that every layer has at least one step."""
         length = 1

@@ -6,6 +6,8 @@ split into chunks, the state is carried from chunk to chunk. The outputs of each
 back together and cut to its real steps.
 """
 
+import functools
+
 import numpy as np
 import pandas as pd
 import torch
@@ -13,6 +15,7 @@ import torch
 from ._checks import check_bool
 from .batching import check_batching_options, iterate_batches
 from .data import is_one_sequence
+from .interventions import bind
 from .layers import RecurrentLayer
 from .network import Network, evaluating, prepare
 from .runner import held_states, keep_states, run_batches
@@ -27,6 +30,7 @@ def predict(
     sequence_padding_direction="right",
     sequence_padding_value=0,
     freeze_padding=False,
+    interventions=None,
 ):
     """Run X through the network and return its outputs as NumPy arrays.
 
@@ -39,6 +43,10 @@ def predict(
     the longest sequence of each mini-batch). With freeze_padding=True the recurrent layers carry
     their state unchanged over padded steps, so that a sequence's outputs do not depend on its
     mini-batch (MATLAB has no such option).
+
+    interventions: a list of `ll.Intervention` that change what the recurrent layers compute
+    (gates, states, patches from another input; see `lstmlab.interventions`). None or [] gives
+    the clean outputs.
     """
     return _outputs(
         net,
@@ -49,6 +57,7 @@ def predict(
         sequence_padding_direction=sequence_padding_direction,
         sequence_padding_value=sequence_padding_value,
         freeze_padding=freeze_padding,
+        interventions=interventions,
     )
 
 
@@ -130,6 +139,7 @@ def _outputs(
     sequence_padding_direction="right",
     sequence_padding_value=0,
     freeze_padding=False,
+    interventions=None,
     stop=None,
     update_state=False,
 ):
@@ -139,10 +149,12 @@ def _outputs(
     N = len(sequences)
     recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, where)
-    batches = iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=sequence_padding_value, **options)
+    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=sequence_padding_value, **options)
+    plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, stop=stop)
     pieces, last, final_states = [[] for _ in range(N)], [None] * N, {}
     with evaluating(net):
-        for step in run_batches(net, batches, start_states=start, stop=stop, freeze_padding=freeze_padding):
+        observe = None if plan is None else plan.observe
+        for step in run_batches(net, batches(sequences), start_states=start, stop=stop, freeze_padding=freeze_padding, observe=observe):
             y = step.output.cpu().numpy()  # (B, T_out, ...) or (B, K)
             real = None if step.output_mask is None else step.output_mask.cpu().numpy()  # (B, T_out)
             for b, n in enumerate(step.batch.indices):

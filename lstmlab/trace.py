@@ -13,14 +13,16 @@ test set (370 sequences padded to 29 steps, 100 units) takes 26 MB. For long seq
 to record with `layers`, `units` and `steps`.
 """
 
+import functools
 import math
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_bool
+from ._checks import check_bool, check_indices
 from .batching import check_batching_options, iterate_batches
+from .interventions import bind, describe_computation
 from .layers import RecurrentLayer
 from .network import evaluating, prepare
 from .runner import held_states, run_batches
@@ -48,14 +50,17 @@ class LayerTrace:
         steps: (S,) the time steps recorded. units: (U,) the hidden units recorded.
         lengths: (N,) each sequence's real length. mask: (N, S), True on real (not padded) steps.
         max_error: the largest |h recomputed from the gates - h the network output|.
+        computed_by: {direction: how the layer computed it}: torch's fused kernel, the step loop,
+            or, where interventions acted, the step loop over those steps (see `ll.Intervention`).
     """
 
-    def __init__(self, layer, directions, steps, units, lengths, max_error):
+    def __init__(self, layer, directions, steps, units, lengths, max_error, computed_by):
         self.name, self.kind, self.quantities = layer.name, layer.kind, layer.quantities
         self.directions = dict(zip(("forward", "backward"), (DirectionTrace(d) for d in directions)))
         self.steps, self.units, self.lengths = steps, units, lengths
         self.mask = steps[None, :] < lengths[:, None]
         self.max_error = max_error
+        self.computed_by = dict(zip(self.directions, computed_by))
 
     def __getattr__(self, attr):
         """.forward and .backward give a direction; .i, .f, ... the quantities of a one-way layer."""
@@ -79,10 +84,15 @@ class LayerTrace:
 
 
 class Trace:
-    """A recording of one or more recurrent layers. `tr[name]` is a `LayerTrace`."""
+    """A recording of one or more recurrent layers. `tr[name]` is a `LayerTrace`.
 
-    def __init__(self, layers):
+    `tr.interventions` lists the `ll.Intervention`s that acted on the recorded run (empty for a
+    clean run), so that a recording says how it was made.
+    """
+
+    def __init__(self, layers, interventions=()):
         self.layers = layers
+        self.interventions = tuple(interventions)
 
     def __getitem__(self, name):
         if name not in self.layers:
@@ -125,10 +135,11 @@ class Trace:
         return frame
 
     def __repr__(self):
-        return "Trace(\n" + "\n".join(f"  {layer!r}" for layer in self.layers.values()) + f"\n) max_error={self.max_error:.2e}"
+        lines = [f"  {layer!r}" for layer in self.layers.values()] + [f"  with {iv!r}" for iv in self.interventions]
+        return "Trace(\n" + "\n".join(lines) + f"\n) max_error={self.max_error:.2e}"
 
 
-def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, freeze_padding=False):
+def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, freeze_padding=False, interventions=None):
     """Record the gates and states of a network's recurrent layers on data X.
 
     Args:
@@ -143,6 +154,9 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
             to each mini-batch's longest sequence), so that the trace sees what predict sees.
         freeze_padding: as in `ll.predict`: the state is carried over padded steps; gates are
             then NaN on padded steps (none acted there) and c, h hold the carried state.
+        interventions: a list of `ll.Intervention`, as in `ll.predict`: the recording shows what
+            the intervened network computed (a clamped gate holds its value), and `max_error`
+            compares it with the intervened network's output.
 
     Returns:
         A `Trace`; `tr["lstm"].f` is the forget gate, (N, S, U). Steps a mini-batch did not reach
@@ -160,26 +174,33 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM or GRU layer to record.")
     chosen = _choose_layers(layers, recurrent)
-    lengths = _input_lengths(net, [len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
-    step_index = {name: _choose(steps, int(lengths[name].max()), "steps", f"time steps of layer {name!r}") for name in chosen}
-    unit_index = {name: _choose(units, recurrent[name].num_hidden_units, "units", f"hidden units of layer {name!r}") for name in chosen}
+    lengths = net.recurrent_lengths([len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
+    step_index = {name: check_indices(steps, int(lengths[name].max()), "steps", f"the time steps of layer {name!r}", "trace") for name in chosen}
+    unit_index = {name: check_indices(units, recurrent[name].num_hidden_units, "units", f"the hidden units of layer {name!r}", "trace") for name in chosen}
     parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
     errors = dict.fromkeys(chosen, 0.0)
+    spans = {name: [[] for _ in range(recurrent[name].num_directions)] for name in chosen}  # where interventions acted, input time
 
     # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
     batching = check_batching_options(mini_batch_size, "longest", "right", "never", False, "trace")
-    batches = iterate_batches(sequences, None, False, seed=None, epoch=0, padding_value=0, **batching)
+    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=0, **batching)
+    start = held_states(list(recurrent.values()), len(sequences), "trace")
+    plan = bind(net, interventions, sequences, "trace", batches=batches, start_states=start, freeze_padding=freeze_padding)
 
     def observe(batch, layer, x, states, frozen):
-        y, final = layer.run(x, states, frozen)  # y (B, T, D*H)
+        edits = None if plan is None else plan.edits(batch, layer, x, frozen)
+        y, final = layer.run(x, states, frozen, edits)  # y (B, T, D*H)
         if layer.name not in chosen:
             return y, final
         units = _as_index(unit_index[layer.name], layer.num_hidden_units, x.device)
         chosen_steps = step_index[layer.name]
-        reached = chosen_steps < x.shape[1]  # (S,) the chosen steps this mini-batch reached
+        T = x.shape[1]
+        reached = chosen_steps < T  # (S,) the chosen steps this mini-batch reached
         H = layer.num_hidden_units
         directions = []
-        for d, recorded in enumerate(layer.explain(x, y, states, units, frozen)):
+        for d, recorded in enumerate(layer.explain(x, y, states, units, frozen, edits)):
+            span = None if edits is None else edits[d].span(T)  # in the direction's own time
+            spans[layer.name][d].append(span if d == 0 or span is None else (T - span[1], T - span[0]))
             h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
             error = recorded["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
             errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
@@ -187,9 +208,8 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
         parts[layer.name].append((batch.indices, reached, directions))
         return y, final
 
-    start = held_states(list(recurrent.values()), len(sequences), "trace")
     with evaluating(net):
-        for _ in run_batches(net, batches, start_states=start, freeze_padding=freeze_padding, observe=observe):
+        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=observe):
             pass  # observe records every mini-batch as it runs
 
     return Trace(
@@ -201,18 +221,12 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
                 unit_index[name],
                 lengths[name],
                 errors[name],
+                [describe_computation(recurrent[name], direction) for direction in spans[name]],
             )
             for name in chosen
-        }
+        },
+        interventions or (),
     )
-
-
-def _input_lengths(net, lengths):
-    """The real length of each sequence at each recurrent layer's input, after any layer that
-    shortens time (convolution, pooling): {layer name: (N,) array}."""
-    out = net.output_lengths(torch.as_tensor(lengths))
-    inputs = [torch.as_tensor(lengths), *out[:-1]]
-    return {layer.name: n.numpy() for layer, n in zip(net.layers, inputs) if isinstance(layer, RecurrentLayer)}
 
 
 def _as_index(chosen, size, device):
@@ -254,13 +268,3 @@ def _choose_layers(layers, recurrent):
         if name not in recurrent:
             raise ValueError(f"trace: layers has {name!r}, which is not a recurrent layer of the network; choose from {', '.join(recurrent)}.")
     return names
-
-
-def _choose(selection, size, argument, what):
-    """Indices into range(size) from None, an int, a list of ints or a slice, with a clear error."""
-    if selection is None:
-        return np.arange(size)
-    index = np.arange(size)[selection] if isinstance(selection, slice) else np.atleast_1d(np.asarray(selection))
-    if index.dtype.kind not in "iu" or index.ndim != 1 or len(index) == 0 or index.min() < 0 or index.max() >= size:
-        raise ValueError(f"trace: {argument} must be integers in 0..{size - 1} (the {what}), a list of them or a slice; got {selection!r}.")
-    return index

@@ -38,7 +38,7 @@ def test_gru_matches_torch_gru_with_copied_weights(rng):
     y, h = layer(x, h0[0])
     torch.testing.assert_close(y, expected, atol=1e-5, rtol=0)
     torch.testing.assert_close(h, h_n[0], atol=1e-5, rtol=0)
-    loop, _ = layer._loop_directions(x.transpose(0, 1), layer.start_states(B, (h0[0],)))
+    loop, _ = layer._each_direction(x.transpose(0, 1), layer.start_states(B, (h0[0],)))
     torch.testing.assert_close(loop.transpose(0, 1), expected, atol=1e-5, rtol=0)
 
 

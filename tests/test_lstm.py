@@ -56,7 +56,7 @@ def test_layer_matches_torch_lstm_with_copied_weights(bidirectional, rng):
     torch.testing.assert_close(h, h_n.transpose(0, 1).reshape(B, D * H), atol=1e-5, rtol=0)
     torch.testing.assert_close(c, c_n.transpose(0, 1).reshape(B, D * H), atol=1e-5, rtol=0)
     # and the step-by-step loop computes the same as the fused kernel
-    loop, _ = layer._loop_directions(x.transpose(0, 1), layer.start_states(B))
+    loop, _ = layer._each_direction(x.transpose(0, 1), layer.start_states(B))
     torch.testing.assert_close(loop.transpose(0, 1), layer(x), atol=1e-5, rtol=0)
 
 

@@ -72,7 +72,7 @@ def test_gradients_flow_through_frozen_padding_and_agree_between_paths(rng):
     assert fused.uses_fused_kernel
     x, mask = batch([rng.normal(size=(T, C)) for T in (4, 2)], "left")
     grads = []
-    for run in (lambda: fused.run(x, mask=mask)[0], lambda: fused._loop_directions(x.transpose(0, 1), fused.start_states(2), mask.T)[0].transpose(0, 1)):
+    for run in (lambda: fused.run(x, mask=mask)[0], lambda: fused._each_direction(x.transpose(0, 1), fused.start_states(2), mask.T)[0].transpose(0, 1)):
         fused.zero_grad()
         run()[mask].pow(2).sum().backward()
         grads.append(fused.recurrent_weights.grad.clone())

@@ -18,6 +18,7 @@ import torch
 
 from .._checks import check_choice
 from ..initializers import BIAS_INITIALIZERS
+from .edits import ALL, NO_EDIT
 from .recurrent import RecurrentLayer, packed
 
 RESET_GATE_MODES = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
@@ -115,19 +116,20 @@ class GRULayer(RecurrentLayer):
     def _equations_text(self):
         return f"{super()._equations_text()} with reset_gate_mode={self.reset_gate_mode!r}"
 
-    def equations(self, Wx, Rh, h_prev, R_n):
-        """The GRU equations, for one step (B, H) or all steps at once (B, T, H).
+    def equations(self, Wx, Rh, h_prev, R_n, edit=NO_EDIT, t=ALL):
+        """The GRU equations, for one step t (B, H) or all steps at once (B, T, H), t = ALL.
 
         Wx = (W_r x + b_Wr, W_z x + b_Wz, W_n x + b_Wn): the input parts;
         Rh = (R_r h + b_Rr, R_z h + b_Rz, R_n h + b_Rn): the recurrent parts, from h_prev.
+        edit(quantity, t, value) returns a value as the interventions leave it (`NO_EDIT`: as is).
         """
-        r = self.gate(Wx[0] + Rh[0])
-        z = self.gate(Wx[1] + Rh[1])
+        r = edit("r", t, self.gate(Wx[0] + Rh[0]))
+        z = edit("z", t, self.gate(Wx[1] + Rh[1]))
         if self.reset_gate_mode == "before-multiplication":
-            n = self.state(Wx[2] + (r * h_prev) @ R_n.T)
+            n = edit("n", t, self.state(Wx[2] + (r * h_prev) @ R_n.T))
         else:
-            n = self.state(Wx[2] + r * Rh[2])
-        h = (1 - z) * n + z * h_prev
+            n = edit("n", t, self.state(Wx[2] + r * Rh[2]))
+        h = edit("h", t, (1 - z) * n + z * h_prev)
         return r, z, n, h
 
     def _parts(self, x, h_prev, W, R, b):
@@ -136,27 +138,29 @@ class GRULayer(RecurrentLayer):
         Rh = (h_prev @ R.T + b_R).chunk(3, dim=-1)  # recurrent parts of r, z, n: each (..., H)
         return Wx, Rh, R.chunk(3)[2]
 
-    def _loop(self, x, states, W, R, b, keep=None):
+    def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT):
         """One direction, one step at a time. x (T, B, C); states (h,), (B, H).
 
         keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
+        edit: the interventions, as in `equations`.
         """
         (h,) = states
         hs = []
         for t, x_t in enumerate(x):
             Wx, Rh, R_n = self._parts(x_t, h, W, R, b)  # x_t (B, C), h (B, H)
-            *_, h_t = self.equations(Wx, Rh, h, R_n)
+            *_, h_t = self.equations(Wx, Rh, h, R_n, edit, t)
             h = h_t if keep is None else torch.where(keep[t, :, None], h_t, h)
             hs.append(h)
         return torch.stack(hs), (h,)  # (T, B, H)
 
-    def _fused(self, x, states, lengths=None):
+    def _fused(self, x, states, lengths=None, direction=None):
         """torch's fused GRU kernel: its r, z, n rows are ours; b_ih = b_W and b_hh = b_R.
 
-        With lengths, each sequence's real steps come first and the kernel runs packed.
+        With lengths, each sequence's real steps come first and the kernel runs packed. direction:
+        as in `LSTMLayer._fused`; a GRU layer has one, 0.
         """
         B, H = x.shape[1], self.num_hidden_units
-        W, R, b = self.direction_parameters(0)
+        W, R, b = self.direction_parameters(direction or 0)
         weights, h0 = [W, R, *self.split_bias(b)], states[0][None].contiguous()
         if lengths is None:
             y, h_n = torch.gru(x, h0, weights, True, 1, 0.0, self.training, False, False)
@@ -164,13 +168,13 @@ class GRULayer(RecurrentLayer):
             y, h_n = packed(torch.gru, x, lengths, h0, weights, self.training, False)
         return y, (h_n[0].reshape(B, H),)
 
-    def _explain(self, xh, states, units, W, R, b, keep=None):
+    def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
         """All steps at once from h_{t-1}: no recurrence is left to solve for a GRU.
 
-        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step.
+        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step; edit: the interventions, every step at once.
         """
         C = xh.shape[2] - self.num_hidden_units
         x, h_prev = xh[..., :C], xh[..., C:]
         Wx, Rh, R_n = self._parts(x, h_prev, W, R, b)  # each part (B, T, H)
-        r, z, n, h = self.equations(Wx, Rh, h_prev, R_n)
+        r, z, n, h = self.equations(Wx, Rh, h_prev, R_n, edit)
         return {"r": r[..., units], "z": z[..., units], "n": n[..., units], "h": h[..., units]}

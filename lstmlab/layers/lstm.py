@@ -12,14 +12,17 @@ gates and updates its cell state c (notation of `lstmlab.reference`):
 
 `_loop` below is these lines in torch, one time step at a time. With the default activations
 (sigmoid, tanh) the layer runs torch's fused kernel instead, on the very same parameters, which is
-much faster and gives the same numbers.
+much faster and gives the same numbers. An intervention (`ll.Intervention`) changes a quantity
+through `edit` as soon as it is computed (`lstmlab.layers.edits`); the loop then runs the steps
+it touches.
 """
 
 import torch
 
 from ..initializers import BIAS_INITIALIZERS
-from .recurrent import RecurrentLayer, packed
 from ..scan import linear_recurrence
+from .edits import ALL, NO_EDIT
+from .recurrent import RecurrentLayer, packed
 
 
 class LSTMLayer(RecurrentLayer):
@@ -127,10 +130,11 @@ class LSTMLayer(RecurrentLayer):
         o = self.gate(z_o, out=out[3])
         return i, f, g, o
 
-    def _loop(self, x, states, W, R, b, keep=None):
+    def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT):
         """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H).
 
         keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
+        edit(quantity, t, value) returns a value as the interventions leave it (`NO_EDIT`: as is).
         """
         h, c = states
         xW = x @ W.T + b  # (T, B, 4H): the input part of every step at once
@@ -138,8 +142,9 @@ class LSTMLayer(RecurrentLayer):
         for t, xW_t in enumerate(xW):
             z = xW_t + h @ R.T  # (B, 4H) pre-activations
             i, f, g, o = self.gates(*z.chunk(4, dim=-1))
-            c_t = f * c + i * g
-            h_t = o * self.state(c_t)
+            i, f, g, o = edit("i", t, i), edit("f", t, f), edit("g", t, g), edit("o", t, o)
+            c_t = edit("c", t, f * c + i * g)
+            h_t = edit("h", t, o * self.state(c_t))
             if keep is not None:  # frozen padding: a padded step carries the state unchanged
                 real = keep[t, :, None]
                 c_t, h_t = torch.where(real, c_t, c), torch.where(real, h_t, h)
@@ -147,15 +152,17 @@ class LSTMLayer(RecurrentLayer):
             hs.append(h)
         return torch.stack(hs), (h, c)  # (T, B, H)
 
-    def _fused(self, x, states, lengths=None):
+    def _fused(self, x, states, lengths=None, direction=None):
         """torch's fused LSTM kernel on our parameters: its i, f, g, o rows are ours, b_hh = 0.
 
-        With lengths, each sequence's real steps come first and the kernel runs packed.
+        With lengths, each sequence's real steps come first and the kernel runs packed. direction:
+        None runs every direction; 0 or 1 runs that one alone, on x already in its own time order.
         """
-        D, H, B = self.num_directions, self.num_hidden_units, x.shape[1]
+        directions = range(self.num_directions) if direction is None else [direction]
+        D, H, B = len(directions), self.num_hidden_units, x.shape[1]
         h0, c0 = (s.reshape(B, D, H).transpose(0, 1).contiguous() for s in states)  # (D, B, H)
         weights = []
-        for d in range(D):
+        for d in directions:
             W, R, b = self.direction_parameters(d)
             weights += [W, R, b, torch.zeros_like(b)]
         if lengths is None:
@@ -164,12 +171,13 @@ class LSTMLayer(RecurrentLayer):
             y, h_n, c_n = packed(torch.lstm, x, lengths, (h0, c0), weights, self.training, D == 2)
         return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in (h_n, c_n))
 
-    def _explain(self, xh, states, units, W, R, b, keep=None):
+    def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
         """All steps of one direction at once, given h_{t-1}: one matrix product, then a scan for c.
 
         xh (B, T, C+H) holds [x_t, h_{t-1}] for every step; keep (B, T), if given, is False on
         padded steps that the state skipped. Only the rows of the chosen units are computed, and no
-        gradient is needed, so the gates are computed in place.
+        gradient is needed, so the gates are computed in place. edit: as in `_loop`, applied to
+        every step at once (with all units chosen); an edit of c solves the recurrence step by step.
         """
         B, T, _ = xh.shape
         H = self.num_hidden_units
@@ -180,13 +188,21 @@ class LSTMLayer(RecurrentLayer):
         z = torch.baddbmm(b.transpose(1, 2), xh.expand(4, -1, -1), WR.transpose(1, 2))  # (4, B*T, U)
         z = z.view(4, B, T, -1)
         i, f, g, o = self.gates(*z, out=z)  # each (B, T, U)
+        i, f, g, o = edit("i", ALL, i), edit("f", ALL, f), edit("g", ALL, g), edit("o", ALL, o)
         a, u = f, i * g
         if keep is not None:  # frozen padding: c is carried over padded steps (a = 1, u = 0 there)
             padded = ~keep[..., None]
             a, u = f.masked_fill(padded, 1.0), u.masked_fill_(padded, 0.0)
-        c = linear_recurrence(a, u, states[1][:, units])  # c_t = f * c_{t-1} + i * g
+        c0 = states[1][:, units]  # (B, U)
+        if "c" in edit.quantities:
+            c = u  # c_t = edit(f * c_{t-1} + i * g), one step after the other, in place
+            for t in range(T):
+                c[:, t] = edit("c", t, u[:, t].addcmul_(a[:, t], c0 if t == 0 else c[:, t - 1]))
+        else:
+            c = linear_recurrence(a, u, c0)  # c_t = f * c_{t-1} + i * g
         h = self.state(c, out=torch.empty_like(c))
         h *= o  # h = o * sigma_s(c)
+        h = edit("h", ALL, h)
         return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
 
 

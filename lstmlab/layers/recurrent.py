@@ -16,6 +16,7 @@ from .._checks import as_tensor, check_bool, check_choice, check_factor, check_p
 from ..activations import GATE_ACTIVATIONS, STATE_ACTIVATIONS
 from ..initializers import WEIGHT_INITIALIZERS, initialize
 from .base import Layer, check_dtype, check_input, segments
+from .edits import ALL, NO_EDIT
 
 
 class RecurrentLayer(Layer):
@@ -241,12 +242,14 @@ class RecurrentLayer(Layer):
             out = y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
         return (out, *final) if self.has_state_outputs else out
 
-    def run(self, x, states=None, mask=None):
+    def run(self, x, states=None, mask=None, edits=None):
         """The full output sequence (B, T, D*H) and the final states, whatever the output mode.
 
         mask: None (MATLAB's behaviour: padded steps are computed like any other), or (B, T),
         True on real steps: the state is then carried unchanged over padded steps ("frozen
         padding"), so that outputs no longer depend on how much padding there is, or where.
+        edits: None, or one `Edit` per direction (`lstmlab.layers.edits`): the interventions that
+        change what the layer computes. Each direction then runs on its own (see `pieces`).
         """
         who = self.name or self.kind
         check_input(x, who)
@@ -257,47 +260,79 @@ class RecurrentLayer(Layer):
             raise ValueError(f"{who}: mask must be a bool tensor of shape (batch, time) = {tuple(x.shape[:2])}; got {mask.dtype} {tuple(mask.shape)}.")
         keep = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
-        if self.uses_fused_kernel:
-            with warnings.catch_warnings():
-                # cuDNN copies our weights into its own buffer on each call and says so
-                warnings.filterwarnings("ignore", message="RNN module weights are not part")
+        with warnings.catch_warnings():
+            # cuDNN copies our weights into its own buffer on each call and says so
+            warnings.filterwarnings("ignore", message="RNN module weights are not part")
+            if self.uses_fused_kernel and edits is None:
                 y, final = self._fused(x, states) if keep is None else self._fused_frozen(x, states, keep)
-        else:
-            y, final = self._loop_directions(x, states, keep)
+            else:
+                y, final = self._each_direction(x, states, keep, edits, fused=self.uses_fused_kernel)
         return y.transpose(0, 1), final
 
-    def _loop_directions(self, x, states, keep=None):
-        """Run the step-by-step loop once per direction; the backward one reads time reversed."""
+    @staticmethod
+    def pieces(T, span, fused):
+        """How one direction runs over its T steps: [(start, stop, loop)], loop True for the step loop.
+
+        span = (first, stop) are the steps where an intervention acts (None: nowhere). fused: whether
+        torch's kernel computes this layer's equations (`uses_fused_kernel`). Without it the step
+        loop runs every step; with it, the loop runs over the span only, the kernel before it (up to
+        the first step an intervention changes) and after it.
+        """
+        if not fused:
+            return [(0, T, True)]
+        if span is None:
+            return [(0, T, False)]
+        first, stop = span
+        return [piece for piece in ((0, first, False), (first, stop, True), (stop, T, False)) if piece[0] < piece[1]]
+
+    def _each_direction(self, x, states, keep=None, edits=None, fused=False):
+        """Run each direction on its own, the backward one reading time reversed: piece by piece
+        (`pieces`), each piece starting from the states where the one before it ended.
+
+        x (T, B, C); keep (T, B) or None; edits: one `Edit` per direction (None: no intervention);
+        fused: whether torch's kernel may run the steps no intervention touches (by default the
+        step loop runs them all).
+        """
         outputs, finals = [], []
-        for d in range(self.num_directions):
+        for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
             xd, keep_d = (x, keep) if d == 0 else (x.flip(0), None if keep is None else keep.flip(0))
-            y, final = self._loop(xd, self._direction_states(states, d), *self.direction_parameters(d), keep=keep_d)
+            state, ys = self._direction_states(states, d), []
+            for start, stop, loop in self.pieces(len(x), edit.span(len(x)), fused):
+                x_piece, keep_piece = xd[start:stop], None if keep_d is None else keep_d[start:stop]
+                if loop:
+                    y, state = self._loop(x_piece, state, *self.direction_parameters(d), keep=keep_piece, edit=edit.from_step(start))
+                elif keep_piece is None:
+                    y, state = self._fused(x_piece, state, direction=d)
+                else:
+                    y, state = self._fused_frozen(x_piece, state, keep_piece, direction=d)
+                ys.append(y)
+            y = torch.cat(ys)  # (T, B, H)
             outputs.append(y if d == 0 else y.flip(0))
-            finals.append(final)
+            finals.append(state)
         return torch.cat(outputs, -1), tuple(torch.cat(s, -1) for s in zip(*finals))
 
-    def _fused_frozen(self, x, states, keep):
+    def _fused_frozen(self, x, states, keep, direction=None):
         """The fused kernel with frozen padding: each sequence's real steps are moved to the start,
         the kernel runs on packed sequences (as torch.nn.LSTM does for a PackedSequence), and the
-        outputs are moved back, with the carried state on the padded steps."""
+        outputs are moved back, with the carried state on the padded steps. direction: as in `_fused`."""
         start, length = segments(keep)  # (B,), (B,)
         T, H = len(x), self.num_hidden_units
         t = torch.arange(T, device=x.device)[:, None]  # (T, 1)
         aligned = x.gather(0, ((t + start) % T)[..., None].expand_as(x))  # (T, B, C): real steps first
-        y, final = self._fused(aligned, states, lengths=length.clamp(min=1))  # y (T, B, D*H)
+        y, final = self._fused(aligned, states, lengths=length.clamp(min=1), direction=direction)  # y (T, B, D*H)
         y = y.gather(0, ((t - start) % T)[..., None].expand_as(y))  # (T, B, D*H): back to input time
         empty = (length == 0)[:, None]  # all padding: the state never moves
         final = tuple(torch.where(empty, s, f) for s, f in zip(states, final))
         before, after = (t < start)[..., None], (t >= start + length)[..., None]  # (T, B, 1)
         pieces = []
-        for d in range(self.num_directions):
+        for d in range(self.num_directions if direction is None else 1):
             cols = slice(d * H, (d + 1) * H)
             state_before, state_after = (states[0], final[0]) if d == 0 else (final[0], states[0])  # backward runs from the end
             piece = torch.where(before, state_before[:, cols], y[..., cols])  # (T, B, H)
             pieces.append(torch.where(after, state_after[:, cols], piece))
         return torch.cat(pieces, -1), final
 
-    def explain(self, x, y, states, units, mask=None):
+    def explain(self, x, y, states, units, mask=None, edits=None):
         """Recompute every recorded quantity from the layer's input and its known hidden states.
 
         Args:
@@ -307,6 +342,8 @@ class RecurrentLayer(Layer):
             units: the hidden units to record: a (U,) long tensor, or slice(None) for all.
             mask: (B, T), True on real steps, when the state was frozen over padding (see `run`):
                 no gate acts on a padded step there, so gates are NaN and c, h the carried state.
+            edits: the `Edit`s that `run` applied, one per direction, or None: each quantity is
+                edited as the step loop edited it, so that the recording shows what was computed.
 
         Returns:
             One dict per direction: quantity name -> (B, T, U) tensor, indexed by input time.
@@ -315,7 +352,7 @@ class RecurrentLayer(Layer):
         if mask is not None and bool(mask.all()):
             mask = None  # nothing padded: nothing frozen
         recorded = []
-        for d in range(self.num_directions):
+        for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
             h = y[..., d * H : (d + 1) * H]  # (B, T, H)
             start = self._direction_states(states, d)
             xd, hd = (x, h) if d == 0 else (x.flip(1), h.flip(1))
@@ -324,7 +361,10 @@ class RecurrentLayer(Layer):
             xh[:, 0, C:] = start[0]  # (B, H): h before the first step
             xh[:, 1:, C:] = hd[:, :-1]  # (B, T-1, H)
             keep = None if mask is None else (mask if d == 0 else mask.flip(1))
-            q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
+            if edit.actions:  # an intervention acts on units of its own: compute them all, then choose
+                q = {name: v[..., units] for name, v in self._explain(xh, start, ALL, *self.direction_parameters(d), keep=keep, edit=edit).items()}
+            else:
+                q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
             if keep is not None:
                 padded = ~keep[..., None]
                 for name in q:
