@@ -9,6 +9,7 @@
 
 from . import datasets, reference, text
 from ._version import __version__
+from .ablation import ablate
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .interop import from_torch, to_torch
@@ -65,6 +66,7 @@ __all__ = [
     "Network",
     "Solver",
     "Trace",
+    "ablate",
     "activations",
     "average_pooling1d_layer",
     "batch_normalization_layer",

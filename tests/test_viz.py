@@ -3,7 +3,18 @@ import pandas as pd
 import pytest
 
 import lstmlab as ll
-from lstmlab.viz import confusion_chart, frames, gate_health, gate_heatmap, gate_heatmaps, state_lines, training_progress
+from lstmlab.viz import (
+    ablation_chart,
+    compare_runs,
+    confusion_chart,
+    frames,
+    gate_health,
+    gate_heatmap,
+    gate_heatmaps,
+    prediction_change,
+    state_lines,
+    training_progress,
+)
 
 
 @pytest.fixture
@@ -192,3 +203,38 @@ def test_hidden_state_pca_projects_real_steps(recorded):
 def test_confusion_chart_names_unknown_labels():
     with pytest.raises(ValueError, match=r"labels \['c'\] are not among class_names \['a', 'b'\]"):
         confusion_chart(["a", "c"], ["a", "b"], ["a", "b"])
+
+
+def test_ablation_chart_ranks_the_costliest_units_first():
+    frame = pd.DataFrame({"layer": "lstm", "direction": ["forward", "backward", "forward"], "unit": [3, 0, 7],
+                          "loss": [1.0, 2.0, 3.0], "loss_change": [0.1, 0.5, -0.2], "accuracy_change": [-0.3, 0.0, -0.1]})
+    fig = ablation_chart(frame, top=2)
+    assert list(fig.data[0].y) == ["lstm (backward), unit 0", "lstm (forward), unit 3"]
+    assert list(fig.data[0].x) == [0.5, 0.1] and fig.layout.yaxis.autorange == "reversed"
+    assert fig.layout.title.text == "Silencing each unit (zero ablation): the 2 that cost most, by loss change"
+    assert list(ablation_chart(frame, metric="accuracy_change").data[0].x) == [-0.3, -0.1, 0.0]  # the largest drop first
+    with pytest.raises(ValueError, match=r"ablation_chart: metric must be one of 'loss_change', 'accuracy_change'; got 'loss'"):
+        ablation_chart(frame, metric="loss")
+
+
+def test_compare_runs_draws_one_line_per_run_and_quantity(rng):
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
+    X = rng.normal(size=(2, 5, 2))
+    runs = {"clean": ll.trace(net, X), "f = 1": ll.trace(net, X, interventions=[ll.Intervention("lstm", "f", units=2, set=1.0)])}
+    fig = compare_runs(runs, "lstm", unit=2, sequence=1, quantities=["f", "c"])
+    assert [d.name for d in fig.data] == ["clean", "clean", "f = 1", "f = 1"]
+    np.testing.assert_array_equal(fig.data[3].y, runs["f = 1"]["lstm"].c[1, :, 2])
+    assert list(fig.data[2].y) == [1.0] * 5 and fig.data[2].line.dash == "dash"
+    assert fig.layout.title.text == "Layer 'lstm', unit 2, sequence 1: clean vs f = 1"
+    with pytest.raises(ValueError, match=r"compare_runs: unit must be one of 0, 1, 2; got 5"):
+        compare_runs(runs, "lstm", unit=5)
+
+
+def test_prediction_change_as_bars_or_lines():
+    bars = prediction_change([0.7, 0.3], [0.2, 0.8], class_names=["a", "b"])
+    assert [d.name for d in bars.data] == ["clean", "intervened"] and list(bars.data[1].y) == [0.2, 0.8]
+    assert bars.layout.title.text == "Prediction: clean a, intervened b"
+    lines = prediction_change(np.ones((4, 3)) / 3, np.eye(4, 3), labels=("clean", "patched"))
+    assert len(lines.data) == 6 and lines.data[1].name == "output 0 (patched)" and list(lines.data[1].y) == [1, 0, 0, 0]
+    with pytest.raises(ValueError, match=r"prediction_change: clean and changed must be one sequence's outputs of the same shape"):
+        prediction_change(np.ones(3), np.ones(4))

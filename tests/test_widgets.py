@@ -7,7 +7,7 @@ import lstmlab as ll
 from helpers import shaken
 from lstmlab import reference
 from lstmlab.viz.inspector import step_numbers
-from lstmlab.widgets import bilstm_explorer, cell_playground, explore, normalization_explorer, padding_explorer
+from lstmlab.widgets import bilstm_explorer, cell_playground, explore, intervention_explorer, normalization_explorer, padding_explorer
 
 
 @pytest.fixture
@@ -144,3 +144,32 @@ def test_quiz_answers_as_a_reader_checks():
         quiz("?", ["a", "b"], "c", "")
     with pytest.raises(ValueError, match=r"quiz: choices must be two or more different answers; got \['a', 'a'\]"):
         quiz("?", ["a", "a"], "a", "")
+
+
+def test_intervention_explorer_clamps_what_the_reader_picks(net, data):
+    net = ll.Network([*net.layers, ll.fully_connected_layer(2), ll.softmax_layer()])
+    net.class_names = ["a", "b"]
+    app = intervention_explorer(net, data)
+    assert list(app.controls) == ["sequence", "layer", "direction", "gate", "unit", "clamp", "steps"]
+    assert list(app.figures) == ["prediction", "heatmap", "states"]
+    app.controls["sequence"].value = 1
+    assert app.controls["steps"].value == (0, 7)
+    app.controls["direction"].value = "backward"
+    app.controls["unit"].value = 3
+    app.controls["steps"].value = (2, 5)
+    app.controls["clamp"].value = 0.25  # the backward forget gate of unit 3, steps 2..5
+    z = np.asarray(app.figures["heatmap"].data[0].z)  # (units, steps)
+    np.testing.assert_array_equal(z[3, 2:6], 0.25)
+    clean = ll.trace(net, data[1])["bilstm"].backward.f[0, :, 3]
+    assert z[3, 6] == pytest.approx(clean[6], abs=1e-6) and abs(z[3, 1] - clean[1]) > 1e-5, "after the clamp (in backward time) f follows"
+    lines = app.figures["states"].data
+    assert [d.name for d in lines][::6] == ["clean", "f = 0.25 (steps 2..5)"]  # six quantities each
+    np.testing.assert_allclose(lines[0].y, ll.trace(net, data[1])["bilstm"].backward.i[0, :, 3], atol=1e-6)
+    scores = app.figures["prediction"].data  # per step: class a clean, class a clamped, class b clean, ...
+    clamp = ll.Intervention("bilstm", "f", units=3, steps=slice(2, 6), direction="backward", set=0.25)
+    np.testing.assert_allclose(scores[0].y, ll.predict(net, data[1])[:, 0], atol=1e-6)
+    np.testing.assert_allclose(scores[1].y, ll.predict(net, data[1], interventions=[clamp])[:, 0], atol=1e-6)
+    app.controls["layer"].value = "gru"
+    assert app.controls["gate"].options == ("r", "z", "n", "h") and app.controls["gate"].value == "r"
+    app.controls["gate"].value = "h"
+    assert app.controls["clamp"].min == -1.0 and app.controls["direction"].options == ("forward",)

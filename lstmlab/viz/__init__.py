@@ -9,6 +9,7 @@ labels and hover text with the exact values. Functions share one glossary of par
 from ..progress import draw_live_figures_with
 from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
 from .inspector import step_inspector
+from .interventions import ablation_chart, compare_runs, prediction_change
 from .sequences import frames, normalization_histograms, padding_chart, sequence_lengths
 from .states import bilstm_flow, hidden_state_pca
 from .text import colored_text
@@ -18,8 +19,10 @@ from .unrolled import unrolled_graph
 draw_live_figures_with(training_progress)  # the live figure of ll.training_options(plots="training-progress")
 
 __all__ = [
+    "ablation_chart",
     "bilstm_flow",
     "colored_text",
+    "compare_runs",
     "confusion_chart",
     "frames",
     "gate_health",
@@ -28,6 +31,7 @@ __all__ = [
     "hidden_state_pca",
     "normalization_histograms",
     "padding_chart",
+    "prediction_change",
     "sequence_lengths",
     "state_lines",
     "step_inspector",

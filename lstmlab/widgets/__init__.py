@@ -7,7 +7,8 @@ reader a question at the end of a lesson and answers.
 
 from .data import normalization_explorer, padding_explorer
 from .explorers import bilstm_explorer, explore
+from .interventions import intervention_explorer
 from .playground import cell_playground
 from .quiz import quiz
 
-__all__ = ["bilstm_explorer", "cell_playground", "explore", "normalization_explorer", "padding_explorer", "quiz"]
+__all__ = ["bilstm_explorer", "cell_playground", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz"]
