@@ -283,13 +283,13 @@ def teacher_forced(model, sources, batch, stop=None, direction="right"):
     source, source_mask = pad([sources[n] for n in batch.indices], "longest", direction, 0)
     source = torch.as_tensor(source).to(like)  # (B, S, 1) ids
     source_mask = torch.as_tensor(source_mask, device=like.device)  # (B, S)
-    _, finals, _ = model.encoder.run(source, source_mask, freeze_padding=True)  # finals["encoder"]: h_S, c_S, each (B, H)
+    _, finals, _ = model.encoder.run(source, mask=source_mask, freeze_padding=True)  # finals["encoder"]: h_S, c_S, each (B, H)
     x = torch.as_tensor(batch.x).to(like)  # (B, T, 1): <start>, y_1 ... y_{T-1}
     mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
     states = {"decoder": finals["encoder"]}  # the decoder starts where the encoder ended
-    output, _, output_mask = model.decoder.run(x, mask, states, stop=stop, freeze_padding=True)  # (B, T, V + 1)
+    output, _, output_mask = model.decoder.run(x, mask=mask, states=states, stop=stop, freeze_padding=True)  # (B, T, V + 1)
     y = torch.as_tensor(batch.y, device=like.device).long()  # (B, T): y_1 ... y_T, <end> as class codes
-    return Pass(batch, x, mask, y, output, output_mask, finals)
+    return Pass(batch=batch, x=x, mask=mask, y=y, output=output, output_mask=output_mask, finals=finals)
 
 
 # --- decoding ------------------------------------------------------------------------------------
@@ -300,7 +300,8 @@ def _decoder_starts_from_encoder(model, sources, mini_batch_size):
     """While inside, the decoder's LSTM holds each source's final encoder state, one row per source."""
     encoder, decoder = model.encoder["encoder"], model.decoder["decoder"]
     try:
-        predict_and_update_state(model.encoder, [x[:, None] for x in sources], mini_batch_size=mini_batch_size, freeze_padding=True)
+        encoded = [x[:, None] for x in sources]  # each (S_n, 1)
+        predict_and_update_state(model.encoder, encoded, mini_batch_size=mini_batch_size, freeze_padding=True)  # keeps (h_S, c_S)
         decoder.hidden_state, decoder.cell_state = encoder.hidden_state, encoder.cell_state  # each (N, H)
         yield
     finally:
@@ -328,7 +329,10 @@ def _free_running(model, N, max_length, mini_batch_size):
 
 def _check_model(model, where):
     if not isinstance(model, EncoderDecoder):
-        raise TypeError(f"{where}: model must be an ll.EncoderDecoder; got {type(model).__name__}. Make one with ll.EncoderDecoder(source_words, target_words).")
+        raise TypeError(
+            f"{where}: model must be an ll.EncoderDecoder; got {type(model).__name__}. Make one with "
+            f"ll.EncoderDecoder(source_words, target_words)."
+        )
 
 
 def _token_sequences(Z, name, option, words, where, one=False, empty=False):
@@ -341,7 +345,7 @@ def _token_sequences(Z, name, option, words, where, one=False, empty=False):
     if not isinstance(Z, (list, tuple)):
         hint = ""
         if isinstance(Z, np.ndarray):
-            hint = f" For one sequence give [{name}], a data set of one." if Z.ndim == 1 else f" For an (N, T) array of N sequences give list({name})."
+            hint = f" For one sequence give [{name}], a data set of one." if Z.ndim == 1 else f" For an (N, T) array give list({name})."
         raise TypeError(f"{where}: {name} must be a list of 1-D arrays of token ids; got {type(Z).__name__}.{hint}")
     if len(Z) == 0:
         raise ValueError(f"{where}: {name} is empty; give at least one sequence.")
