@@ -218,7 +218,8 @@ def bind(net, interventions, sequences, where, *, batches, start_states, freeze_
         return None
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     lengths = net.recurrent_lengths([len(x) for x in sequences])
-    bound = [_bind(net, k, item, recurrent, lengths, sequences, where) for k, item in enumerate(interventions)]
+    sources = {}  # id of a given source -> its sequences, checked once: one run per source however many patches take from it
+    bound = [_bind(net, k, item, recurrent, lengths, sequences, sources, where) for k, item in enumerate(interventions)]
     reached = [layer.name for layer in net.layers[:stop]]
     for b in bound:
         if b.layer not in reached:
@@ -229,7 +230,7 @@ def bind(net, interventions, sequences, where, *, batches, start_states, freeze_
     return plan
 
 
-def _bind(net, k, item, recurrent, lengths, sequences, where):
+def _bind(net, k, item, recurrent, lengths, sequences, sources, where):
     label = f"{where}: interventions[{k}]"
     if not isinstance(item, Intervention):
         hint = " Make it with ll.Intervention(**d)." if isinstance(item, dict) else ""
@@ -259,7 +260,9 @@ def _bind(net, k, item, recurrent, lengths, sequences, where):
         if value.ndim == 1 and len(value) != len(units):
             raise ValueError(f"{label}: {how} has {len(value)} values but units chooses {len(units)} units; give one number, or one per unit.")
     if how == "source":
-        value = _source(net, value, sequences, label)
+        if id(value) not in sources:
+            sources[id(value)] = _source(net, value, sequences, label)
+        value = sources[id(value)]
     return _Bound(k, item.layer, direction, item.quantity, units, _bound_steps(item.steps, lengths[item.layer], T, item.layer, label), how, value)
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import lstmlab as ll
+from lstmlab import interventions
 from lstmlab import reference as ref
 from lstmlab.layers.edits import ALL, Action, Edit
 
@@ -216,6 +217,15 @@ def test_a_patch_from_another_sequence_in_one_step(rng):
     patched = ll.trace(net, x, interventions=[Iv("gru", "z", units=1, steps=3, source=source)])
     assert patched["gru"].z[0, 3, 1] == ll.trace(net, source)["gru"].z[0, 3, 1]
     assert patched["gru"].z[0, 3, 0] == ll.trace(net, x)["gru"].z[0, 3, 0]
+
+
+def test_a_source_runs_once_however_many_patches_take_from_it(rng, monkeypatch):
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H)])
+    X, source = rng.normal(size=(2, 6, C)), rng.normal(size=(2, 6, C))
+    runs, run_batches = [], interventions.run_batches
+    monkeypatch.setattr(interventions, "run_batches", lambda *args, **options: runs.append(1) or run_batches(*args, **options))
+    ll.predict(net, X, interventions=[Iv("lstm", q, steps=2, source=source) for q in "hcf"])
+    assert len(runs) == 1
 
 
 def test_a_stateful_call_keeps_the_intervened_states(rng):
