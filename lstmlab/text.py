@@ -158,7 +158,8 @@ def bits_per_character(probabilities, targets):
 
     A metric for `ll.training_options(metrics=...)`: bits are nats / ln 2, so this is the
     cross-entropy loss divided by ln 2. A model that guessed uniformly among V characters would
-    need log2(V) bits; general-purpose compressors need roughly 2 to 3 on source code.
+    need log2(V) bits; on the held-out Python of `ll.datasets.python_source()` gzip -9 needs 1.9,
+    xz -9 1.7.
 
     Args:
         probabilities: (M, V) probabilities of the next character, one row per step.
@@ -174,7 +175,7 @@ def bits_per_character(probabilities, targets):
 # --- Writing text with a trained model ---------------------------------------------------------------
 
 
-def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None):
+def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None, interventions=None):
     """Write `length` characters after `prompt`, one at a time, with a character language model.
 
     The network reads the prompt once (`ll.predict_and_update_state`), then each new character
@@ -194,6 +195,10 @@ def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None):
         length: how many characters to write (a positive integer).
         temperature: a finite number >= 0. Default 1.
         seed: an integer for reproducible sampling, or None. Default None.
+        interventions: a list of `ll.Intervention`, applied while the prompt is read and at every
+            written character (see `lstmlab.interventions`). Each character is its own call, so
+            `steps` count the prompt's characters and then 0 for each new one: leave steps out to
+            act throughout. Default None: the network as trained.
 
     Returns:
         The written text, without the prompt: a string of `length` characters.
@@ -213,11 +218,11 @@ def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None):
     written = []
     reset_state(net)
     try:
-        scores = predict_and_update_state(net, ids)[-1]  # (V,) probabilities of the character after the prompt
+        scores = predict_and_update_state(net, ids, interventions=interventions)[-1]  # (V,) after the prompt
         for _ in range(length):
             code = _sample(scores, temperature, rng)  # 0..V-1, the class code of the next character
             written.append(code + 1)
-            scores = predict_and_update_state(net, np.array([code + 1]))[-1]  # (V,) one step on
+            scores = predict_and_update_state(net, np.array([code + 1]), interventions=interventions)[-1]  # (V,) one step on
     finally:
         reset_state(net)
     return vocabulary.decode(written)

@@ -120,6 +120,16 @@ def test_generate_sampling_is_reproducible_with_a_seed():
     assert set(first) <= set("abcde") and ll.generate is text.generate
 
 
+def test_generate_passes_interventions_to_every_step():
+    vocabulary = text.Vocabulary("abcde")
+    net = char_model(vocabulary, seed=3)
+    closed = [ll.Intervention("lstm", "o", set=0.0)]  # output gates shut: h = 0 whatever was read
+    written = text.generate(net, vocabulary, "abc", 6, temperature=0, interventions=closed)
+    favourite = vocabulary.characters[int(np.argmax(net["fc"].bias.detach().numpy()))]  # softmax(b) alone
+    assert written == favourite * 6
+    assert text.generate(net, vocabulary, "abc", 6, temperature=0, interventions=[]) == text.generate(net, vocabulary, "abc", 6, temperature=0)
+
+
 def test_generate_bad_input():
     vocabulary = text.Vocabulary("abcde")
     net = char_model(vocabulary)
