@@ -12,6 +12,7 @@ seed always gives the same data.
     moving_digits()        image sequences, generated     (T, H, W, 1) videos of a real 8x8 digit, 10 classes
     short_reviews()        token sequences, generated     (T,) word ids of one-line reviews, 2 opinions
     python_source()        text, real                     Python's standard library source: train, validation, test
+    python_char_lm()       a trained model                a character LSTM trained on python_source(), and its Vocabulary
 
 Conventions (those of the whole library): a sequence is a float32 NumPy array with time first,
 (T, C) for vectors and (T, H, W, C) for images; a data set is a list of them, of varying length;
@@ -30,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_bool, check_nonnegative, check_positive_int
+from .network import load_network
+from .text import Vocabulary
 
 # A checkout or an editable install reads datasets/ at the repository root. A wheel carries the
 # same files inside the package, as lstmlab/_datasets/, which is looked for first: next to an
@@ -504,3 +507,27 @@ def python_source():
             raise _malformed(DATA_DIR / name, f"{split} as uint8 ASCII codes (0..127)", f"{codes.dtype} values up to {codes.max(initial=0)}")
         texts.append(codes.tobytes().decode("ascii"))
     return tuple(texts)
+
+
+def python_char_lm():
+    """The character language model that lstmlab ships, trained on `python_source()`, and its vocabulary.
+
+    sequence input (1) -> word embedding (32) -> LSTM "lstm" (192 units) -> fully connected (96)
+    -> softmax: it reads Python source one character id at a time and gives, at every step, the
+    probabilities of the 96 characters that could come next. benchmarks/train_python_char_lm.py
+    trained it from scratch (the machine, the time and the bits per character it reached are in
+    benchmarks/README.md); `net.training_history_` holds its training curve.
+
+    Returns:
+        net: the trained `ll.Network`; its class_names are the vocabulary's characters.
+        vocabulary: the `ll.text.Vocabulary` of the 96 characters (newline and printable ASCII).
+
+    >>> net, vocabulary = python_char_lm()
+    >>> len(vocabulary), net.output_size, net["lstm"].num_hidden_units
+    (96, 96, 192)
+    """
+    path = _data_file("python_char_lm.npz")
+    net = load_network(path)
+    if not net.class_names or not all(isinstance(c, str) and len(c) == 1 for c in net.class_names):
+        raise _malformed(path, "a network trained on characters (one-character class names)", f"class names {net.class_names!r:.80}")
+    return net, Vocabulary("".join(net.class_names))
