@@ -65,3 +65,28 @@ def test_video_and_text_networks_on_the_gpu():
         net.to("cuda")
         np.testing.assert_allclose(ll.predict(net, data, mini_batch_size=5), on_cpu, atol=1e-4)
         assert ll.trace(net, data).max_error < 1e-5
+
+
+@pytest.mark.parametrize("name", ["lstm", "bilstm", "gru", "loop"])
+@pytest.mark.parametrize("freeze_padding", [False, True])
+def test_interventions_on_the_gpu_as_on_the_cpu(name, freeze_padding):
+    torch.manual_seed(0)
+    net = networks()[name]
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(T, 12)).astype(np.float32) for T in rng.integers(20, 120, size=24)]
+    source = [rng.normal(size=x.shape).astype(np.float32) for x in X]
+    recurrent = {"lstm": "lstm_1", "loop": "lstm"}.get(name, name)
+    quantity = "z" if name == "gru" else "f"
+    interventions = [ll.Intervention(recurrent, quantity, units=[1, 3], steps=slice(5, 15), set=1.0),
+                     ll.Intervention(recurrent, "h", steps=10, source=source),
+                     ll.Intervention(recurrent, "h", units=0, fn=lambda h: h.clamp(-0.2, 0.2))]
+    if name == "bilstm":
+        interventions.append(ll.Intervention("bilstm", "c", units=2, steps=[3, 4], direction="backward", add=0.5))
+    options = {"mini_batch_size": 8, "freeze_padding": freeze_padding, "interventions": interventions}
+    on_cpu = ll.predict(net, X, **options)
+    net.to("cuda")
+    on_gpu = ll.predict(net, X, **options)
+    for a, b in zip(on_cpu, on_gpu):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    tr = ll.trace(net, X, **options)
+    assert tr.max_error < 1e-5
