@@ -10,6 +10,7 @@
 from . import datasets, reference, text
 from ._version import __version__
 from .ablation import ablate
+from .analysis import Analysis, analyze_network
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .interop import from_torch, to_torch
@@ -60,6 +61,7 @@ except ImportError:
     pass
 
 __all__ = [
+    "Analysis",
     "Batch",
     "EncoderDecoder",
     "Intervention",
@@ -67,6 +69,7 @@ __all__ = [
     "Solver",
     "Trace",
     "ablate",
+    "analyze_network",
     "activations",
     "average_pooling1d_layer",
     "batch_normalization_layer",

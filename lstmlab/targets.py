@@ -24,11 +24,16 @@ class Targets:
     label_kind: str = None  # "categorical" | "str" | "int": what classify returns
 
 
+def is_per_step(Y):
+    """Whether Y holds one target per time step (a list of arrays) rather than one per sequence."""
+    return isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1 and not isinstance(Y[0], str)
+
+
 def split_targets(Y, sequences, where):
     """Y as targets per sequence (an indexable array or Categorical) or per time step (a list of
     arrays), checked against the sequences. Returns (targets, per_step)."""
     N = len(sequences)
-    per_step = isinstance(Y, (list, tuple)) and len(Y) > 0 and np.ndim(Y[0]) >= 1 and not isinstance(Y[0], str)
+    per_step = is_per_step(Y)
     if per_step:
         targets = [y if isinstance(y, pd.Categorical) else np.asarray(y) for y in Y]  # a Categorical keeps its declared classes
     elif isinstance(Y, pd.Categorical):
