@@ -10,17 +10,22 @@ network output: `max_error` reports the largest difference, so the recording pro
 Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per step and per unit, for each direction:
 24 bytes for an LSTM (i, f, g, o, c, h) and 16 bytes for a GRU (r, z, n, h). The Japanese Vowels
 test set (370 sequences padded to 29 steps, 100 units) takes 26 MB. For long sequences choose what
-to record with `layers`, `units` and `steps`.
+to record with `layers`, `units`, `steps`, `quantities` and `dtype` (float16 halves it), and
+for a corpus (a million characters of text) stream the recording to disk with `out`: the
+sequences then run in chunks that carry the state on, and the memory is that of one chunk.
 """
 
 import functools
+import json
 import math
+import os
+import pathlib
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_bool, check_indices
+from ._checks import check_bool, check_indices, check_positive_int
 from .batching import check_batching_options, iterate_batches
 from .interventions import bind, describe_computation
 from .layers import RecurrentLayer
@@ -54,8 +59,9 @@ class LayerTrace:
             or, where interventions acted, the step loop over those steps (see `ll.Intervention`).
     """
 
-    def __init__(self, layer, directions, steps, units, lengths, max_error, computed_by):
-        self.name, self.kind, self.quantities = layer.name, layer.kind, layer.quantities
+    def __init__(self, name, kind, directions, steps, units, lengths, max_error, computed_by):
+        self.name, self.kind = name, kind
+        self.quantities = tuple(directions[0])
         self.directions = dict(zip(("forward", "backward"), (DirectionTrace(d) for d in directions)))
         self.steps, self.units, self.lengths = steps, units, lengths
         self.mask = steps[None, :] < lengths[:, None]
@@ -139,7 +145,21 @@ class Trace:
         return "Trace(\n" + "\n".join(lines) + f"\n) max_error={self.max_error:.2e}"
 
 
-def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, freeze_padding=False, interventions=None):
+def trace(
+    net,
+    X,
+    *,
+    layers=None,
+    units=None,
+    steps=None,
+    quantities=None,
+    dtype=None,
+    mini_batch_size=128,
+    freeze_padding=False,
+    interventions=None,
+    out=None,
+    chunk_length=4096,
+):
     """Record the gates and states of a network's recurrent layers on data X.
 
     Args:
@@ -150,17 +170,30 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
         units: hidden units to record, an int, a list of ints or a slice (default: all).
         steps: time steps to record, an int, a list of ints or a slice (default: all), counted in
             each layer's own time (after any convolution or pooling that shortens it).
+        quantities: the quantities to record, a name or a list of names from i, f, g, o, c, h
+            (LSTM) or r, z, n, h (GRU), each held by every chosen layer (default: all).
+        dtype: the precision of the recording, "float16" or "float32" (default: the network's
+            own dtype, with nothing converted).
         mini_batch_size: sequences per forward pass, as in `ll.predict` (padding on the right
             to each mini-batch's longest sequence), so that the trace sees what predict sees.
         freeze_padding: as in `ll.predict`: the state is carried over padded steps; gates are
             then NaN on padded steps (none acted there) and c, h hold the carried state.
         interventions: a list of `ll.Intervention`, as in `ll.predict`: the recording shows what
             the intervened network computed (a clamped gate holds its value), and `max_error`
-            compares it with the intervened network's output.
+            compares it with the intervened network's output. Not with `out`.
+        out: a folder to stream the recording to, for sequences too long to record in memory
+            (a million characters of text). It must not exist yet. The sequences run in chunks
+            of chunk_length steps, each chunk starting from the states where the one before it
+            ended (the rule of `sequence_length=int` in `ll.predict`), and each chunk's recording
+            goes to disk before the next one runs: one .npy file per layer, direction and quantity,
+            (N, S, U), named like "lstm.forward.c.npy", and manifest.json with the rest.
+            `np.load(path, mmap_mode="r")` reads any of them. Peak memory is that of one chunk.
+        chunk_length: time steps per chunk with `out` (ignored without it).
 
     Returns:
         A `Trace`; `tr["lstm"].f` is the forget gate, (N, S, U). Steps a mini-batch did not reach
-        (it was padded to a shorter length than the longest sequence in X) hold NaN.
+        (it was padded to a shorter length than the longest sequence in X) hold NaN. With `out`,
+        its arrays are read from the files lazily (memory-mapped, read-only).
 
     >>> import numpy as np, lstmlab as ll
     >>> net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(5)])
@@ -174,17 +207,25 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM or GRU layer to record.")
     chosen = _choose_layers(layers, recurrent)
+    kept = _choose_quantities(quantities, [recurrent[name] for name in chosen])  # {layer name: quantities}
+    precision = _choose_dtype(dtype)
+    sequence_length = "longest" if out is None else _check_streaming(out, chunk_length, interventions, recurrent)
     lengths = net.recurrent_lengths([len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
     step_index = {name: check_indices(steps, int(lengths[name].max()), "steps", f"the time steps of layer {name!r}", "trace") for name in chosen}
     unit_index = {name: check_indices(units, recurrent[name].num_hidden_units, "units", f"the hidden units of layer {name!r}", "trace") for name in chosen}
-    parts = {name: [] for name in chosen}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
+    N = len(sequences)
+    if out is None:
+        store = _MemoryRecording(chosen, N, step_index)
+    else:
+        store = _DiskRecording(out, [recurrent[name] for name in chosen], kept, N, step_index, unit_index, precision or _numpy(recurrent[chosen[0]].like, None).dtype)
     errors = dict.fromkeys(chosen, 0.0)
     spans = {name: [[] for _ in range(recurrent[name].num_directions)] for name in chosen}  # where interventions acted, input time
+    offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
 
     # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
-    batching = check_batching_options(mini_batch_size, "longest", "right", "never", False, "trace")
+    batching = check_batching_options(mini_batch_size, sequence_length, "right", "never", False, "trace")
     batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=0, **batching)
-    start = held_states(list(recurrent.values()), len(sequences), "trace")
+    start = held_states(list(recurrent.values()), N, "trace")
     plan = bind(net, interventions, sequences, "trace", batches=batches, start_states=start, freeze_padding=freeze_padding)
 
     def observe(batch, layer, x, states, frozen):
@@ -195,7 +236,9 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
         units = _as_index(unit_index[layer.name], layer.num_hidden_units, x.device)
         chosen_steps = step_index[layer.name]
         T = x.shape[1]
-        reached = chosen_steps < T  # (S,) the chosen steps this mini-batch reached
+        offset = offsets[layer.name] = 0 if batch.chunk == 0 else offsets[layer.name]
+        end = min(offset + T, int(lengths[layer.name][batch.indices].max()))  # a last chunk may be padded beyond the longest sequence
+        inside = (chosen_steps >= offset) & (chosen_steps < end)  # (S,) the chosen steps this chunk reached
         H = layer.num_hidden_units
         directions = []
         for d, recorded in enumerate(layer.explain(x, y, states, units, frozen, edits)):
@@ -204,29 +247,154 @@ def trace(net, X, *, layers=None, units=None, steps=None, mini_batch_size=128, f
             h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
             error = recorded["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
             errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
-            directions.append({q: _steps(v, chosen_steps[reached]).cpu().numpy() for q, v in recorded.items()})
-        parts[layer.name].append((batch.indices, reached, directions))
+            directions.append({q: _numpy(_steps(recorded[q], chosen_steps[inside] - offset), precision) for q in kept[layer.name]})
+        store.add(layer.name, batch.indices, inside, directions)
+        offsets[layer.name] = offset + T
         return y, final
 
     with evaluating(net):
         for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=observe):
             pass  # observe records every mini-batch as it runs
 
-    return Trace(
-        {
-            name: LayerTrace(
-                recurrent[name],
-                _assemble(parts[name], len(sequences), len(step_index[name])),
-                step_index[name],
-                unit_index[name],
-                lengths[name],
-                errors[name],
-                [describe_computation(recurrent[name], direction) for direction in spans[name]],
+    computed_by = {name: [describe_computation(recurrent[name], direction) for direction in spans[name]] for name in chosen}
+    layer_traces = {
+        name: LayerTrace(name, recurrent[name].kind, directions, step_index[name], unit_index[name], lengths[name], errors[name], computed_by[name])
+        for name, directions in store.finish(lengths, errors, computed_by).items()
+    }
+    return Trace(layer_traces, interventions or ())
+
+
+class _MemoryRecording:
+    """Keeps each mini-batch's recording in memory and assembles (N, S, U) arrays at the end."""
+
+    def __init__(self, names, N, step_index):
+        self.parts = {name: [] for name in names}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
+        self.N, self.step_index = N, step_index
+
+    def add(self, name, indices, reached, directions):
+        self.parts[name].append((indices, reached, directions))
+
+    def finish(self, lengths, errors, computed_by):
+        """{layer name: [per direction: {q: (N, S, U)}]}."""
+        return {name: _assemble(parts, self.N, len(self.step_index[name])) for name, parts in self.parts.items()}
+
+
+class _DiskRecording:
+    """Writes each chunk's recording into .npy files as it comes; reads them back memory-mapped.
+
+    Each chunk maps the file, writes its steps and unmaps it again, so that the pages written do
+    not stay in the process's memory.
+    """
+
+    def __init__(self, folder, layers, kept, N, step_index, unit_index, dtype):
+        self.folder = pathlib.Path(folder)
+        self.folder.mkdir(parents=True)
+        self.files = {}  # (layer name, d, q) -> (path, header offset, shape)
+        self.manifest = {"format": "lstmlab trace", "version": 1, "dtype": np.dtype(dtype).name, "layers": {}}
+        for layer in layers:
+            S, U = len(step_index[layer.name]), len(unit_index[layer.name])
+            for d, direction in enumerate(("forward", "backward")[: layer.num_directions]):
+                for q in kept[layer.name]:
+                    path = self.folder / f"{layer.name}.{direction}.{q}.npy"
+                    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(N, S, U))
+                    self.files[layer.name, d, q] = (path, array.offset, array.shape)
+                    del array  # unmapped; each chunk maps it again
+            self.manifest["layers"][layer.name] = {
+                "kind": layer.kind,
+                "directions": list(("forward", "backward")[: layer.num_directions]),
+                "quantities": list(kept[layer.name]),
+                "steps": step_index[layer.name].tolist(),
+                "units": unit_index[layer.name].tolist(),
+            }
+        self.reached = {name: np.zeros((N, len(step_index[name])), bool) for name in self.manifest["layers"]}  # (N, S)
+        self.dtype = np.dtype(dtype)
+
+    def add(self, name, indices, reached, directions):
+        where = np.ix_(indices, np.flatnonzero(reached))
+        for d, arrays in enumerate(directions):
+            for q, values in arrays.items():
+                self._map(name, d, q)[where] = values
+        self.reached[name][where] = True
+
+    def finish(self, lengths, errors, computed_by):
+        for name, reached in self.reached.items():
+            if not reached.all():  # steps a mini-batch did not reach hold NaN, as in memory
+                for (layer, d, q) in self.files:
+                    if layer == name:
+                        self._map(name, d, q)[~reached] = np.nan
+            entry = self.manifest["layers"][name]
+            entry.update(lengths=lengths[name].tolist(), max_error=errors[name], computed_by=computed_by[name])
+        (self.folder / "manifest.json").write_text(json.dumps(self.manifest, indent=1))
+        return {name: directions for name, directions in _read_arrays(self.folder, self.manifest).items()}
+
+    def _map(self, name, d, q):
+        path, offset, shape = self.files[name, d, q]
+        return np.memmap(path, dtype=self.dtype, mode="r+", offset=offset, shape=shape)
+
+
+def _read_arrays(folder, manifest):
+    """{layer name: [per direction: {q: (N, S, U) read-only memory-mapped array}]} of a trace folder."""
+    return {
+        name: [{q: np.load(folder / f"{name}.{direction}.{q}.npy", mmap_mode="r") for q in entry["quantities"]} for direction in entry["directions"]]
+        for name, entry in manifest["layers"].items()
+    }
+
+
+def _check_streaming(out, chunk_length, interventions, recurrent):
+    """The sequence_length that cuts X into chunks for `out`, after checking the streaming options."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"trace: out must be a folder path (a str or a pathlib.Path); got {type(out).__name__}. Give out='trace_folder'.")
+    if os.path.exists(out):
+        raise ValueError(
+            f"trace: out={str(out)!r} already exists, and a trace is never written over another. "
+            f"Choose a new path, or remove the old trace first (shutil.rmtree({str(out)!r}))."
+        )
+    if interventions:
+        raise ValueError("trace: interventions cannot be streamed with out= yet; trace without out=, or with interventions=None.")
+    both_ways = [name for name, layer in recurrent.items() if layer.num_directions == 2]
+    if both_ways:
+        raise ValueError(
+            f"trace: out= runs the sequences in chunks, and the bidirectional layer {both_ways[0]!r} reads each sequence "
+            f"backwards from its end, which a chunk does not hold; trace this network without out=."
+        )
+    return check_positive_int(chunk_length, "chunk_length", "trace")
+
+
+def _choose_quantities(quantities, layers):
+    """{layer name: the quantities to record, in the layer's order}."""
+    if quantities is None:
+        return {layer.name: layer.quantities for layer in layers}
+    names = [quantities] if isinstance(quantities, str) else quantities
+    if not isinstance(names, (list, tuple)) or not names:
+        raise ValueError(f"trace: quantities must be a quantity name or a non-empty list of names, such as ['c', 'h']; got {quantities!r}.")
+    for layer in layers:
+        missing = [q for q in names if q not in layer.quantities]
+        if missing:
+            raise ValueError(
+                f"trace: quantities has {missing[0]!r}, which the {layer.kind} layer {layer.name!r} does not compute; "
+                f"choose from {', '.join(layer.quantities)} (or record the layers one at a time with layers=)."
             )
-            for name in chosen
-        },
-        interventions or (),
-    )
+    return {layer.name: tuple(q for q in layer.quantities if q in names) for layer in layers}
+
+
+def _choose_dtype(dtype):
+    """None (keep the network's dtype) or np.float16 / np.float32."""
+    if dtype is None:
+        return None
+    allowed = (np.dtype(np.float16), np.dtype(np.float32))
+    try:
+        chosen = np.dtype(dtype)
+    except TypeError:
+        chosen = None
+    if chosen not in allowed:
+        raise ValueError(f"trace: dtype must be 'float16' or 'float32' (or None for the network's own); got {dtype!r}.")
+    return chosen
+
+
+def _numpy(values, dtype):
+    """A tensor on the CPU as a NumPy array, in dtype when one is chosen (else no conversion)."""
+    values = values.cpu().numpy()
+    return values if dtype is None else values.astype(dtype, copy=False)
 
 
 def _as_index(chosen, size, device):
