@@ -6,9 +6,10 @@ reader a question at the end of a lesson and answers.
 """
 
 from .data import normalization_explorer, padding_explorer
+from .designer import designer
 from .explorers import bilstm_explorer, explore
 from .interventions import intervention_explorer
 from .playground import cell_playground
 from .quiz import quiz
 
-__all__ = ["bilstm_explorer", "cell_playground", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz"]
+__all__ = ["bilstm_explorer", "cell_playground", "designer", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz"]
