@@ -118,3 +118,17 @@ def test_a_trained_network_keeps_the_weights_of_the_layers_not_edited(rng):
 def test_refuses_what_is_not_a_network():
     with pytest.raises(TypeError, match="designer: net must be an ll.Network, a list of lstmlab layers or None; got str"):
         designer("lstm")
+
+
+def test_targets_and_a_loss_make_the_analysis_check_the_output(rng):
+    X = [rng.normal(size=(T, 12)) for T in (4, 7, 5)]
+    app = designer([ll.sequence_input_layer(12), ll.lstm_layer(10), ll.fully_connected_layer(2)], X, ["a", "b", "a"],
+                   loss="crossentropy", mini_batch_size=2)
+    assert [layer for _, layer, _ in app.analysis.errors] == ["fc", "lstm"]
+    assert app.analysis.batches["padded_steps"].tolist() == [3, 0]
+    app.controls["layer"].value = 1
+    app.controls["option:output_mode"].value = "last"
+    app.controls["layer"].value = 2
+    app.controls["palette"].value = "softmax_layer"
+    app.controls["add"].click()
+    assert app.analysis.issues == []

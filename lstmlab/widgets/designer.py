@@ -138,8 +138,9 @@ class Designer(widgets.VBox):
         figure: the diagram of the layer chain.
     """
 
-    def __init__(self, layers):
+    def __init__(self, layers, data):
         self.layers, self.selected, self._relabelling = list(layers), 0, False
+        self.data = data  # the keywords of analyze_network: X, Y, loss and batching options
         self.analysis, self.network = None, None
         self.message = widgets.HTML()
         self.report = widgets.HTML()
@@ -236,7 +237,7 @@ class Designer(widgets.VBox):
                     size = fresh.build(size)
                 except (ValueError, TypeError):
                     break  # the analysis reports it
-        self.analysis = analyze_network(self.layers) if self.layers else None
+        self.analysis = analyze_network(self.layers, **self.data) if self.layers else None
         self.network = self.analysis.network if self.analysis else None
 
     def _show(self):
@@ -299,7 +300,7 @@ def _parse(text):
         return text.strip()
 
 
-def designer(net=None):
+def designer(net=None, X=None, Y=None, *, loss=None, **options):
     """Build, analyse and edit a network by clicking; copy its code.
 
     A palette of every lstmlab layer (add after the selected one), remove, move up or down; a form
@@ -313,6 +314,9 @@ def designer(net=None):
             MATLAB's Japanese Vowels network (sequence input 12, LSTM 100 last, fc 9, softmax).
             The designer works on a copy: editing a layer keeps the other layers' weights, and a
             layer whose input changes size gets new ones.
+        X, Y, loss, **options: what `ll.analyze_network` takes: with targets Y it tells whether the
+            network must end in labels or sequences, with loss whether it needs a softmax, with
+            data X the padding and memory of each mini-batch under the batching options.
 
     Returns:
         A `Designer`: `.controls`, `.network` (the current network), `.code`, `.analysis`.
@@ -328,4 +332,4 @@ def designer(net=None):
             f"designer: net must be an ll.Network, a list of lstmlab layers or None; got {type(net).__name__}. "
             f"Start from ll.widgets.designer() and add layers from the palette."
         )
-    return Designer(layers)
+    return Designer(layers, {"X": X, "Y": Y, "loss": loss, **options})
