@@ -74,9 +74,10 @@ def test_an_option_with_its_default_and_a_refused_value():
                                       "option:gate_activation_function", "option:name"]
     app.controls["option:num_hidden_units"].value = "-3"
     assert "refused: lstm_layer: num_hidden_units must be a positive integer; got -3." in app.message.value
+    assert app.refused == "lstm_layer: num_hidden_units must be a positive integer; got -3."
     assert app.layers[1].num_hidden_units == 100 and app.controls["option:num_hidden_units"].value == "100"
     app.controls["option:num_hidden_units"].value = "20"
-    assert app.message.value == "" and app.network["fc"].input_size == 20  # the fc layer is made again for 20 inputs
+    assert app.message.value == app.refused == "" and app.network["fc"].input_size == 20  # the fc layer is made again for 20 inputs
     assert "ll.lstm_layer(20, output_mode='last')" in app.code
 
 

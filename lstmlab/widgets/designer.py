@@ -7,6 +7,7 @@ drawn, and written out as code that builds the same network.
 """
 
 import copy
+import html
 import inspect
 from ast import literal_eval
 from types import SimpleNamespace
@@ -134,6 +135,7 @@ class Designer(widgets.VBox):
             "down", and a text box per option of the selected layer (set `.value` to edit it).
         network: the current `ll.Network`, or None while the layers do not make one.
         analysis: the current `ll.analyze_network` result.
+        refused: the error text of the last edit that was refused ("" after an edit was taken).
         code: Python code that builds the network (without its weights).
         figure: the diagram of the layer chain.
     """
@@ -141,7 +143,7 @@ class Designer(widgets.VBox):
     def __init__(self, layers, data):
         self.layers, self.selected, self._relabelling = list(layers), 0, False
         self.data = data  # the keywords of analyze_network: X, Y, loss and batching options
-        self.analysis, self.network = None, None
+        self.analysis, self.network, self.refused = None, None, ""
         self.message = widgets.HTML()
         self.report = widgets.HTML()
         self.code_box = widgets.Textarea(layout=widgets.Layout(width="620px", height="200px"))
@@ -191,10 +193,11 @@ class Designer(widgets.VBox):
         try:
             action(*args)
         except (ValueError, TypeError) as error:
-            self.message.value = f"<span style='color:#c62828'>refused: {error}</span>"
+            self.refused = str(error)
+            self.message.value = f"<span style='color:#c62828'>refused: {html.escape(self.refused)}</span>"
             self._show_form()
             return
-        self.message.value = ""
+        self.refused = self.message.value = ""
         self._analyse()
         self._show()
 
