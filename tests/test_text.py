@@ -7,6 +7,7 @@ import torch
 
 import lstmlab as ll
 from lstmlab import text
+from lstmlab.trace import LayerTrace, Trace
 
 
 def char_model(vocabulary, hidden=6, seed=0):
@@ -226,3 +227,69 @@ def test_find_cells_bad_input():
         text.find_cells("trace", text.code_features(source))
     with pytest.raises(TypeError, match=r"find_cells: features must be a DataFrame or a dict"):
         text.find_cells(tr, [1, 2, 3])
+
+
+# --- match_spans ----------------------------------------------------------------------------------
+
+ON, OFF = 0.9, 0.1
+MATCH_TEXT = "0123456789"
+
+
+def constructed_trace():
+    """One text of 10 steps, units 7, 2 and 5 of layer 'lstm': on (0.9) where listed, else off (0.1)."""
+    on_at = {7: [1, 3, 4, 6, 8, 9], 2: [1, 3, 4, 8], 5: [4, 8, 9]}
+    h = np.full((1, 10, 3), OFF)  # (N, T, U)
+    for u, unit in enumerate(on_at):
+        h[0, on_at[unit], u] = ON
+    layer = LayerTrace("lstm", "lstm", [{"h": h, "c": -h}], np.arange(10), np.array([7, 2, 5]), np.array([10]), 0.0, ["given"])
+    return Trace({"lstm": layer})
+
+
+def test_match_spans_finds_and_ranks_the_runs_that_hold_the_pattern():
+    found = text.match_spans(constructed_trace(), MATCH_TEXT, 3, 5, 0.5)  # units 7 and 2 are on over 3, 4
+    assert found.attrs["units"] == [7, 2]
+    assert found[["start", "end"]].values.tolist() == [[3, 5], [1, 2], [8, 9]]  # same score: the selection's length first
+    np.testing.assert_allclose(found["score"], [1, 1, 2 / 3])  # at step 8 unit 5 is on too
+    assert found["text"].tolist() == ["34", "1", "8"]
+
+
+def test_match_spans_with_fewer_units_finds_partial_matches():
+    found = text.match_spans(constructed_trace(), MATCH_TEXT, 3, 5, 0.5, min_units=1)
+    assert found[["start", "end"]].values.tolist() == [[3, 5], [1, 2], [6, 7], [8, 10]]
+    np.testing.assert_allclose(found["score"], [1, 1, 1 / 2, 1 / 3])  # {7} of {7, 2}; {7, 5} against {7, 2}
+    below = text.match_spans(constructed_trace(), MATCH_TEXT, 0, 1, -0.5, quantity="c")  # c = -h: on where h is off
+    assert below.attrs["units"] == [7, 2, 5]
+    assert below[["start", "end"]].values.tolist() == [[0, 1], [2, 3], [5, 6], [7, 8]]
+    assert below["score"].tolist() == [1.0] * 4
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(start=5, end=5), r"start and end must select a span of the text, 0 <= start < end <= 10 \(its length\); got start=5, end=5"),
+        (dict(start=8, end=11), r"got start=8, end=11"),
+        (dict(threshold=float("nan")), r"threshold must be a finite number, such as 0.5; got nan"),
+        (dict(threshold=0.95), r"no unit stays above threshold=0.95 over text\[3:5\] \('34'\); the highest least value there is 0.9 \(unit 7\)"),
+        (dict(min_units=3), r"min_units must be a whole number from 1 to 2 \(the pattern's units\); got 3"),
+        (dict(quantity="f"), r"quantity must be one of 'h', 'c' \(what the trace recorded of layer 'lstm'\); got 'f'"),
+        (dict(text="0123"), r"holds 1 sequence\(s\) and 10 recorded real steps, but text has 4 characters"),
+    ],
+)
+def test_match_spans_bad_input_is_a_clear_error(arguments, message):
+    options = dict(text=MATCH_TEXT, start=3, end=5, threshold=0.5) | arguments
+    with pytest.raises(ValueError, match=message):
+        text.match_spans(constructed_trace(), **options)
+
+
+def test_match_spans_reads_a_streamed_trace_and_finds_the_selection(tmp_path):
+    source = "def f(x):\n    return 'a' + x\n" * 4
+    vocabulary = text.Vocabulary(source)
+    net = char_model(vocabulary)
+    tr = ll.trace(net, [vocabulary.encode(source)], out=tmp_path / "tr", chunk_length=16)
+    found = text.match_spans(tr, source, 40, 44, 0.0)
+    holding = found[(found["start"] <= 40) & (found["end"] >= 44)]  # the run that holds the selection
+    assert len(holding) == 1 and holding["score"].item() == 1.0
+    assert (found["score"] <= 1).all() and found["score"].is_monotonic_decreasing
+    two = ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(4, len(vocabulary)), ll.lstm_layer(3), ll.gru_layer(3)])
+    with pytest.raises(ValueError, match=r"the trace recorded 2 layers; choose one with layer=, from lstm, gru"):
+        text.match_spans(ll.trace(two, [vocabulary.encode(source)]), source, 0, 2, 0.0)
