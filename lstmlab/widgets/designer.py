@@ -122,9 +122,10 @@ def chain_figure(analysis, selected):
         line={"color": "#999"}, text=[f"  {n} ({k}): {a}" for n, k, a in zip(table["name"], table["kind"], table["activation size"])],
         textposition="middle right", hovertext=table["description"], hoverinfo="text",
     ))
-    fig.update_xaxes(visible=False, range=[-0.2, 2])
+    fig.update_xaxes(visible=False, range=[-0.05, 1])
     fig.update_yaxes(visible=False, range=[y.min() - 0.7 if len(y) else -1, 0.7])
-    return finish(fig, f"{len(table)} layers, {analysis.total:,} learnables", height=120 + 50 * len(table), width=620, showlegend=False)
+    return finish(fig, f"{len(table)} layers, {analysis.total:,} learnables", height=120 + 50 * len(table), width=640, showlegend=False,
+                  margin={"l": 20, "r": 20})
 
 
 class Designer(widgets.VBox):
