@@ -7,7 +7,7 @@ import lstmlab as ll
 from helpers import shaken
 from lstmlab import reference
 from lstmlab.viz.inspector import step_numbers
-from lstmlab.widgets import bilstm_explorer, cell_playground, explore, intervention_explorer, normalization_explorer, padding_explorer
+from lstmlab.widgets import bilstm_explorer, cell_explorer, cell_playground, explore, intervention_explorer, normalization_explorer, padding_explorer
 
 
 @pytest.fixture
@@ -173,3 +173,31 @@ def test_intervention_explorer_clamps_what_the_reader_picks(net, data):
     assert app.controls["gate"].options == ("r", "z", "n", "h") and app.controls["gate"].value == "r"
     app.controls["gate"].value = "h"
     assert app.controls["clamp"].min == -1.0 and app.controls["direction"].options == ("forward",)
+
+
+def test_cell_explorer_colours_ranks_and_matches_the_chosen_unit(rng):
+    source = "def f(x):\n    return 'ab' + x\n" * 15
+    vocabulary = ll.text.Vocabulary(source)
+    net = shaken(ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(4, len(vocabulary)), ll.lstm_layer(5), ll.gru_layer(3)]), rng)
+    tr = ll.trace(net, [vocabulary.encode(source)])
+    app = cell_explorer(tr, source)
+    assert list(app.controls) == ["layer", "quantity", "unit", "first_line", "selection", "threshold"]
+    assert list(app.figures) == ["text", "ranking", "matches"]
+    assert app.controls["first_line"].max == 30 - 20
+    app.controls["unit"].value = 3
+    app.controls["first_line"].value = 2  # lines of 10 and 20 characters: line 2 starts at character 30
+    z = np.asarray(app.figures["text"].data[0].z, dtype=float)  # (lines, columns)
+    np.testing.assert_array_equal(z[:2, :20], [[*tr["lstm"].c[0, 30:40, 3], *[np.nan] * 10], tr["lstm"].c[0, 40:60, 3]])
+    mine = app.ranking.query("layer == 'lstm' and quantity == 'c' and unit == 3")
+    assert list(app.figures["ranking"].data[0].cells.values[0]) == mine["feature"].tolist()
+    app.controls["layer"].value = "gru"
+    assert app.controls["quantity"].options == ("r", "z", "n", "h") and app.controls["quantity"].value == "h"
+    assert app.controls["unit"].options == (0, 1, 2)
+    app.controls["selection"].value = (30, 33)
+    app.controls["threshold"].value = -1.0  # every unit is above -1: one match, the whole text
+    expected = ll.text.match_spans(tr, source, 30, 33, -1.0, layer="gru", quantity="h")
+    assert list(app.figures["matches"].data[0].cells.values[0]) == expected["start"].tolist() == [0]
+    app.controls["threshold"].value = 1.0  # nothing is above 1: the table says why
+    assert "no unit stays above threshold=1.0" in app.figures["matches"].data[0].cells.values[0][0]
+    with pytest.raises(TypeError, match=r"cell_explorer: tr must be an ll.Trace .*; got dict"):
+        cell_explorer({}, source)

@@ -5,6 +5,7 @@ keeps up to date); moving a control redraws in place, without re-running a cell.
 reader a question at the end of a lesson and answers.
 """
 
+from .cells import cell_explorer
 from .data import normalization_explorer, padding_explorer
 from .designer import designer
 from .explorers import bilstm_explorer, explore
@@ -12,4 +13,4 @@ from .interventions import intervention_explorer
 from .playground import cell_playground
 from .quiz import quiz
 
-__all__ = ["bilstm_explorer", "cell_playground", "designer", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz"]
+__all__ = ["bilstm_explorer", "cell_explorer", "cell_playground", "designer", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz"]
