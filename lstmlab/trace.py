@@ -275,7 +275,7 @@ class _MemoryRecording:
         self.parts[name].append((indices, reached, directions))
 
     def finish(self, lengths, errors, computed_by):
-        """{layer name: [per direction: {q: (N, S, U)}]}."""
+        """{layer name: [per direction: {q: (N, S, U)}]}; the arguments are for `_DiskRecording`'s manifest."""
         return {name: _assemble(parts, self.N, len(self.step_index[name])) for name, parts in self.parts.items()}
 
 
@@ -317,6 +317,7 @@ class _DiskRecording:
         self.reached[name][where] = True
 
     def finish(self, lengths, errors, computed_by):
+        """Fill the steps no mini-batch reached with NaN, write manifest.json, and map the files to read."""
         for name, reached in self.reached.items():
             if not reached.all():  # steps a mini-batch did not reach hold NaN, as in memory
                 for (layer, d, q) in self.files:
@@ -325,7 +326,7 @@ class _DiskRecording:
             entry = self.manifest["layers"][name]
             entry.update(lengths=lengths[name].tolist(), max_error=errors[name], computed_by=computed_by[name])
         (self.folder / "manifest.json").write_text(json.dumps(self.manifest, indent=1))
-        return {name: directions for name, directions in _read_arrays(self.folder, self.manifest).items()}
+        return _read_arrays(self.folder, self.manifest)
 
     def _map(self, name, d, q):
         path, offset, shape = self.files[name, d, q]
