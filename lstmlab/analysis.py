@@ -8,7 +8,8 @@ Issues are (severity, layer, message) with a fix in the message. What can be kno
 
 - from the layers alone: anything `ll.Network` refuses (a recurrent layer after output_mode="last",
   duplicate names, folds that are not unfolded, a min_length too short for convolution or pooling),
-  channel sizes that do not match (layers built for other sizes), and its warnings;
+  channel sizes that do not match (layers built for other sizes), and its warnings; a convolution
+  or pooling over time after the time axis is gone (`ll.Network` takes it, running it fails);
 - with `loss=`: a cross-entropy without the softmax (or sigmoid) layer it needs;
 - with targets `Y=`: whether the network must end in one vector per sequence (labels or one
   response per sequence) or in a sequence (one target per step). Without Y a network whose last
@@ -25,7 +26,18 @@ import numpy as np
 import pandas as pd
 
 from .batching import batch_summary
-from .layers import GRULayer, RecurrentLayer, SequenceFoldingLayer, SequenceInputLayer, SequenceUnfoldingLayer
+from .layers import (
+    AveragePooling1DLayer,
+    Convolution1DLayer,
+    GlobalAveragePooling1DLayer,
+    GlobalMaxPooling1DLayer,
+    GRULayer,
+    MaxPooling1DLayer,
+    RecurrentLayer,
+    SequenceFoldingLayer,
+    SequenceInputLayer,
+    SequenceUnfoldingLayer,
+)
 from .layers.base import Layer
 from .losses import check_loss
 from .network import Network, _unique_names, prepare
@@ -34,6 +46,7 @@ from .targets import is_per_step
 SYMBOLS = {"input_weights": "W", "recurrent_weights": "R", "bias": "b"}
 BYTES = 4  # float32
 TRACE_BYTES = {"lstm": 24, "gru": 16}  # per unit, step and sequence, per direction (see lstmlab.trace)
+OVER_TIME = (Convolution1DLayer, MaxPooling1DLayer, AveragePooling1DLayer, GlobalMaxPooling1DLayer, GlobalAveragePooling1DLayer)
 
 
 class Analysis:
@@ -175,7 +188,12 @@ def _walk(layers, issues):
     """The table (each layer's activation size in C, B, T, its learnables and states), and the
     values each layer outputs per sequence and time step (0 where unknown)."""
     rows, values, size, is_sequence, folded, time = [], [], "auto", True, False, "T"
+    ended, ended_by_mode = None, False  # the layer that ended the time axis, and whether by its output_mode
     for layer, name in zip(layers, _names(layers)):
+        if not is_sequence and isinstance(layer, OVER_TIME):  # ll.Network lets it pass; running it fails
+            fix = f"give {ended!r} output_mode='sequence'" if ended_by_mode else f"move {name!r} before {ended!r}"
+            issues.append(("error", name, (
+                f"{name!r} works over time, but {ended!r} hands on one vector per sequence; {fix}, or remove {name!r}.")))
         if size != "?" and (size != "auto" or isinstance(layer, SequenceInputLayer)):
             try:
                 size = layer.build(size)
@@ -185,6 +203,8 @@ def _walk(layers, issues):
                 size = "?"
         folded = (folded or isinstance(layer, SequenceFoldingLayer)) and not isinstance(layer, SequenceUnfoldingLayer)
         was_sequence, is_sequence = is_sequence, layer.returns_sequence(is_sequence)
+        if was_sequence and not is_sequence:  # this layer ends the time axis
+            ended, ended_by_mode = name, isinstance(layer, RecurrentLayer)
         if is_sequence and was_sequence:
             time = _time(layer, time)
         params = [(n, p) for n, p in layer.named_parameters(recurse=False) if p is not None]

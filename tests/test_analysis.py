@@ -126,3 +126,16 @@ def test_data_the_network_refuses():
 def test_refuses_what_is_not_a_layer():
     with pytest.raises(TypeError, match=r"analyze_network: net_or_layers\[1\] is a str; expected an ll.Network or lstmlab layers"):
         ll.analyze_network([ll.sequence_input_layer(2), "lstm"])
+
+
+@pytest.mark.parametrize("over_time", [lambda: ll.max_pooling1d_layer(2), lambda: ll.convolution1d_layer(3, 4), ll.global_max_pooling1d_layer])
+def test_a_layer_over_time_after_output_mode_last(over_time):
+    layer = over_time()
+    [issue] = ll.analyze_network([ll.sequence_input_layer(3), ll.lstm_layer(4, output_mode="last"), layer, ll.fully_connected_layer(2)]).issues
+    assert issue == ("error", layer.kind, (
+        f"{layer.kind!r} works over time, but 'lstm' hands on one vector per sequence; give 'lstm' output_mode='sequence', "
+        f"or remove {layer.kind!r}."))
+    assert ll.analyze_network([ll.sequence_input_layer(3), ll.lstm_layer(4, output_mode="last"), ll.batch_normalization_layer()]).issues == []
+    assert ll.analyze_network([ll.sequence_input_layer(3), ll.global_average_pooling1d_layer(), ll.max_pooling1d_layer(2)]).issues == [
+        ("error", "maxpool1d", "'maxpool1d' works over time, but 'gavgpool1d' hands on one vector per sequence; move 'maxpool1d' "
+                               "before 'gavgpool1d', or remove 'maxpool1d'.")]
