@@ -186,7 +186,8 @@ def trace(
             of chunk_length steps, each chunk starting from the states where the one before it
             ended (the rule of `sequence_length=int` in `ll.predict`), and each chunk's recording
             goes to disk before the next one runs: one .npy file per layer, direction and quantity,
-            (N, S, U), named like "lstm.forward.c.npy", and manifest.json with the rest.
+            (N, S, U), named like "lstm.forward.c.npy", the (S,) steps recorded in "lstm.steps.npy",
+            and manifest.json with the rest.
             `np.load(path, mmap_mode="r")` reads any of them. Peak memory is that of one chunk.
         chunk_length: time steps per chunk with `out` (ignored without it).
 
@@ -303,9 +304,10 @@ class _DiskRecording:
                 "kind": layer.kind,
                 "directions": list(("forward", "backward")[: layer.num_directions]),
                 "quantities": list(kept[layer.name]),
-                "steps": step_index[layer.name].tolist(),
+                "steps": f"{layer.name}.steps.npy",  # (S,), as long as the text: a file, not JSON
                 "units": unit_index[layer.name].tolist(),
             }
+            np.save(self.folder / self.manifest["layers"][layer.name]["steps"], step_index[layer.name])
         self.reached = {name: np.zeros((N, len(step_index[name])), bool) for name in self.manifest["layers"]}  # (N, S)
         self.dtype = np.dtype(dtype)
 

@@ -52,6 +52,7 @@ def test_float32_stream_of_one_long_sequence_and_its_files(rng, tmp_path):
     assert manifest["dtype"] == "float32" and manifest["layers"]["lstm"]["quantities"] == list("ifgoch")
     c = np.load(tmp_path / "tr" / "lstm.forward.c.npy", mmap_mode="r")  # numpy reads each file directly
     assert c.shape == (1, 1000, 8)
+    np.testing.assert_array_equal(np.load(tmp_path / "tr" / manifest["layers"]["lstm"]["steps"]), np.arange(1000))
     np.testing.assert_array_equal(c, streamed["lstm"].c)
 
 
@@ -68,7 +69,7 @@ def test_quantities_and_dtype_choose_what_is_recorded(rng, tmp_path):
         small["gru"].z
     streamed = ll.trace(net, X, layers="top", quantities=("c", "i"), dtype=np.float32, out=tmp_path / "tr", chunk_length=4)
     assert streamed["top"].quantities == ("i", "c") and streamed["top"].c.dtype == np.float32
-    assert sorted(p.name for p in (tmp_path / "tr").iterdir()) == ["manifest.json", "top.forward.c.npy", "top.forward.i.npy"]
+    assert sorted(p.name for p in (tmp_path / "tr").iterdir()) == ["manifest.json", "top.forward.c.npy", "top.forward.i.npy", "top.steps.npy"]
 
 
 def test_bad_streaming_options_are_clear_errors(rng, tmp_path):
