@@ -12,7 +12,10 @@ and checks that
   (d) moving a control redraws a figure: in each app the first slider is moved one step with the
       keyboard (or, without a slider, the first dropdown is set to its next option) and the data of
       the app's plotly figures (`el.data`) must change; if that control changes nothing, the next
-      two controls are tried before the app fails.
+      two controls are tried before the app fails;
+  (e) in an app that builds networks (the designer), adding an LSTM layer from the palette and
+      setting its num_hidden_units redraws the diagram and changes the analysis
+      (screenshot `<notebook-stem>-<n>-edited.png`).
 
 It saves PNG screenshots into docs/screenshots/: `<notebook-stem>-<n>.png` for the n-th app (its whole
 widget output, before any control moved) and `<notebook-stem>-notebook.png` for the whole notebook.
@@ -431,6 +434,36 @@ def move_control(page, app, control):
     return f"{before['label'] or 'control'}: {before['value']} -> {after['value']}"
 
 
+def edit_designer(page, app, shot, left):
+    """In an app with an "add after" button (the designer): add an LSTM layer from the palette, set
+    its number of hidden units, and check that the diagram and the analysis follow; None for other apps."""
+    root = page.locator(f'[data-browsercheck-app="{app}"]')
+    add = root.locator("button", has_text="add after")
+    if not add.count():
+        return None
+    analysis = lambda: root.evaluate("el => el.innerText")  # noqa: E731
+    palette = root.locator(".widget-dropdown", has=page.locator(".widget-label", has_text="palette")).locator("select")
+    palette.select_option("lstm_layer")
+    page.wait_for_timeout(300)
+    before, text_before = page.evaluate(JS_APP_FIGURES, app), analysis()
+    add.first.click()
+    wait_until(page, "the diagram to show the added layer", lambda: page.evaluate(JS_APP_FIGURES, app) not in (None, before), min(30.0, left()))
+    settled(page, left())
+    added = page.evaluate(JS_APP_FIGURES, app)
+    label = "num_hidden_units"
+    box = root.locator(".widget-text", has=page.locator(".widget-label", has_text=label)).locator("input")
+    old = box.input_value()
+    new = "64" if old != "64" else "32"
+    box.fill(new)
+    box.press("Enter")
+    wait_until(page, f"the analysis to follow {label} = {new}", lambda: page.evaluate(JS_APP_FIGURES, app) not in (None, added), min(30.0, left()))
+    settled(page, left())
+    if analysis() == text_before:
+        raise CheckError(f"app {app}: adding a layer and setting {label} = {new} left the analysis as it was")
+    root.screenshot(path=shot)
+    return f"added a layer, {label}: {old} -> {new}"
+
+
 def check_notebook(page, lab, path, out, timeout):
     start = time.monotonic()
     deadline = start + timeout
@@ -543,6 +576,13 @@ def check_notebook(page, lab, path, out, timeout):
         else:
             raise CheckError(f"app {a['app']} (cell {a['cell']}): moving a control did not redraw its figure ({'; '.join(tried)})")
         settled(page, left())
+
+    # (e) an app that builds networks (the designer): add a layer, change an option, photograph the result
+    for a in apps:
+        edited = edit_designer(page, a["app"], out / f"{stem}-{a['app']}-edited.png", left)
+        if edited:
+            moves.append(f"app {a['app']} {edited}")
+            shots.append(f"{stem}-{a['app']}-edited.png")
 
     errors = page.evaluate(JS_ERRORS, ERROR_PATTERNS)
     if errors:
