@@ -14,8 +14,8 @@ LSTM of 192 units, a fully connected layer of 96) reading the training text of
               of 4096 steps as the trace (whole, a sequence of 1e6 steps stops torch's CPU kernel:
               "RuntimeError: could not create a primitive"), the (T, 96) probabilities in NumPy
     trace     ll.trace(net, [ids], out=folder): i, f, g, o, c, h of every unit, float32, streamed to
-              disk in chunks of 4096 steps (27 GB for 1e6 characters would not fit in memory; the
-              files take 4.6 KB per character)
+              disk in chunks of 4096 steps (the files take 4.6 KB per character: 4.6 GB for 1e6,
+              which the process never holds in memory at once)
 
 Each case runs in a fresh Python process (so that its peak memory is its own), the two cases
 interleaved (predict, trace, predict, trace, ...), and the time covers the call alone: not the
