@@ -54,7 +54,9 @@ def explore(net, X, **trace_options):
             batching = {k: v for k, v in trace_options.items() if k in ("mini_batch_size", "freeze_padding")}
             figures["inspector"] = step_inspector(net, sequences, layer, sequence, step, unit_id, direction, recording=recorded, **batching)
         else:
-            figures["inspector"] = go.Figure(layout={"title": f"The step inspector shows LSTM layers; {layer!r} is a {net[layer].kind} layer.", "height": 120})
+            note = f"The step inspector shows LSTM layers; {layer!r} is a {net[layer].kind} layer."
+            hint = "Its gates are in the heatmap and the state lines above; lstmlab.reference.gru_step computes one step."
+            figures["inspector"] = go.Figure(go.Table(header={"values": [note]}, cells={"values": [[hint]]}), layout={"title": note, "height": 180})
         return figures
 
     app = App(controls, draw, before_draw)
