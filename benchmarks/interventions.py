@@ -23,31 +23,19 @@ after warm-up rounds (the helpers of trace_overhead.py), with the p25-p75 spread
 torch version and the thread count. The script always exits 0 except for wrong arguments (exit 2).
 """
 
-import argparse
 import sys
 
 import numpy as np
 import torch
-from trace_overhead import B, C, H, T, describe_device, measure, pick_device, positive_int, print_table
+from trace_overhead import B, C, H, T, describe_device, measure, parse_args, pick_device, print_table
 
 import lstmlab as ll
 
 TARGETS = {"f, all steps": 4.0}
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available, else cpu")
-    parser.add_argument("--repeats", type=positive_int, help="timed rounds (default 15, or 5 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="fewer rounds")
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 5 if args.quick else 15
-    return args
-
-
 def main(argv=None):
-    args = parse_args(argv)
+    args = parse_args(argv, __doc__, quick="fewer rounds")
     device = pick_device(args.device)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

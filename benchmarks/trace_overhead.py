@@ -60,11 +60,12 @@ def positive_int(text):
     return value
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parse_args(argv=None, description=__doc__, quick="fewer rounds and one non-default activation"):
+    """--device, --repeats and --quick, shared by the benchmarks that time against plain PyTorch."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available, else cpu")
     parser.add_argument("--repeats", type=positive_int, help="timed rounds per table (default 15, or 5 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="fewer rounds and one non-default activation")
+    parser.add_argument("--quick", action="store_true", help=quick)
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 5 if args.quick else 15
