@@ -8,7 +8,7 @@
 """
 
 from . import datasets, reference, text
-from ._version import __version__
+from ._version import __version__  # noqa: F401  (ll.__version__)
 from .ablation import ablate
 from .analysis import Analysis, analyze_network
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length

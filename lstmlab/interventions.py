@@ -49,7 +49,6 @@ What an intervention means, exactly:
 """
 
 import dataclasses
-import numbers
 import warnings
 
 import numpy as np
