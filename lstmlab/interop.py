@@ -26,7 +26,12 @@ def from_torch(module, *, output_mode="sequence", **options):
     if not isinstance(module, (torch.nn.LSTM, torch.nn.GRU)):
         raise TypeError(f"from_torch: expected a torch.nn.LSTM or torch.nn.GRU; got {type(module).__name__}.")
     if getattr(module, "proj_size", 0):
-        raise ValueError(f"from_torch: LSTMs with projections (proj_size={module.proj_size}) have no lstmlab layer; use proj_size=0.")
+        raise ValueError(
+            f"from_torch: an LSTM with proj_size={module.proj_size} outputs its projected state W_hr h, which no lstmlab layer "
+            f"outputs: ll.lstm_projected_layer, like MATLAB's lstmProjectedLayer, projects h only where the recurrent weights "
+            f"read it and outputs h itself. Use proj_size=0, or build an ll.lstm_projected_layer with output_projector=W_hr.T "
+            f"(tests/test_projected.py shows the correspondence)."
+        )
     is_lstm = isinstance(module, torch.nn.LSTM)
     suffixes = ["", "_reverse"] if module.bidirectional else [""]
     layers = []

@@ -19,6 +19,8 @@ r, z, n    (H,)        GRU reset gate, update gate and candidate state
 W          (4H, C)     input weights, rows in gate order i, f, g, o (GRU: 3H, r, z, n)
 R          (4H, H)     recurrent weights, same row order
 b          (4H,)       bias, same row order (GRU with recurrent bias: 6H, input then recurrent)
+Q_i, Q_o   (C, Pi),    projected LSTM: input projector and output projector; W is then
+           (H, Po)     (4H, Pi) and R (4H, Po), multiplying Q_i^T x and Q_o^T h_prev
 =========  ==========  ===========================================================
 
 LSTM step, with gate activation sigma_g and state activation sigma_s::
@@ -93,6 +95,17 @@ def lstm_step(x, h_prev, c_prev, W, R, b, gate="sigmoid", state="tanh"):
     return LSTMStep(i, f, g, o, c, h)
 
 
+def lstm_projected_step(x, h_prev, c_prev, Q_i, W, Q_o, R, b, gate="sigmoid", state="tanh"):
+    """One step of a projected LSTM (MATLAB's lstmProjectedLayer): the LSTM step on projected inputs.
+
+    The input projector Q_i (C, Pi) and the output projector Q_o (H, Po) shrink x and h_prev
+    before the weights W (4H, Pi) and R (4H, Po) multiply them. h stays (H,): it is the output.
+    """
+    x_proj = Q_i.T @ x  # (Pi,) the projected input
+    h_proj = Q_o.T @ h_prev  # (Po,) the projected hidden state: what the recurrence reads
+    return lstm_step(x_proj, h_proj, c_prev, W, R, b, gate, state)
+
+
 class GRUStep(NamedTuple):
     r: np.ndarray
     z: np.ndarray
@@ -138,6 +151,19 @@ def lstm_sequence(X, W, R, b, h0=None, c0=None, gate="sigmoid", state="tanh"):
     steps = []
     for x in X:
         step = lstm_step(x, h, c, W, R, b, gate, state)
+        h, c = step.h, step.c
+        steps.append(step)
+    return LSTMStep(*(np.stack(q) for q in zip(*steps)))
+
+
+def lstm_projected_sequence(X, Q_i, W, Q_o, R, b, h0=None, c0=None, gate="sigmoid", state="tanh"):
+    """Run `lstm_projected_step` over a (T, C) sequence. Returns an `LSTMStep` of (T, H) arrays."""
+    H = Q_o.shape[0]
+    h = np.zeros(H) if h0 is None else h0
+    c = np.zeros(H) if c0 is None else c0
+    steps = []
+    for x in X:
+        step = lstm_projected_step(x, h, c, Q_i, W, Q_o, R, b, gate, state)
         h, c = step.h, step.c
         steps.append(step)
     return LSTMStep(*(np.stack(q) for q in zip(*steps)))

@@ -51,6 +51,9 @@ class LayerTrace:
 
     Attributes:
         i, f, g, o, c, h (LSTM) or r, z, n, h (GRU): (N, S, U) arrays, for a one-way layer.
+            For an lstm_projected_layer, h = o * sigma_s(c) is the unprojected hidden state, of H
+            units, which is also the layer's output; the projected state Q_o^T h (Po values) that
+            its recurrent weights read is `layer.projected_state(tr[name].h)` (all units recorded).
         forward, backward: a `DirectionTrace` each (a one-way layer has only `forward`).
         steps: (S,) the time steps recorded. units: (U,) the hidden units recorded.
         lengths: (N,) each sequence's real length. mask: (N, S), True on real (not padded) steps.

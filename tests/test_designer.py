@@ -22,6 +22,8 @@ EVERY_KIND = {  # networks that hold every layer kind, each with options away fr
     "video": lambda: [ll.sequence_input_layer((8, 8, 1)), ll.sequence_folding_layer(), ll.convolution2d_layer((3, 2), 4, padding="same"),
                       ll.sequence_unfolding_layer(), ll.flatten_layer(), ll.lstm_layer(3, output_mode="last")],
     "text": lambda: [ll.sequence_input_layer(1), ll.word_embedding_layer(5, 30), ll.lstm_layer(4)],
+    "projected": lambda: [ll.sequence_input_layer(12), ll.lstm_projected_layer(10, 4, 3, output_mode="last", input_projector_learn_rate_factor=0.5),
+                          ll.fully_connected_layer(2)],
 }
 
 

@@ -9,11 +9,13 @@ from .frames import FlattenLayer, SequenceFoldingLayer, SequenceUnfoldingLayer
 from .gru import GRULayer
 from .lstm import BiLSTMLayer, LSTMLayer
 from .pooling import AveragePooling1DLayer, GlobalAveragePooling1DLayer, GlobalMaxPooling1DLayer, MaxPooling1DLayer
+from .projected import ProjectedLSTMLayer
 from .recurrent import RecurrentLayer
 
 sequence_input_layer = SequenceInputLayer
 lstm_layer = LSTMLayer
 bilstm_layer = BiLSTMLayer
+lstm_projected_layer = ProjectedLSTMLayer
 gru_layer = GRULayer
 fully_connected_layer = FullyConnectedLayer
 softmax_layer = SoftmaxLayer
@@ -36,6 +38,7 @@ CLASSES = (
     SequenceInputLayer,
     LSTMLayer,
     BiLSTMLayer,
+    ProjectedLSTMLayer,
     GRULayer,
     FullyConnectedLayer,
     SoftmaxLayer,
@@ -58,6 +61,7 @@ FACTORIES = (
     "sequence_input_layer",
     "lstm_layer",
     "bilstm_layer",
+    "lstm_projected_layer",
     "gru_layer",
     "fully_connected_layer",
     "softmax_layer",

@@ -1,0 +1,262 @@
+"""The projected LSTM layer: an LSTM that stores fewer weights (MATLAB's lstmProjectedLayer).
+
+Two learnable projectors shrink what the weight matrices multiply (notation of
+`lstmlab.reference`; Q_i and Q_o are MATLAB's InputProjector and OutputProjector):
+
+    x~_t     = Q_i^T x_t           (Pi,)  the input, projected: Q_i is (C, Pi)
+    h~_{t-1} = Q_o^T h_{t-1}       (Po,)  the hidden state, projected: Q_o is (H, Po)
+    i = sigma_g(W_i x~_t + R_i h~_{t-1} + b_i)    W is (4H, Pi), R is (4H, Po)
+    ... f, g, o likewise, then c_t = f * c_{t-1} + i * g and h_t = o * sigma_s(c_t), as in an LSTM.
+
+The layer outputs h_t, of size H, like an LSTM with H hidden units, so the layers after it keep
+their sizes: only the weights are compressed. (torch.nn.LSTM(proj_size=Po) differs here: it
+outputs, and carries, the projected state Q_o^T h_t, and it has no input projector.)
+
+Since Q_i^T and Q_o^T are linear maps, W Q_i^T x = (W Q_i^T) x and R Q_o^T h = (R Q_o^T) h: the
+layer is an ordinary LSTM whose weights are the products W Q_i^T (4H, C) and R Q_o^T (4H, H).
+`direction_parameters` returns those products, and everything else, the step loop, torch's fused
+kernel, `ll.trace` and the interventions, is `LSTMLayer`'s, unchanged. Gradients reach W, R and
+both projectors through the products. (torch's kernel with proj_size cannot run this layer: it
+would output Q_o^T h, not h.)
+
+Fewer learnables than the LSTM with the same H and C only when Po < 4H/5 and Pi < 4HC/(4H + C):
+
+    LSTM:      4H*C + 4H*H + 4H
+    projected: C*Pi + 4H*Pi + H*Po + 4H*Po + 4H     (Q_i, W, Q_o, R, b)
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+
+from .._checks import as_tensor, check_choice, check_factor, check_positive_int
+from ..initializers import WEIGHT_INITIALIZERS, initialize
+from .lstm import LSTMLayer
+
+PROJECTORS = ("input_projector", "output_projector")
+
+
+class ProjectedLSTMLayer(LSTMLayer):
+    """LSTM layer with learnable input and output projectors (MATLAB's lstmProjectedLayer).
+
+    Args:
+        num_hidden_units: H, the size of the hidden and cell states, and of the output.
+        output_projector_size: Po, the size of the projected hidden state h~ = Q_o^T h that the
+            recurrent weights multiply: R is (4H, Po). Fewer learnables when Po < 4H/5.
+        input_projector_size: Pi, the size of the projected input x~ = Q_i^T x that the input
+            weights multiply: W is (4H, Pi). Fewer learnables when Pi < 4HC/(4H + C).
+        input_projector: Q_i, (C, Pi) (MATLAB's InputProjector); initialized if None.
+        output_projector: Q_o, (H, Po) (MATLAB's OutputProjector); initialized if None.
+        input_projector_initializer, output_projector_initializer: "orthogonal" (default) |
+            "glorot" | "he" | "narrow-normal" | "zeros" | "ones" | a callable taking the shape.
+        input_projector_learn_rate_factor, output_projector_learn_rate_factor: a scalar (a
+            projector has no gate blocks), default 1.
+        input_projector_l2_factor, output_projector_l2_factor: a scalar, default 1.
+        input_weights: W, (4H, Pi). recurrent_weights: R, (4H, Po). bias: b, (4H,).
+        hidden_state, cell_state: initial states, (H,) each (the unprojected h).
+        The other options are `LSTMLayer`'s and mean the same.
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.lstm_projected_layer(100, 25, 4, input_size=12)
+    >>> layer(torch.zeros(2, 5, 12)).shape
+    torch.Size([2, 5, 100])
+    >>> layer.input_projector.shape, layer.input_weights.shape, layer.output_projector.shape, layer.recurrent_weights.shape
+    (torch.Size([12, 4]), torch.Size([400, 4]), torch.Size([100, 25]), torch.Size([400, 25]))
+    """
+
+    kind = "lstm_projected"
+
+    def __init__(
+        self,
+        num_hidden_units,
+        output_projector_size,
+        input_projector_size,
+        *,
+        input_projector_initializer="orthogonal",
+        output_projector_initializer="orthogonal",
+        input_projector=None,
+        output_projector=None,
+        input_projector_learn_rate_factor=1,
+        output_projector_learn_rate_factor=1,
+        input_projector_l2_factor=1,
+        output_projector_l2_factor=1,
+        output_mode="sequence",
+        has_state_inputs=False,
+        has_state_outputs=False,
+        state_activation_function="tanh",
+        gate_activation_function="sigmoid",
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="unit-forget-gate",
+        cell_state=None,
+        hidden_state=None,
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        input_weights_learn_rate_factor=1,
+        recurrent_weights_learn_rate_factor=1,
+        bias_learn_rate_factor=1,
+        input_weights_l2_factor=1,
+        recurrent_weights_l2_factor=1,
+        bias_l2_factor=0,
+        input_size="auto",
+        name="",
+    ):
+        where = "lstm_projected_layer"
+        self.output_projector_size = _check_size(output_projector_size, "output_projector_size", "hidden state h", where)
+        self.input_projector_size = _check_size(input_projector_size, "input_projector_size", "input x", where)
+        # RecurrentLayer checks W and R against (4H, C) and (4H, H): the projected shapes are checked here
+        super().__init__(
+            num_hidden_units,
+            output_mode=output_mode,
+            has_state_inputs=has_state_inputs,
+            has_state_outputs=has_state_outputs,
+            state_activation_function=state_activation_function,
+            gate_activation_function=gate_activation_function,
+            input_weights_initializer=input_weights_initializer,
+            recurrent_weights_initializer=recurrent_weights_initializer,
+            bias_initializer=bias_initializer,
+            cell_state=cell_state,
+            hidden_state=hidden_state,
+            bias=bias,
+            input_weights_learn_rate_factor=input_weights_learn_rate_factor,
+            recurrent_weights_learn_rate_factor=recurrent_weights_learn_rate_factor,
+            bias_learn_rate_factor=bias_learn_rate_factor,
+            input_weights_l2_factor=input_weights_l2_factor,
+            recurrent_weights_l2_factor=recurrent_weights_l2_factor,
+            bias_l2_factor=bias_l2_factor,
+            input_size="auto",
+            name=name,
+        )
+        H, Pi, Po = self.num_hidden_units, self.input_projector_size, self.output_projector_size
+        for name, value in (("input_projector", input_projector_initializer), ("output_projector", output_projector_initializer)):
+            self.initializers[name] = check_choice(value, f"{name}_initializer", WEIGHT_INITIALIZERS, where, allow_callable=True)
+        self.projector_learn_rate_factor = {
+            "input_projector": _scalar_factor(input_projector_learn_rate_factor, "input_projector_learn_rate_factor", where),
+            "output_projector": _scalar_factor(output_projector_learn_rate_factor, "output_projector_learn_rate_factor", where),
+        }
+        self.projector_l2_factor = {
+            "input_projector": _scalar_factor(input_projector_l2_factor, "input_projector_l2_factor", where),
+            "output_projector": _scalar_factor(output_projector_l2_factor, "output_projector_l2_factor", where),
+        }
+        if input_size != "auto":
+            input_size = check_positive_int(input_size, "input_size", where)
+        if input_projector is not None:
+            shape = np.shape(input_projector)
+            columns = shape[0] if input_size == "auto" and len(shape) == 2 else input_size
+            input_projector = as_tensor(input_projector, "input_projector", (columns, Pi), where, " (input channels C, input_projector_size)")
+            input_size = columns
+        given = {
+            "input_projector": input_projector,
+            "input_weights": input_weights,
+            "output_projector": output_projector,
+            "recurrent_weights": recurrent_weights,
+        }
+        shapes = {"input_weights": (4 * H, Pi), "output_projector": (H, Po), "recurrent_weights": (4 * H, Po)}
+        hints = {
+            "input_weights": f" (4*num_hidden_units, input_projector_size){self._layout_hint()}",
+            "output_projector": " (num_hidden_units, output_projector_size)",
+            "recurrent_weights": f" (4*num_hidden_units, output_projector_size){self._layout_hint()}",
+        }
+        for name, shape in shapes.items():
+            if given[name] is not None:
+                given[name] = as_tensor(given[name], name, shape, where, hints[name])
+        self._given.update(given)
+        if input_size != "auto":
+            self.build(input_size)
+
+    def build(self, input_size):
+        if isinstance(input_size, tuple) or self.input_weights is not None:
+            return super().build(input_size)  # refuses image sequences; checks the channels of a built layer
+        self.input_size = C = input_size
+        H, Pi, Po = self.num_hidden_units, self.input_projector_size, self.output_projector_size
+        if Po >= 4 * H / 5 or Pi >= 4 * H * C / (4 * H + C):
+            warnings.warn(
+                f"{self.name or self.kind}: output_projector_size={Po} and input_projector_size={Pi} with "
+                f"num_hidden_units={H} and {C} input channels give no fewer learnables than an lstm_layer({H}); "
+                f"choose output_projector_size < {4 * H / 5:.3g} and input_projector_size < {4 * H * C / (4 * H + C):.3g}.",
+                stacklevel=3,
+            )
+        shapes = {
+            "input_projector": (C, Pi),  # Q_i
+            "input_weights": (4 * H, Pi),  # W
+            "output_projector": (H, Po),  # Q_o
+            "recurrent_weights": (4 * H, Po),  # R
+            "bias": (4 * H,),  # b
+        }
+        for name, shape in shapes.items():
+            value = self._given.pop(name)
+            if value is None:
+                value = initialize(self.initializers[name], shape, f"{name}_initializer", "lstm_projected_layer", H)
+            setattr(self, name, self.make_parameter(value))
+        return self.output_size
+
+    def direction_parameters(self, d):
+        """The weights of the LSTM this layer is: W Q_i^T (4H, C), R Q_o^T (4H, H) and b (4H,)."""
+        W = self.input_weights @ self.input_projector.T  # (4H, Pi) @ (Pi, C) -> (4H, C)
+        R = self.recurrent_weights @ self.output_projector.T  # (4H, Po) @ (Po, H) -> (4H, H)
+        return W, R, self.bias
+
+    def projected_state(self, h):
+        """h~ = Q_o^T h, the projected hidden state that R multiplies at the next step: (..., H) -> (..., Po).
+
+        h is a NumPy array (a trace's `h`, with every unit recorded) or a tensor; the result is of the same kind.
+        """
+        Q_o = self.output_projector.detach()
+        if torch.is_tensor(h):
+            return h @ Q_o.to(h)
+        h = np.asarray(h)
+        if h.shape[-1] != self.num_hidden_units:
+            raise ValueError(
+                f"{self.name or self.kind}: projected_state needs h with all {self.num_hidden_units} hidden units on its last "
+                f"axis; got shape {h.shape}. Record every unit (ll.trace without units=)."
+            )
+        return h @ Q_o.cpu().numpy().astype(h.dtype, copy=False)
+
+    def learn_rate_factors(self):
+        return {**super().learn_rate_factors(), **self.projector_learn_rate_factor}
+
+    def l2_factors(self):
+        return {**super().l2_factors(), **self.projector_l2_factor}
+
+    def config(self):
+        options = super().config()
+        options["output_projector_size"] = self.output_projector_size
+        options["input_projector_size"] = self.input_projector_size
+        for p in PROJECTORS:
+            options[f"{p}_learn_rate_factor"] = float(self.projector_learn_rate_factor[p])
+            options[f"{p}_l2_factor"] = float(self.projector_l2_factor[p])
+        return options
+
+    def describe(self):
+        projectors = f"projectors: input {self.input_projector_size}, output {self.output_projector_size}"
+        return super().describe().replace(" hidden units,", f" hidden units, {projectors},", 1)
+
+    def to_torch(self):
+        """A torch.nn.LSTM (no proj_size) with the weights W Q_i^T and R Q_o^T: the same outputs.
+
+        It computes exactly what this layer computes, but stores the full (4H, C) and (4H, H)
+        matrices: the compression does not survive. torch.nn.LSTM(proj_size=Po) cannot hold this
+        layer, since it outputs the projected state Q_o^T h and has no input projector.
+        """
+        return super().to_torch()
+
+
+def _scalar_factor(value, name, where):
+    """A projector's learn-rate or L2 factor: one non-negative number, as a 0-d float64 tensor."""
+    if np.ndim(value) != 0 or isinstance(value, (str, bool)):
+        raise ValueError(f"{where}: {name} must be one non-negative number (a projector has no gate blocks); got {value!r}. Give e.g. {name}=1.")
+    return check_factor(value, name, 1, ("all",), where)[0]
+
+
+def _check_size(value, name, what, where):
+    """A projector size: a positive integer, the length of the projected vector."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(
+            f"{where}: {name} must be a positive integer, the size the {what} is projected to; got {value!r}. "
+            f"Give an int such as {name}={25 if what.startswith('hidden') else 4} (smaller than the vector it projects, "
+            f"to save learnables)."
+        )
+    return int(value)
