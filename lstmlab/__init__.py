@@ -39,6 +39,7 @@ from .layers import (
     word_embedding_layer,
 )
 from .network import Network, load_network
+from .onnx_io import export_onnx, import_onnx
 from .options import training_options
 from .prediction import (
     activations,
@@ -83,6 +84,7 @@ __all__ = [
     "datasets",
     "decode",
     "dropout_layer",
+    "export_onnx",
     "find_cells",
     "flatten_layer",
     "from_torch",
@@ -91,6 +93,7 @@ __all__ = [
     "global_average_pooling1d_layer",
     "global_max_pooling1d_layer",
     "gru_layer",
+    "import_onnx",
     "load_network",
     "lstm_layer",
     "lstm_projected_layer",

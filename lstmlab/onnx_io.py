@@ -1,0 +1,819 @@
+"""ONNX files: `ll.export_onnx(net, path)` and `ll.import_onnx(path)` (MATLAB's exportONNXNetwork and
+importNetworkFromONNX).
+
+    ll.export_onnx(net, "net.onnx")     # an lstmlab network -> an ONNX file (opset 17, float32)
+    net = ll.import_onnx("net.onnx")    # an ONNX chain of LSTM, GRU, Gemm, ... -> an ll.Network
+
+The conversion is mostly about gate order. lstmlab stores the rows of W, R and b in MATLAB's order,
+LSTM i, f, g, o and GRU r, z, n; ONNX's LSTM operator orders them i, o, f, c (c is our g) and its
+GRU z, r, h (h is our candidate n). ONNX also keeps an input bias Wb and a recurrent bias Rb where
+an lstmlab LSTM keeps their sum b; a GRU's reset gate mode becomes ONNX's linear_before_reset:
+
+    lstmlab reset_gate_mode                 ONNX GRU
+    "after-multiplication"                  linear_before_reset=1, Rb = 0
+    "recurrent-bias-after-multiplication"   linear_before_reset=1, Rb = the recurrent bias
+    "before-multiplication"                 linear_before_reset=0, Rb = 0
+
+ONNX's recurrent operators read time first, (T, N, C), and output (T, D, N, H): the exported
+graph transposes around them, so that the file reads and writes batch first like lstmlab,
+(N, T, C) in and (N, T, K) or (N, K) out, with the batch size N and the sequence length T left
+free (dynamic axes "batch" and "time"). The ONNX file computes what `ll.predict` computes for a
+mini-batch of sequences of one length (no padding), in float32.
+
+`onnx` (and `onnxruntime`, to run a file) are optional: `pip install lstmlab[onnx]`.
+"""
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._version import __version__
+from .layers import (
+    BiLSTMLayer,
+    FullyConnectedLayer,
+    GRULayer,
+    LSTMLayer,
+    ReluLayer,
+    SequenceInputLayer,
+    SigmoidLayer,
+    SoftmaxLayer,
+)
+from .network import Network
+from .normalization import STATISTICS
+
+OPSET = 17  # ONNX's LSTM and GRU last changed in opset 14; onnxruntime runs 17 everywhere
+IR_VERSION = 8  # the IR version that goes with opset 17, readable by older runtimes too
+
+# The gate row blocks in ONNX's order, named as lstmlab names them (g is ONNX's c, n its h).
+ONNX_GATES = {"lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n")}
+LSTMLAB_GATES = {"lstm": LSTMLayer.gate_names, "gru": GRULayer.gate_names}
+
+# lstmlab's activation name -> (ONNX activation, its alpha, its beta). MATLAB's hard-sigmoid,
+# max(0, min(1, 0.2 x + 0.5)), is ONNX's HardSigmoid with alpha 0.2, beta 0.5.
+ACTIVATIONS = {
+    "sigmoid": ("Sigmoid", None, None),
+    "hard-sigmoid": ("HardSigmoid", 0.2, 0.5),
+    "tanh": ("Tanh", None, None),
+    "softsign": ("Softsign", None, None),
+    "relu": ("Relu", None, None),
+}
+HARD_SIGMOID_DEFAULTS = (0.2, 0.5)  # ONNX's defaults of alpha and beta
+# The ONNX activations that read an alpha, and a beta, from activation_alpha / activation_beta.
+WITH_ALPHA = {"Affine", "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "HardSigmoid", "Elu"}
+WITH_BETA = {"Affine", "ScaledTanh", "HardSigmoid"}
+
+
+def _require_onnx(where):
+    """The `onnx` package, or an error that says how to install it."""
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError(f"{where}: needs the onnx package, which is not installed; pip install lstmlab[onnx].") from None
+    return onnx
+
+
+def _numpy(tensor):
+    return tensor.detach().cpu().double().numpy()
+
+
+def _rows(matrix, source, target):
+    """Reorder the gate row blocks of a (k*H, ...) array from gate order `source` to `target`."""
+    blocks = np.split(np.asarray(matrix), len(source))
+    return np.concatenate([blocks[source.index(gate)] for gate in target])
+
+
+# ============================================================================================
+# export
+# ============================================================================================
+
+
+class _Graph:
+    """The nodes and weights of the ONNX graph being written, named after the lstmlab layers."""
+
+    def __init__(self, onnx):
+        self.onnx, self.nodes, self.initializers = onnx, [], []
+
+    def constant(self, name, value, dtype=np.float32):
+        array = np.array(value, dtype=dtype)  # a copy, contiguous; 0-d stays 0-d
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op, inputs, name, outputs=None, **attributes):
+        """Add one node; returns the name of its (first) output, `name` unless outputs are given."""
+        outputs = outputs or [name]
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, outputs, name=name, **attributes))
+        return outputs[0]
+
+    def over_time(self, x, op, inputs, name, **attributes):
+        """A 1-D ONNX operator (Conv, MaxPool, AveragePool) over time: (N, T, C) -> (N, C, T), op, back."""
+        x = self.node("Transpose", [x], f"{name}/channels_first", perm=[0, 2, 1])  # (N, C, T)
+        y = self.node(op, [x, *inputs], f"{name}/{op}", **attributes)  # (N, K, T_out)
+        return self.node("Transpose", [y], f"{name}/time_second", perm=[0, 2, 1])  # (N, T_out, K)
+
+    def every_sequence(self, value, x, name):
+        """A constant (D, 1, H) state repeated for every sequence of the batch: (D, N, H)."""
+        D, _, H = value.shape
+        shape = self.node("Shape", [x], f"{name}/input_shape")  # (3,): N, T, C
+        first, second = self.constant(f"{name}/0", [0], np.int64), self.constant(f"{name}/1", [1], np.int64)
+        N = self.node("Slice", [shape, first, second], f"{name}/batch_size")  # (1,)
+        D, H = self.constant(f"{name}/D", [D], np.int64), self.constant(f"{name}/H", [H], np.int64)
+        size = self.node("Concat", [D, N, H], f"{name}/size", axis=0)  # (3,): D, N, H
+        return self.node("Expand", [self.constant(f"{name}/value", value), size], name)
+
+
+def _unsupported(layer, why, fix):
+    return ValueError(f"export_onnx: layer {layer.name!r} ({type(layer).__name__}) {why}; {fix}.")
+
+
+def _export_input(graph, layer, x):
+    """The input normalization as (x - center) / scale, which covers every named mode."""
+    if isinstance(layer.input_size, tuple):
+        raise _unsupported(layer, "reads image sequences, which lstmlab does not export", "export networks of vector sequences (T, C)")
+    if layer.split_complex_inputs:
+        raise _unsupported(layer, "splits complex inputs, which ONNX has no type for", "split the data yourself and give a real input layer")
+    if callable(layer.normalization):
+        raise _unsupported(layer, "normalizes with a Python callable, which an ONNX file cannot hold", "use a named normalization")
+    if layer.missing_statistics():
+        raise _unsupported(
+            layer, f"has normalization={layer.normalization!r} without {', '.join(layer.missing_statistics())}",
+            "train the network first, or give the statistics to sequence_input_layer",
+        )
+    if layer.normalization == "none":
+        return x
+    s = {name: _numpy(getattr(layer, name)) for name in STATISTICS[layer.normalization]}
+    center, scale = {
+        "zerocenter": lambda: (s["mean"], None),
+        "zscore": lambda: (s["mean"], s["standard_deviation"]),
+        "rescale-symmetric": lambda: ((s["min"] + s["max"]) / 2, (s["max"] - s["min"]) / 2),  # 2 (x - min) / (max - min) - 1
+        "rescale-zero-one": lambda: (s["min"], s["max"] - s["min"]),
+    }[layer.normalization]()
+    if center is not None:
+        x = graph.node("Sub", [x, graph.constant(f"{layer.name}/center", center)], f"{layer.name}/centered")
+    if scale is not None:
+        x = graph.node("Div", [x, graph.constant(f"{layer.name}/scale", scale)], f"{layer.name}/scaled")
+    return x
+
+
+def _onnx_activations(layer):
+    """The `activations`, `activation_alpha` and `activation_beta` attributes of an ONNX LSTM / GRU."""
+    per_direction = [layer.gate_activation_function, layer.state_activation_function]
+    if isinstance(layer, LSTMLayer):
+        per_direction.append(layer.state_activation_function)  # ONNX's h: the activation of c in h = o * h(c)
+    names, alphas, betas = [], [], []
+    for activation in per_direction * layer.num_directions:
+        name, alpha, beta = ACTIVATIONS[activation]
+        names.append(name)
+        alphas += [] if alpha is None else [alpha]
+        betas += [] if beta is None else [beta]
+    attributes = {"activations": names}
+    if alphas:
+        attributes.update(activation_alpha=alphas, activation_beta=betas)
+    return attributes
+
+
+def _export_recurrent(graph, layer, x):
+    """An LSTM, BiLSTM or GRU layer as one ONNX LSTM / GRU node, with the plumbing for batch-first data."""
+    name, D, H = layer.name, layer.num_directions, layer.num_hidden_units
+    family = "gru" if isinstance(layer, GRULayer) else "lstm"
+    states = [getattr(layer, f"{s}_state").detach().cpu().numpy() for s in layer.state_names]
+    if states[0].ndim == 2:
+        raise _unsupported(
+            layer, f"holds states for {len(states[0])} sequences (from predict_and_update_state)",
+            "call ll.reset_state(net) before exporting, or give the state you want as hidden_state/cell_state",
+        )
+    attributes = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward", **_onnx_activations(layer)}
+    W, R, Wb, Rb = [], [], [], []
+    order = (LSTMLAB_GATES[family], ONNX_GATES[family])
+    for d in range(D):
+        W_d, R_d, b_d = layer.direction_parameters(d)
+        W.append(_rows(_numpy(W_d), *order))  # (kH, C)
+        R.append(_rows(_numpy(R_d), *order))  # (kH, H)
+        b_W, b_R = layer.split_bias(b_d)  # an LSTM's b is all input bias: Rb = 0
+        Wb.append(_rows(_numpy(b_W), *order))  # (kH,)
+        Rb.append(_rows(_numpy(b_R), *order))  # (kH,)
+    if family == "gru":
+        attributes["linear_before_reset"] = int(layer.reset_gate_mode != "before-multiplication")
+    inputs = [
+        graph.node("Transpose", [x], f"{name}/time_first", perm=[1, 0, 2]),  # (T, N, C)
+        graph.constant(f"{name}/W", np.stack(W)),  # (D, kH, C)
+        graph.constant(f"{name}/R", np.stack(R)),  # (D, kH, H)
+        graph.constant(f"{name}/B", np.concatenate([np.stack(Wb), np.stack(Rb)], axis=1)),  # (D, 2kH)
+        "",  # sequence_lens: every sequence has all T steps
+    ]
+    for state_name, state in zip(layer.state_names, states):
+        value = state.reshape(D, 1, H)
+        inputs.append(graph.every_sequence(value, x, f"{name}/initial_{state_name}") if value.any() else "")
+    op = "GRU" if family == "gru" else "LSTM"
+    y = graph.node(op, inputs, f"{name}/{op}", outputs=[f"{name}/{op}"], **attributes)  # (T, D, N, H)
+    y = graph.node("Transpose", [y], f"{name}/batch_first", perm=[2, 0, 1, 3])  # (N, T, D, H)
+    y = graph.node("Reshape", [y, graph.constant(f"{name}/merge", [0, 0, -1], np.int64)], f"{name}/output")  # (N, T, D*H)
+    if layer.output_mode == "last":
+        y = graph.node("Gather", [y, graph.constant(f"{name}/last", -1, np.int64)], f"{name}/last_step", axis=1)  # (N, D*H)
+    return y
+
+
+def _export_fully_connected(graph, layer, x):
+    W = _numpy(layer.weights)  # (K, C)
+    y = graph.node("MatMul", [x, graph.constant(f"{layer.name}/W_transposed", W.T)], f"{layer.name}/Wx")  # (N, [T,] K)
+    return graph.node("Add", [y, graph.constant(f"{layer.name}/b", _numpy(layer.bias))], f"{layer.name}/output")
+
+
+def _export_embedding(graph, layer, x):
+    """Token ids (N, T, 1), 0 for padding, as rows of a table whose row 0 is the zero vector."""
+    table = np.concatenate([np.zeros((1, layer.dimension)), _numpy(layer.weights).T])  # (num_words + 1, dimension)
+    ids = graph.node("Squeeze", [x, graph.constant(f"{layer.name}/channel_axis", [2], np.int64)], f"{layer.name}/ids")  # (N, T)
+    ids = graph.node("Cast", [ids], f"{layer.name}/integer_ids", to=7)  # 7: int64
+    return graph.node("Gather", [graph.constant(f"{layer.name}/table", table), ids], f"{layer.name}/vectors", axis=0)  # (N, T, dimension)
+
+
+def _window_attributes(window):
+    """kernel_shape, strides, dilations and pads of an ONNX 1-D window from an lstmlab `Window`."""
+    attributes = {"kernel_shape": [window.size], "strides": [window.stride]}
+    if window.padding == "same" and window.stride > 1:
+        attributes["auto_pad"] = "SAME_UPPER"  # the padding depends on T; the odd step goes after, as in MATLAB
+    else:
+        attributes["pads"] = [int(p) for p in window.pads(1)]  # the same for every length
+    return attributes
+
+
+def _export_convolution(graph, layer, x):
+    W = _numpy(layer.weights).transpose(2, 1, 0)  # (k, C, K) -> (K, C, k)
+    inputs = [graph.constant(f"{layer.name}/W", W), graph.constant(f"{layer.name}/b", _numpy(layer.bias))]
+    return graph.over_time(x, "Conv", inputs, layer.name, dilations=[layer.window.dilation], **_window_attributes(layer.window))
+
+
+def _export_max_pooling(graph, layer, x):
+    return graph.over_time(x, "MaxPool", [], layer.name, **_window_attributes(layer.window))
+
+
+def _export_average_pooling(graph, layer, x):
+    count_padding = int(layer.padding_value == 0)  # padding_value=0: the layer's padding counts as zeros
+    return graph.over_time(x, "AveragePool", [], layer.name, count_include_pad=count_padding, **_window_attributes(layer.window))
+
+
+def _export_batch_normalization(graph, layer, x):
+    """Prediction-time batch normalization, scale * (x - mu) / sqrt(sigma^2 + epsilon) + offset, as a * x + c."""
+    mu, sigma2 = _numpy(layer.trained_mean), _numpy(layer.trained_variance)
+    a = _numpy(layer.scale) / np.sqrt(sigma2 + layer.epsilon)
+    y = graph.node("Mul", [x, graph.constant(f"{layer.name}/a", a)], f"{layer.name}/scaled")
+    return graph.node("Add", [y, graph.constant(f"{layer.name}/c", _numpy(layer.offset) - a * mu)], f"{layer.name}/output")
+
+
+def _one_node(op, **attributes):
+    """An exporter for a layer that is one attribute-only ONNX node: softmax, relu, sigmoid, global pooling."""
+
+    def export(graph, layer, x):
+        return graph.node(op, [x], f"{layer.name}/{op}", **attributes)
+
+    return export
+
+
+def _identity(graph, layer, x):
+    """Dropout (off in prediction) and flatten of vector sequences change nothing."""
+    return x
+
+
+# layer kind -> the function that writes it: (graph, layer, input name) -> output name
+EXPORTERS = {
+    "sequenceinput": _export_input,
+    "lstm": _export_recurrent,
+    "bilstm": _export_recurrent,
+    "lstm_projected": _export_recurrent,  # an LSTM with the weights W Q_i^T, R Q_o^T (the compression is lost)
+    "gru": _export_recurrent,
+    "fc": _export_fully_connected,
+    "softmax": _one_node("Softmax", axis=-1),
+    "relu": _one_node("Relu"),
+    "sigmoid": _one_node("Sigmoid"),
+    "dropout": _identity,
+    "flatten": _identity,
+    "embedding": _export_embedding,
+    "conv1d": _export_convolution,
+    "maxpool1d": _export_max_pooling,
+    "avgpool1d": _export_average_pooling,
+    "gmaxpool1d": _one_node("ReduceMax", axes=[1], keepdims=0),  # (N, T, C) -> (N, C)
+    "gavgpool1d": _one_node("ReduceMean", axes=[1], keepdims=0),
+    "batchnorm": _export_batch_normalization,
+}
+
+
+def _export_model(net, onnx):
+    """The ONNX model of a network, checked; raises before anything is written."""
+    if not isinstance(net, Network):
+        raise TypeError(f"export_onnx: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
+    if net.input_size == "auto" or not isinstance(net.layers[0], SequenceInputLayer):
+        raise ValueError(
+            "export_onnx: the network has no sequence_input_layer, so the file could not say how many channels it reads; "
+            "put ll.sequence_input_layer(C) first."
+        )
+    for layer in net.layers:
+        if layer.kind not in EXPORTERS:
+            exportable = ", ".join(sorted(EXPORTERS))
+            raise _unsupported(layer, "has no ONNX export", f"lstmlab exports layers of the kinds {exportable}; remove or replace this one")
+    graph, x = _Graph(onnx), "input"
+    with torch.no_grad():
+        for layer in net.layers:
+            x = EXPORTERS[layer.kind](graph, layer, x)
+    graph.node("Identity", [x], "output")
+    float32 = onnx.TensorProto.FLOAT
+    time = "time" if net.output_lengths(2**20)[-1] == 2**20 else "output_time"  # convolution or pooling may change T
+    output_shape = ["batch", time, net.output_size] if net.returns_sequence else ["batch", net.output_size]
+    model = onnx.helper.make_model(
+        onnx.helper.make_graph(
+            graph.nodes,
+            "lstmlab",
+            [onnx.helper.make_tensor_value_info("input", float32, ["batch", "time", net.input_size])],
+            [onnx.helper.make_tensor_value_info("output", float32, output_shape)],
+            graph.initializers,
+        ),
+        opset_imports=[onnx.helper.make_opsetid("", OPSET)],
+        producer_name="lstmlab",
+        producer_version=__version__,
+        ir_version=IR_VERSION,
+    )
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def export_onnx(net, path):
+    """Write a network to an ONNX file (MATLAB's exportONNXNetwork), opset 17, float32.
+
+    The file reads "input", (batch, time, C) batch first, and writes "output", (batch, time, K)
+    or (batch, K) for a network that outputs one vector per sequence; batch and time are dynamic
+    axes. It computes what `ll.predict` computes for sequences of one length (no padding).
+
+    Exported: sequence input with any named normalization (as (x - center) / scale), LSTM, BiLSTM,
+    GRU (every reset_gate_mode) and projected LSTM layers, with output_mode "sequence" or "last",
+    their gate and state activations (ONNX's Sigmoid, HardSigmoid alpha 0.2 beta 0.5, Tanh,
+    Softsign, Relu) and initial states; fully connected, softmax, relu, sigmoid, dropout (nothing
+    in prediction), flatten of vectors, word embedding (a Gather), 1-D convolution, max and
+    average pooling over time, global pooling, batch normalization (its trained statistics).
+    Image sequences (2-D convolution, folding) are refused with a ValueError naming the layer.
+
+    A projected LSTM becomes an ONNX LSTM with the weights W Q_i^T and R Q_o^T: the same
+    numbers, without the compression. The model is built and checked in memory, then written to a
+    temporary file beside `path` and renamed, so a failure leaves nothing at `path`.
+
+    Args:
+        net: an `ll.Network` whose first layer is a `sequence_input_layer`.
+        path: the file to write, by convention ending in .onnx.
+    """
+    onnx = _require_onnx("export_onnx")
+    model = _export_model(net, onnx)
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"export_onnx: the folder {path.parent} does not exist; create it first or give another path.")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")  # beside path: the rename stays on one disk
+    try:
+        with open(temporary, "wb") as f:
+            f.write(model.SerializeToString())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+# ============================================================================================
+# import
+# ============================================================================================
+#
+# The importer walks the graph's nodes in order and gives every tensor one of these values:
+# a NumPy array (a constant: weights, shapes that do not depend on the data), `_Data` (the
+# network's activation, with the meaning of each of its axes), `_FROM_SHAPE` (computed from the
+# data's shape: a batch size, say) or `_EverySequence` (a constant repeated for every sequence:
+# an initial state). Nodes on `_Data` become layers; the rest is plumbing, evaluated or checked.
+
+
+class _Data:
+    """The network's activation. axes: a label per axis, "N" (batch), "T" (time), "C" (channels),
+    "D" (directions of the recurrent layer before), "1" (an axis of size one); directions: the size
+    of "D"; layers: how many layers had been made when it was computed (a chain reads the newest)."""
+
+    def __init__(self, axes, layers, directions=1):
+        self.axes, self.layers, self.directions = tuple(axes), layers, directions
+
+    def with_axes(self, axes):
+        return _Data(axes, self.layers, self.directions)
+
+
+class _EverySequence:
+    def __init__(self, value):
+        self.value = np.asarray(value)
+
+
+class _Unused:
+    """An output lstmlab has no place for (an LSTM's final states Y_h, Y_c): an error if read."""
+
+    def __init__(self, what):
+        self.what = what
+
+
+_FROM_SHAPE = object()
+SHAPE_OPS = {"Slice", "Gather", "Squeeze", "Unsqueeze", "Reshape", "Transpose", "Identity", "Expand"}  # on zeros: zeros
+
+
+def _attributes(node, onnx):
+    """A node's attributes as Python values, strings decoded."""
+
+    def decoded(value):
+        return value.decode() if isinstance(value, bytes) else value
+
+    values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return {name: [decoded(v) for v in value] if isinstance(value, list) else decoded(value) for name, value in values.items()}
+
+
+class _Importer:
+    """Turns the nodes of one ONNX graph into layer specifications (factory, options), in order."""
+
+    def __init__(self, model, onnx, where):
+        self.onnx, self.where = onnx, where
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), OPSET)
+        self.graph = model.graph
+        self.specs = []  # [layer factory, its options], in order
+        self.values = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+
+    # --- the walk ------------------------------------------------------------------------------
+
+    def network(self):
+        data_inputs = [i for i in self.graph.input if i.name not in self.values]
+        if len(data_inputs) != 1:
+            names = ", ".join(repr(i.name) for i in data_inputs)
+            raise ValueError(
+                f"{self.where}: the graph has {len(data_inputs)} inputs besides its weights ({names}); lstmlab imports "
+                f"graphs with one, the sequences (N, T, C)."
+            )
+        self.values[data_inputs[0].name] = _Data(("N", "T", "C"), 1)
+        self.specs.append([SequenceInputLayer, {"input_size": self._channels(data_inputs[0])}])
+        for node in self.graph.node:
+            self._step(node)
+        if len(self.graph.output) != 1:
+            raise ValueError(f"{self.where}: the graph has {len(self.graph.output)} outputs; lstmlab imports graphs with one.")
+        out = self.values.get(self.graph.output[0].name)
+        if isinstance(out, _Data) and out.layers != len(self.specs):
+            raise ValueError(
+                f"{self.where}: the graph's output {self.graph.output[0].name!r} is not what its last layer computes; "
+                f"lstmlab imports chains of layers."
+            )
+        if not isinstance(out, _Data) or out.axes not in (("N", "T", "C"), ("N", "C")):
+            got = out.axes if isinstance(out, _Data) else "a value that does not depend on the input"
+            raise ValueError(
+                f"{self.where}: the graph's output {self.graph.output[0].name!r} has axes {got}; lstmlab networks output "
+                f"(N, T, C) or (N, C), batch first (N batch, T time, C channels, D directions)."
+            )
+        return Network([factory(**options) for factory, options in self.specs])
+
+    def _channels(self, value_info):
+        tensor = value_info.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        if tensor.elem_type != self.onnx.TensorProto.FLOAT or len(dims) != 3 or not dims[2]:
+            raise ValueError(
+                f"{self.where}: the graph's input {value_info.name!r} must be float32 sequences (N, T, C), batch first, with "
+                f"a fixed number of channels C; got element type {tensor.elem_type} and shape {dims}."
+            )
+        return dims[2]
+
+    def _step(self, node):
+        for name in node.input:
+            if name and name not in self.values:
+                raise ValueError(f"{self.where}: node {node.name!r} ({node.op_type}) reads {name!r}, which nothing before it computes.")
+        inputs = [self.values[name] if name else None for name in node.input]
+        for value in inputs:
+            if isinstance(value, _Unused):
+                raise self._refuse(node, f"reads {value.what}, which lstmlab networks do not output", "use the output sequence Y instead")
+        if any(isinstance(v, _Data) for v in inputs):
+            outputs = self._data_node(node, inputs)
+        elif any(v is _FROM_SHAPE for v in inputs):
+            outputs = self._shape_node(node, inputs)
+        elif any(isinstance(v, _EverySequence) for v in inputs):
+            outputs = self._state_node(node, inputs)
+        else:
+            outputs = self._constant_node(node, inputs)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        for name, value in zip(node.output, outputs):
+            if name:
+                self.values[name] = value
+
+    def _refuse(self, node, why, fix):
+        return ValueError(f"{self.where}: node {node.name!r} ({node.op_type}) {why}; {fix}.")
+
+    def _constant_node(self, node, inputs):
+        """A node that depends on constants only: computed now with ONNX's reference evaluator."""
+        from onnx.reference import ReferenceEvaluator
+
+        evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
+        feeds = {name: value for name, value in zip(node.input, inputs) if name}
+        return list(evaluator.run(None, feeds))
+
+    def _shape_node(self, node, inputs):
+        """Plumbing on the data's shape: zeros or a constant for every sequence (initial states)."""
+        if node.op_type == "ConstantOfShape":
+            value = _attributes(node, self.onnx).get("value")
+            return _EverySequence(0.0 if value is None else self.onnx.numpy_helper.to_array(value).reshape(()))
+        if node.op_type == "Expand" and isinstance(inputs[0], np.ndarray):
+            return _EverySequence(inputs[0])
+        return [_FROM_SHAPE] * len(node.output)
+
+    def _state_node(self, node, inputs):
+        """Plumbing on zero initial states (a stacked torch LSTM slices its layers' zeros): zeros again."""
+        state = inputs[0]
+        if node.op_type not in SHAPE_OPS or not isinstance(state, _EverySequence) or state.value.any():
+            raise self._refuse(
+                node, f"computes {node.op_type} on an initial state",
+                "lstmlab imports initial states that are zeros (sliced or reshaped), or one constant given straight to the LSTM or GRU",
+            )
+        return [_EverySequence(0.0)] * len(node.output)
+
+    def _data_node(self, node, inputs):
+        handler = getattr(self, f"_op_{node.op_type}", None)
+        if handler is None:
+            supported = ", ".join(sorted(name[4:] for name in dir(self) if name.startswith("_op_")))
+            raise self._refuse(node, "has no lstmlab layer", f"lstmlab imports chains of {supported} nodes (and constant plumbing)")
+        data = next(v for v in inputs if isinstance(v, _Data))
+        if data.layers != len(self.specs):
+            raise self._refuse(node, "reads an activation from before the newest layer: the graph branches", "lstmlab imports chains of layers")
+        if sum(isinstance(v, _Data) for v in inputs) > 1:
+            raise self._refuse(node, "combines two activations", "lstmlab imports chains of layers, one input each")
+        return handler(node, data, inputs, _attributes(node, self.onnx))
+
+    def _add(self, factory, **options):
+        """Append a layer; returns how many layers there are now (the `layers` of its output)."""
+        self.specs.append([factory, options])
+        return len(self.specs)
+
+    # --- plumbing on the data -----------------------------------------------------------------------
+
+    def _op_Shape(self, node, data, inputs, attributes):
+        return _FROM_SHAPE
+
+    def _op_Identity(self, node, data, inputs, attributes):
+        return data
+
+    def _op_Dropout(self, node, data, inputs, attributes):
+        return [data, _Unused(f"the dropout mask of node {node.name!r}")]  # prediction: no dropout
+
+    def _op_Transpose(self, node, data, inputs, attributes):
+        perm = attributes.get("perm", list(range(len(data.axes)))[::-1])
+        return data.with_axes([data.axes[p] for p in perm])
+
+    def _axes(self, node, inputs, attributes, rank):
+        axes = attributes.get("axes", inputs[1] if len(inputs) > 1 and inputs[1] is not None else None)
+        if axes is None or not isinstance(axes, (list, np.ndarray)):
+            raise self._refuse(node, "has no constant axes", "give the axes as a constant")
+        return sorted(int(a) % rank for a in np.atleast_1d(axes))
+
+    def _op_Squeeze(self, node, data, inputs, attributes):
+        axes = self._axes(node, inputs, attributes, len(data.axes))
+        for a in axes:
+            if not (data.axes[a] == "1" or (data.axes[a] == "D" and data.directions == 1)):
+                raise self._refuse(node, f"removes the {data.axes[a]!r} axis of an activation with axes {data.axes}", "squeeze only axes of size one")
+        return data.with_axes([label for k, label in enumerate(data.axes) if k not in axes])
+
+    def _op_Unsqueeze(self, node, data, inputs, attributes):
+        axes = self._axes(node, inputs, attributes, len(data.axes) + 1)
+        labels = list(data.axes)
+        for a in axes:
+            labels.insert(a, "1")
+        return data.with_axes(labels)
+
+    def _op_Reshape(self, node, data, inputs, attributes):
+        """Only the reshapes that merge the direction axis into the channels (..., D, H) -> (..., D*H)."""
+        shape = [int(s) for s in np.atleast_1d(inputs[1])] if isinstance(inputs[1], np.ndarray) else None
+        keep = len(data.axes) - 2
+        if shape == [0] * len(data.axes):
+            return data
+        if shape == [0] * keep + [-1] and data.axes[keep:] in (("D", "C"), ("1", "C")):
+            return _Data([*data.axes[:keep], "C"], data.layers)
+        raise self._refuse(
+            node, f"reshapes an activation with axes {data.axes} to {shape}",
+            "lstmlab imports reshapes that merge the directions into the channels, [0, ..., 0, -1]",
+        )
+
+    def _op_Gather(self, node, data, inputs, attributes):
+        """Taking the last time step: the recurrent layer before gets output_mode="last"."""
+        axis = attributes.get("axis", 0) % len(data.axes)
+        index = inputs[1]
+        if data.axes[axis] != "T" or not isinstance(index, np.ndarray) or index.shape != () or int(index) != -1:
+            raise self._refuse(
+                node, f"gathers along axis {data.axes[axis]!r} of an activation with axes {data.axes}",
+                "lstmlab imports only taking the last time step, index -1 of the time axis",
+            )
+        recurrent = [k for k, (factory, _) in enumerate(self.specs) if factory in (LSTMLayer, BiLSTMLayer, GRULayer)]
+        after = {factory for factory, _ in self.specs[recurrent[-1] + 1 :]} if recurrent else set()
+        per_step = {FullyConnectedLayer, ReluLayer, SigmoidLayer, SoftmaxLayer}  # taking the last step commutes with these
+        if not recurrent or self.specs[recurrent[-1]][1]["output_mode"] != "sequence" or not after <= per_step:
+            raise self._refuse(
+                node, "takes the last time step, but no recurrent layer comes before it with only per-step layers between",
+                "take the last step right after an LSTM or GRU",
+            )
+        self.specs[recurrent[-1]][1]["output_mode"] = "last"
+        return data.with_axes([label for k, label in enumerate(data.axes) if k != axis])
+
+    # --- layers ------------------------------------------------------------------------------------
+
+    def _op_LSTM(self, node, data, inputs, attributes):
+        return self._recurrent(node, data, inputs, attributes, "lstm")
+
+    def _op_GRU(self, node, data, inputs, attributes):
+        return self._recurrent(node, data, inputs, attributes, "gru")
+
+    def _recurrent(self, node, data, inputs, attributes, family):
+        """An ONNX LSTM or GRU node: a recurrent layer, its gate rows in lstmlab's order."""
+        layout = attributes.get("layout", 0)
+        expected = ("N", "T", "C") if layout == 1 else ("T", "N", "C")
+        if data.axes != expected:
+            why = f"reads axes {data.axes}, but with layout={layout} ONNX's {node.op_type} reads {expected}"
+            raise self._refuse(node, why, "transpose the data first")
+        for option, default in (("clip", None), ("input_forget", 0)):
+            if attributes.get(option, default) != default:
+                why = f"has {option}={attributes[option]}, which lstmlab layers do not compute"
+                raise self._refuse(node, why, f"export the model without {option}")
+        # inputs: X, W, R, B, sequence_lens, initial_h, then for an LSTM initial_c and the peepholes P
+        _, W, R, B, sequence_lens, *states = inputs + [None] * (8 - len(inputs))
+        states, peepholes = states[: 2 if family == "lstm" else 1], states[2] if family == "lstm" else None
+        if not all(isinstance(v, np.ndarray) for v in (W, R)) or not (B is None or isinstance(B, np.ndarray)):
+            raise self._refuse(node, "has weights that are not constants", "store W, R and B as initializers")
+        if sequence_lens is not None:
+            raise self._refuse(node, "has sequence_lens", "lstmlab runs every sequence for all T steps: export without sequence_lens")
+        if peepholes is not None and np.any(peepholes):
+            raise self._refuse(node, "has peephole weights P, which lstmlab layers do not compute", "export an LSTM without peepholes")
+        D, H = W.shape[0], R.shape[-1]
+        if family == "gru" and D == 2:
+            raise self._refuse(node, "is a bidirectional GRU, which lstmlab has no layer for", "use a forward GRU, or a BiLSTM")
+        factory, options = self._recurrent_weights(family, W, R, B, attributes.get("linear_before_reset", 0))
+        options.update(self._activations(node, attributes, family, D), output_mode="sequence")
+        state_names = ("hidden", "cell") if family == "lstm" else ("hidden",)
+        for state_name, value in zip(state_names, states):
+            state = self._initial_state(node, value, D, H, state_name)
+            if state is not None:
+                options[f"{state_name}_state"] = state
+        layers = self._add(factory, num_hidden_units=H, **options)
+        y = _Data(("N", "T", "D", "C") if layout == 1 else ("T", "D", "N", "C"), layers, D)
+        return [y, *(_Unused(f"the final {s} state of node {node.name!r}") for s in ("hidden", "cell"))]
+
+    @staticmethod
+    def _recurrent_weights(family, W, R, B, linear_before_reset):
+        """The layer class and its W, R, b (and reset gate mode) from ONNX's W, R and B = [Wb, Rb]."""
+        D, kH, _ = W.shape
+        B = np.zeros((D, 2 * kH)) if B is None else B
+        order = (ONNX_GATES[family], LSTMLAB_GATES[family])
+        Wb, Rb = B[:, :kH], B[:, kH:]
+        options = {
+            "input_weights": np.concatenate([_rows(W[d], *order) for d in range(D)]),  # (D*kH, C)
+            "recurrent_weights": np.concatenate([_rows(R[d], *order) for d in range(D)]),  # (D*kH, H)
+        }
+        if family == "lstm":
+            options["bias"] = np.concatenate([_rows(Wb[d] + Rb[d], *order) for d in range(D)])  # b = Wb + Rb
+            return (BiLSTMLayer if D == 2 else LSTMLayer), options
+        if not linear_before_reset:  # R_n (r * h): the recurrent bias is added outside, with the input bias
+            return GRULayer, {**options, "bias": _rows(Wb[0] + Rb[0], *order), "reset_gate_mode": "before-multiplication"}
+        if not Rb.any():
+            return GRULayer, {**options, "bias": _rows(Wb[0], *order), "reset_gate_mode": "after-multiplication"}
+        bias = np.concatenate([_rows(Wb[0], *order), _rows(Rb[0], *order)])  # (6H,): input bias, then recurrent bias
+        return GRULayer, {**options, "bias": bias, "reset_gate_mode": "recurrent-bias-after-multiplication"}
+
+    def _initial_state(self, node, value, D, H, state_name):
+        """An initial state, zeros (None) or one (D*H,) vector for every sequence."""
+        if value is None:
+            return None
+        array = value.value if isinstance(value, _EverySequence) else value if isinstance(value, np.ndarray) else None
+        try:
+            array = np.broadcast_to(array, (D, 1, H)) if array is not None else None
+        except ValueError:
+            array = None
+        if array is None:
+            raise self._refuse(
+                node, f"starts from an initial {state_name} state that differs between sequences",
+                "lstmlab imports zero initial states, or one constant (D, 1, H) state for every sequence",
+            )
+        return array.reshape(D * H) if array.any() else None
+
+    def _activations(self, node, attributes, family, D):
+        """gate_activation_function and state_activation_function from ONNX's activations."""
+        per_direction = 3 if family == "lstm" else 2
+        names = attributes.get("activations", ["Sigmoid", "Tanh", "Tanh"][:per_direction] * D)
+        alphas, betas = list(attributes.get("activation_alpha", [])), list(attributes.get("activation_beta", []))
+        found = []
+        for name in names:  # each activation that has an alpha (a beta) takes the next one, as onnxruntime reads them
+            alpha = alphas.pop(0) if name in WITH_ALPHA and alphas else HARD_SIGMOID_DEFAULTS[0]
+            beta = betas.pop(0) if name in WITH_BETA and betas else HARD_SIGMOID_DEFAULTS[1]
+            match = [
+                ours for ours, (theirs, a, b) in ACTIVATIONS.items()
+                if theirs == name and (a is None or (math.isclose(alpha, a, abs_tol=1e-6) and math.isclose(beta, b, abs_tol=1e-6)))
+            ]
+            found.append(match[0] if match else name)
+        gate, state = found[0], found[1]
+        lstmlab_form = [gate, state, state][:per_direction] * D
+        if found != lstmlab_form or gate not in ("sigmoid", "hard-sigmoid") or state not in ("tanh", "softsign", "relu"):
+            raise self._refuse(
+                node, f"has activations {names} (alpha {attributes.get('activation_alpha', [])}, beta {attributes.get('activation_beta', [])})",
+                "lstmlab layers take one gate activation (Sigmoid, or HardSigmoid alpha 0.2 beta 0.5) and one state activation "
+                "(Tanh, Softsign or Relu), the same in both directions",
+            )
+        return {"gate_activation_function": gate, "state_activation_function": state}
+
+    def _op_MatMul(self, node, data, inputs, attributes):
+        W = inputs[1]
+        on_channels = data.axes[-1] == "C" and not (data.directions > 1 and "D" in data.axes)
+        if inputs[0] is not data or not isinstance(W, np.ndarray) or W.ndim != 2 or not on_channels:
+            raise self._refuse(node, "is not activation @ a constant (C, K) matrix on the channels", "lstmlab imports MatMul as a fully connected layer")
+        return _Data(data.axes, self._add(FullyConnectedLayer, output_size=W.shape[1], weights=W.T, bias=np.zeros(W.shape[1])), data.directions)
+
+    def _op_Gemm(self, node, data, inputs, attributes):
+        A, B, C = (inputs + [None])[:3]
+        if not isinstance(A, _Data) or data.axes != ("N", "C") or attributes.get("transA", 0) or not isinstance(B, np.ndarray):
+            raise self._refuse(node, "is not Gemm(activation (N, C), constant B, constant C)", "lstmlab imports Gemm as a fully connected layer")
+        alpha, beta = attributes.get("alpha", 1.0), attributes.get("beta", 1.0)
+        weights = alpha * (B if attributes.get("transB", 0) else B.T)  # (K, C)
+        bias = np.zeros(len(weights)) if C is None else beta * np.broadcast_to(C, (len(weights),))
+        return _Data(("N", "C"), self._add(FullyConnectedLayer, output_size=len(weights), weights=weights, bias=bias))
+
+    def _affine(self, node, data, inputs, op):
+        """Add, Sub, Mul, Div with a constant: a fully connected layer's bias, or the input normalization."""
+        factory, options = self.specs[-1]
+        bias = factory is FullyConnectedLayer and op == "Add"
+        normalization = factory is SequenceInputLayer and len(self.specs) == 1
+        if not (bias or normalization):
+            raise self._refuse(
+                node, f"applies {op} with a constant after a {factory.__name__}",
+                "lstmlab imports an Add after a MatMul (its bias), and +, -, *, / by constants right at the input (the normalization)",
+            )
+        constant = next((v for v in inputs if isinstance(v, np.ndarray)), None)
+        size = options["output_size"] if bias else options["input_size"]
+        value = None if constant is None else np.asarray(constant, dtype=np.float64).reshape(-1)
+        if value is None or value.size not in (1, size) or data.axes[-1] != "C" or (op in ("Sub", "Div") and inputs[0] is not data):
+            raise self._refuse(
+                node, f"is not activation {op} a constant of 1 or {size} values (one per channel)",
+                "lstmlab imports these as a bias or as the input normalization",
+            )
+        if bias:
+            options["bias"] = options["bias"] + value
+            return data
+        mean, deviation = options.get("mean", np.zeros(1)), options.get("standard_deviation", np.ones(1))
+        if op in ("Add", "Sub"):  # y = (x - mean) / deviation, one constant at a time
+            mean = mean + (value if op == "Sub" else -value) * deviation
+        else:
+            deviation = deviation * (value if op == "Div" else 1 / value)
+        options.update(mean=mean, standard_deviation=deviation, normalization="zscore")
+        return data
+
+    def _op_Add(self, node, data, inputs, attributes):
+        return self._affine(node, data, inputs, "Add")
+
+    def _op_Sub(self, node, data, inputs, attributes):
+        return self._affine(node, data, inputs, "Sub")
+
+    def _op_Mul(self, node, data, inputs, attributes):
+        return self._affine(node, data, inputs, "Mul")
+
+    def _op_Div(self, node, data, inputs, attributes):
+        return self._affine(node, data, inputs, "Div")
+
+    def _op_Softmax(self, node, data, inputs, attributes):
+        axis = attributes.get("axis", -1 if self.opset >= 13 else 1) % len(data.axes)
+        if axis != len(data.axes) - 1 or data.axes[-1] != "C" or (data.directions > 1 and "D" in data.axes):
+            why = f"takes the softmax along axis {data.axes[axis]!r} of an activation with axes {data.axes}"
+            raise self._refuse(node, why, "lstmlab's softmax_layer works along the channels, the last axis")
+        return _Data(data.axes, self._add(SoftmaxLayer), data.directions)
+
+    def _op_Relu(self, node, data, inputs, attributes):
+        return _Data(data.axes, self._add(ReluLayer), data.directions)
+
+    def _op_Sigmoid(self, node, data, inputs, attributes):
+        return _Data(data.axes, self._add(SigmoidLayer), data.directions)
+
+
+def import_onnx(path):
+    """Read an ONNX file as an `ll.Network` (MATLAB's importNetworkFromONNX), ready for `ll.trace`.
+
+    The graph must be a chain that reads one float32 input, sequences (N, T, C) batch first, and
+    writes one output, (N, T, K) or (N, K). Imported nodes: LSTM (one way or bidirectional), GRU
+    (one way; linear_before_reset 1 or 0, see the module docstring), MatMul and Gemm with constant
+    weights (a fully connected layer; an Add after it is its bias), Softmax along the channels,
+    Relu, Sigmoid, Identity and Dropout; Transpose, Squeeze, Unsqueeze and a Reshape that merges
+    the directions into the channels; Gather of the last time step (output_mode "last"); Add, Sub,
+    Mul, Div by a constant at the input (a "zscore" normalization). Constant plumbing (Shape,
+    Gather, Concat, ConstantOfShape, ...) is computed; initial states must be zeros or one
+    constant state for every sequence. This covers what `torch.onnx.export` writes for
+    torch.nn.LSTM / torch.nn.GRU (batch_first) followed by torch.nn.Linear and a softmax, and what
+    `ll.export_onnx` writes for such networks.
+
+    Anything else (an operator lstmlab has no layer for, peepholes, clip, sequence_lens, a branching
+    graph) raises a ValueError that names the node and its operator.
+    """
+    onnx = _require_onnx("import_onnx")
+    where = "import_onnx"
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{where}: there is no file {path}; give the path of an .onnx file.")
+    try:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model)
+    except Exception as error:  # protobuf's DecodeError, onnx's ValidationError, ...
+        raise ValueError(
+            f"{where}: {path} is not a valid ONNX model ({type(error).__name__}: {error}); give a file written by an ONNX exporter."
+        ) from None
+    if not model.graph.node:
+        raise ValueError(f"{where}: {path} holds no ONNX graph (no nodes); give a file written by an ONNX exporter.")
+    return _Importer(model, onnx, where).network()

@@ -1,0 +1,368 @@
+"""ll.export_onnx and ll.import_onnx: the files run in onnxruntime as the networks run in lstmlab.
+
+Every exported file is run at two sequence lengths and two batch sizes (the dynamic axes) and
+compared with ll.predict in float32, to 1e-5. Imports are compared with the torch module that
+torch.onnx.export wrote, and traced with ll.trace.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import lstmlab as ll
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from helpers import GATES, STATES  # noqa: E402
+
+ATOL = 1e-5
+SHAPES = [(2, 5), (3, 11)]  # (batch, time): two of each, from one file
+
+
+def shaken(net, seed=0, scale=0.5):
+    """The network with random weights everywhere (initializers leave biases at zero)."""
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.as_tensor(rng.normal(scale=scale, size=tuple(p.shape))))
+    return net
+
+
+def run_file(path, X):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: X.astype(np.float32)})[0]
+
+
+def assert_exported(net, tmp_path, channels=3, make=None):
+    """Export, run the file at every (batch, time) of SHAPES, compare with ll.predict; returns the largest error."""
+    path = tmp_path / "net.onnx"
+    ll.export_onnx(net, path)
+    rng = np.random.default_rng(1)
+    errors = []
+    for N, T in SHAPES:
+        X = make(rng, N, T) if make else rng.normal(size=(N, T, channels)).astype(np.float32)
+        expected = np.asarray(ll.predict(net, X))
+        got = run_file(path, X)
+        assert got.shape == expected.shape
+        errors.append(np.abs(got - expected).max())
+    assert max(errors) < ATOL, errors
+    return max(errors)
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_mode", ["sequence", "last"])
+@pytest.mark.parametrize("kind", ["lstm", "bilstm"])
+@pytest.mark.parametrize("gate", GATES)
+@pytest.mark.parametrize("state", STATES)
+def test_lstm_layers_export_with_every_activation(kind, gate, state, output_mode, tmp_path):
+    layer = getattr(ll, f"{kind}_layer")(4, output_mode=output_mode, gate_activation_function=gate, state_activation_function=state)
+    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2), ll.softmax_layer()]))
+    assert_exported(net, tmp_path)
+
+
+@pytest.mark.parametrize("reset_gate_mode", ["after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication"])
+@pytest.mark.parametrize("gate,state", [("sigmoid", "tanh"), ("hard-sigmoid", "softsign"), ("sigmoid", "relu")])
+def test_gru_exports_with_every_reset_gate_mode(reset_gate_mode, gate, state, tmp_path):
+    layer = ll.gru_layer(4, reset_gate_mode=reset_gate_mode, gate_activation_function=gate, state_activation_function=state)
+    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2)]))
+    assert_exported(net, tmp_path)
+
+
+def test_hard_sigmoid_is_onnx_hard_sigmoid_with_alpha_and_beta(tmp_path):
+    net = ll.Network([ll.sequence_input_layer(2), ll.bilstm_layer(3, gate_activation_function="hard-sigmoid", state_activation_function="softsign")])
+    ll.export_onnx(net, tmp_path / "net.onnx")
+    (node,) = [n for n in onnx.load(tmp_path / "net.onnx").graph.node if n.op_type == "LSTM"]
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    assert attributes["activations"] == [b"HardSigmoid", b"Softsign", b"Softsign"] * 2
+    assert np.allclose(attributes["activation_alpha"], [0.2, 0.2]) and np.allclose(attributes["activation_beta"], [0.5, 0.5])
+
+
+@pytest.mark.parametrize("normalization", ["zerocenter", "zscore", "rescale-symmetric", "rescale-zero-one"])
+def test_input_normalization_exports(normalization, tmp_path):
+    net = shaken(ll.Network([ll.sequence_input_layer(3, normalization=normalization), ll.lstm_layer(4), ll.fully_connected_layer(2)]))
+    net["sequenceinput"].initialize_normalization(np.random.default_rng(2).normal(3.0, 2.0, size=(5, 8, 3)))
+    assert_exported(net, tmp_path)
+
+
+def test_layers_over_time_export(tmp_path):
+    layers = [
+        ll.sequence_input_layer(3, min_length=5),
+        ll.convolution1d_layer(3, 6, padding="causal", dilation_factor=2),
+        ll.batch_normalization_layer(),
+        ll.relu_layer(),
+        ll.max_pooling1d_layer(2, stride=1, padding="same"),
+        ll.convolution1d_layer(2, 5, stride=2, padding="same"),
+        ll.average_pooling1d_layer(2, padding=1),
+        ll.average_pooling1d_layer(3, padding="same", padding_value="mean"),
+        ll.dropout_layer(0.3),
+        ll.flatten_layer(),
+        ll.lstm_layer(4),
+        ll.sigmoid_layer(),
+        ll.global_max_pooling1d_layer(),
+        ll.fully_connected_layer(2),
+    ]
+    net = shaken(ll.Network(layers))
+    with torch.no_grad():
+        net["batchnorm"].trained_variance.abs_()
+    assert_exported(net, tmp_path)
+    net = shaken(ll.Network([ll.sequence_input_layer(3), ll.convolution1d_layer(2, 4, padding=(1, 0)), ll.global_average_pooling1d_layer()]))
+    assert_exported(net, tmp_path)
+
+
+def test_word_embedding_exports_as_a_gather_with_zeros_for_padding(tmp_path):
+    net = shaken(ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(4, num_words=9), ll.gru_layer(3, output_mode="last"), ll.fully_connected_layer(2)]))
+
+    def token_ids(rng, N, T):
+        ids = rng.integers(1, 10, size=(N, T, 1)).astype(np.float32)
+        ids[0, :2] = 0  # padding
+        return ids
+
+    assert_exported(net, tmp_path, make=token_ids)
+
+
+def test_initial_states_export(tmp_path):
+    lstm = ll.bilstm_layer(3, hidden_state=np.linspace(-1, 1, 6), cell_state=np.linspace(1, -1, 6))
+    gru = ll.gru_layer(2, hidden_state=[0.5, -0.5], output_mode="last")
+    assert_exported(shaken(ll.Network([ll.sequence_input_layer(3), lstm, gru])), tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(ll, "lstm_projected_layer"), reason="ll.lstm_projected_layer is not in this tree")
+def test_projected_lstm_exports_as_an_lstm_with_the_product_weights(tmp_path):
+    net = shaken(ll.Network([ll.sequence_input_layer(6), ll.lstm_projected_layer(8, 3, 2, output_mode="last"), ll.fully_connected_layer(2)]))
+    assert_exported(net, tmp_path, channels=6)
+
+
+def test_the_file_has_dynamic_batch_and_time_and_opset_17(tmp_path):
+    ll.export_onnx(ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.fully_connected_layer(2)]), tmp_path / "net.onnx")
+    model = onnx.load(tmp_path / "net.onnx")
+    dims = [[d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in (model.graph.input[0], model.graph.output[0])]
+    assert dims == [["batch", "time", 3], ["batch", "time", 2]]
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+class TorchClassifier(torch.nn.Module):
+    """nn.LSTM / nn.GRU (batch_first) + nn.Linear + softmax: what a torch user exports."""
+
+    def __init__(self, rnn, last=False):
+        super().__init__()
+        self.rnn, self.last = rnn, last
+        self.fc = torch.nn.Linear(rnn.hidden_size * (2 if rnn.bidirectional else 1), 4)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)  # (N, T, D*H)
+        y = y[:, -1] if self.last else y
+        return torch.softmax(self.fc(y), dim=-1)
+
+
+def torch_export(module, path, opset=None):
+    dynamic = {"x": {0: "batch", 1: "time"}, "y": {0: "batch"} if module.last else {0: "batch", 1: "time"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation and batch-size notes
+        torch.onnx.export(
+            module.eval(), (torch.randn(2, 7, 3),), str(path), dynamo=False, opset_version=opset, input_names=["x"], output_names=["y"], dynamic_axes=dynamic
+        )
+
+
+@pytest.mark.parametrize(
+    "rnn,last",
+    [
+        (torch.nn.LSTM(3, 5, batch_first=True), False),
+        (torch.nn.LSTM(3, 5, batch_first=True), True),
+        (torch.nn.LSTM(3, 5, batch_first=True, bidirectional=True), False),
+        (torch.nn.GRU(3, 5, batch_first=True), False),
+    ],
+    ids=["lstm", "lstm-last", "bilstm", "gru"],
+)
+def test_a_torch_export_imports_with_the_same_outputs_and_an_exact_trace(rnn, last, tmp_path):
+    torch.manual_seed(0)
+    module = TorchClassifier(rnn, last)
+    torch_export(module, tmp_path / "torch.onnx")
+    net = ll.import_onnx(tmp_path / "torch.onnx")
+    recurrent = net.layers[1]
+    expected_kind = {torch.nn.GRU: "gru"}.get(type(rnn), "bilstm" if rnn.bidirectional else "lstm")
+    assert [layer.kind for layer in net.layers] == ["sequenceinput", expected_kind, "fc", "softmax"]
+    assert recurrent.output_mode == ("last" if last else "sequence")
+    for N, T in SHAPES:
+        X = np.random.default_rng(T).normal(size=(N, T, 3)).astype(np.float32)
+        with torch.no_grad():
+            expected, (h_torch, _) = module(torch.as_tensor(X)).numpy(), module.rnn(torch.as_tensor(X))
+        assert np.abs(ll.predict(net, X) - expected).max() < ATOL
+        tr = ll.trace(net, X)
+        assert tr.max_error < 1e-6
+        traced = tr[recurrent.name]
+        h = np.concatenate([traced.forward.h, traced.backward.h], -1) if rnn.bidirectional else traced.h
+        assert np.abs(h - h_torch.numpy()).max() < ATOL  # the trace's h is torch's LSTM / GRU output
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_a_stacked_torch_lstm_imports_as_a_chain(opset, tmp_path):
+    """torch slices each layer's zero states from one ConstantOfShape; opset 11 has Squeeze axes as attributes."""
+    torch.manual_seed(1)
+    module = TorchClassifier(torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True), last=True)
+    torch_export(module, tmp_path / "stacked.onnx", opset)
+    net = ll.import_onnx(tmp_path / "stacked.onnx")
+    assert [layer.kind for layer in net.layers] == ["sequenceinput", "bilstm", "bilstm", "fc", "softmax"]
+    assert [layer.output_mode for layer in net.layers[1:3]] == ["sequence", "last"]
+    X = np.random.default_rng(5).normal(size=(3, 8, 3)).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.as_tensor(X)).numpy()
+    assert np.abs(ll.predict(net, X) - expected).max() < ATOL
+
+
+def test_torch_gate_order_becomes_lstmlab_gate_order(tmp_path):
+    """ONNX orders LSTM rows i, o, f, c; lstmlab i, f, g, o, as torch does: the weights come back as torch has them."""
+    module = TorchClassifier(torch.nn.LSTM(3, 5, batch_first=True))
+    torch_export(module, tmp_path / "torch.onnx")
+    layer = ll.import_onnx(tmp_path / "torch.onnx").layers[1]
+    np.testing.assert_allclose(layer.input_weights.detach().numpy(), module.rnn.weight_ih_l0.detach().numpy())
+    np.testing.assert_allclose(layer.bias.detach().numpy(), (module.rnn.bias_ih_l0 + module.rnn.bias_hh_l0).detach().numpy(), atol=1e-7)
+    gru = TorchClassifier(torch.nn.GRU(3, 5, batch_first=True))
+    torch_export(gru, tmp_path / "gru.onnx")
+    layer = ll.import_onnx(tmp_path / "gru.onnx").layers[1]
+    assert layer.reset_gate_mode == "recurrent-bias-after-multiplication"  # torch's linear_before_reset=1 with a recurrent bias
+    np.testing.assert_allclose(layer.recurrent_weights.detach().numpy(), gru.rnn.weight_hh_l0.detach().numpy())
+
+
+def round_trip(net, tmp_path):
+    ll.export_onnx(net, tmp_path / "net.onnx")
+    return ll.import_onnx(tmp_path / "net.onnx")
+
+
+@pytest.mark.parametrize("reset_gate_mode", ["after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication"])
+def test_round_trip_keeps_predictions_and_trace(reset_gate_mode, tmp_path):
+    layers = [
+        ll.sequence_input_layer(3, normalization="zscore"),
+        ll.lstm_layer(4, gate_activation_function="hard-sigmoid", cell_state=np.full(4, 0.3)),
+        ll.bilstm_layer(3, state_activation_function="softsign"),
+        ll.gru_layer(2, reset_gate_mode=reset_gate_mode, output_mode="last"),
+        ll.fully_connected_layer(3),
+        ll.softmax_layer(),
+    ]
+    net = shaken(ll.Network(layers))
+    net["sequenceinput"].initialize_normalization(np.random.default_rng(3).normal(1.0, 2.0, size=(4, 6, 3)))
+    back = round_trip(net, tmp_path)
+    assert [type(layer) for layer in back.layers] == [type(layer) for layer in net.layers]
+    assert back["gru"].reset_gate_mode == reset_gate_mode and back["gru"].output_mode == "last"
+    X = np.random.default_rng(4).normal(size=(3, 9, 3)).astype(np.float32)
+    assert np.abs(ll.predict(back, X) - ll.predict(net, X)).max() < ATOL
+    ours, theirs = ll.trace(net, X), ll.trace(back, X)
+    assert theirs.max_error < 1e-6
+    for quantity in "ifgoch":
+        assert np.abs(getattr(theirs["lstm"], quantity) - getattr(ours["lstm"], quantity)).max() < ATOL
+        assert np.abs(getattr(theirs["bilstm"].backward, quantity) - getattr(ours["bilstm"].backward, quantity)).max() < ATOL
+    for quantity in "rznh":
+        assert np.abs(getattr(theirs["gru"], quantity) - getattr(ours["gru"], quantity)).max() < ATOL
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def test_an_unsupported_layer_is_named_and_nothing_is_written(tmp_path):
+    net = ll.Network([ll.sequence_input_layer((8, 8, 1)), ll.sequence_folding_layer(), ll.convolution2d_layer(3, 2), ll.sequence_unfolding_layer(), ll.flatten_layer(), ll.lstm_layer(2)])
+    path = tmp_path / "net.onnx"
+    with pytest.raises(ValueError, match=r"export_onnx: layer 'fold' \(SequenceFoldingLayer\) has no ONNX export; lstmlab exports layers of the kinds .*conv1d"):
+        ll.export_onnx(net, path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_states_of_a_stateful_prediction_are_refused(tmp_path):
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
+    ll.predict_and_update_state(net, np.zeros((2, 4, 2)))
+    with pytest.raises(ValueError, match=r"layer 'lstm' \(LSTMLayer\) holds states for 2 sequences .*call ll.reset_state\(net\)"):
+        ll.export_onnx(net, tmp_path / "net.onnx")
+    ll.reset_state(net)
+    ll.export_onnx(net, tmp_path / "net.onnx")
+
+
+def test_missing_statistics_and_callables_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"layer 'sequenceinput' \(SequenceInputLayer\) has normalization='zscore' without mean, standard_deviation; train"):
+        ll.export_onnx(ll.Network([ll.sequence_input_layer(2, normalization="zscore"), ll.lstm_layer(3)]), tmp_path / "a.onnx")
+    with pytest.raises(ValueError, match=r"normalizes with a Python callable"):
+        ll.export_onnx(ll.Network([ll.sequence_input_layer(2, normalization=lambda x: x), ll.lstm_layer(3)]), tmp_path / "a.onnx")
+    with pytest.raises(ValueError, match=r"has no sequence_input_layer"):
+        ll.export_onnx(ll.Network([ll.lstm_layer(3)]), tmp_path / "a.onnx")
+    with pytest.raises(TypeError, match=r"net must be an ll.Network; got LSTMLayer"):
+        ll.export_onnx(ll.lstm_layer(3, input_size=2), tmp_path / "a.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_file_survives_a_failed_export(tmp_path):
+    path = tmp_path / "net.onnx"
+    path.write_bytes(b"the previous file")
+    with pytest.raises(ValueError):
+        ll.export_onnx(ll.Network([ll.sequence_input_layer(2, normalization="zscore"), ll.lstm_layer(3)]), path)
+    assert path.read_bytes() == b"the previous file" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_missing_and_non_onnx_files_are_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"import_onnx: there is no file .*nothing.onnx"):
+        ll.import_onnx(tmp_path / "nothing.onnx")
+    (tmp_path / "notes.onnx").write_text("not a model")
+    with pytest.raises(ValueError, match=r"import_onnx: .*notes.onnx is not a valid ONNX model"):
+        ll.import_onnx(tmp_path / "notes.onnx")
+    ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)]).save(tmp_path / "net.npz")
+    with pytest.raises(ValueError, match=r"is not a valid ONNX model"):
+        ll.import_onnx(tmp_path / "net.npz")
+
+
+def one_node_model(path, node, initializers=(), output_shape=("N", "T", 3)):
+    graph = onnx.helper.make_graph(
+        [node],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", "T", 3])],
+        [onnx.helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT, list(output_shape))],
+        [onnx.numpy_helper.from_array(np.asarray(v, dtype=np.float32), name) for name, v in initializers],
+    )
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_an_unsupported_operator_is_named_with_its_node(tmp_path):
+    path = one_node_model(tmp_path / "tanh.onnx", onnx.helper.make_node("Tanh", ["x"], ["y"], name="squash"))
+    with pytest.raises(ValueError, match=r"import_onnx: node 'squash' \(Tanh\) has no lstmlab layer; lstmlab imports chains of .*GRU.*LSTM.*MatMul"):
+        ll.import_onnx(path)
+
+
+def test_lstm_options_lstmlab_cannot_compute_are_refused(tmp_path):
+    H = 2
+    weights = [("W", np.zeros((1, 4 * H, 3))), ("R", np.zeros((1, 4 * H, H))), ("h0", np.arange(4.0).reshape(1, 2, H))]
+    x = onnx.helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2])
+    for attributes, message in [
+        ({"activations": ["Sigmoid", "Elu", "Elu"]}, r"node 'rnn' \(LSTM\) has activations \['Sigmoid', 'Elu', 'Elu'\].*HardSigmoid alpha 0.2 beta 0.5"),
+        ({"activations": ["HardSigmoid", "Tanh", "Tanh"], "activation_alpha": [0.25]}, r"has activations \['HardSigmoid', 'Tanh', 'Tanh'\] \(alpha \[0.25"),
+        ({"clip": 3.0}, r"has clip=3.0, which lstmlab layers do not compute"),
+        ({"inputs": ["xt", "W", "R", "", "", "h0"]}, r"starts from an initial hidden state that differs between sequences"),
+    ]:
+        inputs = attributes.pop("inputs", ["xt", "W", "R"])
+        lstm = onnx.helper.make_node("LSTM", inputs, ["y"], name="rnn", hidden_size=H, **attributes)
+        graph = onnx.helper.make_graph(
+            [x, lstm],
+            "g",
+            [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", "T", 3])],
+            [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["T", 1, "N", H])],
+            [onnx.numpy_helper.from_array(v.astype(np.float32), name) for name, v in weights],
+        )
+        onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), tmp_path / "lstm.onnx")
+        with pytest.raises(ValueError, match=message):
+            ll.import_onnx(tmp_path / "lstm.onnx")
+
+
+def test_a_time_major_output_is_refused(tmp_path):
+    path = one_node_model(tmp_path / "t.onnx", onnx.helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2], name="swap"))
+    with pytest.raises(ValueError, match=r"output 'y' has axes \('T', 'N', 'C'\); lstmlab networks output \(N, T, C\) or \(N, C\)"):
+        ll.import_onnx(path)
+
+
+def test_without_onnx_the_error_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"export_onnx: needs the onnx package, which is not installed; pip install lstmlab\[onnx\]"):
+        ll.export_onnx(ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)]), tmp_path / "net.onnx")
