@@ -233,3 +233,12 @@ def test_repr_names_the_projectors():
         "ProjectedLSTMLayer(name='', 100 hidden units, projectors: input 4, output 25, input size 12, "
         "output_mode='sequence', gate sigmoid, state tanh, fused kernel)"
     )
+
+
+@pytest.mark.parametrize("state", ["tanh", "softsign"])  # the fused kernel and the step loop
+def test_frozen_padding_gives_each_sequence_its_own_output(state, rng):
+    net = _network(rng, state_activation_function=state, output_mode="last")
+    X = [rng.normal(size=(n, C)) for n in (3, 8, 5)]
+    together = ll.predict(net, X, freeze_padding=True, sequence_padding_direction="left")
+    alone = np.stack([ll.predict(net, x) for x in X])
+    np.testing.assert_allclose(together, alone, atol=1e-6, rtol=0)
