@@ -484,10 +484,10 @@ class _Importer:
                 raise self._refuse(node, f"reads {value.what}, which lstmlab networks do not output", "use the output sequence Y instead")
         if any(isinstance(v, _Data) for v in inputs):
             outputs = self._data_node(node, inputs)
-        elif any(v is _FROM_SHAPE for v in inputs):
-            outputs = self._shape_node(node, inputs)
         elif any(isinstance(v, _EverySequence) for v in inputs):
             outputs = self._state_node(node, inputs)
+        elif any(v is _FROM_SHAPE for v in inputs):
+            outputs = self._shape_node(node, inputs)
         else:
             outputs = self._constant_node(node, inputs)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -502,9 +502,11 @@ class _Importer:
         """A node that depends on constants only: computed now with ONNX's reference evaluator."""
         from onnx.reference import ReferenceEvaluator
 
-        evaluator = ReferenceEvaluator(node, opsets={"": self.opset})
         feeds = {name: value for name, value in zip(node.input, inputs) if name}
-        return list(evaluator.run(None, feeds))
+        try:
+            return list(ReferenceEvaluator(node, opsets={"": self.opset}).run(None, feeds))
+        except Exception as error:  # an operator or a case the reference evaluator lacks
+            raise self._refuse(node, f"could not be computed from its constant inputs ({error})", "simplify the graph's constant plumbing") from None
 
     def _shape_node(self, node, inputs):
         """Plumbing on the data's shape: zeros or a constant for every sequence (initial states)."""

@@ -366,3 +366,16 @@ def test_without_onnx_the_error_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"export_onnx: needs the onnx package, which is not installed; pip install lstmlab\[onnx\]"):
         ll.export_onnx(ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)]), tmp_path / "net.onnx")
+
+
+def test_a_branching_graph_is_refused(tmp_path):
+    nodes = [onnx.helper.make_node("Relu", ["x"], ["a"], name="first"), onnx.helper.make_node("Sigmoid", ["x"], ["y"], name="second")]
+    graph = onnx.helper.make_graph(
+        nodes,
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", "T", 3])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", "T", 3])],
+    )
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), tmp_path / "branch.onnx")
+    with pytest.raises(ValueError, match=r"node 'second' \(Sigmoid\) reads an activation from before the newest layer: the graph branches"):
+        ll.import_onnx(tmp_path / "branch.onnx")
