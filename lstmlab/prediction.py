@@ -7,6 +7,7 @@ back together and cut to its real steps.
 """
 
 import functools
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -151,25 +152,69 @@ def _outputs(
     start = held_states(recurrent, N, where)
     batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=sequence_padding_value, **options)
     plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, stop=stop)
-    pieces, last, final_states = [[] for _ in range(N)], [None] * N, {}
+    collected, final_states = _Collected(N), {}
     with evaluating(net):
         observe = None if plan is None else plan.observe
         for step in run_batches(net, batches(sequences), start_states=start, stop=stop, freeze_padding=freeze_padding, observe=observe):
-            y = step.output.cpu().numpy()  # (B, T_out, ...) or (B, K)
-            real = None if step.output_mask is None else step.output_mask.cpu().numpy()  # (B, T_out)
-            for b, n in enumerate(step.batch.indices):
-                if real is not None:
-                    pieces[n].append(y[b][real[b]])  # the real steps of this chunk
-                else:
-                    last[n] = y[b]  # the last chunk's output
+            collected.add(step)
             for name, final in step.finals.items():
                 final_states.setdefault(name, {})[tuple(step.batch.indices)] = final
     if update_state:
         keep_states(recurrent, final_states, N)
-    if last[0] is not None:
-        outputs = np.stack(last)  # (N, K)
-    else:
-        outputs = [np.concatenate(p) for p in pieces]  # each (T_n, K)
-        if isinstance(X, (np.ndarray, torch.Tensor)) and len({len(o) for o in outputs}) == 1:
-            outputs = np.stack(outputs)  # (N, T, K)
+    outputs = collected.outputs(as_array=isinstance(X, (np.ndarray, torch.Tensor)))
     return outputs[0] if is_one_sequence(X) else outputs  # one sequence: (K,) or (T, K)
+
+
+class _Collected:
+    """The outputs of every mini-batch, put back in the order of X.
+
+    Each output comes from the device once (`Tensor.numpy()` shares a CPU tensor's memory). When no
+    step was padded, whole mini-batches are copied into one (N, T, K) array, with no work per
+    sequence; otherwise each sequence's real steps are cut out of its mini-batch.
+    """
+
+    def __init__(self, N):
+        self.N = N
+        self.parts = []  # (indices, chunk, output (B, T_out, K) or (B, K), real steps (B, T_out) or None)
+
+    def add(self, step):
+        real = None if step.output_mask is None else step.output_mask.cpu().numpy()
+        self.parts.append((step.batch.indices, step.batch.chunk, step.output.cpu().numpy(), real))
+
+    def outputs(self, as_array):
+        """(N, K) for one vector per sequence; else (N, T, K) when as_array and every sequence is as
+        long as the others, else a list of (T_n, K) arrays."""
+        if self.parts[0][3] is None or (as_array and all(real.all() for *_, real in self.parts)):
+            return self._stacked()
+        sequences = self._per_sequence()
+        if as_array and len({len(s) for s in sequences}) == 1:
+            return np.stack(sequences)  # equally long after all (e.g. a last chunk padded)
+        return sequences
+
+    def _stacked(self):
+        """Mini-batch after mini-batch (chunk after chunk) into one (N, ...) array."""
+        indices, _, first, real = self.parts[0]
+        if len(self.parts) == 1 and np.array_equal(indices, np.arange(self.N)):
+            return np.ascontiguousarray(first)  # one mini-batch in order: the output as it is
+        shape = first.shape[1:]
+        if real is not None:  # (T, K): T adds up the chunks of the first mini-batch
+            later = itertools.takewhile(lambda part: part[1] > 0, self.parts[1:])
+            shape = (first.shape[1] + sum(y.shape[1] for _, _, y, _ in later), *first.shape[2:])
+        out = np.empty((self.N, *shape), first.dtype)
+        offset = 0
+        for indices, chunk, y, real in self.parts:
+            if real is None:
+                out[indices] = y  # one vector per sequence: the last chunk's is the answer
+                continue
+            offset = 0 if chunk == 0 else offset
+            out[indices, offset : offset + y.shape[1]] = y
+            offset += y.shape[1]
+        return out
+
+    def _per_sequence(self):
+        """Each sequence's real steps, chunk after chunk: (T_n, K) arrays."""
+        pieces = [[] for _ in range(self.N)]
+        for indices, _, y, real in self.parts:
+            for b, n in enumerate(indices):
+                pieces[n].append(y[b][real[b]])  # the real steps of this chunk
+        return [p[0] if len(p) == 1 else np.concatenate(p) for p in pieces]

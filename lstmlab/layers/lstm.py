@@ -137,13 +137,14 @@ class LSTMLayer(RecurrentLayer):
         edit(quantity, t, value) returns a value as the interventions leave it (`NO_EDIT`: as is).
         """
         h, c = states
-        xW = x @ W.T + b  # (T, B, 4H): the input part of every step at once
+        T, B, C = x.shape
+        xW = torch.addmm(b, x.reshape(T * B, C), W.T).view(T, B, -1)  # (T, B, 4H): the input part of every step at once
         hs = []
-        for t, xW_t in enumerate(xW):
-            z = xW_t + h @ R.T  # (B, 4H) pre-activations
+        for t in range(T):
+            z = torch.addmm(xW[t], h, R.T)  # (B, 4H) pre-activations: x_t W^T + b + h_{t-1} R^T
             i, f, g, o = self.gates(*z.chunk(4, dim=-1))
             i, f, g, o = edit("i", t, i), edit("f", t, f), edit("g", t, g), edit("o", t, o)
-            c_t = edit("c", t, f * c + i * g)
+            c_t = edit("c", t, torch.addcmul(i * g, f, c))  # f * c_{t-1} + i * g
             h_t = edit("h", t, o * self.state(c_t))
             if keep is not None:  # frozen padding: a padded step carries the state unchanged
                 real = keep[t, :, None]
