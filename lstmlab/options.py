@@ -49,6 +49,7 @@ class TrainingOptions:
     verbose_frequency: int = 50
     plots: str = "none"
     execution_environment: str = "auto"
+    workers: int = None  # "parallel" | "multi-gpu" only; None: see lstmlab.parallel.default_workers
     reset_input_normalization: bool = True
     metrics: object = None
     seed: int = None
@@ -78,7 +79,12 @@ def training_options(solver="adam", **options):
             lower validation loss (inf).
         verbose: a progress bar (True); verbose_frequency: its refresh, in iterations (50).
         plots: "none" | "training-progress" (a live figure in Jupyter).
-        execution_environment: "auto" (a CUDA GPU when there is one) | "cpu" | "gpu".
+        execution_environment: "auto" (a CUDA GPU when there is one) | "cpu" | "gpu" |
+            "parallel" (data-parallel on CPU worker processes, torch.distributed with gloo) |
+            "multi-gpu" (one worker process per GPU, NCCL). See `lstmlab.parallel`: each worker
+            takes mini_batch_size / workers sequences of every mini-batch.
+        workers: the number of worker processes for "parallel" (default min(4, CPU cores)) or
+            "multi-gpu" (default: every visible GPU); at most mini_batch_size.
         reset_input_normalization: compute the input layer's statistics from the training data
             (True), or keep the ones it was given (False).
         metrics: None | "accuracy" | "rmse" | a callable (predictions, targets) -> number, or a list.
@@ -113,7 +119,7 @@ def training_options(solver="adam", **options):
         "shuffle": ("once", "every-epoch", "never"),
         "sequence_padding_direction": ("right", "left"),
         "plots": ("none", "training-progress"),
-        "execution_environment": ("auto", "cpu", "gpu"),
+        "execution_environment": ("auto", "cpu", "gpu", "parallel", "multi-gpu"),
     }
     for name, allowed in choices.items():
         if name in o:
@@ -134,9 +140,32 @@ def training_options(solver="adam", **options):
     if validation is not None and not (isinstance(validation, tuple) and len(validation) == 2):
         got = f"a tuple of {len(validation)}" if isinstance(validation, tuple) else type(validation).__name__
         raise ValueError(f"{where}: validation_data must be a tuple (X, Y) of two items; got {got}.")
+    _check_workers(o, where)
     seed = o.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise ValueError(f"{where}: seed must be a non-negative integer or None; got {seed!r}.")
     if o.get("initial_learn_rate") is None:
         o["initial_learn_rate"] = DEFAULT_LEARN_RATE[o["solver"]]
     return TrainingOptions(**o)
+
+
+def _check_workers(o, where):
+    """workers: a positive int, for the data-parallel environments only, at most one per sequence of a mini-batch."""
+    workers = o.get("workers")
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise ValueError(f"{where}: workers must be a positive integer (the number of worker processes) or None; got {workers!r}.")
+    environment = o.get("execution_environment", "auto")
+    if environment not in ("parallel", "multi-gpu"):
+        raise ValueError(
+            f"{where}: workers={workers} is for execution_environment='parallel' or 'multi-gpu'; got "
+            f"execution_environment={environment!r}. Add execution_environment='parallel', or drop workers."
+        )
+    batch = o.get("mini_batch_size", TrainingOptions.mini_batch_size)
+    if workers > batch:
+        raise ValueError(
+            f"{where}: workers={workers} is more than make sense for mini_batch_size={batch}: each worker takes "
+            f"mini_batch_size / workers sequences of every mini-batch. Give workers <= {batch}, or a larger mini_batch_size."
+        )
+    o["workers"] = int(workers)

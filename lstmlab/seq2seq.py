@@ -245,8 +245,9 @@ def _pairs(model, X, Y, where):
 class _TeacherForcing(Run):
     """`ll.trainnet`'s run on an encoder–decoder: only the mini-batches differ."""
 
-    def passes(self, pairs, values, epoch, shuffle):
-        """The mini-batches of one epoch, each run through encoder and decoder (see `teacher_forced`)."""
+    def passes(self, pairs, values, epoch, shuffle, piece=False):
+        """The mini-batches of one epoch, each run through encoder and decoder (see `teacher_forced`);
+        one process only, so piece (this worker's rows) is always the whole mini-batch."""
         o = self.options
         batches = iterate_batches(
             pairs.inputs,

@@ -8,6 +8,9 @@ into chunks, the recurrent state is carried from one chunk to the next (without
 back-propagating into the previous chunk). Every iteration becomes a row of
 `net.training_history_`. Every sequence is used in every epoch: the last mini-batch may be
 smaller (MATLAB's trainNetwork drops it instead).
+
+With execution_environment "parallel" or "multi-gpu" several worker processes run this same
+loop, each on its part of every mini-batch (`lstmlab.parallel`, passed to `Run` as its team).
 """
 
 import math
@@ -16,13 +19,12 @@ import time
 import pandas as pd
 import torch
 
-from . import losses
+from . import losses, parallel
 from .batching import count_batches, iterate_batches
 from .data import is_one_sequence
 from .layers import SequenceInputLayer
 from .network import Network, evaluating, prepare
 from .options import TrainingOptions, training_options
-from .progress import Progress
 from .runner import run_batches
 from .solvers import Solver
 from .targets import encode
@@ -46,6 +48,16 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
         with `class_names` (classification) and `training_history_`, a DataFrame with a row per
         iteration: epoch, iteration, loss, metrics, validation_loss, validation metrics,
         learn_rate and seconds.
+
+    Parallel training (execution_environment "parallel" or "multi-gpu", see `lstmlab.parallel`):
+    the workers split every mini-batch of mini_batch_size sequences (the global mini-batch) into
+    contiguous pieces of mini_batch_size // workers sequences (the first mini_batch_size % workers
+    workers take one more; the last, smaller mini-batch is split the same way), padded as one
+    process pads the whole mini-batch, and sum their gradients so that each step is the step of
+    one process on the same mini-batch, up to float rounding. Started from a plain call or a
+    notebook, the workers are new processes on this machine and the trained network comes back
+    here; under torchrun, this process is one of the workers. Worker 0 validates, keeps the
+    history and decides early stopping for all.
     """
     options = training_options() if options is None else options
     if not isinstance(options, TrainingOptions):
@@ -65,14 +77,23 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     if isinstance(net.layers[0], SequenceInputLayer):
         net.layers[0].fit_statistics(sequences, reset=options.reset_input_normalization)
     net.reset_state()  # training starts from the initial states, whatever predict_and_update_state left
-    net.to(choose_device(options.execution_environment))
-    run = Run(net, loss, options, targets)
-    run.train(sequences, validation)
+    if options.execution_environment in parallel.ENVIRONMENTS:
+        history = parallel.train(fit, net, loss, options, targets, sequences, validation)
+    else:
+        history = fit(net, loss, options, targets, sequences, validation)
     net.eval()
     net.class_names = targets.class_names
     net.label_kind = targets.label_kind
-    net.training_history_ = pd.DataFrame(run.history)
+    net.training_history_ = pd.DataFrame(history)
     return net
+
+
+def fit(net, loss, options, targets, sequences, validation, team=parallel.SOLO):
+    """Train `net` in place and return its history rows: in this process, or as one worker of a team."""
+    net.to(team.device or choose_device(options.execution_environment))
+    run = Run(net, loss, options, targets, team)
+    run.train(sequences, validation)
+    return run.history
 
 
 def _data_set(net, X, where):
@@ -93,6 +114,8 @@ def _data_set(net, X, where):
 
 def choose_device(environment):
     """"auto": a CUDA GPU when torch sees one, else the CPU; "gpu" insists on one."""
+    if environment in parallel.ENVIRONMENTS:
+        raise ValueError(f"execution_environment={environment!r} trains data-parallel in ll.trainnet only; use 'auto', 'cpu' or 'gpu' here.")
     if environment == "gpu" and not torch.cuda.is_available():
         raise ValueError(
             "trainnet: execution_environment='gpu', but torch sees no CUDA GPU (torch.cuda.is_available() is False); "
@@ -109,10 +132,14 @@ def learn_rate(options, epoch):
 
 
 class Run:
-    """The state of one training run: solver, iteration count, history and early stopping."""
+    """The state of one training run: solver, iteration count, history and early stopping.
 
-    def __init__(self, net, loss, options, targets):
-        self.net, self.loss, self.options, self.targets = net, loss, options, targets
+    team: `lstmlab.parallel.SOLO` (one process), or this worker's `parallel.Team`, which splits
+    each mini-batch, sums the gradients and shares worker 0's validation.
+    """
+
+    def __init__(self, net, loss, options, targets, team=parallel.SOLO):
+        self.net, self.loss, self.options, self.targets, self.team = net, loss, options, targets, team
         self.solver = Solver(
             net,
             options.solver,
@@ -130,8 +157,9 @@ class Run:
         self.history, self.iteration = [], 0
         self.best, self.patience_left = math.inf, options.validation_patience
 
-    def passes(self, sequences, values, epoch, shuffle):
-        """The mini-batches of one epoch, each run through the network (see `lstmlab.runner`)."""
+    def passes(self, sequences, values, epoch, shuffle, piece=False):
+        """The mini-batches of one epoch, each run through the network (see `lstmlab.runner`);
+        with piece=True only this worker's rows of each."""
         o = self.options
         batches = iterate_batches(
             sequences,
@@ -146,6 +174,8 @@ class Run:
             epoch=epoch,
             padding_value=o.sequence_padding_value,
         )
+        if piece:
+            batches = self.team.piece(batches)
         return run_batches(self.net, batches, stop=self.stop, freeze_padding=o.freeze_padding)
 
     def scored(self, step):
@@ -163,36 +193,37 @@ class Run:
     def train(self, sequences, validation):
         o = self.options
         total = sum(count_batches(sequences, o.mini_batch_size, o.sequence_length, o.shuffle, o.seed, epoch) for epoch in range(o.max_epochs))
-        progress = Progress(o, total=total, rows=self.history)
+        progress = self.team.progress(o, total, self.history)
         start = time.perf_counter()
         try:
             for epoch in range(o.max_epochs):
                 rate = learn_rate(o, epoch)
                 self.net.train()
-                for step in self.passes(sequences, self.targets.values, epoch, o.shuffle):
+                for step in self.passes(sequences, self.targets.values, epoch, o.shuffle, piece=True):
                     scores, y, mask = self.scored(step)
-                    value = losses.compute(self.loss, scores, y, mask)
-                    loss = value.item()
+                    value = self.team.share(losses.compute(self.loss, scores, y, mask), scores, mask)
+                    self.solver.zero_grad()
+                    value.backward()
+                    loss = self.team.reduce(value, self.net)  # with workers: their gradients summed
                     if not math.isfinite(loss):
                         raise FloatingPointError(
                             f"trainnet: the loss became {loss} at iteration {self.iteration + 1} (epoch {epoch + 1}); "
                             f"training stopped. Lower initial_learn_rate, set gradient_threshold, or check the data's scale."
                         )
-                    self.solver.zero_grad()
-                    value.backward()
                     self.solver.step(rate)
                     self.iteration += 1
                     row = {"epoch": epoch + 1, "iteration": self.iteration, "loss": loss}
-                    row.update(self._metric_values(scores.detach(), y, mask))
+                    if self.metrics:
+                        row.update(self._metric_values(*self.team.gather(scores.detach(), y, mask)))
                     if validation is not None and self.iteration % o.validation_frequency == 0:
-                        row.update(self.validate(*validation))
+                        row.update(self.validated(validation))
                     row.update(learn_rate=rate, seconds=time.perf_counter() - start)
                     self.history.append(row)
                     progress.update(row)
                     if self.patience_left <= 0:
                         return
             if validation is not None and "validation_loss" not in self.history[-1]:
-                self.history[-1].update(self.validate(*validation))  # always validate the final network
+                self.history[-1].update(self.validated(validation))  # always validate the final network
         finally:
             progress.close()
 
@@ -205,8 +236,17 @@ class Run:
             outputs, y = outputs[mask], y[mask]
         return {prefix + name: fn(outputs, y) for name, fn in self.metrics.items()}
 
+    def validated(self, validation):
+        """Validate (worker 0 alone, when there are workers) and count down the patience."""
+        result = self.team.from_leader(self.validate, *validation)
+        if result["validation_loss"] < self.best:
+            self.best, self.patience_left = result["validation_loss"], self.options.validation_patience
+        else:
+            self.patience_left -= 1
+        return result
+
     def validate(self, sequences, targets):
-        """Loss and metrics on the validation data, in evaluation mode; counts down the patience.
+        """Loss and metrics on the validation data, in evaluation mode.
 
         The state is carried from chunk to chunk, as in training; a network that outputs one
         vector per sequence is scored on the last chunk of each mini-batch.
@@ -222,10 +262,6 @@ class Run:
             scores, y = torch.cat([s for s, _ in kept.values()]), torch.cat([t for _, t in kept.values()])
             value = losses.compute(self.loss, scores, y).item()
             metrics = self._metric_values(scores, y, None, prefix="validation_")
-        if value < self.best:
-            self.best, self.patience_left = value, self.options.validation_patience
-        else:
-            self.patience_left -= 1
         return {"validation_loss": value, **metrics}
 
 

@@ -1,0 +1,164 @@
+"""Data-parallel training (lstmlab.parallel): N workers take the steps of one process.
+
+Each spawned run costs a few seconds (every worker imports torch and lstmlab), so few tests spawn.
+"""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+import lstmlab as ll
+from lstmlab.parallel import WorkerTraceback, pieces
+
+
+def data(n=22, seed=0):
+    """Sequences of 3 to 14 steps, a label each and a label per step."""
+    rng = np.random.default_rng(seed)
+    X = [rng.normal(size=(int(t), 3)).astype(np.float32) for t in rng.integers(3, 15, n)]
+    return X, rng.integers(0, 3, n), [rng.integers(0, 2, len(x)) for x in X]
+
+
+def network(output_mode="last", classes=3):
+    torch.manual_seed(3)
+    layers = [ll.sequence_input_layer(3, normalization="zscore"), ll.lstm_layer(6, output_mode=output_mode), ll.fully_connected_layer(classes), ll.softmax_layer()]
+    return ll.Network(layers)
+
+
+def both(X, Y, output_mode, classes, solver, **options):
+    """The same training in one process and in 2 gloo workers."""
+    nets = []
+    for environment, workers in (("cpu", None), ("parallel", 2)):
+        o = ll.training_options(solver, max_epochs=3, mini_batch_size=7, verbose=False, seed=1, execution_environment=environment, workers=workers, **options)
+        nets.append(ll.trainnet(X, Y, network(output_mode, classes), "crossentropy", o))
+    return nets
+
+
+def assert_same_training(one, two):
+    for (name, p), q in zip(one.named_parameters(), two.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), atol=1e-5, err_msg=name)
+    h1, h2 = one.training_history_.drop(columns="seconds"), two.training_history_.drop(columns="seconds")
+    assert list(h1.columns) == list(h2.columns) and len(h1) == len(h2)
+    np.testing.assert_allclose(h1.to_numpy(float), h2.to_numpy(float), atol=1e-5)
+
+
+def test_two_workers_take_the_steps_of_one_process():
+    """sgdm, shuffled every epoch, sequences of different lengths; 22 sequences in mini-batches of 7
+    leave a last mini-batch of 1, where worker 1 has nothing and adds a zero gradient."""
+    X, y, _ = data()
+    X_val, y_val, _ = data(8, seed=1)
+    one, two = both(X, y, "last", 3, "sgdm", shuffle="every-epoch", metrics="accuracy", initial_learn_rate=0.05,
+                    validation_data=(X_val, y_val), validation_frequency=2)
+    assert_same_training(one, two)
+    assert {"accuracy", "validation_loss", "validation_accuracy"} <= set(two.training_history_.columns)
+    assert len(two.training_history_) == 3 * 4
+    assert two.class_names == [0, 1, 2] and not two.training
+    np.testing.assert_allclose(ll.predict(one, X), ll.predict(two, X), atol=1e-5)  # the input statistics came back too
+
+
+def test_sequence_to_sequence_loss_counts_the_real_steps_of_the_whole_mini_batch():
+    """Per-step targets: each worker's mean over its real steps is weighed by its share of the
+    mini-batch's real steps; chunks of 4 steps padded on the left, adam."""
+    X, _, Y = data()
+    one, two = both(X, Y, "sequence", 2, "adam", shuffle="every-epoch", sequence_length=4, sequence_padding_direction="left")
+    assert_same_training(one, two)
+
+
+def test_early_stopping_is_decided_once_for_every_worker():
+    X, y, _ = data()
+    o = dict(initial_learn_rate=0.5, validation_data=data(8, seed=1)[:2], validation_frequency=1, validation_patience=1)
+    one, two = both(X, y, "last", 3, "sgdm", **o)
+    assert len(one.training_history_) < 12, "patience stops the run early"
+    assert_same_training(one, two)
+
+
+def fails_in_worker_1(scores, targets):
+    """A loss that breaks in worker 1 only (importable by the workers: it lives in this module)."""
+    if dist.get_rank() == 1:
+        raise ValueError("worker 1 cannot compute this loss")
+    return torch.nn.functional.mse_loss(scores, targets)
+
+
+def test_a_failing_worker_stops_the_run_with_its_error_and_traceback():
+    X, _, _ = data()
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4, output_mode="last"), ll.fully_connected_layer(1)])
+    o = ll.training_options(max_epochs=50, mini_batch_size=4, verbose=False, execution_environment="parallel", workers=2)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="worker 1 cannot compute this loss") as raised:
+        ll.trainnet(X, np.ones(len(X)), net, fails_in_worker_1, o)
+    assert time.perf_counter() - start < 60
+    cause = raised.value.__cause__
+    assert isinstance(cause, WorkerTraceback) and "in worker 1 of 2" in str(cause) and "fails_in_worker_1" in str(cause)
+
+
+def test_a_process_group_already_set_up_is_joined(tmp_path):
+    """As under torchrun: trainnet trains in this process, as worker 0 of a group of 1."""
+    X, y, _ = data()
+    o = dict(max_epochs=2, mini_batch_size=7, verbose=False, seed=1)
+    alone = ll.trainnet(X, y, network(), "crossentropy", ll.training_options(**o))
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        joined = ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="parallel", **o))
+        with pytest.raises(ValueError, match=r"workers=2, but the process group has 1 processes"):
+            ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="parallel", workers=2, **o))
+    finally:
+        dist.destroy_process_group()
+    assert_same_training(alone, joined)
+
+
+def test_pieces_split_a_mini_batch_as_evenly_as_it_goes():
+    assert pieces(8, 2) == [slice(0, 4), slice(4, 8)]
+    assert pieces(7, 3) == [slice(0, 3), slice(3, 5), slice(5, 7)]
+    assert pieces(1, 2) == [slice(0, 1), slice(1, 1)]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(execution_environment="parallel", workers=0), r"workers must be a positive integer .*; got 0"),
+        (dict(execution_environment="parallel", workers=1.5), r"workers must be a positive integer .*; got 1.5"),
+        (dict(execution_environment="parallel", workers=True), r"workers must be a positive integer"),
+        (dict(workers=2), r"workers=2 is for execution_environment='parallel' or 'multi-gpu'; got execution_environment='auto'"),
+        (dict(execution_environment="cpu", workers=2), r"got execution_environment='cpu'. Add execution_environment='parallel'"),
+        (dict(execution_environment="parallel", workers=9, mini_batch_size=8), r"workers=9 is more than make sense for mini_batch_size=8"),
+        (dict(execution_environment="several"), r"execution_environment"),
+    ],
+)
+def test_bad_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        ll.training_options(**options)
+
+
+def test_bad_input_is_refused_before_any_worker_starts():
+    X, y, _ = data(5)
+    o = dict(max_epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"workers=6 is more than make sense for 5 training sequences"):
+        ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="parallel", workers=6, **o))
+    with pytest.raises(ValueError, match=r"metrics \(<lambda>\) cannot be sent to the worker processes.*define it in a \.py file"):
+        ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="parallel", workers=2, metrics=lambda s, t: 0, **o))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"execution_environment='multi-gpu' .* sees no CUDA GPU .* use execution_environment='parallel'"):
+            ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="multi-gpu", **o))
+
+
+def test_a_function_typed_into_a_notebook_is_refused_with_a_fix(monkeypatch):
+    import types
+
+    def accuracy(scores, targets):
+        return 1.0
+
+    accuracy.__module__ = "__main__"
+    monkeypatch.setitem(__import__("sys").modules, "__main__", types.ModuleType("__main__"))  # a kernel's __main__ has no __file__
+    X, y, _ = data(5)
+    o = ll.training_options(execution_environment="parallel", workers=2, metrics=["accuracy", accuracy], max_epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"metrics\[1\] is 'accuracy', defined in this notebook or console.*define it in a \.py file"):
+        ll.trainnet(X, y, network(), "crossentropy", o)
+
+
+def test_choose_device_refuses_the_parallel_environments_outside_trainnet():
+    from lstmlab.training import choose_device
+
+    with pytest.raises(ValueError, match="trains data-parallel in ll.trainnet only"):
+        choose_device("parallel")
