@@ -195,7 +195,7 @@ class _Collected:
         """Mini-batch after mini-batch (chunk after chunk) into one (N, ...) array."""
         indices, _, first, real = self.parts[0]
         if len(self.parts) == 1 and np.array_equal(indices, np.arange(self.N)):
-            return np.ascontiguousarray(first)  # one mini-batch in order: the output as it is
+            return first  # one mini-batch in order: the output as it is, a view of the device's memory
         shape = first.shape[1:]
         if real is not None:  # (T, K): T adds up the chunks of the first mini-batch
             later = itertools.takewhile(lambda part: part[1] > 0, self.parts[1:])
