@@ -187,7 +187,10 @@ def train(fit, net, loss, options, targets, sequences, validation):
     where = "trainnet"
     environment = options.execution_environment
     if joined():
-        return fit(net, loss, options, targets, sequences, validation, _join(options, where))
+        team = _join(options, where)
+        options = with_seed(options, team)
+        _seed(options, team.rank)
+        return fit(net, loss, options, targets, sequences, validation, team)
     if environment == "multi-gpu" and not torch.cuda.is_available():
         raise ValueError(
             f"{where}: execution_environment='multi-gpu' trains one process per GPU, but torch sees no CUDA GPU "
@@ -205,6 +208,7 @@ def train(fit, net, loss, options, targets, sequences, validation):
     metrics = options.metrics if isinstance(options.metrics, (list, tuple)) else [options.metrics]
     for k, metric in enumerate(metrics):
         _check_picklable(metric, f"metrics[{k}]" if isinstance(options.metrics, (list, tuple)) else "metrics")
+    options = with_seed(options)
     return _spawn(fit, net, (loss, options, targets, sequences, validation), workers, where)
 
 
@@ -224,8 +228,20 @@ def _join(options, where):
     if gpu:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", dist.get_rank() % torch.cuda.device_count())))
         torch.cuda.set_device(device)
-    _seed(options, dist.get_rank())
     return Team(device)
+
+
+def with_seed(options, team=None):
+    """The options with a seed: without one, the workers would shuffle each in its own order.
+
+    A seed is drawn here, or by worker 0 of a team and sent to the others.
+    """
+    if options.seed is not None:
+        return options
+    box = [int(np.random.default_rng().integers(2**31)) if team is None or team.rank == 0 else None]
+    if team is not None:
+        dist.broadcast_object_list(box, src=0, device=team.device if team.device.type == "cuda" else None)
+    return dataclasses.replace(options, seed=box[0])
 
 
 def _seed(options, rank):

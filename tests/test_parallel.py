@@ -3,6 +3,11 @@
 Each spawned run costs a few seconds (every worker imports torch and lstmlab), so few tests spawn.
 """
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import numpy as np
@@ -11,7 +16,7 @@ import torch
 import torch.distributed as dist
 
 import lstmlab as ll
-from lstmlab.parallel import WorkerTraceback, pieces
+from lstmlab.parallel import WorkerTraceback, pieces, with_seed
 
 
 def data(n=22, seed=0):
@@ -106,6 +111,50 @@ def test_a_process_group_already_set_up_is_joined(tmp_path):
     finally:
         dist.destroy_process_group()
     assert_same_training(alone, joined)
+
+
+TORCHRUN_SCRIPT = """
+import json, numpy as np, torch, torch.distributed as dist, lstmlab as ll
+rng = np.random.default_rng(0)
+X = [rng.normal(size=(int(t), 3)).astype(np.float32) for t in rng.integers(3, 15, 22)]
+y = rng.integers(0, 3, 22)
+torch.manual_seed(3)
+net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(6, output_mode="last"), ll.fully_connected_layer(3), ll.softmax_layer()])
+options = ll.training_options("sgdm", max_epochs=2, mini_batch_size=8, seed=1, shuffle="every-epoch", verbose=False, execution_environment="parallel")
+net = ll.trainnet(X, y, net, "crossentropy", options)
+print(json.dumps([dist.get_rank(), net.training_history_.loss.tolist(), net["lstm"].bias.tolist()]))
+"""
+
+
+def test_torchrun_launches_workers_that_join_one_group(tmp_path):
+    """The same script under torchrun: each of the 2 processes returns the network one process trains."""
+    script = tmp_path / "train.py"
+    script.write_text(TORCHRUN_SCRIPT)
+    environment = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path, start_new_session=True)
+    try:
+        out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, 9)  # torchrun and the workers it started, never left behind
+    assert run.returncode == 0, err[-2000:]
+    ranks = sorted(json.loads(line) for line in out.splitlines() if line.startswith("["))
+    assert [r[0] for r in ranks] == [0, 1]
+    torch.manual_seed(3)
+    X, y, _ = data()
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(6, output_mode="last"), ll.fully_connected_layer(3), ll.softmax_layer()])
+    o = ll.training_options("sgdm", max_epochs=2, mini_batch_size=8, seed=1, shuffle="every-epoch", verbose=False)
+    alone = ll.trainnet(X, y, net, "crossentropy", o)
+    for _, loss, bias in ranks:
+        np.testing.assert_allclose(loss, alone.training_history_.loss, atol=1e-5)
+        np.testing.assert_allclose(bias, alone["lstm"].bias.detach().numpy(), atol=1e-5)
+
+
+def test_without_a_seed_the_workers_get_one_to_shuffle_alike():
+    options = ll.training_options(execution_environment="parallel", shuffle="every-epoch")
+    assert options.seed is None and isinstance(with_seed(options).seed, int)
+    assert with_seed(ll.training_options(seed=7)).seed == 7
 
 
 def test_pieces_split_a_mini_batch_as_evenly_as_it_goes():
