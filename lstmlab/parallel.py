@@ -245,11 +245,8 @@ def with_seed(options, team=None):
 
 
 def _seed(options, rank):
-    """Each worker draws its own dropout masks: seed + rank with a seed, else a fresh one."""
-    if options.seed is not None:
-        torch.manual_seed(options.seed + rank)
-    else:
-        torch.seed()
+    """Each worker draws its own dropout masks, from seed + rank (`with_seed` made sure of a seed)."""
+    torch.manual_seed(options.seed + rank)
 
 
 def _check_picklable(thing, name):
@@ -274,6 +271,7 @@ def _check_picklable(thing, name):
 
 
 def _spawn(fit, net, data, workers, where):
+    """Train in `workers` new processes; `net` becomes the trained network. Returns the history rows."""
     trained, history = _start(fit, net, data, workers, where)
     _adopt(net, trained)
     return history
