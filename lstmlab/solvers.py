@@ -89,37 +89,40 @@ class Solver:
 
     @torch.no_grad()
     def step(self, learn_rate=None):
-        """One update of every parameter that has a gradient; learn_rate overrides the global one."""
+        """One update of every parameter that has a gradient; learn_rate overrides the global one.
+
+        The moments m and s and the parameter are updated in place, one line per equation above.
+        """
         self.iteration += 1
         k = self.iteration
         alpha = self.learn_rate if learn_rate is None else learn_rate
         entries = [e for e in self.entries if e["param"].grad is not None]
-        gradients = self._clip([e["param"].grad + self.l2 * e["l2_factor"] * e["param"] for e in entries])
+        gradients = self._clip([torch.addcmul(e["param"].grad, e["l2_factor"], e["param"], value=self.l2) for e in entries])
         for e, d in zip(entries, gradients):
-            theta = e["param"]
-            rate = alpha * e["lr_factor"]
+            theta, m, s, rate = e["param"], e["m"], e["s"], alpha * e["lr_factor"]
             if self.solver == "sgdm":
-                e["m"] = self.momentum * e["m"] - rate * d
-                theta += e["m"]
+                m.mul_(self.momentum).sub_(rate * d)  # v = momentum * v - alpha * lambda * d
+                theta += m
             elif self.solver == "adam":
-                e["m"] = self.beta1 * e["m"] + (1 - self.beta1) * d
-                e["s"] = self.beta2 * e["s"] + (1 - self.beta2) * d**2
-                m_hat, s_hat = e["m"] / (1 - self.beta1**k), e["s"] / (1 - self.beta2**k)
-                theta -= rate * m_hat / (s_hat.sqrt() + self.epsilon)
+                m.mul_(self.beta1).add_(d, alpha=1 - self.beta1)  # m = beta1 m + (1 - beta1) d
+                s.mul_(self.beta2).addcmul_(d, d, value=1 - self.beta2)  # s = beta2 s + (1 - beta2) d^2
+                root = s.div(1 - self.beta2**k).sqrt_().add_(self.epsilon)  # sqrt(s_hat) + epsilon
+                theta.addcdiv_(rate * m, root, value=-1 / (1 - self.beta1**k))  # theta -= alpha lambda m_hat / root
             else:
-                e["s"] = self.beta2 * e["s"] + (1 - self.beta2) * d**2
-                theta -= rate * d / (e["s"].sqrt() + self.epsilon)
+                s.mul_(self.beta2).addcmul_(d, d, value=1 - self.beta2)
+                theta.addcdiv_(rate * d, s.sqrt().add_(self.epsilon), value=-1)
 
     def _clip(self, gradients):
+        """The gradients clipped in place (see the module docstring)."""
         if math.isinf(self.threshold):
             return gradients
         if self.threshold_method == "absolute-value":
-            return [d.clamp(-self.threshold, self.threshold) for d in gradients]
+            return [d.clamp_(-self.threshold, self.threshold) for d in gradients]
         if self.threshold_method == "global-l2norm":
             norm = torch.sqrt(sum((d**2).sum() for d in gradients)).item()  # one device sync per step
-            return [d * min(1.0, self.threshold / norm) if norm > 0 else d for d in gradients]
+            return [d.mul_(self.threshold / norm) if norm > self.threshold else d for d in gradients]
         norms = torch.stack([d.norm() for d in gradients]).tolist()  # one device sync per step
-        return [d * min(1.0, self.threshold / n) if n > 0 else d for d, n in zip(gradients, norms)]
+        return [d.mul_(self.threshold / n) if n > self.threshold else d for d, n in zip(gradients, norms)]
 
     def zero_grad(self):
         for e in self.entries:
