@@ -122,7 +122,9 @@ torch.manual_seed(3)
 net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(6, output_mode="last"), ll.fully_connected_layer(3), ll.softmax_layer()])
 options = ll.training_options("sgdm", max_epochs=2, mini_batch_size=8, seed=1, shuffle="every-epoch", verbose=False, execution_environment="parallel")
 net = ll.trainnet(X, y, net, "crossentropy", options)
-print(json.dumps([dist.get_rank(), net.training_history_.loss.tolist(), net["lstm"].bias.tolist()]))
+# one file per process: two processes printing long lines to one pipe can interleave them
+with open(f"rank{dist.get_rank()}.json", "w") as f:
+    json.dump([dist.get_rank(), net.training_history_.loss.tolist(), net["lstm"].bias.tolist()], f)
 """
 
 
@@ -134,12 +136,12 @@ def test_torchrun_launches_workers_that_join_one_group(tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script)]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path, start_new_session=True)
     try:
-        out, err = run.communicate(timeout=120)
+        _, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
             os.killpg(run.pid, 9)  # torchrun and the workers it started, never left behind
     assert run.returncode == 0, err[-2000:]
-    ranks = sorted(json.loads(line) for line in out.splitlines() if line.startswith("["))
+    ranks = sorted(json.loads(path.read_text()) for path in tmp_path.glob("rank*.json"))
     assert [r[0] for r in ranks] == [0, 1]
     torch.manual_seed(3)
     X, y, _ = data()
