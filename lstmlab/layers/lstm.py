@@ -14,13 +14,15 @@ gates and updates its cell state c (notation of `lstmlab.reference`):
 (sigmoid, tanh) the layer runs torch's fused kernel instead, on the very same parameters, which is
 much faster and gives the same numbers. An intervention (`ll.Intervention`) changes a quantity
 through `edit` as soon as it is computed (`lstmlab.layers.edits`); the loop then runs the steps
-it touches.
+it touches. Where no gradient is needed and nothing is edited, `_loop` hands its steps to the same
+lines in C++ (`lstmlab.layers.loop_kernel`), compiled on first use.
 """
 
 import torch
 
 from ..initializers import BIAS_INITIALIZERS
 from ..scan import linear_recurrence
+from . import loop_kernel
 from .edits import ALL, NO_EDIT
 from .recurrent import RecurrentLayer, packed
 
@@ -130,12 +132,17 @@ class LSTMLayer(RecurrentLayer):
         o = self.gate(z_o, out=out[3])
         return i, f, g, o
 
+    def fast_steps(self, x, states):
+        return self.uses_fused_kernel or loop_kernel.applies(x, states, *self.direction_parameters(0))
+
     def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT):
         """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H).
 
         keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
         edit(quantity, t, value) returns a value as the interventions leave it (`NO_EDIT`: as is).
         """
+        if not edit.actions and loop_kernel.applies(x, states, W, R, b):  # no gradient, no intervention: these lines in C++
+            return loop_kernel.lstm_loop(x, states, W, R, b, keep, self.gate_activation_function, self.state_activation_function)
         h, c = states
         T, B, C = x.shape
         xW = torch.addmm(b, x.reshape(T * B, C), W.T).view(T, B, -1)  # (T, B, 4H): the input part of every step at once

@@ -178,6 +178,11 @@ class RecurrentLayer(Layer):
 
     # --- states --------------------------------------------------------------------------------------
 
+    def fast_steps(self, x, states):
+        """Whether a kernel may run the steps that no intervention touches (see `pieces`): torch's
+        fused kernel here; an LSTM layer also has its compiled step loop."""
+        return self.uses_fused_kernel
+
     @property
     def uses_fused_kernel(self):
         """True when torch's fused kernel (cuDNN on a GPU) computes exactly this layer's equations."""
@@ -266,7 +271,7 @@ class RecurrentLayer(Layer):
             if self.uses_fused_kernel and edits is None:
                 y, final = self._fused(x, states) if keep is None else self._fused_frozen(x, states, keep)
             else:
-                y, final = self._each_direction(x, states, keep, edits, fused=self.uses_fused_kernel)
+                y, final = self._each_direction(x, states, keep, edits, fused=self.fast_steps(x, states))
         return y.transpose(0, 1), final
 
     @staticmethod
@@ -274,9 +279,9 @@ class RecurrentLayer(Layer):
         """How one direction runs over its T steps: [(start, stop, loop)], loop True for the step loop.
 
         span = (first, stop) are the steps where an intervention acts (None: nowhere). fused: whether
-        torch's kernel computes this layer's equations (`uses_fused_kernel`). Without it the step
-        loop runs every step; with it, the loop runs over the span only, the kernel before it (up to
-        the first step an intervention changes) and after it.
+        a kernel computes this layer's equations (`fast_steps`: torch's, or the compiled step loop).
+        Without it the step loop runs every step; with it, the loop runs over the span only, the
+        kernel before it (up to the first step an intervention changes) and after it.
         """
         if not fused:
             return [(0, T, True)]
@@ -301,6 +306,8 @@ class RecurrentLayer(Layer):
                 x_piece, keep_piece = xd[start:stop], None if keep_d is None else keep_d[start:stop]
                 if loop:
                     y, state = self._loop(x_piece, state, *self.direction_parameters(d), keep=keep_piece, edit=edit.from_step(start))
+                elif not self.uses_fused_kernel:  # no edit: the compiled step loop (see `fast_steps`)
+                    y, state = self._loop(x_piece, state, *self.direction_parameters(d), keep=keep_piece)
                 elif keep_piece is None:
                     y, state = self._fused(x_piece, state, direction=d)
                 else:

@@ -1,0 +1,228 @@
+"""The compiled LSTM step loop (`lstmlab.layers.loop_kernel`) against the Python loop and the NumPy reference.
+
+Where the loop cannot be compiled (no compiler, no ninja, LSTMLAB_NO_COMPILE=1), the tests of the
+compiled path skip with the reason, and the fallback tests still run.
+"""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import lstmlab as ll
+from lstmlab import reference as ref
+from lstmlab.layers import loop_kernel
+
+from helpers import GATES, STATES, numpy_params, shaken
+
+C, H, B, T = 3, 5, 4, 9
+TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
+PAIRS = [(gate, state) for gate in GATES for state in STATES]
+OTHER_PAIRS = PAIRS[1:]  # not sigmoid and tanh, which run torch's fused kernel in a layer
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    if loop_kernel.compiled() is None:
+        pytest.skip(f"the compiled LSTM step loop is not available here: {loop_kernel.reason()}")
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts the runs of the compiled loop: calls["n"]."""
+    counted, run = {"n": 0}, loop_kernel.lstm_loop
+
+    def counting(*args):
+        counted["n"] += 1
+        return run(*args)
+
+    monkeypatch.setattr(loop_kernel, "lstm_loop", counting)
+    return counted
+
+
+def python_loop(fn, monkeypatch):
+    """fn() with the compiled loop turned off: `LSTMLayer._loop` runs its Python lines."""
+    with monkeypatch.context() as m:
+        m.setattr(loop_kernel, "applies", lambda *args: False)
+        return fn()
+
+
+def make_layer(gate, state, dtype, rng, make=ll.lstm_layer, **options):
+    D = 2 if make is ll.bilstm_layer else 1
+    layer = make(H, input_size=C, gate_activation_function=gate, state_activation_function=state,
+                 hidden_state=rng.normal(size=D * H), cell_state=rng.normal(size=D * H), **options)
+    return shaken(layer.double(), rng).to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("gate, state", PAIRS)
+def test_every_activation_pair_equals_the_python_loop_and_the_reference(gate, state, dtype, rng, compiled, calls, monkeypatch):
+    layer = make_layer(gate, state, dtype, rng)
+    x = torch.as_tensor(rng.normal(size=(B, T, C)), dtype=dtype)
+
+    def steps():  # the step loop, also where torch's fused kernel would run (sigmoid, tanh)
+        y, final = layer._each_direction(x.transpose(0, 1), layer.start_states(B))  # (T, B, H)
+        return y.transpose(0, 1), final
+
+    with torch.no_grad():
+        y, (h, c) = steps()  # (B, T, H); (B, H) each
+    assert calls["n"] == 1
+    with torch.no_grad():
+        y_python, (h_python, c_python) = python_loop(steps, monkeypatch)
+    assert calls["n"] == 1  # the Python loop ran
+    tol = TOLERANCE[dtype]
+    for got, want in ((y, y_python), (h, h_python), (c, c_python)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=tol, rtol=tol)
+    W, R, b = numpy_params(layer.double())
+    h0, c0 = layer.initial_hidden_state.double().numpy(), layer.initial_cell_state.double().numpy()
+    for n in range(B):
+        steps = ref.lstm_sequence(x[n].double().numpy(), W, R, b, h0, c0, gate, state)
+        np.testing.assert_allclose(y[n].double().numpy(), steps.h, atol=tol, rtol=tol)
+        np.testing.assert_allclose(c[n].double().numpy(), steps.c[-1], atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("gate, state", OTHER_PAIRS)
+def test_bilstm_last_output_and_frozen_padding_equal_the_python_loop(gate, state, rng, compiled, calls, monkeypatch):
+    layer = make_layer(gate, state, torch.float64, rng, ll.bilstm_layer, output_mode="last", has_state_outputs=True)
+    x = torch.as_tensor(rng.normal(size=(B, T, C)))
+    mask = torch.ones(B, T, dtype=torch.bool)
+    mask[1, 6:] = False  # right padding
+    mask[2, :3] = False  # left padding
+    mask[3] = False  # nothing but padding: the state never moves
+    with torch.no_grad():
+        got = layer(x, mask=mask)  # last (B, 2H), h (B, 2H), c (B, 2H)
+        want = python_loop(lambda: layer(x, mask=mask), monkeypatch)
+    assert calls["n"] == 2  # one run per direction
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), atol=1e-10, rtol=1e-10)
+    # the sequence of pure padding holds its initial state
+    np.testing.assert_allclose(got[2][3].numpy(), layer.initial_cell_state.numpy(), atol=0)
+
+
+def classifier(gate, state):
+    torch.manual_seed(0)
+    layers = [ll.sequence_input_layer(C), ll.lstm_layer(H, gate_activation_function=gate, state_activation_function=state), ll.fully_connected_layer(2)]
+    return ll.Network(layers)
+
+
+@pytest.mark.parametrize("gate, state", OTHER_PAIRS)
+def test_predict_in_chunks_statefully_and_with_frozen_padding_equals_the_python_loop(gate, state, rng, compiled, calls, monkeypatch):
+    net = classifier(gate, state)
+    X = [rng.normal(size=(t, C)).astype("float32") for t in (7, 12, 4)]
+    cases = {
+        "whole": lambda: ll.predict(net, X),
+        "chunks": lambda: ll.predict(net, X, sequence_length=3),  # the state carried from chunk to chunk
+        "frozen": lambda: ll.predict(net, X, freeze_padding=True, sequence_padding_direction="left"),
+        "stateful": lambda: [ll.reset_state(net), ll.predict_and_update_state(net, [x[:3] for x in X]), ll.predict_and_update_state(net, [x[3:] for x in X])][1:],
+    }
+    for name, case in cases.items():
+        before = calls["n"]
+        got, want = case(), python_loop(case, monkeypatch)
+        assert calls["n"] > before, name
+        for g, w in zip(got, want):
+            for a, b in zip(g, w) if isinstance(g, list) else [(g, w)]:
+                np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("gate, state", OTHER_PAIRS)
+def test_trace_recomputes_the_compiled_steps(gate, state, rng, compiled, calls):
+    net = classifier(gate, state)
+    X = [rng.normal(size=(t, C)).astype("float32") for t in (30, 17)]
+    trace = ll.trace(net, X)
+    assert calls["n"] >= 1
+    assert trace.max_error < 1e-6
+
+
+def test_training_with_other_activations_runs_the_python_loop_and_learns(calls):
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(int(t), C)).astype("float32") for t in rng.integers(5, 10, size=40)]
+    y = np.array(["up" if x[:, 0].sum() > 0 else "down" for x in X])
+    torch.manual_seed(0)
+    layers = [ll.sequence_input_layer(C), ll.lstm_layer(8, output_mode="last", gate_activation_function="hard-sigmoid",
+              state_activation_function="softsign"), ll.fully_connected_layer(2), ll.softmax_layer()]
+    options = ll.training_options("adam", max_epochs=15, mini_batch_size=20, initial_learn_rate=0.02, verbose=False, seed=0)
+    net = ll.trainnet(X, y, ll.Network(layers), "crossentropy", options)
+    layer = net["lstm"]
+    x = torch.as_tensor(np.stack([x[:5] for x in X]))
+    before = calls["n"]
+    layer(x).sum().backward()  # gradients need the Python loop
+    assert calls["n"] == before
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in (layer.input_weights, layer.recurrent_weights, layer.bias))
+    accuracy = np.mean(ll.classify(net, X) == y)
+    assert accuracy > 0.8, accuracy
+
+
+def test_an_intervention_runs_the_python_loop_over_its_steps_only(rng, compiled, calls):
+    net = classifier("hard-sigmoid", "relu")
+    X = rng.normal(size=(2, 8, C)).astype("float32")
+    clean = ll.predict(net, X)  # (2, 8, 2)
+    ran = calls["n"]
+    edited = ll.predict(net, X, interventions=[ll.Intervention("lstm", "f", set=0.0)])
+    assert calls["n"] == ran  # the edited steps ran in Python
+    assert np.abs(clean - edited).max() > 1e-3
+    late = ll.predict(net, X, interventions=[ll.Intervention("lstm", "f", steps=slice(4, None), set=0.0)])
+    assert calls["n"] == ran + 1  # steps 0 to 3 compiled, as in the clean run: the same bits
+    np.testing.assert_array_equal(late[:, :4], clean[:, :4])
+    assert np.abs(late[:, 4:] - clean[:, 4:]).max() > 1e-3
+
+
+def test_a_failed_build_warns_once_with_its_reason_and_falls_back(monkeypatch, rng):
+    def failing():
+        raise RuntimeError("Error building extension 'lstmlab_loop':\n[1/2] c++ -c main.cpp\nmain.cpp:3:10: error: no compiler here\nninja: build stopped")
+
+    monkeypatch.setattr(loop_kernel, "_op", None)
+    monkeypatch.setattr(loop_kernel, "_reason", None)
+    monkeypatch.setattr(loop_kernel, "_build", failing)
+    monkeypatch.delenv("LSTMLAB_NO_COMPILE", raising=False)
+    layer = make_layer("hard-sigmoid", "softsign", torch.float64, rng)
+    x = torch.as_tensor(rng.normal(size=(B, T, C)))
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        y = layer(x)
+        layer(x)
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1, messages
+    assert "the compiled LSTM step loop is not available (RuntimeError: main.cpp:3:10: error: no compiler here)" in messages[0]
+    assert loop_kernel.reason() == "RuntimeError: main.cpp:3:10: error: no compiler here"
+    with torch.no_grad():
+        want = python_loop(lambda: layer(x), monkeypatch)
+    np.testing.assert_array_equal(y.numpy(), want.numpy())
+
+
+SCRIPT = """
+import warnings; warnings.simplefilter("error", RuntimeWarning)
+import numpy as np, torch, lstmlab as ll
+from lstmlab.layers import loop_kernel
+torch.manual_seed(0)
+net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(5, gate_activation_function="hard-sigmoid", state_activation_function="relu")])
+X = np.random.default_rng(0).normal(size=(2, 7, 3)).astype("float32")
+np.save({path!r}, ll.predict(net, X))
+print(loop_kernel.reason())
+"""
+
+
+def test_lstmlab_no_compile_takes_the_python_loop_silently_with_the_same_numbers(tmp_path):
+    path = str(tmp_path / "y.npy")
+    env = {**os.environ, "LSTMLAB_NO_COMPILE": "1"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT.format(path=path)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "LSTMLAB_NO_COMPILE is set"
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(5, gate_activation_function="hard-sigmoid", state_activation_function="relu")])
+    X = np.random.default_rng(0).normal(size=(2, 7, 3)).astype("float32")
+    np.testing.assert_allclose(ll.predict(net, X), np.load(path), atol=1e-6, rtol=1e-6)
+
+
+def test_a_build_error_is_summed_up_in_one_line():
+    error = RuntimeError("Error building extension 'x':\n[1/2] c++ -O3\nmain.cpp:1: error: boom\nmain.cpp:2: error: again")
+    assert loop_kernel._summary(error) == "RuntimeError: main.cpp:1: error: boom"
+    assert loop_kernel._summary(RuntimeError("Ninja is required to load C++ extensions")) == "RuntimeError: Ninja is required to load C++ extensions"
+    assert loop_kernel._summary(PermissionError()) == "PermissionError"
+
+
+def test_prepare_says_what_happened(compiled):
+    assert loop_kernel.prepare().startswith(f"lstmlab: the compiled LSTM step loop {loop_kernel.NAME} is ready (")
