@@ -7,7 +7,7 @@ Run it from the repository root:
     .venv/bin/python benchmarks/trace_stream.py --sizes 100000 1000000 10000000 --rounds 1
 
 What it measures, on the shipped language model (`ll.datasets.python_char_lm()`: embedding, an
-LSTM of 192 units, a fully connected layer of 96) reading the training text of
+LSTM of 256 units, a fully connected layer of 96) reading the training text of
 `ll.datasets.python_source()` as one long sequence (repeated when a size asks for more):
 
     predict   ll.predict(net, [ids], sequence_length=4096): the fused forward pass, in the same chunks

@@ -512,7 +512,7 @@ def python_source():
 def python_char_lm():
     """The character language model that lstmlab ships, trained on `python_source()`, and its vocabulary.
 
-    sequence input (1) -> word embedding (32) -> LSTM "lstm" (192 units) -> fully connected (96)
+    sequence input (1) -> word embedding (32) -> LSTM "lstm" (256 units) -> fully connected (96)
     -> softmax: it reads Python source one character id at a time and gives, at every step, the
     probabilities of the 96 characters that could come next. benchmarks/train_python_char_lm.py
     trained it from scratch (the machine, the time and the bits per character it reached are in
@@ -524,7 +524,7 @@ def python_char_lm():
 
     >>> net, vocabulary = python_char_lm()
     >>> len(vocabulary), net.output_size, net["lstm"].num_hidden_units
-    (96, 96, 192)
+    (96, 96, 256)
     """
     path = _data_file("python_char_lm.npz")
     net = load_network(path)

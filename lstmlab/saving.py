@@ -11,6 +11,7 @@ it with `read`, makes a Network of the layers it remade, and fills that with `re
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def save(net, path):
     tensors = {f"{layer.name}.{name}": t.detach().cpu().numpy() for layer in net.layers for name, t in layer.state_dict().items()}
     text = json.dumps(config, default=_plain).encode("utf-8")
     with open(path, "wb") as f:
-        np.savez(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors)
+        np.savez_compressed(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def read(path):
                 raise ValueError(f"load_network: {path} is not an lstmlab network file: it has no {CONFIG} entry.")
             config = json.loads(archive[CONFIG].tobytes().decode("utf-8"))
             tensors = {key: torch.from_numpy(archive[key]) for key in archive.files if key != CONFIG}
-    except (zipfile.BadZipFile, EOFError) as error:  # the archive ends early or is damaged
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:  # the archive ends early or is damaged
         raise _incomplete(path, f"{Path(path).stat().st_size} bytes; zipfile: {error}") from None
     except (OSError, ValueError, UnicodeDecodeError) as error:  # an entry holds pickled objects, or no array
         if str(error).startswith("load_network"):

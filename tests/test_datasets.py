@@ -13,7 +13,7 @@ SHA256 = {  # also listed in datasets/README.md; change both together
     "mauna_loa_co2_weekly.csv": "16695fa2786e53414e5a6b54767a3fdf5de99cfbc68617f69d1362d92776a92f",
     "digits_8x8.npz": "b2dab7b501728c22e9119ad76740b2e17c77a231e42d1e592380d90886f1a05e",
     "python_source.npz": "0c3604e5d93ce11324d259b8366a7ef4f89a3332098099c72cd2b7d9b1dedce2",
-    "python_char_lm.npz": "a95b1146c30a80d2c8bbe2ef31d541d8a71f3cfc541b31dc8344bef1ea2dd50a",
+    "python_char_lm.npz": "c7ea1eb89391bf31f7bb375547b9ce6c2fd8aca7399f615927ef010390b5d4bd",
 }
 TEXT_SHA256 = {  # the text of each split of python_source.npz, as datasets/python_source.py prints it
     "train": "da50e390322d9be7fd5054e5af4f35350d72ec40c9fe79c03ab2de9e1b818d37",
@@ -338,7 +338,7 @@ def test_python_source_refuses_codes_beyond_ascii(data_dir):
 def test_python_char_lm_reads_python():
     net, vocabulary = datasets.python_char_lm()
     assert len(vocabulary) == 96 and net.class_names == list(vocabulary.characters)
-    assert net["lstm"].num_hidden_units == 192 and net.output_size == 96
+    assert net["lstm"].num_hidden_units == 256 and net.output_size == 96
     history = net.training_history_
     assert {"loss", "bits_per_character", "validation_bits_per_character"} <= set(history.columns)
     test = datasets.python_source()[2][:3000]  # held-out code
