@@ -12,7 +12,8 @@ Run it from the repository root:
    Printed: the test accuracy of 5 seeds, their median, and the time.
 2. trainnet against a hand-written PyTorch loop doing the same work (the same mini-batches,
    torch.nn.LSTM + Linear, cross-entropy, per-parameter gradient clipping at norm 1, Adam with
-   L2 1e-4 on the weights), interleaved epoch by epoch in this process. Target: at most 1.25x.
+   L2 1e-4 on the weights), interleaved epoch by epoch in this process. Target: at most 1.1x (the ratio of the medians;
+   the spread of the per-round ratios is printed too).
 3. lstmlab's own options on top of the recipe (z-score input normalization, left padding, frozen
    padding, a BiLSTM), each over the same 5 seeds. Nothing is chosen on the test set: every
    variant is reported, none is picked.
@@ -109,10 +110,12 @@ def speed_table(data, device, rounds):
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
     ratio = statistics.median(times["trainnet"]) / statistics.median(times["PyTorch loop"])
-    print(f"\n2. One epoch (10 iterations of 27 sequences), median of {rounds} interleaved rounds")
+    per_round = sorted(a / b for a, b in zip(times["trainnet"], times["PyTorch loop"]))
+    print(f"\n2. One epoch (10 iterations of 27 sequences), median of {rounds} interleaved rounds, {torch.get_num_threads()} torch threads")
     for name, t in times.items():
         print(f"   {name:14s} {statistics.median(t) * 1e3:7.1f} ms")
-    print(f"   trainnet / PyTorch loop: {ratio:.2f}x   target <= 1.25x  {'PASS' if ratio <= 1.25 else 'over target'}")
+    print(f"   trainnet / PyTorch loop: {ratio:.2f}x   target <= 1.1x  {'PASS' if round(ratio, 2) <= 1.1 else 'over target'}"
+          f"   (per round: {per_round[0]:.2f}-{per_round[-1]:.2f}x)")
 
 
 def variants_table(data, device, seeds, epochs):
@@ -130,13 +133,13 @@ def variants_table(data, device, seeds, epochs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 seed, 10 epochs, 3 timing rounds")
+    parser.add_argument("--quick", action="store_true", help="1 seed, 10 epochs, 5 timing rounds")
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], default="auto")
     args = parser.parse_args()
     device = "cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu"
     environment = "gpu" if device == "cuda" else "cpu"
     data = ll.datasets.japanese_vowels()
-    seeds, epochs, rounds = ([0], 10, 3) if args.quick else ([0, 1, 2, 3, 4], 70, 10)
+    seeds, epochs, rounds = ([0], 10, 5) if args.quick else ([0, 1, 2, 3, 4], 70, 15)
     print(f"Japanese Vowels: {len(data[0])} training and {len(data[2])} test utterances")
     print(f"torch {torch.__version__} | device {device} | torch.get_num_threads() = {torch.get_num_threads()}")
     recipe_table(data, environment, seeds, epochs)

@@ -17,10 +17,11 @@ def hard_sigmoid(x, out=None):
 
 
 def tanh(x, out=None):
+    """As 2 sigmoid(2x) - 1: the same function, and 2.5x faster than torch.tanh on a CPU (measured:
+    1.2 ms against 2.9 ms for 1.6 million values). The step loop in C++ (`layers.loop_kernel`)
+    computes it the same way, so that both round alike."""
     if out is None:
-        return torch.tanh(x)
-    # In place, as 2 sigmoid(2x) - 1: the same function, and 2.5x faster than torch.tanh on a CPU
-    # (measured: 1.2 ms against 2.9 ms for 1.6 million values).
+        return 2.0 * torch.sigmoid(2.0 * x) - 1.0
     torch.mul(x, 2.0, out=out)
     return out.sigmoid_().mul_(2.0).sub_(1.0)
 
