@@ -125,6 +125,8 @@ net = ll.trainnet(X, y, net, "crossentropy", options)
 # one file per process: two processes printing long lines to one pipe can interleave them
 with open(f"rank{dist.get_rank()}.json", "w") as f:
     json.dump([dist.get_rank(), net.training_history_.loss.tolist(), net["lstm"].bias.tolist()], f)
+dist.barrier()  # leave together: a worker whose peer has already gone can abort at exit (gloo)
+dist.destroy_process_group()
 """
 
 
@@ -140,7 +142,7 @@ def test_torchrun_launches_workers_that_join_one_group(tmp_path):
     finally:
         if run.poll() is None:
             os.killpg(run.pid, 9)  # torchrun and the workers it started, never left behind
-    assert run.returncode == 0, err[-2000:]
+    assert run.returncode == 0, err[-6000:]
     ranks = sorted(json.loads(path.read_text()) for path in tmp_path.glob("rank*.json"))
     assert [r[0] for r in ranks] == [0, 1]
     torch.manual_seed(3)
