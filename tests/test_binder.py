@@ -17,7 +17,7 @@ def pins(path):
 
 def test_binder_pins_are_the_tested_versions():
     binder, tested = pins("binder/requirements.txt"), pins("constraints.txt")
-    for package in ("torch", "numpy", "pandas", "tqdm", "jupyterlab", "ipywidgets", "plotly"):
+    for package in ("torch", "numpy", "pandas", "tqdm", "jupyterlab", "ipywidgets", "plotly", "ninja"):
         assert package in binder, f"binder/requirements.txt does not pin {package}"
         assert binder[package] == tested[package], f"{package}: binder {binder[package]}, constraints.txt {tested[package]}"
 
