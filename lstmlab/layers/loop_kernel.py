@@ -224,10 +224,11 @@ def _summary(error):
     return f"{type(error).__name__}: {line}" if line else type(error).__name__
 
 
-def applies(x, states, W, R, b):
-    """Whether the compiled loop may run these steps: no gradient needed, on the CPU, float32 or
-    float64. Builds the loop the first time the rest holds (None from `compiled` then says no)."""
-    tensors = (x, W, R, b, *states)
+def applies(x, *tensors):
+    """Whether the compiled loop may run steps on x with these states and weights: no gradient
+    needed, on the CPU, float32 or float64. Builds the loop the first time the rest holds (None
+    from `compiled` then says no)."""
+    tensors = (x, *tensors)
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return False
     if any(t.device.type != "cpu" or t.dtype != x.dtype for t in tensors) or x.dtype not in (torch.float32, torch.float64):

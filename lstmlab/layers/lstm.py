@@ -133,7 +133,7 @@ class LSTMLayer(RecurrentLayer):
         return i, f, g, o
 
     def fast_steps(self, x, states):
-        return self.uses_fused_kernel or loop_kernel.applies(x, states, *self.direction_parameters(0))
+        return self.uses_fused_kernel or loop_kernel.applies(x, *states, *self.parameters())
 
     def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT):
         """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H).
@@ -141,7 +141,7 @@ class LSTMLayer(RecurrentLayer):
         keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
         edit(quantity, t, value) returns a value as the interventions leave it (`NO_EDIT`: as is).
         """
-        if not edit.actions and loop_kernel.applies(x, states, W, R, b):  # no gradient, no intervention: these lines in C++
+        if not edit.actions and loop_kernel.applies(x, *states, W, R, b):  # no gradient, no intervention: these lines in C++
             return loop_kernel.lstm_loop(x, states, W, R, b, keep, self.gate_activation_function, self.state_activation_function)
         h, c = states
         T, B, C = x.shape

@@ -17,7 +17,8 @@ layer is an ordinary LSTM whose weights are the products W Q_i^T (4H, C) and R Q
 `direction_parameters` returns those products, and everything else, the step loop, torch's fused
 kernel, `ll.trace` and the interventions, is `LSTMLayer`'s, unchanged. Gradients reach W, R and
 both projectors through the products. (torch's kernel with proj_size cannot run this layer: it
-would output Q_o^T h, not h.)
+would output Q_o^T h, not h.) For the same reason `to_torch` gives a plain torch.nn.LSTM holding
+the products: the same outputs, without the compression.
 
 Fewer learnables than the LSTM with the same H and C only when Po < 4H/5 and Pi < 4HC/(4H + C):
 
@@ -233,15 +234,6 @@ class ProjectedLSTMLayer(LSTMLayer):
     def describe(self):
         projectors = f"projectors: input {self.input_projector_size}, output {self.output_projector_size}"
         return super().describe().replace(" hidden units,", f" hidden units, {projectors},", 1)
-
-    def to_torch(self):
-        """A torch.nn.LSTM (no proj_size) with the weights W Q_i^T and R Q_o^T: the same outputs.
-
-        It computes exactly what this layer computes, but stores the full (4H, C) and (4H, H)
-        matrices: the compression does not survive. torch.nn.LSTM(proj_size=Po) cannot hold this
-        layer, since it outputs the projected state Q_o^T h and has no input projector.
-        """
-        return super().to_torch()
 
 
 def _scalar_factor(value, name, where):

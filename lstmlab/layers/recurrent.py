@@ -295,19 +295,18 @@ class RecurrentLayer(Layer):
         (`pieces`), each piece starting from the states where the one before it ended.
 
         x (T, B, C); keep (T, B) or None; edits: one `Edit` per direction (None: no intervention);
-        fused: whether torch's kernel may run the steps no intervention touches (by default the
-        step loop runs them all).
+        fused: whether a kernel may run the steps no intervention touches (`fast_steps`; by default
+        the step loop runs them all).
         """
         outputs, finals = [], []
         for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
             xd, keep_d = (x, keep) if d == 0 else (x.flip(0), None if keep is None else keep.flip(0))
             state, ys = self._direction_states(states, d), []
+            parameters = self.direction_parameters(d)
             for start, stop, loop in self.pieces(len(x), edit.span(len(x)), fused):
                 x_piece, keep_piece = xd[start:stop], None if keep_d is None else keep_d[start:stop]
-                if loop:
-                    y, state = self._loop(x_piece, state, *self.direction_parameters(d), keep=keep_piece, edit=edit.from_step(start))
-                elif not self.uses_fused_kernel:  # no edit: the compiled step loop (see `fast_steps`)
-                    y, state = self._loop(x_piece, state, *self.direction_parameters(d), keep=keep_piece)
+                if loop or not self.uses_fused_kernel:  # a piece with no edit runs the compiled step loop (`fast_steps`)
+                    y, state = self._loop(x_piece, state, *parameters, keep=keep_piece, edit=edit.from_step(start) if loop else NO_EDIT)
                 elif keep_piece is None:
                     y, state = self._fused(x_piece, state, direction=d)
                 else:
