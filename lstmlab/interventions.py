@@ -381,9 +381,12 @@ def _mask(steps, indices, offset, T, frozen, device):
     return mask if frozen is None else mask & frozen
 
 
-def describe_computation(layer, spans):
+def describe_computation(layer, spans, recorded=False):
     """How `ll.trace` says a direction was computed, from the spans (first, stop) of its mini-batches
-    (input time; None where no intervention acted)."""
+    (input time; None where no intervention acted); recorded: whether the compiled step loop
+    recorded it as it ran (a clean trace on a CPU, `LSTMLayer.records`)."""
+    if recorded:
+        return "lstmlab's compiled step loop, recording every step as it ran"
     acted = [s for s in spans if s is not None]
     if not layer.uses_fused_kernel:
         return "the step loop (torch has no fused kernel for this layer's equations)"

@@ -1,11 +1,21 @@
 """`ll.trace`: record every gate and state a recurrent network computed, per step and sequence.
 
-How it works, and why it is fast: the network runs as usual (the fused kernel where the options
-allow), which gives every hidden state h_t. Knowing h_{t-1} for every t, all gates of all steps are
-one matrix product away, i = sigma_g(W_i x_t + R_i h_{t-1} + b_i) and so on, and the LSTM cell state
-follows from c_t = f * c_{t-1} + i * g, a linear recurrence solved in one pass (`lstmlab.scan`).
-Finally h_t = o * sigma_s(c_t) is computed again from the recorded gates and compared with what the
-network output: `max_error` reports the largest difference, so the recording proves itself.
+How it works, and why it is fast. There are two ways, and `tr[layer].computed_by` says which one
+made a recording; both prove themselves in `max_error`.
+
+- Recorded as computed (an LSTM on a CPU, in a clean run): lstmlab's compiled step loop
+  (`lstmlab.layers.loop_kernel`) runs the layer and keeps every gate and cell state as it computes
+  them, so the recording is the network's forward pass itself, and the next layer reads its h. To
+  check it, every tenth step and the last are computed again from the recorded h_{t-1} and c_{t-1}
+  by the readable torch equations (`LSTMLayer._explain`), for every sequence and unit, and
+  `max_error` is the largest difference in any of the six quantities.
+- Recomputed from the kernel's h (a GPU, a GRU, an intervention, or no compiled loop): the network
+  runs as usual (torch's fused kernel where the options allow), which gives every hidden state h_t.
+  Knowing h_{t-1} for every t, all gates of all steps are one matrix product away,
+  i = sigma_g(W_i x_t + R_i h_{t-1} + b_i) and so on, and the LSTM cell state follows from
+  c_t = f * c_{t-1} + i * g, a linear recurrence solved in one pass (`lstmlab.scan`). Finally
+  h_t = o * sigma_s(c_t) is computed again from the recorded gates and compared with what the
+  network output at every step: `max_error` reports the largest difference.
 
 Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per step and per unit, for each direction:
 24 bytes for an LSTM (i, f, g, o, c, h) and 16 bytes for a GRU (r, z, n, h). The Japanese Vowels
@@ -57,9 +67,13 @@ class LayerTrace:
         forward, backward: a `DirectionTrace` each (a one-way layer has only `forward`).
         steps: (S,) the time steps recorded. units: (U,) the hidden units recorded.
         lengths: (N,) each sequence's real length. mask: (N, S), True on real (not padded) steps.
-        max_error: the largest |h recomputed from the gates - h the network output|.
-        computed_by: {direction: how the layer computed it}: torch's fused kernel, the step loop,
-            or, where interventions acted, the step loop over those steps (see `ll.Intervention`).
+        max_error: how far the recording is from the equations computed again (see the module's
+            docstring): the largest |h recomputed from the gates - h the network output| over all
+            steps, or, for a recording the compiled loop made as it ran, the largest difference in
+            any quantity at every tenth step (and the last), recomputed from the recorded states.
+        computed_by: {direction: how the layer computed it}: lstmlab's compiled step loop recording
+            as it ran, torch's fused kernel, the step loop, or, where interventions acted, the step
+            loop over those steps (see `ll.Intervention`).
     """
 
     def __init__(self, name, kind, directions, steps, units, lengths, max_error, computed_by):
@@ -211,7 +225,7 @@ def trace(
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM or GRU layer to record.")
     chosen = _choose_layers(layers, recurrent)
-    kept = _choose_quantities(quantities, [recurrent[name] for name in chosen])  # {layer name: quantities}
+    kept_quantities = _choose_quantities(quantities, [recurrent[name] for name in chosen])  # {layer name: quantities}
     precision = _choose_dtype(dtype)
     sequence_length = "longest" if out is None else _check_streaming(out, chunk_length, interventions, recurrent)
     lengths = net.recurrent_lengths([len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
@@ -221,10 +235,11 @@ def trace(
     if out is None:
         store = _MemoryRecording(chosen, N, step_index)
     else:
-        store = _DiskRecording(out, [recurrent[name] for name in chosen], kept, N, step_index, unit_index, precision or _numpy(recurrent[chosen[0]].like, None).dtype)
+        store = _DiskRecording(out, [recurrent[name] for name in chosen], kept_quantities, N, step_index, unit_index, precision or _numpy(recurrent[chosen[0]].like, None).dtype)
     errors = dict.fromkeys(chosen, 0.0)
     spans = {name: [[] for _ in range(recurrent[name].num_directions)] for name in chosen}  # where interventions acted, input time
     offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
+    by_kernel = set()  # the layers that the compiled loop recorded as it ran
 
     # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
     batching = check_batching_options(mini_batch_size, sequence_length, "right", "never", False, "trace")
@@ -234,7 +249,8 @@ def trace(
 
     def observe(batch, layer, x, states, frozen):
         edits = None if plan is None else plan.edits(batch, layer, x, frozen)
-        y, final = layer.run(x, states, frozen, edits)  # y (B, T, D*H)
+        kept = [] if plan is None and layer.name in chosen and layer.records(x) else None  # the compiled loop keeps all
+        y, final = layer.run(x, states, frozen, edits, kept)  # y (B, T, D*H)
         if layer.name not in chosen:
             return y, final
         units = _as_index(unit_index[layer.name], layer.num_hidden_units, x.device)
@@ -244,14 +260,21 @@ def trace(
         end = min(offset + T, int(lengths[layer.name][batch.indices].max()))  # a last chunk may be padded beyond the longest sequence
         inside = (chosen_steps >= offset) & (chosen_steps < end)  # (S,) the chosen steps this chunk reached
         H = layer.num_hidden_units
+        if kept:  # recorded as computed: checked against the equations recomputed at some steps
+            errors[layer.name] = max(errors[layer.name], layer.check(x, states, kept, frozen))
+            recorded = layer.explain(x, y, states, units, frozen, kept=kept)
+            by_kernel.add(layer.name)
+        else:  # recomputed from the kernel's h: checked against the kernel's h at every step
+            recorded = layer.explain(x, y, states, units, frozen, edits)
+            for d, r in enumerate(recorded):
+                h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
+                error = r["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
+                errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
         directions = []
-        for d, recorded in enumerate(layer.explain(x, y, states, units, frozen, edits)):
+        for d, r in enumerate(recorded):
             span = None if edits is None else edits[d].span(T)  # in the direction's own time
             spans[layer.name][d].append(span if d == 0 or span is None else (T - span[1], T - span[0]))
-            h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
-            error = recorded["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
-            errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
-            directions.append({q: _numpy(_steps(recorded[q], chosen_steps[inside] - offset), precision) for q in kept[layer.name]})
+            directions.append({q: _numpy(_steps(r[q], chosen_steps[inside] - offset), precision) for q in kept_quantities[layer.name]})
         store.add(layer.name, batch.indices, inside, directions)
         offsets[layer.name] = offset + T
         return y, final
@@ -260,7 +283,7 @@ def trace(
         for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=observe):
             pass  # observe records every mini-batch as it runs
 
-    computed_by = {name: [describe_computation(recurrent[name], direction) for direction in spans[name]] for name in chosen}
+    computed_by = {name: [describe_computation(recurrent[name], direction, name in by_kernel) for direction in spans[name]] for name in chosen}
     layer_traces = {
         name: LayerTrace(name, recurrent[name].kind, directions, step_index[name], unit_index[name], lengths[name], errors[name], computed_by[name])
         for name, directions in store.finish(lengths, errors, computed_by).items()

@@ -28,3 +28,4 @@ def test_binder_gets_a_cpu_torch_and_installs_lstmlab_itself():
     assert (ROOT / "binder/runtime.txt").read_text().strip() == "python-3.11"
     post_build = (ROOT / "binder/postBuild").read_text()
     assert "set -euo pipefail" in post_build and "pip install --no-deps ." in post_build
+    assert "loop_kernel.prepare()" in post_build.split("pip install --no-deps .")[1]  # the step loop built into the image

@@ -128,13 +128,106 @@ def test_predict_in_chunks_statefully_and_with_frozen_padding_equals_the_python_
                 np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5, err_msg=name)
 
 
-@pytest.mark.parametrize("gate, state", OTHER_PAIRS)
-def test_trace_recomputes_the_compiled_steps(gate, state, rng, compiled, calls):
-    net = classifier(gate, state)
-    X = [rng.normal(size=(t, C)).astype("float32") for t in (30, 17)]
-    trace = ll.trace(net, X)
-    assert calls["n"] >= 1
-    assert trace.max_error < 1e-6
+@pytest.mark.parametrize("gate, state", PAIRS)
+def test_trace_records_what_the_compiled_loop_computed(gate, state, rng, compiled, calls, monkeypatch):
+    """On a CPU a clean trace is recorded by the compiled loop as it runs, torch's activations
+    included, and equals the recording recomputed from the kernel's h (or the Python loop's), for a
+    BiLSTM with start states and padding, frozen or not, all units and steps or some."""
+    layer = ll.bilstm_layer(H, gate_activation_function=gate, state_activation_function=state,
+                            hidden_state=rng.normal(size=2 * H), cell_state=rng.normal(size=2 * H))
+    net = shaken(ll.Network([ll.sequence_input_layer(C), layer]).double(), rng)
+    X = [rng.normal(size=(t, C)) for t in (23, 6, 14)]
+    monkeypatch.setattr(loop_kernel, "ROWS_PER_THREAD", 1)  # torch's activations too, in mini-batches of 2 (see the next test)
+    recomputed = []
+    explain = type(layer)._explain
+    monkeypatch.setattr(type(layer), "_explain", lambda self, xh, *args, **kwargs: recomputed.append(xh.shape) or explain(self, xh, *args, **kwargs))
+    for options in ({}, {"freeze_padding": True}, {"units": [4, 0], "steps": slice(2, 8)}):
+        before, recomputed[:] = calls["n"], []
+        got = ll.trace(net, X, mini_batch_size=2, **options)
+        assert calls["n"] == before + 4  # two mini-batches, two directions
+        assert got["bilstm"].computed_by == dict.fromkeys(("forward", "backward"), "lstmlab's compiled step loop, recording every step as it ran")
+        assert [tuple(shape) for shape in recomputed] == [(2 * 4, 1, C + H)] * 2 + [(1 * 3, 1, C + H)] * 2  # steps 0, 10, 20, 22; 0, 10, 13
+        want = python_loop(lambda: ll.trace(net, X, mini_batch_size=2, **options), monkeypatch)
+        assert got.max_error < 1e-12 and want.max_error < 1e-12
+        for direction in ("forward", "backward"):
+            for q in "ifgoch":
+                np.testing.assert_allclose(getattr(got["bilstm"], direction).arrays[q], getattr(want["bilstm"], direction).arrays[q],
+                                           atol=1e-10, rtol=1e-10, err_msg=f"{options} {direction} {q}")
+
+
+def test_with_torch_activations_only_a_batch_that_fills_the_threads_is_recorded_by_the_loop(rng, compiled, monkeypatch):
+    """Below 16 sequences per thread torch's kernel and the recomputing product are faster (benchmarks/README.md)."""
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    default, other = (ll.lstm_layer(H, input_size=C, gate_activation_function=gate) for gate in ("sigmoid", "hard-sigmoid"))
+    small, big = torch.zeros(31, T, C), torch.zeros(32, T, C)
+    with torch.no_grad():
+        assert not default.records(small) and default.records(big)
+        assert other.records(small) and other.records(big)  # the loop runs anyway: keeping what it computes is free
+    assert not default.records(big)  # the loop passes no gradient back
+
+
+def test_a_full_batch_recorded_by_the_loop_agrees_with_torch_and_with_the_recomputed_trace(rng, compiled, monkeypatch):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)  # 64 sequences fill two threads
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(16, cell_state=rng.normal(size=16))])
+    X = rng.normal(size=(64, 30, C)).astype("float32")
+    tr = ll.trace(net, X, mini_batch_size=64)
+    assert tr["lstm"].computed_by == {"forward": "lstmlab's compiled step loop, recording every step as it ran"}
+    assert tr.max_error < 1e-6
+    layer = net["lstm"]
+    with torch.no_grad():
+        c0 = layer.initial_cell_state.expand(1, 64, 16).contiguous()
+        h_torch = ll.to_torch(ll.lstm_layer(16, input_weights=layer.input_weights, recurrent_weights=layer.recurrent_weights,
+                                            bias=layer.bias))(torch.as_tensor(X), (torch.zeros(1, 64, 16), c0))[0]
+    np.testing.assert_allclose(tr["lstm"].h, h_torch.numpy(), atol=1e-5)
+    with monkeypatch.context() as m:
+        m.setattr(type(layer), "records", lambda self, x: False)
+        recomputed = ll.trace(net, X, mini_batch_size=64)
+    assert recomputed["lstm"].computed_by == {"forward": "torch's fused kernel"}
+    for q in "ifgoch":
+        np.testing.assert_allclose(getattr(tr["lstm"], q), getattr(recomputed["lstm"], q), atol=2e-6, err_msg=q)
+
+
+@pytest.mark.parametrize("step, quantity, checked", [(10, "f", True), (9, "c", True), (19, "o", True), (5, "g", False)])
+def test_max_error_of_a_recording_checks_every_tenth_step(step, quantity, checked, rng, compiled, monkeypatch):
+    """The check recomputes steps 0, 10, ... and the last from the recorded states: a quantity kept
+    wrong there, or a state kept wrong the step before, shows in max_error; other steps are not checked."""
+    monkeypatch.setattr(loop_kernel, "ROWS_PER_THREAD", 1)  # recorded by the loop with torch's activations and 3 sequences
+    net = classifier("sigmoid", "tanh")
+    X = rng.normal(size=(3, 20, C)).astype("float32")
+    clean = ll.trace(net, X)
+    assert clean.max_error < 1e-6
+    run = loop_kernel.lstm_loop
+
+    def spoiled(x, states, W, R, b, keep, gate, state, kept=None):
+        y, final = run(x, states, W, R, b, keep, gate, state, kept)
+        gates, cells = kept
+        target = cells[step] if quantity == "c" else gates[step].unflatten(-1, (4, H))[:, "ifgo".index(quantity)]
+        target[1, 0] += 0.25  # sequence 1, unit 0
+        return y, final
+
+    monkeypatch.setattr(loop_kernel, "lstm_loop", spoiled)
+    tr = ll.trace(net, X)
+    np.testing.assert_allclose(getattr(tr["lstm"], quantity)[1, step, 0], getattr(clean["lstm"], quantity)[1, step, 0] + 0.25, rtol=1e-6)
+    assert (tr.max_error > 0.01) == checked, tr.max_error
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_a_big_batch_is_shared_among_threads_under_any_grad_mode(mode, rng, compiled, calls, monkeypatch):
+    """From 32 sequences on, each of torch's threads runs 16 or more of them through every step, with
+    the caller's grad or inference mode; the numbers are the Python loop's."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        net = classifier("hard-sigmoid", "softsign")
+        X = rng.normal(size=(40, 9, C)).astype("float32")
+        with mode():
+            got, tr = ll.predict(net, X), ll.trace(net, X)
+        assert calls["n"] == 2 and tr.max_error < 1e-6
+        np.testing.assert_allclose(got, python_loop(lambda: ll.predict(net, X), monkeypatch), atol=1e-6)
+        np.testing.assert_allclose(tr["lstm"].c, python_loop(lambda: ll.trace(net, X), monkeypatch)["lstm"].c, atol=1e-6)
+    finally:
+        torch.set_num_threads(previous)
 
 
 def test_training_with_other_activations_runs_the_python_loop_and_learns(calls):

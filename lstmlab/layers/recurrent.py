@@ -183,6 +183,11 @@ class RecurrentLayer(Layer):
         fused kernel here; an LSTM layer also has its compiled step loop."""
         return self.uses_fused_kernel
 
+    def records(self, x):
+        """Whether `run` can keep every quantity of every step on x as it computes them (its `kept`):
+        an LSTM layer's compiled step loop can; torch's fused kernel keeps none."""
+        return False
+
     @property
     def uses_fused_kernel(self):
         """True when torch's fused kernel (cuDNN on a GPU) computes exactly this layer's equations."""
@@ -247,7 +252,7 @@ class RecurrentLayer(Layer):
             out = y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
         return (out, *final) if self.has_state_outputs else out
 
-    def run(self, x, states=None, mask=None, edits=None):
+    def run(self, x, states=None, mask=None, edits=None, kept=None):
         """The full output sequence (B, T, D*H) and the final states, whatever the output mode.
 
         mask: None (MATLAB's behaviour: padded steps are computed like any other), or (B, T),
@@ -255,6 +260,8 @@ class RecurrentLayer(Layer):
         padding"), so that outputs no longer depend on how much padding there is, or where.
         edits: None, or one `Edit` per direction (`lstmlab.layers.edits`): the interventions that
         change what the layer computes. Each direction then runs on its own (see `pieces`).
+        kept: None, or a list that receives, per direction, what the compiled step loop computed,
+        step by step, in the direction's own time (only where `records`; see `LSTMLayer._loop`).
         """
         who = self.name or self.kind
         check_input(x, who)
@@ -268,10 +275,10 @@ class RecurrentLayer(Layer):
         with warnings.catch_warnings():
             # cuDNN copies our weights into its own buffer on each call and says so
             warnings.filterwarnings("ignore", message="RNN module weights are not part")
-            if self.uses_fused_kernel and edits is None:
+            if self.uses_fused_kernel and edits is None and kept is None:
                 y, final = self._fused(x, states) if keep is None else self._fused_frozen(x, states, keep)
             else:
-                y, final = self._each_direction(x, states, keep, edits, fused=self.fast_steps(x, states))
+                y, final = self._each_direction(x, states, keep, edits, fused=self.fast_steps(x, states), kept=kept)
         return y.transpose(0, 1), final
 
     @staticmethod
@@ -290,14 +297,15 @@ class RecurrentLayer(Layer):
         first, stop = span
         return [piece for piece in ((0, first, False), (first, stop, True), (stop, T, False)) if piece[0] < piece[1]]
 
-    def _each_direction(self, x, states, keep=None, edits=None, fused=False):
+    def _each_direction(self, x, states, keep=None, edits=None, fused=False, kept=None):
         """Run each direction on its own, the backward one reading time reversed: piece by piece
         (`pieces`), each piece starting from the states where the one before it ended.
 
         x (T, B, C); keep (T, B) or None; edits: one `Edit` per direction (None: no intervention);
         fused: whether a kernel may run the steps no intervention touches (`fast_steps`; by default
-        the step loop runs them all).
+        the step loop runs them all). kept: as in `run`.
         """
+        recording = {} if kept is None else {"kept": kept}  # asked only of a layer that `records`
         outputs, finals = [], []
         for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
             xd, keep_d = (x, keep) if d == 0 else (x.flip(0), None if keep is None else keep.flip(0))
@@ -305,17 +313,18 @@ class RecurrentLayer(Layer):
             parameters = self.direction_parameters(d)
             for start, stop, loop in self.pieces(len(x), edit.span(len(x)), fused):
                 x_piece, keep_piece = xd[start:stop], None if keep_d is None else keep_d[start:stop]
-                if loop or not self.uses_fused_kernel:  # a piece with no edit runs the compiled step loop (`fast_steps`)
-                    y, state = self._loop(x_piece, state, *parameters, keep=keep_piece, edit=edit.from_step(start) if loop else NO_EDIT)
+                if loop or not self.uses_fused_kernel or recording:  # a piece with no edit runs the compiled step loop (`fast_steps`)
+                    y, state = self._loop(x_piece, state, *parameters, keep=keep_piece, edit=edit.from_step(start) if loop else NO_EDIT, **recording)
                 elif keep_piece is None:
                     y, state = self._fused(x_piece, state, direction=d)
                 else:
                     y, state = self._fused_frozen(x_piece, state, keep_piece, direction=d)
                 ys.append(y)
-            y = torch.cat(ys)  # (T, B, H)
+            y = ys[0] if len(ys) == 1 else torch.cat(ys)  # (T, B, H)
             outputs.append(y if d == 0 else y.flip(0))
             finals.append(state)
-        return torch.cat(outputs, -1), tuple(torch.cat(s, -1) for s in zip(*finals))
+        y = outputs[0] if len(outputs) == 1 else torch.cat(outputs, -1)
+        return y, tuple(s[0] if len(s) == 1 else torch.cat(s, -1) for s in zip(*finals))
 
     def _fused_frozen(self, x, states, keep, direction=None):
         """The fused kernel with frozen padding: each sequence's real steps are moved to the start,
@@ -338,7 +347,7 @@ class RecurrentLayer(Layer):
             pieces.append(torch.where(after, state_after[:, cols], piece))
         return torch.cat(pieces, -1), final
 
-    def explain(self, x, y, states, units, mask=None, edits=None):
+    def explain(self, x, y, states, units, mask=None, edits=None, kept=None):
         """Recompute every recorded quantity from the layer's input and its known hidden states.
 
         Args:
@@ -350,6 +359,8 @@ class RecurrentLayer(Layer):
                 no gate acts on a padded step there, so gates are NaN and c, h the carried state.
             edits: the `Edit`s that `run` applied, one per direction, or None: each quantity is
                 edited as the step loop edited it, so that the recording shows what was computed.
+            kept: None, or what `run` kept (see its `kept`): then nothing is recomputed, the
+                quantities are taken as they were computed (`LSTMLayer.check` checks them).
 
         Returns:
             One dict per direction: quantity name -> (B, T, U) tensor, indexed by input time.
@@ -362,15 +373,18 @@ class RecurrentLayer(Layer):
             h = y[..., d * H : (d + 1) * H]  # (B, T, H)
             start = self._direction_states(states, d)
             xd, hd = (x, h) if d == 0 else (x.flip(1), h.flip(1))
-            xh = x.new_empty(B, T, C + H)  # (B, T, C+H): [x_t, h_{t-1}] for every t, in one buffer
-            xh[..., :C] = xd  # (B, T, C)
-            xh[:, 0, C:] = start[0]  # (B, H): h before the first step
-            xh[:, 1:, C:] = hd[:, :-1]  # (B, T-1, H)
             keep = None if mask is None else (mask if d == 0 else mask.flip(1))
-            if edit.actions:  # an intervention acts on units of its own: compute them all, then choose
-                q = {name: v[..., units] for name, v in self._explain(xh, start, ALL, *self.direction_parameters(d), keep=keep, edit=edit).items()}
+            if kept:
+                q = {name: v[..., units] for name, v in self._unpack(kept[d]).items()}
             else:
-                q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
+                xh = x.new_empty(B, T, C + H)  # (B, T, C+H): [x_t, h_{t-1}] for every t, in one buffer
+                xh[..., :C] = xd  # (B, T, C)
+                xh[:, 0, C:] = start[0]  # (B, H): h before the first step
+                xh[:, 1:, C:] = hd[:, :-1]  # (B, T-1, H)
+                if edit.actions:  # an intervention acts on units of its own: compute them all, then choose
+                    q = {name: v[..., units] for name, v in self._explain(xh, start, ALL, *self.direction_parameters(d), keep=keep, edit=edit).items()}
+                else:
+                    q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
             if keep is not None:
                 padded = ~keep[..., None]
                 for name in q:
