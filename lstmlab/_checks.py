@@ -10,9 +10,11 @@ import numpy as np
 import torch
 
 
-def check_positive_int(value, name, where):
+def check_positive_int(value, name, where, meaning="", fix=""):
+    """value as an int; else an error that says what it means (", the size of ...") and, after what
+    came, how to fix it (" Give ...")."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer; got {value!r}.")
+        raise ValueError(f"{where}: {name} must be a positive integer{meaning}; got {value!r}.{fix}")
     return int(value)
 
 

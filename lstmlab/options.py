@@ -154,8 +154,7 @@ def _check_workers(o, where):
     workers = o.get("workers")
     if workers is None:
         return
-    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
-        raise ValueError(f"{where}: workers must be a positive integer (the number of worker processes) or None; got {workers!r}.")
+    check_positive_int(workers, "workers", where, meaning=" (the number of worker processes) or None")
     environment = o.get("execution_environment", "auto")
     if environment not in ("parallel", "multi-gpu"):
         raise ValueError(

@@ -26,7 +26,6 @@ Fewer learnables than the LSTM with the same H and C only when Po < 4H/5 and Pi 
     projected: C*Pi + 4H*Pi + H*Po + 4H*Po + 4H     (Q_i, W, Q_o, R, b)
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -245,10 +244,6 @@ def _scalar_factor(value, name, where):
 
 def _check_size(value, name, what, where):
     """A projector size: a positive integer, the length of the projected vector."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"{where}: {name} must be a positive integer, the size the {what} is projected to; got {value!r}. "
-            f"Give an int such as {name}={25 if what.startswith('hidden') else 4} (smaller than the vector it projects, "
-            f"to save learnables)."
-        )
-    return int(value)
+    example = 25 if what.startswith("hidden") else 4
+    return check_positive_int(value, name, where, meaning=f", the size the {what} is projected to",
+                              fix=f" Give an int such as {name}={example} (smaller than the vector it projects, to save learnables).")
