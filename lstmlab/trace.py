@@ -239,7 +239,7 @@ def trace(
     errors = dict.fromkeys(chosen, 0.0)
     spans = {name: [[] for _ in range(recurrent[name].num_directions)] for name in chosen}  # where interventions acted, input time
     offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
-    by_kernel = set()  # the layers that the compiled loop recorded as it ran
+    by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
 
     # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
     batching = check_batching_options(mini_batch_size, sequence_length, "right", "never", False, "trace")
@@ -263,7 +263,7 @@ def trace(
         if kept:  # recorded as computed: checked against the equations recomputed at some steps
             errors[layer.name] = max(errors[layer.name], layer.check(x, states, kept, frozen))
             recorded = layer.explain(x, y, states, units, frozen, kept=kept)
-            by_kernel.add(layer.name)
+            by_loop[layer.name] += 1
         else:  # recomputed from the kernel's h: checked against the kernel's h at every step
             recorded = layer.explain(x, y, states, units, frozen, edits)
             for d, r in enumerate(recorded):
@@ -283,7 +283,7 @@ def trace(
         for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=observe):
             pass  # observe records every mini-batch as it runs
 
-    computed_by = {name: [describe_computation(recurrent[name], direction, name in by_kernel) for direction in spans[name]] for name in chosen}
+    computed_by = {name: [describe_computation(recurrent[name], direction, by_loop[name]) for direction in spans[name]] for name in chosen}
     layer_traces = {
         name: LayerTrace(name, recurrent[name].kind, directions, step_index[name], unit_index[name], lengths[name], errors[name], computed_by[name])
         for name, directions in store.finish(lengths, errors, computed_by).items()

@@ -164,6 +164,11 @@ def test_with_torch_activations_only_a_batch_that_fills_the_threads_is_recorded_
         assert not default.records(small) and default.records(big)
         assert other.records(small) and other.records(big)  # the loop runs anyway: keeping what it computes is free
     assert not default.records(big)  # the loop passes no gradient back
+    net = ll.Network([ll.sequence_input_layer(C), default])
+    tr = ll.trace(net, rng.normal(size=(40, T, C)).astype("float32"), mini_batch_size=32)  # 32 sequences, then 8
+    assert tr["lstm"].computed_by == {"forward": "lstmlab's compiled step loop, recording every step as it ran, in 1 of 2 "
+                                                 "mini-batches; torch's fused kernel in the smaller ones"}
+    assert tr.max_error < 1e-6
 
 
 def test_a_full_batch_recorded_by_the_loop_agrees_with_torch_and_with_the_recomputed_trace(rng, compiled, monkeypatch):
@@ -186,6 +191,34 @@ def test_a_full_batch_recorded_by_the_loop_agrees_with_torch_and_with_the_recomp
     assert recomputed["lstm"].computed_by == {"forward": "torch's fused kernel"}
     for q in "ifgoch":
         np.testing.assert_allclose(getattr(tr["lstm"], q), getattr(recomputed["lstm"], q), atol=2e-6, err_msg=q)
+
+
+@pytest.mark.parametrize("recurrent", ["projected", "stacked", "bilstm"])
+def test_recorded_and_recomputed_traces_agree_for_stacked_and_projected_layers_in_memory_and_streamed(recurrent, rng, compiled, monkeypatch, tmp_path):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    torch.manual_seed(0)
+    layers = {"projected": [ll.lstm_projected_layer(24, 6, 2)], "stacked": [ll.lstm_layer(12), ll.lstm_layer(10)],
+              "bilstm": [ll.bilstm_layer(12), ll.lstm_layer(10)]}[recurrent]
+    net = ll.Network([ll.sequence_input_layer(C), *layers])
+    X = [rng.normal(size=(int(t), C)).astype("float32") for t in rng.integers(5, 40, size=36)]
+    for options in ({}, {"freeze_padding": True}):
+        got = ll.trace(net, X, mini_batch_size=36, **options)
+        with monkeypatch.context() as m:
+            m.setattr(ll.layers.LSTMLayer, "records", lambda self, x: False)
+            want = ll.trace(net, X, mini_batch_size=36, **options)
+        assert got.max_error < 1e-6 and want.max_error < 1e-6
+        for name in got.layers:
+            assert set(got[name].computed_by.values()) == {"lstmlab's compiled step loop, recording every step as it ran"}
+            for direction, recorded in got[name].directions.items():
+                for q, v in recorded.arrays.items():
+                    np.testing.assert_allclose(v, want[name].directions[direction].arrays[q], atol=2e-6, err_msg=f"{options} {name} {q}")
+    if recurrent == "bilstm":
+        return  # a BiLSTM cannot be streamed: it reads each sequence backwards from its end
+    streamed = ll.trace(net, X, mini_batch_size=36, out=tmp_path / "trace", chunk_length=16)  # 16 steps at a time, the state carried
+    assert streamed.max_error < 1e-6
+    last = list(got.layers)[-1]
+    assert set(streamed[last].computed_by.values()) == {"lstmlab's compiled step loop, recording every step as it ran"}
+    np.testing.assert_allclose(streamed[last].forward.arrays["c"], ll.trace(net, X, mini_batch_size=36)[last].forward.arrays["c"], atol=2e-6)
 
 
 @pytest.mark.parametrize("step, quantity, checked", [(10, "f", True), (9, "c", True), (19, "o", True), (5, "g", False)])
