@@ -82,54 +82,16 @@ class ProjectedLSTMLayer(LSTMLayer):
         output_projector_learn_rate_factor=1,
         input_projector_l2_factor=1,
         output_projector_l2_factor=1,
-        output_mode="sequence",
-        has_state_inputs=False,
-        has_state_outputs=False,
-        state_activation_function="tanh",
-        gate_activation_function="sigmoid",
-        input_weights_initializer="glorot",
-        recurrent_weights_initializer="orthogonal",
-        bias_initializer="unit-forget-gate",
-        cell_state=None,
-        hidden_state=None,
         input_weights=None,
         recurrent_weights=None,
-        bias=None,
-        input_weights_learn_rate_factor=1,
-        recurrent_weights_learn_rate_factor=1,
-        bias_learn_rate_factor=1,
-        input_weights_l2_factor=1,
-        recurrent_weights_l2_factor=1,
-        bias_l2_factor=0,
         input_size="auto",
-        name="",
+        **options,
     ):
         where = "lstm_projected_layer"
         self.output_projector_size = _check_size(output_projector_size, "output_projector_size", "hidden state h", where)
         self.input_projector_size = _check_size(input_projector_size, "input_projector_size", "input x", where)
         # RecurrentLayer checks W and R against (4H, C) and (4H, H): the projected shapes are checked here
-        super().__init__(
-            num_hidden_units,
-            output_mode=output_mode,
-            has_state_inputs=has_state_inputs,
-            has_state_outputs=has_state_outputs,
-            state_activation_function=state_activation_function,
-            gate_activation_function=gate_activation_function,
-            input_weights_initializer=input_weights_initializer,
-            recurrent_weights_initializer=recurrent_weights_initializer,
-            bias_initializer=bias_initializer,
-            cell_state=cell_state,
-            hidden_state=hidden_state,
-            bias=bias,
-            input_weights_learn_rate_factor=input_weights_learn_rate_factor,
-            recurrent_weights_learn_rate_factor=recurrent_weights_learn_rate_factor,
-            bias_learn_rate_factor=bias_learn_rate_factor,
-            input_weights_l2_factor=input_weights_l2_factor,
-            recurrent_weights_l2_factor=recurrent_weights_l2_factor,
-            bias_l2_factor=bias_l2_factor,
-            input_size="auto",
-            name=name,
-        )
+        super().__init__(num_hidden_units, input_size="auto", **options)
         H, Pi, Po = self.num_hidden_units, self.input_projector_size, self.output_projector_size
         for name, value in (("input_projector", input_projector_initializer), ("output_projector", output_projector_initializer)):
             self.initializers[name] = check_choice(value, f"{name}_initializer", WEIGHT_INITIALIZERS, where, allow_callable=True)

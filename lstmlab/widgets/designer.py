@@ -56,8 +56,16 @@ EXAMPLES = {  # values for the options a factory requires, when the palette adds
 
 
 def defaults(factory):
-    """{option: MATLAB's default} of a layer factory; required options map to inspect.Parameter.empty."""
-    return {name: p.default for name, p in inspect.signature(getattr(L, factory)).parameters.items()}
+    """{option: MATLAB's default} of a layer factory; required options map to inspect.Parameter.empty.
+
+    A layer class that passes **options on to its base class (`lstm_projected_layer`) takes the base
+    class's options too."""
+    found = {}
+    for made in inspect.getmro(getattr(L, factory)):
+        parameters = inspect.signature(made).parameters
+        found.update({name: p.default for name, p in parameters.items() if p.kind != p.VAR_KEYWORD and name not in found})
+        if all(p.kind != p.VAR_KEYWORD for p in parameters.values()):
+            return found
 
 
 def _is_default(value, default):
