@@ -370,13 +370,14 @@ class RecurrentLayer(Layer):
             mask = None  # nothing padded: nothing frozen
         recorded = []
         for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
-            h = y[..., d * H : (d + 1) * H]  # (B, T, H)
-            start = self._direction_states(states, d)
-            xd, hd = (x, h) if d == 0 else (x.flip(1), h.flip(1))
             keep = None if mask is None else (mask if d == 0 else mask.flip(1))
-            if kept:
+            padded = None if keep is None else ~keep[..., None]
+            if kept:  # as the loop computed them, h and c carried over padded steps
                 q = {name: v[..., units] for name, v in self._unpack(kept[d]).items()}
             else:
+                start = self._direction_states(states, d)
+                h = y[..., d * H : (d + 1) * H]  # (B, T, H)
+                xd, hd = (x, h) if d == 0 else (x.flip(1), h.flip(1))
                 xh = x.new_empty(B, T, C + H)  # (B, T, C+H): [x_t, h_{t-1}] for every t, in one buffer
                 xh[..., :C] = xd  # (B, T, C)
                 xh[:, 0, C:] = start[0]  # (B, H): h before the first step
@@ -385,12 +386,11 @@ class RecurrentLayer(Layer):
                     q = {name: v[..., units] for name, v in self._explain(xh, start, ALL, *self.direction_parameters(d), keep=keep, edit=edit).items()}
                 else:
                     q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
-            if keep is not None:
-                padded = ~keep[..., None]
+                if padded is not None:
+                    q["h"] = torch.where(padded, hd[..., units], q["h"])  # the carried state
+            if padded is not None:
                 for name in q:
-                    if name == "h":
-                        q[name] = torch.where(padded, hd[..., units], q[name])
-                    elif name != "c":
+                    if name not in ("c", "h"):
                         q[name].masked_fill_(padded, float("nan"))
             recorded.append(q if d == 0 else {k: v.flip(1) for k, v in q.items()})
         return recorded
