@@ -44,7 +44,6 @@ from .network import Network, _unique_names, prepare
 from .targets import is_per_step
 
 SYMBOLS = {"input_weights": "W", "recurrent_weights": "R", "bias": "b", "input_projector": "Q_i", "output_projector": "Q_o"}
-PER_GATE = ("input_weights", "recurrent_weights", "bias")  # row blocks per gate; a projector (lstm_projected_layer) has none
 BYTES = 4  # float32
 TRACE_BYTES = {"lstm": 24, "gru": 16}  # per unit, step and sequence, per direction (see lstmlab.trace)
 OVER_TIME = (Convolution1DLayer, MaxPooling1DLayer, AveragePooling1DLayer, GlobalMaxPooling1DLayer, GlobalAveragePooling1DLayer)
@@ -257,7 +256,7 @@ def _learnables(layer, params):
     text = ", ".join(f"{SYMBOLS.get(n, n) if isinstance(layer, RecurrentLayer) else n} {_shape(p.shape)}" for n, p in params)
     if isinstance(layer, RecurrentLayer) and params:
         blocks = layer.num_directions * len(layer.gate_names)
-        per = ", ".join(f"{SYMBOLS[n]} {_shape((p.shape[0] // blocks, *p.shape[1:]))}" for n, p in params if n in PER_GATE)
+        per = ", ".join(f"{SYMBOLS[n]} {_shape((p.shape[0] // blocks, *p.shape[1:]))}" for n, p in params if n in layer.learn_rate_factor)
         where = "per direction and gate" if layer.num_directions > 1 else "per gate"
         text += f" ({where} {', '.join(layer.gate_names)}: {per})"
     return text or "-"

@@ -32,10 +32,8 @@ import numpy as np
 import torch
 
 from .._checks import as_tensor, check_choice, check_factor, check_positive_int
-from ..initializers import WEIGHT_INITIALIZERS, initialize
+from ..initializers import WEIGHT_INITIALIZERS
 from .lstm import LSTMLayer
-
-PROJECTORS = ("input_projector", "output_projector")
 
 
 class ProjectedLSTMLayer(LSTMLayer):
@@ -88,8 +86,8 @@ class ProjectedLSTMLayer(LSTMLayer):
         **options,
     ):
         where = "lstm_projected_layer"
-        self.output_projector_size = _check_size(output_projector_size, "output_projector_size", "hidden state h", where)
-        self.input_projector_size = _check_size(input_projector_size, "input_projector_size", "input x", where)
+        self.output_projector_size = _check_size(output_projector_size, "output_projector_size", "hidden state h", 25, where)
+        self.input_projector_size = _check_size(input_projector_size, "input_projector_size", "input x", 4, where)
         # RecurrentLayer checks W and R against (4H, C) and (4H, H): the projected shapes are checked here
         super().__init__(num_hidden_units, input_size="auto", **options)
         H, Pi, Po = self.num_hidden_units, self.input_projector_size, self.output_projector_size
@@ -116,44 +114,39 @@ class ProjectedLSTMLayer(LSTMLayer):
             "output_projector": output_projector,
             "recurrent_weights": recurrent_weights,
         }
-        shapes = {"input_weights": (4 * H, Pi), "output_projector": (H, Po), "recurrent_weights": (4 * H, Po)}
+        shapes = self.parameter_shapes(input_size)  # the three checked here do not depend on the input size
         hints = {
             "input_weights": f" (4*num_hidden_units, input_projector_size){self._layout_hint()}",
             "output_projector": " (num_hidden_units, output_projector_size)",
             "recurrent_weights": f" (4*num_hidden_units, output_projector_size){self._layout_hint()}",
         }
-        for name, shape in shapes.items():
+        for name, hint in hints.items():
             if given[name] is not None:
-                given[name] = as_tensor(given[name], name, shape, where, hints[name])
+                given[name] = as_tensor(given[name], name, shapes[name], where, hint)
         self._given.update(given)
         if input_size != "auto":
             self.build(input_size)
 
     def build(self, input_size):
-        if isinstance(input_size, tuple) or self.input_weights is not None:
-            return super().build(input_size)  # refuses image sequences; checks the channels of a built layer
-        self.input_size = C = input_size
-        H, Pi, Po = self.num_hidden_units, self.input_projector_size, self.output_projector_size
-        if Po >= 4 * H / 5 or Pi >= 4 * H * C / (4 * H + C):
+        H, Pi, Po, C = self.num_hidden_units, self.input_projector_size, self.output_projector_size, input_size
+        if not isinstance(C, tuple) and self.input_weights is None and (Po >= 4 * H / 5 or Pi >= 4 * H * C / (4 * H + C)):
             warnings.warn(
                 f"{self.name or self.kind}: output_projector_size={Po} and input_projector_size={Pi} with "
                 f"num_hidden_units={H} and {C} input channels give no fewer learnables than an lstm_layer({H}); "
                 f"choose output_projector_size < {4 * H / 5:.3g} and input_projector_size < {4 * H * C / (4 * H + C):.3g}.",
                 stacklevel=3,
             )
-        shapes = {
-            "input_projector": (C, Pi),  # Q_i
+        return super().build(input_size)
+
+    def parameter_shapes(self, input_size):
+        H, Pi, Po = self.num_hidden_units, self.input_projector_size, self.output_projector_size
+        return {
+            "input_projector": (input_size, Pi),  # Q_i
             "input_weights": (4 * H, Pi),  # W
             "output_projector": (H, Po),  # Q_o
             "recurrent_weights": (4 * H, Po),  # R
             "bias": (4 * H,),  # b
         }
-        for name, shape in shapes.items():
-            value = self._given.pop(name)
-            if value is None:
-                value = initialize(self.initializers[name], shape, f"{name}_initializer", "lstm_projected_layer", H)
-            setattr(self, name, self.make_parameter(value))
-        return self.output_size
 
     def direction_parameters(self, d):
         """The weights of the LSTM this layer is: W Q_i^T (4H, C), R Q_o^T (4H, H) and b (4H,)."""
@@ -187,14 +180,13 @@ class ProjectedLSTMLayer(LSTMLayer):
         options = super().config()
         options["output_projector_size"] = self.output_projector_size
         options["input_projector_size"] = self.input_projector_size
-        for p in PROJECTORS:
+        for p in self.projector_learn_rate_factor:
             options[f"{p}_learn_rate_factor"] = float(self.projector_learn_rate_factor[p])
             options[f"{p}_l2_factor"] = float(self.projector_l2_factor[p])
         return options
 
-    def describe(self):
-        projectors = f"projectors: input {self.input_projector_size}, output {self.output_projector_size}"
-        return super().describe().replace(" hidden units,", f" hidden units, {projectors},", 1)
+    def _units_text(self):
+        return f"{super()._units_text()}, projectors: input {self.input_projector_size}, output {self.output_projector_size}"
 
 
 def _scalar_factor(value, name, where):
@@ -204,8 +196,7 @@ def _scalar_factor(value, name, where):
     return check_factor(value, name, 1, ("all",), where)[0]
 
 
-def _check_size(value, name, what, where):
+def _check_size(value, name, what, example, where):
     """A projector size: a positive integer, the length of the projected vector."""
-    example = 25 if what.startswith("hidden") else 4
     return check_positive_int(value, name, where, meaning=f", the size the {what} is projected to",
                               fix=f" Give an int such as {name}={example} (smaller than the vector it projects, to save learnables).")

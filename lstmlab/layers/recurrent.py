@@ -140,18 +140,17 @@ class RecurrentLayer(Layer):
                 )
             return self.output_size
         self.input_size = input_size
-        rows = self.num_directions * len(self.gate_names) * self.num_hidden_units
-        shapes = {
-            "input_weights": (rows, input_size),
-            "recurrent_weights": (rows, self.num_hidden_units),
-            "bias": (rows * self.bias_blocks,),
-        }
-        for name, shape in shapes.items():
+        for name, shape in self.parameter_shapes(input_size).items():
             value = self._given.pop(name)
             if value is None:
                 value = initialize(self.initializers[name], shape, f"{name}_initializer", f"{self.kind}_layer", self.num_hidden_units)
             setattr(self, name, self.make_parameter(value))
         return self.output_size
+
+    def parameter_shapes(self, input_size):
+        """{parameter: shape}, in the order `build` makes them, for input_size channels."""
+        rows = self.num_directions * len(self.gate_names) * self.num_hidden_units
+        return {"input_weights": (rows, input_size), "recurrent_weights": (rows, self.num_hidden_units), "bias": (rows * self.bias_blocks,)}
 
     @property
     def output_size(self):
@@ -395,6 +394,10 @@ class RecurrentLayer(Layer):
             recorded.append(q if d == 0 else {k: v.flip(1) for k, v in q.items()})
         return recorded
 
+    def _units_text(self):
+        """The size part of `describe`."""
+        return f"{self.num_hidden_units} hidden units"
+
     def config(self):
         options = {
             "num_hidden_units": self.num_hidden_units,
@@ -415,7 +418,7 @@ class RecurrentLayer(Layer):
     def describe(self):
         size = "auto" if self.input_size == "auto" else self.input_size
         parts = [
-            f"{self.num_hidden_units} hidden units",
+            self._units_text(),
             f"input size {size}",
             f"output_mode={self.output_mode!r}",
             f"gate {self.gate_activation_function}, state {self.state_activation_function}",
