@@ -87,6 +87,20 @@ def normalize(x, normalization, stats):
     return x
 
 
+def center_and_scale(normalization, stats):
+    """The same normalization as (x - center) / scale, for a file format with only subtract and
+    divide (ONNX): (center, scale), either None where that step is not needed."""
+    if normalization == "zerocenter":
+        return stats["mean"], None
+    if normalization == "zscore":
+        return stats["mean"], stats["standard_deviation"]
+    if normalization == "rescale-symmetric":  # 2 (x - min) / (max - min) - 1
+        return (stats["min"] + stats["max"]) / 2, (stats["max"] - stats["min"]) / 2
+    if normalization == "rescale-zero-one":
+        return stats["min"], stats["max"] - stats["min"]
+    return None, None
+
+
 def dimension_of(shape, step_shape):
     """The normalization dimension that a given statistic's shape stands for."""
     if shape == ():

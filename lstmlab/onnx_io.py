@@ -36,20 +36,21 @@ from .layers import (
     FullyConnectedLayer,
     GRULayer,
     LSTMLayer,
+    RecurrentLayer,
     ReluLayer,
     SequenceInputLayer,
     SigmoidLayer,
     SoftmaxLayer,
 )
 from .network import Network
-from .normalization import STATISTICS
+from .normalization import STATISTICS, center_and_scale
 
 OPSET = 17  # ONNX's LSTM and GRU last changed in opset 14; onnxruntime runs 17 everywhere
 IR_VERSION = 8  # the IR version that goes with opset 17, readable by older runtimes too
 
-# The gate row blocks in ONNX's order, named as lstmlab names them (g is ONNX's c, n its h).
+# The gate row blocks in ONNX's order, named as lstmlab names them (g is ONNX's c, n its h);
+# lstmlab's own order is the layers' gate_names.
 ONNX_GATES = {"lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n")}
-LSTMLAB_GATES = {"lstm": LSTMLayer.gate_names, "gru": GRULayer.gate_names}
 
 # lstmlab's activation name -> (ONNX activation, its alpha, its beta). MATLAB's hard-sigmoid,
 # max(0, min(1, 0.2 x + 0.5)), is ONNX's HardSigmoid with alpha 0.2, beta 0.5.
@@ -101,11 +102,10 @@ class _Graph:
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
-    def node(self, op, inputs, name, outputs=None, **attributes):
-        """Add one node; returns the name of its (first) output, `name` unless outputs are given."""
-        outputs = outputs or [name]
-        self.nodes.append(self.onnx.helper.make_node(op, inputs, outputs, name=name, **attributes))
-        return outputs[0]
+    def node(self, op, inputs, name, **attributes):
+        """Add one node whose one output is named like the node; returns that name."""
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [name], name=name, **attributes))
+        return name
 
     def over_time(self, x, op, inputs, name, **attributes):
         """A 1-D ONNX operator (Conv, MaxPool, AveragePool) over time: (N, T, C) -> (N, C, T), op, back."""
@@ -136,20 +136,14 @@ def _export_input(graph, layer, x):
         raise _unsupported(layer, "splits complex inputs, which ONNX has no type for", "split the data yourself and give a real input layer")
     if callable(layer.normalization):
         raise _unsupported(layer, "normalizes with a Python callable, which an ONNX file cannot hold", "use a named normalization")
-    if layer.missing_statistics():
+    missing = layer.missing_statistics()
+    if missing:
         raise _unsupported(
-            layer, f"has normalization={layer.normalization!r} without {', '.join(layer.missing_statistics())}",
+            layer, f"has normalization={layer.normalization!r} without {', '.join(missing)}",
             "train the network first, or give the statistics to sequence_input_layer",
         )
-    if layer.normalization == "none":
-        return x
-    s = {name: _numpy(getattr(layer, name)) for name in STATISTICS[layer.normalization]}
-    center, scale = {
-        "zerocenter": lambda: (s["mean"], None),
-        "zscore": lambda: (s["mean"], s["standard_deviation"]),
-        "rescale-symmetric": lambda: ((s["min"] + s["max"]) / 2, (s["max"] - s["min"]) / 2),  # 2 (x - min) / (max - min) - 1
-        "rescale-zero-one": lambda: (s["min"], s["max"] - s["min"]),
-    }[layer.normalization]()
+    stats = {name: _numpy(getattr(layer, name)) for name in STATISTICS[layer.normalization]}
+    center, scale = center_and_scale(layer.normalization, stats)  # "none": neither, x unchanged
     if center is not None:
         x = graph.node("Sub", [x, graph.constant(f"{layer.name}/center", center)], f"{layer.name}/centered")
     if scale is not None:
@@ -186,7 +180,7 @@ def _export_recurrent(graph, layer, x):
         )
     attributes = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward", **_onnx_activations(layer)}
     W, R, Wb, Rb = [], [], [], []
-    order = (LSTMLAB_GATES[family], ONNX_GATES[family])
+    order = (layer.gate_names, ONNX_GATES[family])
     for d in range(D):
         W_d, R_d, b_d = layer.direction_parameters(d)
         W.append(_rows(_numpy(W_d), *order))  # (kH, C)
@@ -206,8 +200,8 @@ def _export_recurrent(graph, layer, x):
     for state_name, state in zip(layer.state_names, states):
         value = state.reshape(D, 1, H)
         inputs.append(graph.every_sequence(value, x, f"{name}/initial_{state_name}") if value.any() else "")
-    op = "GRU" if family == "gru" else "LSTM"
-    y = graph.node(op, inputs, f"{name}/{op}", outputs=[f"{name}/{op}"], **attributes)  # (T, D, N, H)
+    op = family.upper()
+    y = graph.node(op, inputs, f"{name}/{op}", **attributes)  # (T, D, N, H)
     y = graph.node("Transpose", [y], f"{name}/batch_first", perm=[2, 0, 1, 3])  # (N, T, D, H)
     y = graph.node("Reshape", [y, graph.constant(f"{name}/merge", [0, 0, -1], np.int64)], f"{name}/output")  # (N, T, D*H)
     if layer.output_mode == "last":
@@ -601,7 +595,7 @@ class _Importer:
                 node, f"gathers along axis {data.axes[axis]!r} of an activation with axes {data.axes}",
                 "lstmlab imports only taking the last time step, index -1 of the time axis",
             )
-        recurrent = [k for k, (factory, _) in enumerate(self.specs) if factory in (LSTMLayer, BiLSTMLayer, GRULayer)]
+        recurrent = [k for k, (factory, _) in enumerate(self.specs) if issubclass(factory, RecurrentLayer)]
         after = {factory for factory, _ in self.specs[recurrent[-1] + 1 :]} if recurrent else set()
         per_step = {FullyConnectedLayer, ReluLayer, SigmoidLayer, SoftmaxLayer}  # taking the last step commutes with these
         if not recurrent or self.specs[recurrent[-1]][1]["output_mode"] != "sequence" or not after <= per_step:
@@ -614,14 +608,9 @@ class _Importer:
 
     # --- layers ------------------------------------------------------------------------------------
 
-    def _op_LSTM(self, node, data, inputs, attributes):
-        return self._recurrent(node, data, inputs, attributes, "lstm")
-
-    def _op_GRU(self, node, data, inputs, attributes):
-        return self._recurrent(node, data, inputs, attributes, "gru")
-
-    def _recurrent(self, node, data, inputs, attributes, family):
+    def _recurrent(self, node, data, inputs, attributes):
         """An ONNX LSTM or GRU node: a recurrent layer, its gate rows in lstmlab's order."""
+        family = node.op_type.lower()  # "lstm" or "gru": the keys of ONNX_GATES
         layout = attributes.get("layout", 0)
         expected = ("N", "T", "C") if layout == 1 else ("T", "N", "C")
         if data.axes != expected:
@@ -654,12 +643,14 @@ class _Importer:
         y = _Data(("N", "T", "D", "C") if layout == 1 else ("T", "D", "N", "C"), layers, D)
         return [y, *(_Unused(f"the final {s} state of node {node.name!r}") for s in ("hidden", "cell"))]
 
+    _op_LSTM = _op_GRU = _recurrent  # the handlers are found by name (_data_node), the family read from node.op_type
+
     @staticmethod
     def _recurrent_weights(family, W, R, B, linear_before_reset):
         """The layer class and its W, R, b (and reset gate mode) from ONNX's W, R and B = [Wb, Rb]."""
         D, kH, _ = W.shape
         B = np.zeros((D, 2 * kH)) if B is None else B
-        order = (ONNX_GATES[family], LSTMLAB_GATES[family])
+        order = (ONNX_GATES[family], (LSTMLayer if family == "lstm" else GRULayer).gate_names)
         Wb, Rb = B[:, :kH], B[:, kH:]
         options = {
             "input_weights": np.concatenate([_rows(W[d], *order) for d in range(D)]),  # (D*kH, C)
@@ -731,8 +722,9 @@ class _Importer:
         bias = np.zeros(len(weights)) if C is None else beta * np.broadcast_to(C, (len(weights),))
         return _Data(("N", "C"), self._add(FullyConnectedLayer, output_size=len(weights), weights=weights, bias=bias))
 
-    def _affine(self, node, data, inputs, op):
+    def _affine(self, node, data, inputs, attributes):
         """Add, Sub, Mul, Div with a constant: a fully connected layer's bias, or the input normalization."""
+        op = node.op_type
         factory, options = self.specs[-1]
         bias = factory is FullyConnectedLayer and op == "Add"
         normalization = factory is SequenceInputLayer and len(self.specs) == 1
@@ -760,17 +752,7 @@ class _Importer:
         options.update(mean=mean, standard_deviation=deviation, normalization="zscore")
         return data
 
-    def _op_Add(self, node, data, inputs, attributes):
-        return self._affine(node, data, inputs, "Add")
-
-    def _op_Sub(self, node, data, inputs, attributes):
-        return self._affine(node, data, inputs, "Sub")
-
-    def _op_Mul(self, node, data, inputs, attributes):
-        return self._affine(node, data, inputs, "Mul")
-
-    def _op_Div(self, node, data, inputs, attributes):
-        return self._affine(node, data, inputs, "Div")
+    _op_Add = _op_Sub = _op_Mul = _op_Div = _affine  # found by name (_data_node), the op read from node.op_type
 
     def _op_Softmax(self, node, data, inputs, attributes):
         axis = attributes.get("axis", -1 if self.opset >= 13 else 1) % len(data.axes)

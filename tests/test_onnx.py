@@ -17,19 +17,10 @@ import lstmlab as ll
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from helpers import GATES, STATES  # noqa: E402
+from helpers import GATES, STATES, shaken  # noqa: E402
 
 ATOL = 1e-5
 SHAPES = [(2, 5), (3, 11)]  # (batch, time): two of each, from one file
-
-
-def shaken(net, seed=0, scale=0.5):
-    """The network with random weights everywhere (initializers leave biases at zero)."""
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(torch.as_tensor(rng.normal(scale=scale, size=tuple(p.shape))))
-    return net
 
 
 def run_file(path, X):
@@ -38,7 +29,7 @@ def run_file(path, X):
 
 
 def assert_exported(net, tmp_path, channels=3, make=None):
-    """Export, run the file at every (batch, time) of SHAPES, compare with ll.predict; returns the largest error."""
+    """Export, run the file at every (batch, time) of SHAPES, compare with ll.predict."""
     path = tmp_path / "net.onnx"
     ll.export_onnx(net, path)
     rng = np.random.default_rng(1)
@@ -50,7 +41,6 @@ def assert_exported(net, tmp_path, channels=3, make=None):
         assert got.shape == expected.shape
         errors.append(np.abs(got - expected).max())
     assert max(errors) < ATOL, errors
-    return max(errors)
 
 
 # --- export ----------------------------------------------------------------------------------------
@@ -62,7 +52,7 @@ def assert_exported(net, tmp_path, channels=3, make=None):
 @pytest.mark.parametrize("state", STATES)
 def test_lstm_layers_export_with_every_activation(kind, gate, state, output_mode, tmp_path):
     layer = getattr(ll, f"{kind}_layer")(4, output_mode=output_mode, gate_activation_function=gate, state_activation_function=state)
-    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2), ll.softmax_layer()]))
+    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2), ll.softmax_layer()]), np.random.default_rng(0))
     assert_exported(net, tmp_path)
 
 
@@ -70,7 +60,7 @@ def test_lstm_layers_export_with_every_activation(kind, gate, state, output_mode
 @pytest.mark.parametrize("gate,state", [("sigmoid", "tanh"), ("hard-sigmoid", "softsign"), ("sigmoid", "relu")])
 def test_gru_exports_with_every_reset_gate_mode(reset_gate_mode, gate, state, tmp_path):
     layer = ll.gru_layer(4, reset_gate_mode=reset_gate_mode, gate_activation_function=gate, state_activation_function=state)
-    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2)]))
+    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2)]), np.random.default_rng(0))
     assert_exported(net, tmp_path)
 
 
@@ -85,7 +75,7 @@ def test_hard_sigmoid_is_onnx_hard_sigmoid_with_alpha_and_beta(tmp_path):
 
 @pytest.mark.parametrize("normalization", ["zerocenter", "zscore", "rescale-symmetric", "rescale-zero-one"])
 def test_input_normalization_exports(normalization, tmp_path):
-    net = shaken(ll.Network([ll.sequence_input_layer(3, normalization=normalization), ll.lstm_layer(4), ll.fully_connected_layer(2)]))
+    net = shaken(ll.Network([ll.sequence_input_layer(3, normalization=normalization), ll.lstm_layer(4), ll.fully_connected_layer(2)]), np.random.default_rng(0))
     net["sequenceinput"].initialize_normalization(np.random.default_rng(2).normal(3.0, 2.0, size=(5, 8, 3)))
     assert_exported(net, tmp_path)
 
@@ -107,16 +97,16 @@ def test_layers_over_time_export(tmp_path):
         ll.global_max_pooling1d_layer(),
         ll.fully_connected_layer(2),
     ]
-    net = shaken(ll.Network(layers))
+    net = shaken(ll.Network(layers), np.random.default_rng(0))
     with torch.no_grad():
         net["batchnorm"].trained_variance.abs_()
     assert_exported(net, tmp_path)
-    net = shaken(ll.Network([ll.sequence_input_layer(3), ll.convolution1d_layer(2, 4, padding=(1, 0)), ll.global_average_pooling1d_layer()]))
+    net = shaken(ll.Network([ll.sequence_input_layer(3), ll.convolution1d_layer(2, 4, padding=(1, 0)), ll.global_average_pooling1d_layer()]), np.random.default_rng(0))
     assert_exported(net, tmp_path)
 
 
 def test_word_embedding_exports_as_a_gather_with_zeros_for_padding(tmp_path):
-    net = shaken(ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(4, num_words=9), ll.gru_layer(3, output_mode="last"), ll.fully_connected_layer(2)]))
+    net = shaken(ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(4, num_words=9), ll.gru_layer(3, output_mode="last"), ll.fully_connected_layer(2)]), np.random.default_rng(0))
 
     def token_ids(rng, N, T):
         ids = rng.integers(1, 10, size=(N, T, 1)).astype(np.float32)
@@ -129,12 +119,12 @@ def test_word_embedding_exports_as_a_gather_with_zeros_for_padding(tmp_path):
 def test_initial_states_export(tmp_path):
     lstm = ll.bilstm_layer(3, hidden_state=np.linspace(-1, 1, 6), cell_state=np.linspace(1, -1, 6))
     gru = ll.gru_layer(2, hidden_state=[0.5, -0.5], output_mode="last")
-    assert_exported(shaken(ll.Network([ll.sequence_input_layer(3), lstm, gru])), tmp_path)
+    assert_exported(shaken(ll.Network([ll.sequence_input_layer(3), lstm, gru]), np.random.default_rng(0)), tmp_path)
 
 
 @pytest.mark.skipif(not hasattr(ll, "lstm_projected_layer"), reason="ll.lstm_projected_layer is not in this tree")
 def test_projected_lstm_exports_as_an_lstm_with_the_product_weights(tmp_path):
-    net = shaken(ll.Network([ll.sequence_input_layer(6), ll.lstm_projected_layer(8, 3, 2, output_mode="last"), ll.fully_connected_layer(2)]))
+    net = shaken(ll.Network([ll.sequence_input_layer(6), ll.lstm_projected_layer(8, 3, 2, output_mode="last"), ll.fully_connected_layer(2)]), np.random.default_rng(0))
     assert_exported(net, tmp_path, channels=6)
 
 
@@ -247,7 +237,7 @@ def test_round_trip_keeps_predictions_and_trace(reset_gate_mode, tmp_path):
         ll.fully_connected_layer(3),
         ll.softmax_layer(),
     ]
-    net = shaken(ll.Network(layers))
+    net = shaken(ll.Network(layers), np.random.default_rng(0))
     net["sequenceinput"].initialize_normalization(np.random.default_rng(3).normal(1.0, 2.0, size=(4, 6, 3)))
     back = round_trip(net, tmp_path)
     assert [type(layer) for layer in back.layers] == [type(layer) for layer in net.layers]
@@ -314,12 +304,13 @@ def test_missing_and_non_onnx_files_are_refused(tmp_path):
         ll.import_onnx(tmp_path / "net.npz")
 
 
-def one_node_model(path, node, initializers=(), output_shape=("N", "T", 3)):
+def model_file(path, nodes, initializers=(), output_shape=("N", "T", 3)):
+    """An opset-17 file of these nodes, reading "x" (N, T, 3) and writing the last node's first output."""
     graph = onnx.helper.make_graph(
-        [node],
+        nodes,
         "g",
         [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", "T", 3])],
-        [onnx.helper.make_tensor_value_info(node.output[0], onnx.TensorProto.FLOAT, list(output_shape))],
+        [onnx.helper.make_tensor_value_info(nodes[-1].output[0], onnx.TensorProto.FLOAT, list(output_shape))],
         [onnx.numpy_helper.from_array(np.asarray(v, dtype=np.float32), name) for name, v in initializers],
     )
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), path)
@@ -327,7 +318,7 @@ def one_node_model(path, node, initializers=(), output_shape=("N", "T", 3)):
 
 
 def test_an_unsupported_operator_is_named_with_its_node(tmp_path):
-    path = one_node_model(tmp_path / "tanh.onnx", onnx.helper.make_node("Tanh", ["x"], ["y"], name="squash"))
+    path = model_file(tmp_path / "tanh.onnx", [onnx.helper.make_node("Tanh", ["x"], ["y"], name="squash")])
     with pytest.raises(ValueError, match=r"import_onnx: node 'squash' \(Tanh\) has no lstmlab layer; lstmlab imports chains of .*GRU.*LSTM.*MatMul"):
         ll.import_onnx(path)
 
@@ -344,20 +335,13 @@ def test_lstm_options_lstmlab_cannot_compute_are_refused(tmp_path):
     ]:
         inputs = attributes.pop("inputs", ["xt", "W", "R"])
         lstm = onnx.helper.make_node("LSTM", inputs, ["y"], name="rnn", hidden_size=H, **attributes)
-        graph = onnx.helper.make_graph(
-            [x, lstm],
-            "g",
-            [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", "T", 3])],
-            [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["T", 1, "N", H])],
-            [onnx.numpy_helper.from_array(v.astype(np.float32), name) for name, v in weights],
-        )
-        onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), tmp_path / "lstm.onnx")
+        path = model_file(tmp_path / "lstm.onnx", [x, lstm], weights, output_shape=("T", 1, "N", H))
         with pytest.raises(ValueError, match=message):
-            ll.import_onnx(tmp_path / "lstm.onnx")
+            ll.import_onnx(path)
 
 
 def test_a_time_major_output_is_refused(tmp_path):
-    path = one_node_model(tmp_path / "t.onnx", onnx.helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2], name="swap"))
+    path = model_file(tmp_path / "t.onnx", [onnx.helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2], name="swap")])
     with pytest.raises(ValueError, match=r"output 'y' has axes \('T', 'N', 'C'\); lstmlab networks output \(N, T, C\) or \(N, C\)"):
         ll.import_onnx(path)
 
@@ -370,12 +354,6 @@ def test_without_onnx_the_error_says_what_to_install(monkeypatch, tmp_path):
 
 def test_a_branching_graph_is_refused(tmp_path):
     nodes = [onnx.helper.make_node("Relu", ["x"], ["a"], name="first"), onnx.helper.make_node("Sigmoid", ["x"], ["y"], name="second")]
-    graph = onnx.helper.make_graph(
-        nodes,
-        "g",
-        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", "T", 3])],
-        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", "T", 3])],
-    )
-    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), tmp_path / "branch.onnx")
+    path = model_file(tmp_path / "branch.onnx", nodes)
     with pytest.raises(ValueError, match=r"node 'second' \(Sigmoid\) reads an activation from before the newest layer: the graph branches"):
-        ll.import_onnx(tmp_path / "branch.onnx")
+        ll.import_onnx(path)
