@@ -35,8 +35,9 @@ RECIPE = {"max_epochs": 70, "mini_batch_size": 27, "gradient_threshold": 1.0, "v
 MATLAB_ACCURACY = 0.9514
 
 
-def network(hidden=100, bidirectional=False, normalization="none"):
-    recurrent = (ll.bilstm_layer if bidirectional else ll.lstm_layer)(hidden, output_mode="last")
+def network(hidden=100, bidirectional=False, normalization="none", recurrent=None):
+    """The recipe's network; `recurrent` replaces its LSTM layer (benchmarks/projected_layer.py)."""
+    recurrent = recurrent or (ll.bilstm_layer if bidirectional else ll.lstm_layer)(hidden, output_mode="last")
     return ll.Network([ll.sequence_input_layer(12, normalization=normalization), recurrent, ll.fully_connected_layer(9), ll.softmax_layer()])
 
 

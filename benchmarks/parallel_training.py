@@ -23,21 +23,13 @@ the workers are faster. The script always exits 0: timings are printed for a rea
 
 import argparse
 import os
-import platform
 import time
 
 import numpy as np
 import torch
 
 import lstmlab as ll
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+from trace_overhead import cpu_name
 
 
 def data(N, T, C, classes, seed=0):

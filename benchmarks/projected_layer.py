@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 import lstmlab as ll
+from japanese_vowels import RECIPE, network
 
-RECIPE = {"max_epochs": 70, "mini_batch_size": 27, "gradient_threshold": 1.0, "verbose": False}
 MODELS = {  # label -> the recurrent layer
     "lstm_layer(100)": lambda: ll.lstm_layer(100, output_mode="last"),
     # projectors of 0.75 H and 0.25 C: the fractions of MATLAB's own projected-LSTM example (not in the seed pages)
@@ -36,15 +36,11 @@ MODELS = {  # label -> the recurrent layer
 }
 
 
-def network(recurrent, normalization):
-    return ll.Network([ll.sequence_input_layer(12, normalization=normalization), recurrent, ll.fully_connected_layer(9), ll.softmax_layer()])
-
-
 def run(make, normalization, seed, data, epochs):
     """Train one network from a seed; return (test accuracy, learnables of the recurrent layer, of the network, seconds)."""
     X_train, y_train, X_test, y_test = data
     torch.manual_seed(seed)
-    net = network(make(), normalization)
+    net = network(normalization=normalization, recurrent=make())
     options = ll.training_options("adam", **{**RECIPE, "max_epochs": epochs}, seed=seed, execution_environment="cpu")
     start = time.perf_counter()
     net = ll.trainnet(X_train, y_train, net, "crossentropy", options)
