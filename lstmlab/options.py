@@ -16,6 +16,7 @@ from ._checks import (
 )
 
 SOLVERS = ("adam", "sgdm", "rmsprop")
+PARALLEL_ENVIRONMENTS = ("parallel", "multi-gpu")  # data-parallel training, see lstmlab.parallel
 DEFAULT_LEARN_RATE = {"sgdm": 0.01, "adam": 0.001, "rmsprop": 0.001}  # MATLAB's trainingOptions defaults
 
 
@@ -119,7 +120,7 @@ def training_options(solver="adam", **options):
         "shuffle": ("once", "every-epoch", "never"),
         "sequence_padding_direction": ("right", "left"),
         "plots": ("none", "training-progress"),
-        "execution_environment": ("auto", "cpu", "gpu", "parallel", "multi-gpu"),
+        "execution_environment": ("auto", "cpu", "gpu", *PARALLEL_ENVIRONMENTS),
     }
     for name, allowed in choices.items():
         if name in o:
@@ -156,7 +157,7 @@ def _check_workers(o, where):
         return
     check_positive_int(workers, "workers", where, meaning=" (the number of worker processes) or None")
     environment = o.get("execution_environment", "auto")
-    if environment not in ("parallel", "multi-gpu"):
+    if environment not in PARALLEL_ENVIRONMENTS:
         raise ValueError(
             f"{where}: workers={workers} is for execution_environment='parallel' or 'multi-gpu'; got "
             f"execution_environment={environment!r}. Add execution_environment='parallel', or drop workers."

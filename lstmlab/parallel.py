@@ -11,9 +11,10 @@ agree. One iteration, for N workers:
        chunks included), then split by rows: worker r takes the r-th of N contiguous pieces,
        of B // N sequences, the first B % N workers one more
     -> each worker: forward on its piece, loss as a mean over its rows (sequences, or real time
-       steps for sequence-to-sequence) times rows / all rows of the mini-batch
-    -> all_reduce (sum) of the gradients: the gradient of the mean over the whole mini-batch,
-       what one process computes on the same mini-batch, up to float rounding
+       steps for sequence-to-sequence) times its rows
+    -> one all_reduce (sum) of the gradients, the rows and the losses, then divided by all rows
+       of the mini-batch: the gradient of the mean over the whole mini-batch, what one process
+       computes on the same mini-batch, up to float rounding
     -> each worker: the same solver step, so the weights stay equal without being sent around
 
 Validation, the history and early stopping are decided by worker 0 and broadcast, so that every
@@ -40,9 +41,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from .batching import Batch
+from .options import PARALLEL_ENVIRONMENTS
 from .progress import Progress
 
-ENVIRONMENTS = ("parallel", "multi-gpu")
+ENVIRONMENTS = PARALLEL_ENVIRONMENTS  # the execution environments trained here (lstmlab.training asks)
+WHERE = "trainnet"  # the function that the errors of this module name
 TIMEOUT = datetime.timedelta(minutes=10)  # a collective that waits longer than this fails instead of hanging
 
 
@@ -67,7 +70,7 @@ def pieces(B, N):
 class Solo:
     """The team of one process: every method leaves things as they are (the plain `ll.trainnet`)."""
 
-    rank, size, device = 0, 1, None
+    device = None
 
     def piece(self, batches):
         return batches
@@ -110,27 +113,35 @@ class Team(Solo):
             yield Batch(b.x[rows], None if b.y is None else b.y[rows], b.mask[rows], b.indices[rows], b.chunk)
 
     def share(self, value, scores, mask):
-        """This worker's part of the mini-batch's mean loss: its mean times its rows / all rows."""
-        rows = torch.tensor(float(len(scores) if mask is None else mask.sum()), device=self.device)
-        total = rows.clone()
-        dist.all_reduce(total)
-        if rows.item() == 0:  # no sequence (the last mini-batch is short) or no real step in this chunk
+        """This worker's mean loss times its rows; `reduce` divides the sum over the workers by all rows.
+
+        So the mini-batch's mean loss is each worker's mean weighted by its share of the rows, and
+        the row counts travel in the same collective as the gradients.
+        """
+        self.rows = float(len(scores) if mask is None else mask.sum())
+        if self.rows == 0:  # no sequence (the last mini-batch is short) or no real step in this chunk
             return scores.sum() * 0.0
-        return value * (rows / total)
+        return value * self.rows
 
     def reduce(self, value, net):
-        """Sum every parameter's gradient (and the loss) over the workers; returns the mini-batch's loss."""
+        """Sum every parameter's gradient, the rows and the loss over the workers in one all_reduce,
+        and divide by all rows; returns the mini-batch's loss."""
         params = [p for _, _, p in net.learnables()]
+        dtype = params[0].dtype
         flat = torch.cat(
             [torch.zeros(p.numel(), device=p.device, dtype=p.dtype) if p.grad is None else p.grad.reshape(-1) for p in params]
-            + [torch.tensor([float(p.grad is not None) for p in params] + [value.item()], device=self.device, dtype=params[0].dtype)]
+            + [torch.tensor([float(p.grad is not None) for p in params] + [self.rows], device=self.device, dtype=dtype)]
+            + [value.detach().reshape(1).to(dtype)]
         )
         dist.all_reduce(flat)
+        *used, rows, loss = flat[-len(params) - 2 :].tolist()
+        rows = max(rows, 1.0)  # no row in any worker: every loss and gradient is 0 (see share)
+        gradients = flat[: -len(params) - 2].div_(rows)
         start = 0
-        for p, used in zip(params, flat[-len(params) - 1 : -1].tolist()):
-            p.grad = flat[start : start + p.numel()].view_as(p).clone() if used else None  # None where no worker had one
+        for p, had in zip(params, used):
+            p.grad = gradients[start : start + p.numel()].view_as(p) if had else None  # None where no worker had one
             start += p.numel()
-        return flat[-1].item()
+        return loss / rows
 
     def gather(self, scores, y, mask):
         """The outputs and targets of the whole mini-batch (real steps only), for the metrics."""
@@ -184,64 +195,71 @@ def train(fit, net, loss, options, targets, sequences, validation):
     Otherwise the workers are started here, on this machine, and the trained weights and the
     history come back into `net`. Returns the history rows.
     """
-    where = "trainnet"
     environment = options.execution_environment
     if joined():
-        team = _join(options, where)
+        team = _join(options)
         options = with_seed(options, team)
         _seed(options, team.rank)
         return fit(net, loss, options, targets, sequences, validation, team)
     if environment == "multi-gpu" and not torch.cuda.is_available():
         raise ValueError(
-            f"{where}: execution_environment='multi-gpu' trains one process per GPU, but torch sees no CUDA GPU "
+            f"{WHERE}: execution_environment='multi-gpu' trains one process per GPU, but torch sees no CUDA GPU "
             f"(torch.cuda.is_available() is False); use execution_environment='parallel' to train with CPU worker processes."
         )
     workers = default_workers(environment) if options.workers is None else options.workers
     if environment == "multi-gpu" and workers > torch.cuda.device_count():
-        raise ValueError(f"{where}: workers={workers} but torch sees {torch.cuda.device_count()} GPUs; give at most that many.")
+        raise ValueError(f"{WHERE}: workers={workers} but torch sees {torch.cuda.device_count()} GPUs; give at most that many.")
     if workers > len(sequences):
         raise ValueError(
-            f"{where}: workers={workers} is more than make sense for {len(sequences)} training sequences (each worker "
+            f"{WHERE}: workers={workers} is more than make sense for {len(sequences)} training sequences (each worker "
             f"takes a part of every mini-batch); give workers <= {len(sequences)}."
         )
     _check_picklable(loss, "loss")
-    metrics = options.metrics if isinstance(options.metrics, (list, tuple)) else [options.metrics]
-    for k, metric in enumerate(metrics):
-        _check_picklable(metric, f"metrics[{k}]" if isinstance(options.metrics, (list, tuple)) else "metrics")
+    single = options.metrics is None or isinstance(options.metrics, str) or callable(options.metrics)
+    for k, metric in enumerate([options.metrics] if single else list(options.metrics)):  # as training._metrics reads them
+        _check_picklable(metric, "metrics" if single else f"metrics[{k}]")
     options = with_seed(options)
-    return _spawn(fit, net, (loss, options, targets, sequences, validation), workers, where)
+    return _spawn(fit, net, (loss, options, targets, sequences, validation), workers)
 
 
-def _join(options, where):
+def _join(options):
     """The Team of this process in the group that torchrun describes (RANK, WORLD_SIZE, MASTER_ADDR, ...)."""
-    gpu = options.execution_environment == "multi-gpu"
-    if gpu and not torch.cuda.is_available():
-        raise ValueError(f"{where}: execution_environment='multi-gpu' under torchrun, but torch sees no CUDA GPU; use 'parallel'.")
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if gpu else "gloo", timeout=TIMEOUT)
+    if options.execution_environment == "multi-gpu" and not torch.cuda.is_available():
+        raise ValueError(f"{WHERE}: execution_environment='multi-gpu' under torchrun, but torch sees no CUDA GPU; use 'parallel'.")
+    device = _connect(options)
     if options.workers is not None and options.workers != dist.get_world_size():
         raise ValueError(
-            f"{where}: workers={options.workers}, but the process group has {dist.get_world_size()} processes (torchrun's "
+            f"{WHERE}: workers={options.workers}, but the process group has {dist.get_world_size()} processes (torchrun's "
             f"--nproc-per-node times --nnodes); leave workers=None under torchrun."
         )
-    device = torch.device("cpu")
-    if gpu:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", dist.get_rank() % torch.cuda.device_count())))
-        torch.cuda.set_device(device)
     return Team(device)
 
 
-def with_seed(options, team=None):
+def _connect(options, **group):
+    """Join the process group (NCCL between GPUs, gloo between CPU processes); returns this worker's device.
+
+    group: init_process_group's init_method, rank and world_size for the workers started here;
+    without them, the group that torchrun's environment describes (or the one already set up).
+    """
+    gpu = options.execution_environment == "multi-gpu"
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if gpu else "gloo", timeout=TIMEOUT, **group)
+    if not gpu:
+        return torch.device("cpu")
+    local = group["rank"] if group else int(os.environ.get("LOCAL_RANK", dist.get_rank() % torch.cuda.device_count()))
+    device = torch.device("cuda", local)
+    torch.cuda.set_device(device)
+    return device
+
+
+def with_seed(options, team=SOLO):
     """The options with a seed: without one, the workers would shuffle each in its own order.
 
     A seed is drawn here, or by worker 0 of a team and sent to the others.
     """
     if options.seed is not None:
         return options
-    box = [int(np.random.default_rng().integers(2**31)) if team is None or team.rank == 0 else None]
-    if team is not None:
-        dist.broadcast_object_list(box, src=0, device=team.device if team.device.type == "cuda" else None)
-    return dataclasses.replace(options, seed=box[0])
+    return dataclasses.replace(options, seed=team.from_leader(lambda: int(np.random.default_rng().integers(2**31))))
 
 
 def _seed(options, rank):
@@ -253,31 +271,30 @@ def _check_picklable(thing, name):
     """The workers receive the loss and metrics by pickle; a function typed into a notebook cannot travel."""
     if thing is None or isinstance(thing, str):
         return
-    where = "trainnet"
     fix = "define it in a .py file next to the notebook and import it, or train with execution_environment='cpu'"
     main = sys.modules.get("__main__")
     if getattr(thing, "__module__", None) == "__main__" and not hasattr(main, "__file__"):
         raise ValueError(
-            f"{where}: {name} is {getattr(thing, '__name__', thing)!r}, defined in this notebook or console; worker "
+            f"{WHERE}: {name} is {getattr(thing, '__name__', thing)!r}, defined in this notebook or console; worker "
             f"processes cannot import it from there. To train in parallel, {fix}."
         )
     try:
         pickle.dumps(thing)
     except Exception as error:
         raise ValueError(
-            f"{where}: {name} ({getattr(thing, '__name__', type(thing).__name__)}) cannot be sent to the worker processes "
+            f"{WHERE}: {name} ({getattr(thing, '__name__', type(thing).__name__)}) cannot be sent to the worker processes "
             f"({type(error).__name__}: {error}); a lambda or a nested function cannot be pickled. To train in parallel, {fix}."
         ) from None
 
 
-def _spawn(fit, net, data, workers, where):
+def _spawn(fit, net, data, workers):
     """Train in `workers` new processes; `net` becomes the trained network. Returns the history rows."""
-    trained, history = _start(fit, net, data, workers, where)
+    trained, history = _start(fit, net, data, workers)
     _adopt(net, trained)
     return history
 
 
-def _start(fit, net, data, workers, where):
+def _start(fit, net, data, workers):
     """Start `workers` processes, show worker 0's progress here, and take the trained network back."""
     context = mp.get_context("spawn")
     relay = context.Queue()
@@ -287,7 +304,7 @@ def _start(fit, net, data, workers, where):
         store = f"file://{os.path.join(folder, 'store')}"
         started = mp.start_processes(_worker, args=(fit, net, data, workers, store, threads, relay), nprocs=workers, join=False, start_method="spawn")
         try:
-            trained, history = _watch(started.processes, relay, data[1], where)
+            trained, history = _watch(started.processes, relay, data[1])
         finally:
             for process in started.processes:
                 if process.is_alive():
@@ -299,7 +316,7 @@ def _start(fit, net, data, workers, where):
     return trained, history
 
 
-def _watch(processes, relay, options, where):
+def _watch(processes, relay, options):
     """Show worker 0's progress rows as they come; raise a worker's error here; returns (net, history)."""
     progress, rows, result = None, [], None
     try:
@@ -310,7 +327,7 @@ def _watch(processes, relay, options, where):
                 codes = [p.exitcode for p in processes]
                 failed = [r for r, c in enumerate(codes) if c not in (None, 0)]
                 if failed:
-                    raise RuntimeError(f"{where}: worker {failed[0]} of {len(processes)} stopped (exit code {codes[failed[0]]}) without saying why.")
+                    raise RuntimeError(f"{WHERE}: worker {failed[0]} of {len(processes)} stopped (exit code {codes[failed[0]]}) without saying why.")
                 if result is not None and (all(c == 0 for c in codes) or time.monotonic() > finished + 60):
                     return result  # the workers still running (leaving the group) are stopped by the caller
                 continue
@@ -321,7 +338,7 @@ def _watch(processes, relay, options, where):
                 progress.update(message[0])
             elif kind == "error":
                 rank, error, text = message
-                _raise(error, text, rank, len(processes), where)
+                _raise(error, text, rank, len(processes))
             elif kind == "done":
                 result, finished = (_from_bytes(message[0]), message[1]), time.monotonic()
                 rows[:] = message[1]  # the last row may have gained its final validation
@@ -334,10 +351,10 @@ class WorkerTraceback(Exception):
     """The traceback of an error in a worker process, as text (the cause of the error raised here)."""
 
 
-def _raise(error, text, rank, workers, where):
+def _raise(error, text, rank, workers):
     cause = WorkerTraceback(f"in worker {rank} of {workers}:\n{text}")
     if error is None:
-        raise RuntimeError(f"{where}: worker {rank} of {workers} failed; its traceback is above.") from cause
+        raise RuntimeError(f"{WHERE}: worker {rank} of {workers} failed; its traceback is above.") from cause
     raise error from cause
 
 
@@ -346,11 +363,7 @@ def _worker(rank, fit, net, data, workers, store, threads, relay):
     try:
         torch.set_num_threads(threads)
         loss, options, targets, sequences, validation = data
-        gpu = options.execution_environment == "multi-gpu"
-        dist.init_process_group("nccl" if gpu else "gloo", init_method=store, rank=rank, world_size=workers, timeout=TIMEOUT)
-        device = torch.device("cuda", rank) if gpu else torch.device("cpu")
-        if gpu:
-            torch.cuda.set_device(device)
+        device = _connect(options, init_method=store, rank=rank, world_size=workers)
         _seed(options, rank)
         net = _from_bytes(net)
         history = fit(net, loss, options, targets, sequences, validation, Team(device, relay if rank == 0 else None))

@@ -67,8 +67,10 @@ def run_batches(net, batches, *, start_states=None, stop=None, freeze_padding=Fa
     states = None
     for batch in batches:
         if batch.chunk == 0:  # a new mini-batch starts from the start states
-            rows = None if start_states is None else torch.as_tensor(batch.indices, device=like.device)
-            states = None if rows is None else {name: tuple(s.index_select(0, rows) for s in held) for name, held in start_states.items()}
+            states = None
+            if start_states is not None:
+                rows = torch.as_tensor(batch.indices, device=like.device)
+                states = {name: tuple(s.index_select(0, rows) for s in held) for name, held in start_states.items()}
         x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
         seen = None if observe is None else functools.partial(observe, batch)
