@@ -109,6 +109,8 @@ def test_a_student_reading_a_lesson_sees_no_answer(path):
         if cell.cell_type == "markdown" and cell.source.startswith("Solution"):
             assert tagged, f"{path.name} cell {k}: a 'Solution' heading without the tag 'solution'"
             assert notebooks.SOLUTION in nb.cells[k + 1].metadata.get("tags", []), f"{path.name} cell {k + 1}: the solution's code is not tagged"
+        if cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("source_hidden"):
+            assert tagged, f"{path.name} cell {k}: a collapsed cell (a solution?) without the tag 'solution'"
         if tagged and cell.cell_type == "code":
             hidden = cell.metadata.get("jupyter", {})
             assert hidden.get("source_hidden") and hidden.get("outputs_hidden"), f"{path.name} cell {k}: a solution whose code or outputs show"
