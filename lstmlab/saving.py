@@ -7,9 +7,15 @@ of lstmlab's own classes, so loading a file never runs code or unpickles objects
 
 `net.save(path)` writes a file with `save`. `ll.load_network(path)` (in lstmlab/network.py) reads
 it with `read`, makes a Network of the layers it remade, and fills that with `restore`.
+
+A file is never half-written where a good one was: `write` writes a temporary file beside the
+target and renames it into place (`os.replace`, atomic), so a save that dies half-way leaves the
+previous file as it was.
 """
 
 import json
+import os
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -42,8 +48,28 @@ def save(net, path):
     }
     tensors = {f"{layer.name}.{name}": t.detach().cpu().numpy() for layer in net.layers for name, t in layer.state_dict().items()}
     text = json.dumps(config, default=_plain).encode("utf-8")
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors)
+    write(path, lambda f: np.savez_compressed(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors))
+
+
+def write(path, fill):
+    """Write a file with `fill(f)` (f: a binary file open for writing) so that it appears whole or not at all.
+
+    The bytes go to a temporary file in the target's folder, which replaces the target only once
+    it is complete; if `fill` fails (or the process dies), the previous file at `path` is intact
+    and the temporary file is removed (or, after a kill, left as a hidden .tmp file).
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            fill(f)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it the file
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it (mkstemp makes it private)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -140,6 +166,12 @@ def _layer(entry, path):
     if isinstance(options.get("input_size"), list):
         options["input_size"] = tuple(options["input_size"])
     return LAYERS[entry["type"]](**options)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _plain(value):
