@@ -38,6 +38,7 @@ from .layers import (
     softmax_layer,
     word_embedding_layer,
 )
+from .checkpoints import load_checkpoint
 from .network import Network, load_network
 from .onnx_io import export_onnx, import_onnx
 from .options import training_options
@@ -94,6 +95,7 @@ __all__ = [
     "global_max_pooling1d_layer",
     "gru_layer",
     "import_onnx",
+    "load_checkpoint",
     "load_network",
     "lstm_layer",
     "lstm_projected_layer",
