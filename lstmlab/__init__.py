@@ -54,6 +54,8 @@ from .prediction import (
 )
 from .seq2seq import EncoderDecoder, decode, trace_encoder_decoder, train_encoder_decoder
 from .solvers import Solver
+from .splitting import split_validation
+from .tables import sequences_from_frame
 from .text import find_cells, generate
 from .trace import Trace, trace
 from .training import trainnet
@@ -109,12 +111,14 @@ __all__ = [
     "reset_state",
     "scores2label",
     "sequence_batches",
+    "sequences_from_frame",
     "sequence_folding_layer",
     "sequence_input_layer",
     "sequence_unfolding_layer",
     "sigmoid_layer",
     "softmax_layer",
     "sort_by_length",
+    "split_validation",
     "text",
     "to_torch",
     "trace",
