@@ -32,7 +32,7 @@ def split_validation(X, Y, fraction=0.25, seed=0):
     round(fraction * N) of the N sequences go to validation. When Y holds labels (strings,
     integers, booleans or a pandas Categorical, one per sequence), each class gives
     fraction * (its count) of them, rounded so that the total is right (the largest
-    remainders round up); a class of one sequence may so stay in training alone. Responses
+    remainders round up, a tie in the order of the sorted classes); a class of one sequence may so stay in training alone. Responses
     (floats) and per-step targets are split without strata.
 
     >>> X = [np.zeros((3, 1))] * 8
