@@ -107,7 +107,8 @@ def training_options(solver="adam", **options):
             for class k with n_k of the N training targets, K classes) | {class name: weight}
             (classes left out weigh 1) | one weight per class, in the order of the sorted class
             names (`net.class_names`). The loss becomes sum_n w[y_n] (-log p_n[y_n]) / sum_n
-            w[y_n], as torch's cross_entropy(weight=w) computes it; validation loss too.
+            w[y_n], as torch's cross_entropy(weight=w) computes it (MATLAB's crossentropy with
+            weights divides by the number of targets instead); the validation loss too.
         verbose: a progress bar (True); verbose_frequency: its refresh, in iterations (50).
         plots: "none" | "training-progress" (a live figure in Jupyter).
         execution_environment: "auto" (a CUDA GPU when there is one) | "cpu" | "gpu" |

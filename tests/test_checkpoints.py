@@ -116,3 +116,13 @@ def test_checkpoint_options_are_checked(tmp_path):
         ll.training_options(checkpoint_frequency=0)
     with pytest.raises(ValueError, match=r"checkpoint_path is for training in one process; got execution_environment='parallel'"):
         ll.training_options(checkpoint_path=tmp_path, execution_environment="parallel")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_run_on_the_gpu_resumes_with_its_dropout_masks(tmp_path):
+    X, y = data()
+    unbroken = ll.trainnet(X, y, layers(), "crossentropy", options(tmp_path / "run", execution_environment="gpu"))
+    net = ll.load_checkpoint(tmp_path / "run" / "checkpoint_epoch2_iteration8.npz")
+    assert net.training_state_.cuda_random is not None
+    torch.cuda.manual_seed(123)
+    same_run(ll.trainnet(X, y, net, "crossentropy", options(tmp_path / "again", execution_environment="gpu")), unbroken)
