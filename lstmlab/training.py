@@ -94,13 +94,10 @@ def fit(net, loss, options, targets, sequences, validation, team=parallel.SOLO):
     """Train `net` in place and return its history rows: in this process, or as one worker of a team.
 
     A network from `ll.load_checkpoint` goes on from its checkpoint (see `lstmlab.checkpoints`).
-    With output_network="best-validation-loss" it ends with the weights of its best validation.
     """
     net.to(team.device or choose_device(options.execution_environment))
     run = Run(net, loss, options, targets, team)
     run.train(sequences, validation)
-    if options.output_network == "best-validation-loss" and run.best_weights is not None:
-        net.load_state_dict(run.best_weights)
     vars(net).pop("training_state_", None)  # used up: training this network again starts afresh
     return run.history
 
@@ -240,6 +237,14 @@ class Run:
         return step.output, step.y, step.output_mask
 
     def train(self, sequences, validation):
+        """Train until max_epochs or the patience runs out; with output_network="best-validation-loss"
+        the network then takes the weights of its best validation."""
+        self.iterate(sequences, validation)
+        if self.options.output_network == "best-validation-loss" and self.best_weights is not None:
+            self.net.load_state_dict(self.best_weights)
+
+    def iterate(self, sequences, validation):
+        """Every iteration of the run, validated, recorded and checkpointed as the options say."""
         o = self.options
         total = sum(count_batches(sequences, o.mini_batch_size, o.sequence_length, o.shuffle, self.seed, epoch) for epoch in range(o.max_epochs))
         progress = self.team.progress(o, total - self.iteration, self.history)
