@@ -9,6 +9,11 @@ back-propagating into the previous chunk). Every iteration becomes a row of
 `net.training_history_`. Every sequence is used in every epoch: the last mini-batch may be
 smaller (MATLAB's trainNetwork drops it instead).
 
+The learn rate of each iteration comes from the options' schedule (`learn_rate`); with
+output_network="best-validation-loss" the run ends with the weights of its lowest validation
+loss; with checkpoint_path it writes checkpoints, and a network from `ll.load_checkpoint` goes on
+from where its checkpoint stood (`lstmlab.checkpoints`).
+
 With execution_environment "parallel" or "multi-gpu" several worker processes run this same
 loop, each on its part of every mini-batch (`lstmlab.parallel`, passed to `Run` as its team).
 """
