@@ -148,8 +148,8 @@ def train_encoder_decoder(X, Y, model, options=None):
         )
     if options.checkpoint_path is not None:
         raise ValueError(
-            f"{where}: checkpoint_path is for ll.trainnet; an encoder–decoder writes no checkpoints. Drop the option, "
-            f"and save the trained model with model.save(path)."
+            f"{where}: checkpoint_path is for ll.trainnet; an encoder–decoder writes no checkpoints (a checkpoint is "
+            f"a network file, and an encoder–decoder is two networks). Drop the option."
         )
     pairs, targets = _pairs(model, X, Y, where)
     validation = None
