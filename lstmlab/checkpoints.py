@@ -2,7 +2,7 @@
 
 With `training_options(checkpoint_path=DIR)`, `ll.trainnet` writes a checkpoint every
 checkpoint_frequency epochs or iterations, DIR/checkpoint_epoch{E}_iteration{I}.npz after
-iteration I in epoch E (both counted as in the history). A checkpoint is a network file
+iteration I in epoch E (both counted in this run, from 1). A checkpoint is a network file
 (`ll.load_network` reads it: the weights after iteration I) that also keeps, as plain arrays and
 JSON, what the run needs to go on:
 
@@ -12,7 +12,7 @@ JSON, what the run needs to go on:
     random state      torch's generator (dropout masks), and the GPU's when training on one
     validation        the lowest validation loss, the patience left, and with
                       output_network="best-validation-loss" the weights of that validation
-    history           the rows of training_history_ so far
+    history           this run's rows of training_history_ so far
 
 `ll.trainnet(X, Y, ll.load_checkpoint(file), loss, options)` continues from the checkpoint: with
 the same data and options it ends with the weights and history of a run that never stopped
@@ -21,7 +21,6 @@ the same data and options it ends with the weights and history of a run that nev
 
 from dataclasses import dataclass
 
-import pandas as pd
 import torch
 
 from . import saving
@@ -87,9 +86,12 @@ def load_checkpoint(path):
         path: a checkpoint_epoch{E}_iteration{I}.npz file.
 
     Returns:
-        The network as it was after iteration I, with `training_history_` (the rows so far) and
-        `training_state_` (a `TrainingState`). Give it to `ll.trainnet` with the same data, loss
-        and options to continue the run; it also predicts and classifies as it is.
+        The network as it was after iteration I, with `training_state_` (a `TrainingState`;
+        `pd.DataFrame(net.training_state_.history)` is this run's history so far). Give it to
+        `ll.trainnet` with the same data, loss and options to continue the run; it also predicts
+        and classifies as it is. Its `training_history_` is what the network had before this
+        run (none for a new network), as `net.save` would have written it: trainnet puts this
+        run's rows after it, as for any network trained again.
     """
     saved = saving.read(path)
     if saved.training_state is None:
@@ -111,7 +113,6 @@ def load_checkpoint(path):
         cuda_random=None if cuda is None else torch.from_numpy(cuda),
         best_weights=best or None,
     )
-    net.training_history_ = pd.DataFrame(config["history"])
     return net
 
 

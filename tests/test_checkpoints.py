@@ -76,7 +76,8 @@ def test_a_run_resumed_from_its_checkpoint_ends_as_an_unbroken_run(tmp_path, mor
         checkpoint = tmp_path / "run" / name
     net = ll.load_checkpoint(checkpoint)
     state = net.training_state_
-    assert len(net.training_history_) == state.iteration == iteration(checkpoint)
+    assert len(state.history) == state.iteration == iteration(checkpoint) and state.history[-1]["iteration"] == state.iteration
+    assert not hasattr(net, "training_history_")  # a new network had none before this run
     assert net.class_names == ["down", "up"] and ll.classify(net, X[:2]).shape == (2,)  # a checkpoint classifies
     torch.manual_seed(123)  # whatever happened since: the checkpoint brings its own random state
     resumed = ll.trainnet(X, y, net, "crossentropy", options(tmp_path / "again", **more) if solver == "adam" else o)
