@@ -13,6 +13,10 @@ from .data import as_sequences, is_one_sequence
 from .layers import Layer, RecurrentLayer, SequenceFoldingLayer, SequenceInputLayer, SequenceUnfoldingLayer, WordEmbeddingLayer
 from .layers.basic import split_complex
 
+SEQUENCE_OPTIONS = {"sequence_length": "longest", "sequence_padding_direction": "right", "sequence_padding_value": 0, "freeze_padding": False}
+"""The sequence options a network predicts with until it is trained (MATLAB's defaults); `ll.trainnet`
+sets `Network.sequence_options` to those it trained with."""
+
 
 class Network(torch.nn.Module):
     """A chain of lstmlab layers, each feeding the next (MATLAB's dlnetwork for a layer array).
@@ -47,6 +51,7 @@ class Network(torch.nn.Module):
                 )
         self.class_names = None  # set by ll.trainnet for classification
         self.label_kind = None
+        self.sequence_options = dict(SEQUENCE_OPTIONS)  # ll.trainnet keeps those it trained with
         self._layers = torch.nn.ModuleDict(zip(_unique_names(layers), layers))
         for name, layer in self._layers.items():
             layer.name = name
@@ -136,7 +141,17 @@ class Network(torch.nn.Module):
     def __repr__(self):
         table = self.summary()
         total = int(table["learnables"].sum())
-        return f"Network with {len(table)} layers, {total:,} learnables\n{table.to_string(index=False)}"
+        lines = [f"Network with {len(table)} layers, {total:,} learnables", table.to_string(index=False)]
+        trained = {name: value for name, value in self.sequence_options.items() if value != SEQUENCE_OPTIONS[name]}
+        if trained:
+            options = ", ".join(f"{name}={value!r}" for name, value in trained.items())
+            lines.append(f"Trained with {options}: predict, classify and trace use them unless told otherwise.")
+        if self.holds_state:
+            lines.append(
+                "Holds states left by predict_and_update_state (or classify_and_update_state): ll.predict starts from "
+                "them; ll.reset_state(net) returns to the initial states."
+            )
+        return "\n".join(lines)
 
     # --- running -----------------------------------------------------------------------------------
 
@@ -209,6 +224,16 @@ class Network(torch.nn.Module):
             if isinstance(layer, RecurrentLayer)
         }
 
+    @property
+    def holds_state(self):
+        """Whether a recurrent layer holds a state other than its initial one (left by a stateful call)."""
+        return any(
+            not torch.equal(getattr(layer, f"{s}_state"), getattr(layer, f"initial_{s}_state"))
+            for layer in self.layers
+            if isinstance(layer, RecurrentLayer)
+            for s in layer.state_names
+        )
+
     def reset_state(self):
         """Return every recurrent layer to its initial state."""
         for layer in self.layers:
@@ -234,6 +259,12 @@ def load_network(path):
     """
     saved = saving.read(path)
     return saving.restore(Network(saved.layers), saved)
+
+
+def sequence_options(net, **given):
+    """The sequence options of a call: each given one (not None) wins over the network's own
+    (`Network.sequence_options`: those it was trained with, else `SEQUENCE_OPTIONS`)."""
+    return {name: value if given.get(name) is None else given[name] for name, value in net.sequence_options.items()}
 
 
 def _check_chain(layers):
