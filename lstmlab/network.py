@@ -352,6 +352,8 @@ def prepare(net, X, where):
         if len(step) == 1 == len(first.step_shape):
             channels = step[0] // 2 if split else step[0]
             hint = " If the rows of X are sequences of one channel, give X[..., None], an (N, T, 1) array." if one and first.input_size == 1 else ""
+            if all(len(x) == first.input_size for x in sequences):  # the time axis holds the expected channels
+                hint += _transpose_hint(X, one)
             raise ValueError(f"{where}: X has {channels} channels; the network expects {first.input_size} (input_size={first.input_size}).{hint}")
         raise ValueError(f"{where}: X has time steps of shape {step}; the network expects {first.step_shape} (input_size={first.input_size}).")
     needed = first.min_length if is_input else net.min_length()
@@ -365,6 +367,16 @@ def prepare(net, X, where):
     if embedding is not None:
         _check_token_ids(sequences, labels, embedding, where)
     return sequences
+
+
+def _transpose_hint(X, one):
+    """How to put time first, for data whose time axis is as long as the network's channels."""
+    if one:
+        return " If time is on the last axis, transpose to (T, C): X.T."
+    if isinstance(X, (np.ndarray, torch.Tensor)):
+        swap = "X.transpose(0, 2, 1)" if isinstance(X, np.ndarray) else "X.transpose(1, 2)"
+        return f" If time is on the last axis, transpose to (N, T, C): {swap}."
+    return " If time is on the last axis, transpose each sequence to (T, C): [x.T for x in X]."
 
 
 def _check_token_ids(sequences, labels, layer, where):
