@@ -14,8 +14,11 @@ from .layers import Layer, RecurrentLayer, SequenceFoldingLayer, SequenceInputLa
 from .layers.basic import split_complex
 
 SEQUENCE_OPTIONS = {"sequence_length": "longest", "sequence_padding_direction": "right", "sequence_padding_value": 0, "freeze_padding": False}
-"""The sequence options a network predicts with until it is trained (MATLAB's defaults); `ll.trainnet`
-sets `Network.sequence_options` to those it trained with."""
+"""MATLAB's defaults, the sequence options of an untrained network; `ll.trainnet` sets
+`Network.sequence_options` to those it trained with."""
+PADDING_OPTIONS = ("sequence_padding_direction", "sequence_padding_value", "freeze_padding")
+"""The trained options that prediction and trace default to. Not sequence_length: chunks change no
+output, but a short sequence's state would run through the padding of its last chunk."""
 
 
 class Network(torch.nn.Module):
@@ -145,7 +148,8 @@ class Network(torch.nn.Module):
         trained = {name: value for name, value in self.sequence_options.items() if value != SEQUENCE_OPTIONS[name]}
         if trained:
             options = ", ".join(f"{name}={value!r}" for name, value in trained.items())
-            lines.append(f"Trained with {options}: predict, classify and trace use them unless told otherwise.")
+            padding = " predict, classify and trace pad as in training unless told otherwise." if trained.keys() & set(PADDING_OPTIONS) else ""
+            lines.append(f"Trained with {options}.{padding}")
         if self.holds_state:
             lines.append(
                 "Holds states left by predict_and_update_state (or classify_and_update_state): ll.predict starts from "
@@ -262,9 +266,11 @@ def load_network(path):
 
 
 def sequence_options(net, **given):
-    """The sequence options of a call: each given one (not None) wins over the network's own
-    (`Network.sequence_options`: those it was trained with, else `SEQUENCE_OPTIONS`)."""
-    return {name: value if given.get(name) is None else given[name] for name, value in net.sequence_options.items()}
+    """The sequence options of a prediction: each given one (not None) wins; else the network's
+    padding options (`Network.sequence_options`, those it was trained with) and MATLAB's default
+    for the others."""
+    defaults = {**SEQUENCE_OPTIONS, **{name: net.sequence_options[name] for name in PADDING_OPTIONS}}
+    return {name: value if given.get(name) is None else given[name] for name, value in defaults.items()}
 
 
 def _check_chain(layers):

@@ -43,10 +43,13 @@ def predict(
     The sequence options (sequence_length, sequence_padding_direction, sequence_padding_value)
     are those of `ll.sequence_batches`. With freeze_padding=True the recurrent layers carry their
     state unchanged over padded steps, so that a sequence's outputs do not depend on its
-    mini-batch (MATLAB has no such option). Each option not given (None) is the one the network
-    was trained with (`net.sequence_options`, set by `ll.trainnet`), so that a network trained
-    with left padding also predicts with it; an untrained network uses MATLAB's defaults, right
-    padding to the longest sequence of each mini-batch. A given option wins.
+    mini-batch (MATLAB has no such option). The padding options not given (None) are those the
+    network was trained with (`net.sequence_options`, set by `ll.trainnet`), so that a network
+    trained with left or frozen padding also predicts with it; an untrained network uses MATLAB's
+    defaults, right padding (with zeros) to the longest sequence of each mini-batch. A given
+    option wins. sequence_length is "longest" unless given, whatever the training used: chunks
+    change no output, but the state of a sequence shorter than a chunk would run through the
+    padding of its last chunk.
 
     The network's held states are where each sequence starts: the initial states, or those that
     `predict_and_update_state` left (as a dlnetwork's predict does; `print(net)` says when it

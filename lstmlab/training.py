@@ -47,7 +47,7 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     Returns:
         The trained network (the same object when a Network was given), in evaluation mode,
         with `class_names` (classification), `sequence_options` (the sequence options it was
-        trained with, which prediction and trace use unless told otherwise) and
+        trained with; prediction and trace pad as they say unless told otherwise) and
         `training_history_`, a DataFrame with a row per iteration: epoch, iteration, loss,
         metrics, validation_loss, validation metrics, learn_rate and seconds.
 
@@ -102,7 +102,7 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     net.eval()
     net.class_names = targets.class_names
     net.label_kind = targets.label_kind
-    net.sequence_options = {name: getattr(options, name) for name in SEQUENCE_OPTIONS}  # prediction's defaults from now on
+    net.sequence_options = {name: getattr(options, name) for name in SEQUENCE_OPTIONS}  # its padding: prediction's default
     net.training_history_ = _continued(getattr(net, "training_history_", None), pd.DataFrame(history))
     return net
 

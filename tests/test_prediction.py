@@ -193,3 +193,15 @@ def test_an_untrained_network_predicts_with_matlabs_defaults():
     X = data()
     np.testing.assert_array_equal(ll.predict(net, X)[1], ll.predict(net, X, sequence_padding_direction="right", freeze_padding=False)[1])
     assert "Trained with" not in repr(net)
+
+
+def test_a_network_trained_in_chunks_predicts_whole_sequences():
+    net, x = sequence_net(), data()[2][:1]
+    net.sequence_options["sequence_length"] = 4  # as ll.trainnet leaves it after training with sequence_length=4
+    states = {}
+    for name, options in {"default": {}, "longest": {"sequence_length": "longest"}, "chunks": {"sequence_length": 4}}.items():
+        ll.reset_state(net)
+        ll.predict_and_update_state(net, x, **options)
+        states[name] = net.state["lstm"]["hidden"]
+    np.testing.assert_array_equal(states["default"], states["longest"])
+    assert not np.allclose(states["chunks"], states["longest"])  # padded to 4 steps, the state ran through 3 of padding
