@@ -84,11 +84,12 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
         validation = (held_out, encode(Y_val, held_out, loss, net.output_size, net.returns_sequence, where, targets.class_names))
     first = net.layers[0]
     if isinstance(first, SequenceInputLayer):
-        if options.reset_input_normalization and first.normalization != "none" and not first.missing_statistics():
+        computed = isinstance(first.normalization, str) and first.normalization != "none" and not first.missing_statistics()
+        if options.reset_input_normalization and computed:
             warnings.warn(
                 f"trainnet: reset_input_normalization=True (the default, as in MATLAB) computes the statistics of "
-                f"{first.name!r} (normalization={first.normalization!r}) again from this data, replacing those the "
-                f"network holds, which its weights were trained with. To fine-tune with them kept, give "
+                f"{first.name!r} (normalization={first.normalization!r}) again from this data, replacing those it holds "
+                f"(from earlier training, or given), which the weights after it were trained with. To keep them, give "
                 f"training_options(..., reset_input_normalization=False).",
                 UserWarning,
                 stacklevel=2,

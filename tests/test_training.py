@@ -343,7 +343,7 @@ def test_fine_tuning_warns_once_when_it_replaces_the_input_statistics_and_goes_o
     X, y, net = three_classes()
     first = net.training_history_.copy()
     mean = net["sequenceinput"].mean.clone()
-    with pytest.warns(UserWarning, match=r"reset_input_normalization=True .* replacing those the network holds.*reset_input_normalization=False") as caught:
+    with pytest.warns(UserWarning, match=r"reset_input_normalization=True .* replacing those it holds.*reset_input_normalization=False") as caught:
         ll.trainnet(X[:40], y[:40], net, "crossentropy", quick(max_epochs=2, initial_learn_rate=1e-12))
     assert len(caught) == 1 and not torch.equal(net["sequenceinput"].mean, mean)
     history = net.training_history_
