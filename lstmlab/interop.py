@@ -62,7 +62,7 @@ def from_torch(module, *, output_mode="sequence", **options):
         For a recurrent module, one layer, or a list with a dropout_layer between recurrent
         layers when the module has num_layers > 1. For a whole model, an `ll.Network` that
         computes what the model computes, on lstmlab's batch-first data: a time-major model's
-        (T, N, C) input is given as lstmlab's (N, T, C), and its token ids keep their meaning
+        (T, N, C) input is given as lstmlab's (N, T, C), as are its outputs, and its token ids keep their meaning
         (torch's nn.Embedding counts from 0: `word_embedding_layer(first_id=0)`; with
         padding_idx=0, id 0 is padding, lstmlab's first_id=1).
     """
@@ -213,7 +213,7 @@ class Follower:
             if self.axes == "NCT":
                 self.refuse(node, "the forward returns channels first (N, C, T); transpose back to (N, T, C) as lstmlab outputs.")
             return
-        if node.all_input_nodes != [self.current] or node.kwargs and node.op == "call_module":
+        if node.all_input_nodes != [self.current] or (node.kwargs and node.op == "call_module"):
             others = ", ".join(n.name for n in node.all_input_nodes if n is not self.current) or "keyword arguments"
             self.refuse(node, f"it reads {others} besides the step before it; lstmlab follows chains, in which each step reads only the output of the one before.")
         if self.axes is None and not (node.op == "call_module" and isinstance(self.modules[node.target], torch.nn.Embedding)):
@@ -323,7 +323,7 @@ class Follower:
             self.taken = "tensor" if index == 0 else ("states" if isinstance(m, torch.nn.LSTM) else "final")
         elif self.taken == "states" and index == 0:
             self.taken = "final"
-        elif self.taken == "final" and (index in (-1, last_h) or node.target == "squeeze" and last_h == 0 and node.args[1:] == (0,)):
+        elif self.taken == "final" and (index in (-1, last_h) or (node.target == "squeeze" and last_h == 0 and node.args[1:] == (0,))):
             if m.bidirectional:
                 self.refuse(node, "h_n[-1] of a bidirectional module is the backward direction's state alone, which no lstmlab layer outputs; use y[:, -1].")
             self.axes = "NTC"  # y's axes, of which _take_last keeps N and C
@@ -360,6 +360,7 @@ def _window_layer(m, name, refuse):
     if getattr(m, "ceil_mode", False):
         refuse("ceil_mode=True; lstmlab's windows count like ceil_mode=False.")
     padding = single(m.padding)
+    padding = 0 if padding == "valid" else padding  # torch's name for no padding
     if isinstance(m, torch.nn.Conv1d):
         if m.groups != 1 or m.padding_mode != "zeros":
             refuse(f"groups={m.groups}, padding_mode={m.padding_mode!r}; convolution1d_layer has one group and zero padding.")

@@ -192,3 +192,24 @@ def test_what_cannot_be_followed_is_refused_by_name():
         ll.from_torch(torch.nn.Sequential(torch.nn.Linear(3, 3)), output_mode="last")
     with pytest.raises(TypeError, match=r"from_torch: module must be a torch.nn.Module .*; got str"):
         ll.from_torch("lstm")
+
+
+class Pooled(torch.nn.Module):
+    """Average pooling that leaves its own padding out of each mean (count_include_pad=False), no conv padding."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(3, 4, 3, padding="valid")
+        self.pool = torch.nn.AvgPool1d(2, padding=1, count_include_pad=False)
+
+    def forward(self, x):
+        return self.pool(self.conv(x.transpose(1, 2))).permute(0, 2, 1)
+
+
+def test_average_pooling_keeps_torchs_count_of_padding(rng):
+    torch.manual_seed(0)
+    model = Pooled().eval()
+    net = ll.from_torch(model)
+    assert net["pool"].padding_value == "mean" and net.layers[0].min_length == 3
+    x = rng.normal(size=(2, 9, 3)).astype(np.float32)
+    np.testing.assert_allclose(ll.predict(net, x), model(torch.as_tensor(x)).detach().numpy(), atol=1e-6, rtol=0)
