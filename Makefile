@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test test-other-cpu notebooks test-browser test-binder benchmark constraints clean
+.PHONY: lab test test-other-cpu test-student-edition notebooks test-browser test-binder benchmark constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: $(STAMP)
 # in another order, so every trained number changes a little; the lessons' checks must still hold.
 test-other-cpu: $(STAMP)
 	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks
+
+# The student edition (lstmlab student-edition: the lessons without the cells tagged solution) under
+# nbval: no lesson may need what a solution computed.
+test-student-edition: $(STAMP)
+	rm -rf build/student
+	$(BIN)/lstmlab student-edition build/student
+	$(BIN)/python -m pytest -p no:cacheprovider build/student
 
 # Run every lesson and store its outputs (plotly figures as JSON, apps as text, cells numbered in
 # order), so that re-running an unchanged lesson changes nothing in git. After editing a lesson.

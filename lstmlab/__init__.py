@@ -39,6 +39,7 @@ from .layers import (
     softmax_layer,
     word_embedding_layer,
 )
+from .checkpoints import load_checkpoint
 from .network import Network, load_network
 from .onnx_io import export_onnx, import_onnx
 from .options import training_options
@@ -54,6 +55,8 @@ from .prediction import (
 )
 from .seq2seq import EncoderDecoder, decode, trace_encoder_decoder, train_encoder_decoder
 from .solvers import Solver
+from .splitting import split_validation
+from .tables import sequences_from_frame
 from .text import find_cells, generate
 from .trace import Trace, trace
 from .training import trainnet
@@ -95,6 +98,7 @@ __all__ = [
     "global_max_pooling1d_layer",
     "gru_layer",
     "import_onnx",
+    "load_checkpoint",
     "load_network",
     "lstm_layer",
     "lstm_projected_layer",
@@ -109,12 +113,14 @@ __all__ = [
     "rnn_layer",
     "scores2label",
     "sequence_batches",
+    "sequences_from_frame",
     "sequence_folding_layer",
     "sequence_input_layer",
     "sequence_unfolding_layer",
     "sigmoid_layer",
     "softmax_layer",
     "sort_by_length",
+    "split_validation",
     "text",
     "to_torch",
     "trace",

@@ -1,4 +1,4 @@
-"""The `lstmlab` command: `demo`, `lab`, and `execute` / `export` for the lesson notebooks."""
+"""The `lstmlab` command: `demo`, `lab`, and `execute` / `export` / `student-edition` for the lesson notebooks."""
 
 import argparse
 import os
@@ -16,6 +16,12 @@ def positive_int(text):
     return int(text)
 
 
+def lessons_folder():
+    """The repository's notebooks/ (lstmlab installed from a clone), else the current folder."""
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    return folder if folder.is_dir() else Path.cwd()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="lstmlab", description="See inside LSTM networks.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -29,6 +35,9 @@ def main(argv=None):
     export = commands.add_parser("export", help="write a notebook as one offline HTML page, plotly.js embedded once")
     export.add_argument("notebook", help="the .ipynb file")
     export.add_argument("--out", help="the page's path (default: the notebook's, with .html)")
+    student = commands.add_parser("student-edition", help="write the lessons without their solutions, for a class")
+    student.add_argument("out", help="the folder to write into (created if missing)")
+    student.add_argument("--lessons", help="the folder of the lessons (default: the repository's notebooks/)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         folder = Path(args.out).resolve().parent
@@ -37,19 +46,20 @@ def main(argv=None):
         path, accuracy = run_demo(args.out, epochs=args.epochs, seed=args.seed)
         print(f"test accuracy {accuracy:.2%}; report written to {path}")
         return 0
-    if args.command in ("execute", "export"):
+    if args.command in ("execute", "export", "student-edition"):
         try:
             if args.command == "execute":
                 for path in args.notebooks:
                     print(f"ran and stored {notebooks.execute(path)}")
-            else:
+            elif args.command == "export":
                 print(f"wrote {notebooks.export(args.notebook, args.out)}")
+            else:
+                written = notebooks.student_edition(args.lessons or lessons_folder(), args.out)
+                print(f"wrote {len(written)} lessons without their solutions into {args.out}")
         except ValueError as error:
             parser.error(str(error))
         return 0
-    folder = Path(__file__).resolve().parents[1] / "notebooks"
-    folder = folder if folder.is_dir() else Path.cwd()
-    command = [sys.executable, "-m", "jupyter", "lab", str(folder)] + (["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else [])
+    command = [sys.executable, "-m", "jupyter", "lab", str(lessons_folder())] + (["--allow-root"] if hasattr(os, "getuid") and os.getuid() == 0 else [])
     return subprocess.call(command)
 
 

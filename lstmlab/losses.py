@@ -29,19 +29,21 @@ def check_loss(loss, net, where="trainnet"):
     return loss
 
 
-def compute(loss, scores, targets, mask=None):
+def compute(loss, scores, targets, mask=None, weight=None):
     """The loss of one mini-batch.
 
     scores: for the cross-entropies, the input of the last (softmax or sigmoid) layer; otherwise
         the network output. (B, K), or (B, T, K) with mask (B, T) marking the real steps.
     targets: (B,) class codes or (B, R) values; (B, T) or (B, T, R) per step.
+    weight: for "crossentropy", None or (K,) class weights w: the loss is then
+        sum_n w[t_n] (-log p_n[t_n]) / sum_n w[t_n].
     """
     if mask is not None:  # per step: keep the real steps only
         scores, targets = scores[mask], targets[mask]  # (M, K), (M, ...)
     if callable(loss):
         return loss(scores, targets)
     if loss == "crossentropy":
-        return F.cross_entropy(scores, targets)
+        return F.cross_entropy(scores, targets, weight=weight)
     if loss == "binary-crossentropy":
         return F.binary_cross_entropy_with_logits(scores, targets)
     if loss == "mse":

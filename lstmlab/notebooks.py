@@ -1,5 +1,10 @@
-"""The lessons as files: run a notebook and store it so that a re-run changes nothing, or export it as
-one self-contained HTML page (`lstmlab execute`, `lstmlab export`).
+"""The lessons as files: run a notebook and store it so that a re-run changes nothing, export it as
+one self-contained HTML page, or write the student edition (`lstmlab execute`, `lstmlab export`,
+`lstmlab student-edition`).
+
+The notebooks in the repository are the instructor edition: a solution cell carries the cell tag
+`solution` (its code and outputs collapsed until the reader expands them), and every quiz answer is
+sealed (`lstmlab.widgets.seal`). The student edition is the same lessons without the solution cells.
 
 Lessons store their figures as plotly's JSON only (the renderer "plotly_mimetype"): JupyterLab,
 Binder and VS Code draw them with the plotly.js they already have, so a lesson weighs kilobytes
@@ -82,6 +87,33 @@ def export(path, out=None):
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": html.escape(path.stem)}})
     out.write_text(body, encoding="utf-8")
     return out
+
+
+SOLUTION = "solution"  # the cell tag of a solution (the "Solution n" line and its code)
+
+
+def student_edition(lessons, out):
+    """Write every lesson of the folder `lessons` into the folder `out` without its solution cells
+    (code and stored outputs: the cells tagged `solution`). Quiz answers are sealed in both editions.
+
+    Returns the paths written, in order.
+    """
+    import nbformat
+
+    lessons, out = Path(lessons), Path(out)
+    paths = sorted(lessons.glob("*.ipynb"))
+    if not paths:
+        raise ValueError(f"student-edition: {lessons} holds no .ipynb lessons; give the folder of the lessons (notebooks/).")
+    if out.resolve() == lessons.resolve():
+        raise ValueError(f"student-edition: the output folder {out} is the lessons' own folder; give another, e.g. build/student.")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        nb = _read(path, "student-edition")
+        nb.cells = [cell for cell in nb.cells if SOLUTION not in cell.metadata.get("tags", [])]
+        nbformat.write(nb, out / path.name)
+        written.append(out / path.name)
+    return written
 
 
 def _read(path, where):

@@ -216,6 +216,7 @@ def train(fit, net, loss, options, targets, sequences, validation):
             f"takes a part of every mini-batch); give workers <= {len(sequences)}."
         )
     _check_picklable(loss, "loss")
+    _check_picklable(options.learn_rate_schedule, "learn_rate_schedule")
     single = options.metrics is None or isinstance(options.metrics, str) or callable(options.metrics)
     for k, metric in enumerate([options.metrics] if single else list(options.metrics)):  # as training._metrics reads them
         _check_picklable(metric, "metrics" if single else f"metrics[{k}]")

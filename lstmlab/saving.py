@@ -11,9 +11,15 @@ it with `read`, makes a Network of the layers it remade, and fills that with `re
 A model that is more than one network (an `ll.EncoderDecoder`) is saved the same way, as JSON and
 plain arrays in one archive (`write_archive`), under a format of its own; the module that defines
 it registers its loader in `LOADERS`, and `read` hands such a file to it.
+
+A file is never half-written where a good one was: `write` writes a temporary file beside the
+target and renames it into place (`os.replace`, atomic), so a save that dies half-way leaves the
+previous file as it was.
 """
 
 import json
+import os
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -29,12 +35,18 @@ from .layers import CLASSES
 FORMAT, VERSION = "lstmlab network", 1
 LAYERS = {cls.__name__: cls for cls in CLASSES}
 CONFIG = "__config__"
+STATE = "training_state"  # what a checkpoint adds: see lstmlab.checkpoints
 ZIP_SIGNATURE = b"PK\x03\x04"  # the first bytes of every .npz file, a zip archive
 LOADERS = {}  # {format: load(config, tensors, path) -> model}, for models of other kinds (lstmlab.seq2seq registers one)
 
 
-def save(net, path):
-    """Write an `ll.Network` to `path` (an .npz file): see the module docstring."""
+def save(net, path, training_state=None):
+    """Write an `ll.Network` to `path` (an .npz file): see the module docstring.
+
+    training_state: None, or (config, arrays) of a checkpoint (see `lstmlab.checkpoints`), kept
+    beside the network: config (JSON) under the config's "training_state", arrays under
+    "training_state/NAME".
+    """
     history = getattr(net, "training_history_", None)
     config = {
         "format": FORMAT,
@@ -46,14 +58,37 @@ def save(net, path):
         "training_history": None if history is None else history.to_dict(orient="list"),
     }
     tensors = {f"{layer.name}.{name}": t.detach().cpu().numpy() for layer in net.layers for name, t in layer.state_dict().items()}
+    if training_state is not None:
+        config[STATE], arrays = training_state
+        tensors.update({f"{STATE}/{name}": array for name, array in arrays.items()})
     write_archive(path, config, tensors)
 
 
 def write_archive(path, config, tensors):
     """Write config (JSON text) and tensors ({name: array}) as one .npz archive, the format of every lstmlab file."""
     text = json.dumps(config, default=_plain).encode("utf-8")
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors)
+    write(path, lambda f: np.savez_compressed(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors))
+
+
+def write(path, fill):
+    """Write a file with `fill(f)` (f: a binary file open for writing) so that it appears whole or not at all.
+
+    The bytes go to a temporary file in the target's folder, which replaces the target only once
+    it is complete; if `fill` fails (or the process dies), the previous file at `path` is intact
+    and the temporary file is removed (or, after a kill, left as a hidden .tmp file).
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            fill(f)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it the file
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it (mkstemp makes it private)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -65,6 +100,7 @@ class NetworkFile:
         tensors: {"layer name.attribute": tensor}: weights, states and statistics.
         class_names, label_kind: as `ll.trainnet` set them (None for regression).
         history: the training history as a DataFrame, or None.
+        training_state: a checkpoint's (config, {name: array}), or None (see `lstmlab.checkpoints`).
     """
 
     layers: list
@@ -72,6 +108,7 @@ class NetworkFile:
     class_names: list
     label_kind: str
     history: pd.DataFrame
+    training_state: tuple = None
 
 
 def read(path):
@@ -93,7 +130,8 @@ def read(path):
             if CONFIG not in archive.files:
                 raise ValueError(f"load_network: {path} is not an lstmlab network file: it has no {CONFIG} entry.")
             config = json.loads(archive[CONFIG].tobytes().decode("utf-8"))
-            tensors = {key: torch.from_numpy(archive[key]) for key in archive.files if key != CONFIG}
+            tensors = {key: torch.from_numpy(archive[key]) for key in archive.files if key != CONFIG and not key.startswith(f"{STATE}/")}
+            state = {key.split("/", 1)[1]: archive[key] for key in archive.files if key.startswith(f"{STATE}/")}
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:  # the archive ends early or is damaged
         raise _incomplete(path, f"{Path(path).stat().st_size} bytes; zipfile: {error}") from None
     except (OSError, ValueError, UnicodeDecodeError) as error:  # an entry holds pickled objects, or no array
@@ -109,7 +147,8 @@ def read(path):
         )
     history = None if config["training_history"] is None else pd.DataFrame(config["training_history"])
     layers = [_layer(entry, path) for entry in config["layers"]]
-    return NetworkFile(layers, tensors, config["class_names"], config["label_kind"], history)
+    training_state = (config[STATE], state) if STATE in config else None
+    return NetworkFile(layers, tensors, config["class_names"], config["label_kind"], history, training_state)
 
 
 def _incomplete(path, why):
@@ -153,6 +192,12 @@ def _layer(entry, path):
     if isinstance(options.get("input_size"), list):
         options["input_size"] = tuple(options["input_size"])
     return LAYERS[entry["type"]](**options)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _plain(value):

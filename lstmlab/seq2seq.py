@@ -193,6 +193,11 @@ def train_encoder_decoder(X, Y, model, options=None):
             f"{where}: sequence_length must be 'longest' for an encoder–decoder, which reads every source and writes every "
             f"target whole; got {options.sequence_length!r}. Drop the option, or shorten the sequences themselves."
         )
+    if options.checkpoint_path is not None:
+        raise ValueError(
+            f"{where}: checkpoint_path is for ll.trainnet; an encoder–decoder writes no checkpoints (a checkpoint is "
+            f"a network file, and an encoder–decoder is two networks). Drop the option."
+        )
     pairs, targets = _pairs(model, X, Y, where)
     validation = None
     if options.validation_data is not None:
@@ -292,9 +297,10 @@ def _pairs(model, X, Y, where):
 class _TeacherForcing(Run):
     """`ll.trainnet`'s run on an encoder–decoder: only the mini-batches differ."""
 
-    def passes(self, pairs, values, epoch, shuffle, piece=False):
+    def passes(self, pairs, values, epoch, shuffle, piece=False, skip=0):
         """The mini-batches of one epoch, each run through encoder and decoder (see `teacher_forced`);
-        one process only, so piece (this worker's rows) is always the whole mini-batch."""
+        one process only, so piece (this worker's rows) is always the whole mini-batch, and no
+        checkpoints, so skip (the mini-batches a checkpoint had done) is always 0."""
         o = self.options
         batches = iterate_batches(
             pairs.inputs,

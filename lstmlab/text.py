@@ -179,8 +179,8 @@ def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None, int
     """Write `length` characters after `prompt`, one at a time, with a character language model.
 
     The network reads the prompt once (`ll.predict_and_update_state`), then each new character
-    costs one step: sample it from the probabilities of the last step, feed it in, and so on, the
-    state carried throughout. The network starts from its initial state and is left there
+    but the last costs one step: sample it from the probabilities of the last step, feed it in, and
+    so on, the state carried throughout (P + length - 1 steps for a prompt of P characters). The network starts from its initial state and is left there
     (`ll.reset_state`) when the text is written.
 
     Temperature reshapes the probabilities before sampling, p ** (1 / temperature), normalized:
@@ -219,10 +219,11 @@ def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None, int
     reset_state(net)
     try:
         scores = predict_and_update_state(net, ids, interventions=interventions)[-1]  # (V,) after the prompt
-        for _ in range(length):
+        for k in range(length):
             code = _sample(scores, temperature, rng)  # 0..V-1, the class code of the next character
             written.append(code + 1)
-            scores = predict_and_update_state(net, np.array([code + 1]), interventions=interventions)[-1]  # (V,) one step on
+            if k + 1 < length:  # the last character is written, not read: nothing needs the step after it
+                scores = predict_and_update_state(net, np.array([code + 1]), interventions=interventions)[-1]  # (V,) one step on
     finally:
         reset_state(net)
     return vocabulary.decode(written)

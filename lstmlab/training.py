@@ -9,17 +9,24 @@ back-propagating into the previous chunk). Every iteration becomes a row of
 `net.training_history_`. Every sequence is used in every epoch: the last mini-batch may be
 smaller (MATLAB's trainNetwork drops it instead).
 
+The learn rate of each iteration comes from the options' schedule (`learn_rate`); with
+output_network="best-validation-loss" the run ends with the weights of its lowest validation
+loss; with checkpoint_path it writes checkpoints, and a network from `ll.load_checkpoint` goes on
+from where its checkpoint stood (`lstmlab.checkpoints`).
+
 With execution_environment "parallel" or "multi-gpu" several worker processes run this same
 loop, each on its part of every mini-batch (`lstmlab.parallel`, passed to `Run` as its team).
 """
 
 import math
+import numbers
 import time
 
+import numpy as np
 import pandas as pd
 import torch
 
-from . import losses, parallel
+from . import checkpoints, losses, parallel
 from .batching import count_batches, iterate_batches
 from .data import is_one_sequence
 from .layers import SequenceInputLayer
@@ -89,10 +96,14 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
 
 
 def fit(net, loss, options, targets, sequences, validation, team=parallel.SOLO):
-    """Train `net` in place and return its history rows: in this process, or as one worker of a team."""
+    """Train `net` in place and return its history rows: in this process, or as one worker of a team.
+
+    A network from `ll.load_checkpoint` goes on from its checkpoint (see `lstmlab.checkpoints`).
+    """
     net.to(team.device or choose_device(options.execution_environment))
     run = Run(net, loss, options, targets, team)
     run.train(sequences, validation)
+    vars(net).pop("training_state_", None)  # used up: training this network again starts afresh
     return run.history
 
 
@@ -124,15 +135,33 @@ def choose_device(environment):
     return torch.device("cuda" if environment != "cpu" and torch.cuda.is_available() else "cpu")
 
 
-def learn_rate(options, epoch):
-    """The learn rate of an epoch (0-based): piecewise drops every learn_rate_drop_period epochs."""
-    if options.learn_rate_schedule == "piecewise":
-        return options.initial_learn_rate * options.learn_rate_drop_factor ** (epoch // options.learn_rate_drop_period)
-    return options.initial_learn_rate
+def learn_rate(options, epoch, iteration):
+    """The learn rate of an iteration (counted from 1) in an epoch (counted from 0): see
+    `ll.training_options`' learn_rate_schedule."""
+    o, rate = options, options.initial_learn_rate
+    schedule = o.learn_rate_schedule
+    if callable(schedule):
+        value = schedule(epoch + 1, iteration)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+            raise ValueError(
+                f"trainnet: learn_rate_schedule({epoch + 1}, {iteration}) (epoch, iteration) returned {value!r}; it must "
+                f"return the learn rate, a finite non-negative number."
+            )
+        return float(value)
+    if schedule == "piecewise":
+        return rate * o.learn_rate_drop_factor ** (epoch // o.learn_rate_drop_period)
+    if schedule == "exponential":
+        return rate * o.learn_rate_drop_factor ** (epoch / o.learn_rate_drop_period)
+    if schedule == "cosine":
+        return rate * (1 + math.cos(math.pi * epoch / o.max_epochs)) / 2
+    if schedule == "warmup":
+        return rate * min(1, iteration / o.learn_rate_warmup_period)
+    return rate
 
 
 class Run:
-    """The state of one training run: solver, iteration count, history and early stopping.
+    """The state of one training run: solver, where it is (epoch, mini-batches done, iteration),
+    history, early stopping, the best validation, and checkpoints (see `lstmlab.checkpoints`).
 
     team: `lstmlab.parallel.SOLO` (one process), or this worker's `parallel.Team`, which splits
     each mini-batch, sums the gradients and shares worker 0's validation.
@@ -154,12 +183,32 @@ class Run:
         )
         self.stop = -1 if loss in losses.NEEDS_LAST else None  # the cross-entropies start from scores
         self.metrics = _metrics(options.metrics, targets)
+        self.weight = class_weights(options.class_weights, targets, loss)
+        if self.weight is not None:
+            self.weight = self.weight.to(net.layers[0].like)
         self.history, self.iteration = [], 0
-        self.best, self.patience_left = math.inf, options.validation_patience
+        self.epoch, self.batches = 0, 0  # the epoch in progress (from 0) and its mini-batches done
+        self.best, self.patience_left, self.best_weights = math.inf, options.validation_patience, None
+        self.seed = options.seed
+        if self.seed is None and options.checkpoint_path is not None and options.shuffle == "every-epoch":
+            self.seed = int(np.random.default_rng().integers(2**31))  # kept in the checkpoints, to shuffle the same on resuming
+        self.elapsed, self.started = 0.0, time.perf_counter()  # seconds before this process took over, and its start
+        state = getattr(net, "training_state_", None)
+        if state is not None:
+            if team is not parallel.SOLO:
+                raise ValueError(
+                    "trainnet: a network from ll.load_checkpoint goes on training in one process; use "
+                    "execution_environment 'auto', 'cpu' or 'gpu'."
+                )
+            checkpoints.resume(self, state)
 
-    def passes(self, sequences, values, epoch, shuffle, piece=False):
-        """The mini-batches of one epoch, each run through the network (see `lstmlab.runner`);
-        with piece=True only this worker's rows of each."""
+    def seconds(self):
+        """Seconds of training so far, those before a checkpoint included."""
+        return self.elapsed + time.perf_counter() - self.started
+
+    def passes(self, sequences, values, epoch, shuffle, piece=False, skip=0):
+        """The mini-batches of one epoch after the first `skip`, each run through the network (see
+        `lstmlab.runner`); with piece=True only this worker's rows of each."""
         o = self.options
         batches = iterate_batches(
             sequences,
@@ -170,10 +219,12 @@ class Run:
             direction=o.sequence_padding_direction,
             shuffle=shuffle,
             sort=False,
-            seed=o.seed,
+            seed=self.seed,
             epoch=epoch,
             padding_value=o.sequence_padding_value,
         )
+        if skip:
+            batches = (batch for k, batch in _numbered(batches) if k >= skip)
         if piece:
             batches = self.team.piece(batches)
         return run_batches(self.net, batches, stop=self.stop, freeze_padding=o.freeze_padding)
@@ -191,17 +242,25 @@ class Run:
         return step.output, step.y, step.output_mask
 
     def train(self, sequences, validation):
+        """Train until max_epochs or the patience runs out; with output_network="best-validation-loss"
+        the network then takes the weights of its best validation."""
+        self.iterate(sequences, validation)
+        if self.options.output_network == "best-validation-loss" and self.best_weights is not None:
+            self.net.load_state_dict(self.best_weights)
+
+    def iterate(self, sequences, validation):
+        """Every iteration of the run, validated, recorded and checkpointed as the options say."""
         o = self.options
-        total = sum(count_batches(sequences, o.mini_batch_size, o.sequence_length, o.shuffle, o.seed, epoch) for epoch in range(o.max_epochs))
-        progress = self.team.progress(o, total, self.history)
-        start = time.perf_counter()
+        total = sum(count_batches(sequences, o.mini_batch_size, o.sequence_length, o.shuffle, self.seed, epoch) for epoch in range(o.max_epochs))
+        progress = self.team.progress(o, total - self.iteration, self.history)
+        due = False  # an iteration-wise checkpoint waits for the end of its mini-batch
         try:
-            for epoch in range(o.max_epochs):
-                rate = learn_rate(o, epoch)
+            for epoch in range(self.epoch, o.max_epochs):
                 self.net.train()
-                for step in self.passes(sequences, self.targets.values, epoch, o.shuffle, piece=True):
+                for step in self.passes(sequences, self.targets.values, epoch, o.shuffle, piece=True, skip=self.batches):
+                    rate = learn_rate(o, epoch, self.iteration + 1)
                     scores, y, mask = self.scored(step)
-                    value = self.team.share(losses.compute(self.loss, scores, y, mask), scores, mask)
+                    value = self.team.share(losses.compute(self.loss, scores, y, mask, self.weight), scores, mask)
                     self.solver.zero_grad()
                     value.backward()
                     loss = self.team.reduce(value, self.net)  # with workers: their gradients summed
@@ -217,15 +276,28 @@ class Run:
                         row.update(self._metric_values(*self.team.gather(scores.detach(), y, mask)))
                     if validation is not None and self.iteration % o.validation_frequency == 0:
                         row.update(self.validated(validation))
-                    row.update(learn_rate=rate, seconds=time.perf_counter() - start)
+                    row.update(learn_rate=rate, seconds=self.seconds())
                     self.history.append(row)
                     progress.update(row)
                     if self.patience_left <= 0:
                         return
+                    due |= self.checkpoints_every("iteration") and self.iteration % o.checkpoint_frequency == 0
+                    if o.checkpoint_path is not None and _ends_mini_batch(step.batch, sequences, o.sequence_length):
+                        self.batches += 1  # counted for the checkpoints (which a team of workers does not write)
+                        if due:  # written between mini-batches: the state carried from chunk to chunk is not kept
+                            checkpoints.write(self, o.checkpoint_path)
+                            due = False
+                self.epoch, self.batches = epoch + 1, 0
+                if self.checkpoints_every("epoch") and self.epoch % o.checkpoint_frequency == 0:
+                    checkpoints.write(self, o.checkpoint_path)
             if validation is not None and "validation_loss" not in self.history[-1]:
                 self.history[-1].update(self.validated(validation))  # always validate the final network
         finally:
             progress.close()
+
+    def checkpoints_every(self, unit):
+        """Whether checkpoints are written every so many of `unit` ("epoch" or "iteration")."""
+        return self.options.checkpoint_path is not None and self.options.checkpoint_frequency_unit == unit
 
     def _metric_values(self, scores, y, mask, prefix=""):
         """Metrics on the network's outputs (probabilities for the cross-entropies), real steps only."""
@@ -241,6 +313,8 @@ class Run:
         result = self.team.from_leader(self.validate, *validation)
         if result["validation_loss"] < self.best:
             self.best, self.patience_left = result["validation_loss"], self.options.validation_patience
+            if self.options.output_network == "best-validation-loss":
+                self.best_weights = {key: value.detach().clone() for key, value in self.net.state_dict().items()}
         else:
             self.patience_left -= 1
         return result
@@ -260,9 +334,59 @@ class Run:
                 else:  # one output per sequence: a later chunk replaces an earlier one
                     kept[step.batch.indices[0]] = scores, y
             scores, y = torch.cat([s for s, _ in kept.values()]), torch.cat([t for _, t in kept.values()])
-            value = losses.compute(self.loss, scores, y).item()
+            value = losses.compute(self.loss, scores, y, weight=self.weight).item()
             metrics = self._metric_values(scores, y, None, prefix="validation_")
         return {"validation_loss": value, **metrics}
+
+
+def class_weights(weights, targets, loss):
+    """The class weights of `training_options(class_weights=...)` as a (K,) float64 tensor, or None.
+
+    Checked against the classes of the targets: a dict names classes that exist; a sequence has
+    one weight per class, in the order of the sorted class names.
+    """
+    if weights is None:
+        return None
+    if loss != "crossentropy":
+        raise ValueError(f"trainnet: class_weights is for loss 'crossentropy'; got loss {loss!r}. Drop class_weights.")
+    names = targets.class_names
+    if weights == "balanced":
+        codes = np.concatenate(targets.values) if targets.per_step else targets.values
+        counts = np.bincount(codes, minlength=len(names))
+        if not counts.all():
+            missing = [names[k] for k in np.flatnonzero(counts == 0)]
+            raise ValueError(
+                f"trainnet: class_weights='balanced' weighs each class by its share of the training targets, but classes "
+                f"{missing} have none; give the weights as a dict {{class name: weight}}."
+            )
+        return torch.as_tensor(counts.sum() / (len(names) * counts), dtype=torch.float64)
+    if isinstance(weights, dict):
+        unknown = [name for name in weights if name not in names]
+        if unknown:
+            raise ValueError(f"trainnet: class_weights names classes {unknown} that are not among the classes {names}; use those names.")
+        return torch.as_tensor([float(weights.get(name, 1.0)) for name in names], dtype=torch.float64)
+    if len(weights) != len(names):
+        raise ValueError(
+            f"trainnet: class_weights has {len(weights)} weights but there are {len(names)} classes {names}; give one "
+            f"per class in that order, or a dict {{class name: weight}}."
+        )
+    return torch.as_tensor(weights, dtype=torch.float64)
+
+
+def _numbered(batches):
+    """(k, batch): each chunk numbered by the mini-batch it belongs to (0, 1, ...)."""
+    k = -1
+    for batch in batches:
+        k += batch.chunk == 0
+        yield k, batch
+
+
+def _ends_mini_batch(batch, sequences, sequence_length):
+    """Whether `batch` is the last chunk of its mini-batch (see `lstmlab.batching`)."""
+    if not isinstance(sequence_length, numbers.Integral):
+        return True
+    longest = max(len(sequences[n]) for n in batch.indices)
+    return batch.chunk == math.ceil(longest / sequence_length) - 1
 
 
 def _metrics(metrics, targets):

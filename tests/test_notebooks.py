@@ -1,5 +1,6 @@
 """The lessons as files: stored light and normalized, re-run to the same bytes, exported to one page."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -89,3 +90,48 @@ def test_export_and_execute_refuse_what_is_not_a_notebook(tmp_path, capsys):
     assert "is not a notebook file; give the path of an existing .ipynb file" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"execute: .*notes.txt is not a notebook file"):
         notebooks.execute(tmp_path / "notes.txt")
+
+
+def _quiz_calls(nb):
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "quiz(" in cell.source:
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "quiz":
+                    yield node
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_a_student_reading_a_lesson_sees_no_answer(path):
+    """Solutions are tagged `solution`, their code and outputs collapsed; quiz answers are sealed."""
+    nb = nbformat.read(path, as_version=4)
+    for k, cell in enumerate(nb.cells):
+        tagged = notebooks.SOLUTION in cell.metadata.get("tags", [])
+        if cell.cell_type == "markdown" and cell.source.startswith("Solution"):
+            assert tagged, f"{path.name} cell {k}: a 'Solution' heading without the tag 'solution'"
+            assert notebooks.SOLUTION in nb.cells[k + 1].metadata.get("tags", []), f"{path.name} cell {k + 1}: the solution's code is not tagged"
+        if cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("source_hidden"):
+            assert tagged, f"{path.name} cell {k}: a collapsed cell (a solution?) without the tag 'solution'"
+        if tagged and cell.cell_type == "code":
+            hidden = cell.metadata.get("jupyter", {})
+            assert hidden.get("source_hidden") and hidden.get("outputs_hidden"), f"{path.name} cell {k}: a solution whose code or outputs show"
+    for call in _quiz_calls(nb):
+        assert len(call.args) == 3 and ast.literal_eval(call.args[2]).startswith("sealed:"), f"{path.name}: a quiz whose answer can be read"
+
+
+def test_the_student_edition_is_the_lessons_without_their_solutions(tmp_path, capsys):
+    out = tmp_path / "student"
+    assert main(["student-edition", str(out)]) == 0
+    assert f"wrote {len(LESSONS)} lessons without their solutions into {out}" in capsys.readouterr().out
+    assert sorted(p.name for p in out.glob("*.ipynb")) == [p.name for p in LESSONS]
+    dropped = 0
+    for path in LESSONS:
+        teacher, student = nbformat.read(path, as_version=4), nbformat.read(out / path.name, as_version=4)
+        kept = [c for c in teacher.cells if notebooks.SOLUTION not in c.metadata.get("tags", [])]
+        assert student.cells == kept
+        assert not any(c.cell_type == "markdown" and c.source.startswith("Solution") for c in student.cells)
+        dropped += len(teacher.cells) - len(kept)
+    assert dropped >= 2 * 30  # every lesson but the index has solutions: a heading and its code each
+    with pytest.raises(ValueError, match=r"student-edition: .* is the lessons' own folder"):
+        notebooks.student_edition(out, out)
+    with pytest.raises(ValueError, match=r"student-edition: .*empty holds no .ipynb lessons"):
+        notebooks.student_edition(tmp_path / "empty", out)

@@ -15,6 +15,8 @@ def test_matlab_defaults():
     assert (o.plots, o.execution_environment, o.reset_input_normalization) == ("none", "auto", True)
     assert ll.training_options("sgdm").initial_learn_rate == 0.01
     assert ll.training_options("rmsprop").initial_learn_rate == 0.001
+    assert (o.output_network, o.class_weights, o.learn_rate_warmup_period) == ("last-iteration", None, 5)
+    assert (o.checkpoint_path, o.checkpoint_frequency, o.checkpoint_frequency_unit) == (None, 1, "epoch")
 
 
 @pytest.mark.parametrize(
@@ -37,6 +39,10 @@ def test_matlab_defaults():
         ({"sequence_padding_value": float("nan")}, ValueError, r"sequence_padding_value must be a finite number; got nan"),
         ({"seed": -1}, ValueError, r"seed must be a non-negative integer or None; got -1"),
         ({"momentum": 1.5}, ValueError, r"momentum must be a number in \[0, 1\); got 1.5"),
+        ({"learn_rate_warmup_period": 0}, ValueError, r"learn_rate_warmup_period must be a positive integer; got 0"),
+        ({"learn_rate_schedule": "step"}, ValueError, r"learn_rate_schedule must be one of 'none', 'piecewise', 'exponential', 'cosine', 'warmup' or a callable; got 'step'"),
+        ({"output_network": "best"}, ValueError, r"output_network must be one of 'last-iteration', 'best-validation-loss'; got 'best'"),
+        ({"checkpoint_frequency_unit": "batch"}, ValueError, r"checkpoint_frequency_unit must be one of 'epoch', 'iteration'; got 'batch'"),
     ],
 )
 def test_bad_options(kwargs, error, message):

@@ -192,6 +192,8 @@ def test_bad_input_is_refused_before_any_worker_starts():
         ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="parallel", workers=6, **o))
     with pytest.raises(ValueError, match=r"metrics \(<lambda>\) cannot be sent to the worker processes.*define it in a \.py file"):
         ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="parallel", workers=2, metrics=lambda s, t: 0, **o))
+    with pytest.raises(ValueError, match=r"learn_rate_schedule \(<lambda>\) cannot be sent to the worker processes"):
+        ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="parallel", workers=2, learn_rate_schedule=lambda e, k: 0.01, **o))
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match=r"execution_environment='multi-gpu' .* sees no CUDA GPU .* use execution_environment='parallel'"):
             ll.trainnet(X, y, network(), "crossentropy", ll.training_options(execution_environment="multi-gpu", **o))

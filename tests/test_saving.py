@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,3 +88,32 @@ def test_a_file_cut_short_or_not_a_zip_says_so(tmp_path):
     for name in ("text.npz", "array.npy"):
         with pytest.raises(ValueError, match=rf"{name} is not an lstmlab network file: it is not an .npz \(zip\) archive, which is what net.save writes. Give the path of a file saved with net.save\(path\)"):
             ll.load_network(tmp_path / name)
+
+
+def test_a_save_that_dies_half_way_leaves_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "net.npz"
+    old = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
+    old.save(path)
+    before = path.read_bytes()
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~_umask())  # as a plain open() makes it
+
+    def dies_half_way(f, **arrays):
+        f.write(b"PK\x03\x04" + bytes(1000))  # the start of a zip archive, then the process "dies"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(5)]).save(path)
+    assert path.read_bytes() == before
+    assert ll.load_network(path)["lstm"].num_hidden_units == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]  # no temporary file left behind
+    monkeypatch.undo()
+    ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(5)]).save(path)  # a save that completes replaces it
+    assert ll.load_network(path)["lstm"].num_hidden_units == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

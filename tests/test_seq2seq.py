@@ -145,6 +145,11 @@ def test_validation_data_and_the_solver_take_the_model(model):
             r"sequence_length must be 'longest' for an encoder–decoder.*got 2",
         ),
         (
+            lambda m: ll.train_encoder_decoder(X, Y, m, ll.training_options(checkpoint_path="checkpoints")),
+            ValueError,
+            r"train_encoder_decoder: checkpoint_path is for ll.trainnet; an encoder–decoder writes no checkpoints",
+        ),
+        (
             lambda m: ll.train_encoder_decoder(X, Y, m, ll.training_options(validation_data=(X, Y[:1]), verbose=False)),
             ValueError,
             r"train_encoder_decoder \(validation_data\): Y has 1 targets but X has 3 sources",
@@ -156,6 +161,23 @@ def test_validation_data_and_the_solver_take_the_model(model):
 def test_bad_input_is_refused_with_a_fix(model, call, error, message):
     with pytest.raises(error, match=message):
         call(model)
+
+
+def test_output_network_best_validation_loss_takes_the_weights_of_the_best_validation():
+    Y_val = [np.array([7, 1]), np.array([1, 2, 8]), np.array([5, 5])]  # other targets: the validation loss turns up
+    o = dict(mini_batch_size=3, initial_learn_rate=0.05, validation_data=(X, Y_val), validation_frequency=1, verbose=False, seed=0)
+
+    def trained(**options):
+        torch.manual_seed(0)
+        return ll.train_encoder_decoder(X, Y, ll.EncoderDecoder(9, 8, num_hidden_units=6, embedding_dimension=3), ll.training_options(**o, **options))
+
+    best = trained(max_epochs=30, output_network="best-validation-loss")
+    history = best.training_history_
+    k = int(history.iteration[history.validation_loss.idxmin()])
+    assert 1 < k < 30 and history.validation_loss.iloc[-1] > history.validation_loss.min()
+    at_k = trained(max_epochs=k)  # one iteration an epoch: the run stopped at iteration k
+    for (name, a), (_, b) in zip(best.state_dict().items(), at_k.state_dict().items()):
+        assert torch.equal(a, b), name
 
 
 def test_a_saved_model_loads_with_identical_decodes(model, tmp_path):

@@ -112,6 +112,16 @@ def test_generate_is_stateful_and_matches_reading_the_whole_text_again():
     assert not net["lstm"].hidden_state.any()  # left at its initial state
 
 
+def test_generate_runs_one_step_per_character_read(monkeypatch):
+    vocabulary = text.Vocabulary("abcde")
+    net = char_model(vocabulary, seed=3)
+    steps = []
+    read = text.predict_and_update_state
+    monkeypatch.setattr(text, "predict_and_update_state", lambda net, ids, **options: steps.append(len(ids)) or read(net, ids, **options))
+    text.generate(net, vocabulary, "abc", 8, temperature=0)
+    assert steps == [3] + [1] * 7  # the prompt, then every written character but the last: 3 + 8 - 1 steps
+
+
 def test_generate_sampling_is_reproducible_with_a_seed():
     vocabulary = text.Vocabulary("abcde")
     net = char_model(vocabulary)

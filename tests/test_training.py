@@ -286,3 +286,127 @@ def test_per_step_categoricals_keep_classes_that_never_occur():
     net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.fully_connected_layer(5), ll.softmax_layer()])
     net = ll.trainnet(X, Y, net, "crossentropy", quick(max_epochs=1))
     assert net.class_names == sorted(categories) and net.label_kind == "categorical"
+
+
+def overfitting_run(tmp_path=None, **options):
+    """A run whose validation loss is lowest at iteration 21 of 90, then rises."""
+    X, y = drift_data(n=30, T=12)
+    rng = np.random.default_rng(5)
+    X_val = rng.normal(size=(20, 10, 2)).astype("float32")  # one length: predict needs no padding
+    y_val = np.where(X_val[:, :, 0].sum(1) > 0, "up", "down")
+    o = quick(max_epochs=30, mini_batch_size=10, initial_learn_rate=0.05, validation_data=(X_val, y_val), validation_frequency=3, **options)
+    return ll.trainnet(X, y, classifier(), "crossentropy", o), X_val, y_val
+
+
+def test_output_network_best_validation_loss_returns_the_best_validation_network(tmp_path):
+    best, X_val, y_val = overfitting_run(output_network="best-validation-loss")
+    history = best.training_history_
+    lowest = history.validation_loss.idxmin()
+    assert history.iteration[lowest] == 21 and history.validation_loss.iloc[-1] > 5 * history.validation_loss.min()
+    p = ll.predict(best, X_val)
+    loss = -np.log(p[np.arange(len(y_val)), (y_val == "up").astype(int)]).mean()
+    assert loss == pytest.approx(history.validation_loss.min(), abs=1e-6)  # its own validation loss is the lowest
+
+    last, _, _ = overfitting_run(checkpoint_path=tmp_path, checkpoint_frequency=21, checkpoint_frequency_unit="iteration")
+    pd.testing.assert_frame_equal(last.training_history_.drop(columns="seconds"), history.drop(columns="seconds"))
+    copy = ll.load_checkpoint(tmp_path / "checkpoint_epoch7_iteration21.npz")  # the weights at iteration 21
+    for (name, a), (_, b) in zip(best.state_dict().items(), copy.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert not torch.equal(last["lstm"].input_weights, best["lstm"].input_weights)  # "last-iteration" keeps the last
+
+
+def test_best_validation_loss_needs_validation_data():
+    with pytest.raises(ValueError, match=r"output_network='best-validation-loss' needs validation_data; got none. Give validation_data=\(X_val, Y_val\)"):
+        ll.training_options(output_network="best-validation-loss")
+    with pytest.raises(ValueError, match=r"output_network must be one of 'last-iteration', 'best-validation-loss'; got 'best'"):
+        ll.training_options(output_network="best")
+
+
+def test_class_weights_weigh_the_loss_and_keep_the_classes():
+    X, y = drift_data()
+    y = np.where(y == "up", "up", np.where(np.arange(len(y)) % 2, "down", "flat"))  # three classes
+    weights = {"down": 1.0, "flat": 3.0, "up": 0.5}
+    net3 = lambda: ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(8, output_mode="last"), ll.fully_connected_layer(3), ll.softmax_layer()])  # noqa: E731
+    o = dict(max_epochs=1, mini_batch_size=60, initial_learn_rate=1e-12, shuffle="never")
+    torch.manual_seed(0)
+    start = net3()
+    scores = ll.predict(start, X)  # the probabilities before the one (tiny) step
+    codes = np.searchsorted(["down", "flat", "up"], y)
+    expected = torch.nn.functional.cross_entropy(torch.log(torch.as_tensor(scores, dtype=torch.float64)), torch.as_tensor(codes), weight=torch.tensor([1.0, 3.0, 0.5], dtype=torch.float64))
+    for given in (weights, [1, 3, 0.5], {"flat": 3.0, "up": 0.5}):  # classes left out of a dict weigh 1
+        torch.manual_seed(0)
+        net = ll.trainnet(X, y, net3(), "crossentropy", quick(class_weights=given, **o))
+        assert net.training_history_.loss[0] == pytest.approx(expected.item(), rel=1e-5)
+    plain = ll.trainnet(X, y, net3(), "crossentropy", quick(**o))
+    assert abs(plain.training_history_.loss[0] - expected.item()) > 1e-2
+    assert net.class_names == ["down", "flat", "up"] and set(ll.classify(net, X)) <= {"down", "flat", "up"}
+
+    counts = pd.Series(y).value_counts()
+    torch.manual_seed(0)
+    balanced = ll.trainnet(X, y, net3(), "crossentropy", quick(class_weights="balanced", **o))
+    w = torch.tensor([60 / (3 * counts[name]) for name in ["down", "flat", "up"]], dtype=torch.float64)
+    expected = torch.nn.functional.cross_entropy(torch.log(torch.as_tensor(scores, dtype=torch.float64)), torch.as_tensor(codes), weight=w)
+    assert balanced.training_history_.loss[0] == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "weights, loss, message",
+    [
+        ({"sideways": 2}, "crossentropy", r"class_weights names classes \['sideways'\] that are not among the classes \['down', 'up'\]"),
+        ([1, 2, 3], "crossentropy", r"class_weights has 3 weights but there are 2 classes \['down', 'up'\]; give one per class"),
+        ([1, 2], "mse", r"class_weights is for loss 'crossentropy'; got loss 'mse'"),
+    ],
+)
+def test_class_weights_that_do_not_fit_the_classes_are_refused(weights, loss, message):
+    X, y = drift_data(n=10)
+    Y = y if loss == "crossentropy" else np.ones((10, 2))
+    net = classifier() if loss == "crossentropy" else ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(4, output_mode="last"), ll.fully_connected_layer(2)])
+    with pytest.raises(ValueError, match=message):
+        ll.trainnet(X, Y, net, loss, quick(max_epochs=1, class_weights=weights))
+
+
+def test_class_weights_are_checked_in_the_options():
+    for bad in ("even", [1, -1], [], {"a": float("nan")}, [[1, 2]]):
+        with pytest.raises(ValueError, match=r"class_weights must be None, 'balanced', a dict \{class name: weight\} or one weight per class"):
+            ll.training_options(class_weights=bad)
+    with pytest.raises(ValueError, match=r"class_weights is for training in one process; got execution_environment='parallel'"):
+        ll.training_options(class_weights="balanced", execution_environment="parallel")
+    X, y = drift_data(n=10)
+    y[:] = "up"
+    with pytest.raises(ValueError, match=r"class_weights='balanced' .* classes \['down'\] have none"):
+        ll.trainnet(X, pd.Categorical(y, categories=["down", "up"]), classifier(), "crossentropy", quick(max_epochs=1, class_weights="balanced"))
+
+
+@pytest.mark.parametrize(
+    "schedule, expected",
+    [
+        ("exponential", [0.02 * 0.5 ** (e / 2) for e in range(5)]),
+        ("cosine", [0.02 * (1 + np.cos(np.pi * e / 5)) / 2 for e in range(5)]),
+        ("piecewise", [0.02, 0.02, 0.01, 0.01, 0.005]),
+    ],
+)
+def test_epoch_schedules(schedule, expected):
+    X, y = drift_data()
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=5, learn_rate_schedule=schedule, learn_rate_drop_period=2, learn_rate_drop_factor=0.5))
+    history = net.training_history_
+    assert history.groupby("epoch").learn_rate.nunique().eq(1).all()  # one rate per epoch
+    assert history.groupby("epoch").learn_rate.first().tolist() == pytest.approx(expected, rel=1e-12)
+
+
+def test_warmup_and_a_callable_schedule():
+    X, y = drift_data()
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=3, learn_rate_schedule="warmup", learn_rate_warmup_period=4))
+    assert net.training_history_.learn_rate.tolist() == pytest.approx([0.005, 0.01, 0.015] + [0.02] * 6, rel=1e-12)
+    calls = []
+
+    def schedule(epoch, iteration):
+        calls.append((epoch, iteration))
+        return 0.01 / iteration
+
+    net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=2, learn_rate_schedule=schedule))
+    assert calls == [(1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (2, 6)]  # counted from 1, as the history counts
+    assert net.training_history_.learn_rate.tolist() == pytest.approx([0.01 / k for k in range(1, 7)], rel=1e-12)
+    with pytest.raises(ValueError, match=r"learn_rate_schedule\(1, 1\) \(epoch, iteration\) returned -1; it must return the learn rate"):
+        ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, learn_rate_schedule=lambda e, k: -1))
+    with pytest.raises(ValueError, match=r"learn_rate_schedule must be one of 'none', 'piecewise', 'exponential', 'cosine', 'warmup' or a callable; got 'linear'"):
+        ll.training_options(learn_rate_schedule="linear")

@@ -128,9 +128,12 @@ def test_explore_inspector_reads_the_heatmap_cell_under_the_crosshair(rng, direc
 
 
 def test_quiz_answers_as_a_reader_checks():
-    from lstmlab.widgets import quiz
+    from lstmlab.widgets import quiz, seal
 
-    q = quiz("Which of i, f, g, o is not a gate?", ["i", "f", "g", "o"], "g", "g is the cell candidate, a tanh in (-1, 1).")
+    sealed = seal("g", "g is the cell candidate, a tanh in (-1, 1).")
+    assert "tanh" not in sealed and '"g"' not in sealed  # nothing to read in the notebook
+    q = quiz("Which of i, f, g, o is not a gate?", ["i", "f", "g", "o"], sealed)
+    assert "tanh" not in repr(vars(q))  # the opened answer is not kept where a student could print it
     q.check.click()
     assert q.feedback.value == "Pick an answer first."
     q.choices.value = "o"
@@ -140,10 +143,14 @@ def test_quiz_answers_as_a_reader_checks():
     q.check.click()
     assert "Right." in q.feedback.value and "g is the cell candidate, a tanh in (-1, 1)." in q.feedback.value
     assert repr(q) == "Quiz: Which of i, f, g, o is not a gate? (run this cell in JupyterLab to answer)"
-    with pytest.raises(ValueError, match=r"quiz: answer must be one of the choices \['a', 'b'\]; got 'c'"):
-        quiz("?", ["a", "b"], "c", "")
+    with pytest.raises(ValueError, match=r"sealed answer must be one of the choices \['a', 'b'\]; got 'c'"):
+        quiz("?", ["a", "b"], seal("c", ""))
     with pytest.raises(ValueError, match=r"quiz: choices must be two or more different answers; got \['a', 'a'\]"):
-        quiz("?", ["a", "a"], "a", "")
+        quiz("?", ["a", "a"], seal("a", ""))
+    with pytest.raises(ValueError, match=r"the answer must be sealed.*got 'a'.*ll.widgets.seal\(answer, why\)"):
+        quiz("?", ["a", "b"], "a")
+    with pytest.raises(ValueError, match=r"is not a string that ll.widgets.seal made"):
+        quiz("?", ["a", "b"], sealed[:-6])
 
 
 def test_intervention_explorer_clamps_what_the_reader_picks(net, data):

@@ -2,7 +2,8 @@
 
 Each app returns a widget with `.controls` (name -> control) and `.figure` (the plotly figure it
 keeps up to date); moving a control redraws in place, without re-running a cell. `quiz` asks the
-reader a question at the end of a lesson and answers.
+reader a question at the end of a lesson and answers; its answer is `seal`ed, unreadable in the
+notebook until the reader checks a choice.
 """
 
 from .cells import cell_explorer
@@ -11,6 +12,6 @@ from .designer import designer
 from .explorers import bilstm_explorer, explore
 from .interventions import intervention_explorer
 from .playground import cell_playground
-from .quiz import quiz
+from .quiz import quiz, seal, unseal
 
-__all__ = ["bilstm_explorer", "cell_explorer", "cell_playground", "designer", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz"]
+__all__ = ["bilstm_explorer", "cell_explorer", "cell_playground", "designer", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz", "seal", "unseal"]
