@@ -259,9 +259,13 @@ class Network(torch.nn.Module):
 def load_network(path):
     """Read a network written by `net.save(path)`: the same weights, states, statistics and classes.
 
+    A file written by an `ll.EncoderDecoder`'s `save` gives the EncoderDecoder back.
+
     The file is read and checked by `lstmlab.saving`, never unpickled.
     """
     saved = saving.read(path)
+    if not isinstance(saved, saving.NetworkFile):
+        return saved  # a model of another kind, made by its loader (an ll.EncoderDecoder: lstmlab.seq2seq)
     return saving.restore(Network(saved.layers), saved)
 
 
@@ -371,7 +375,7 @@ def prepare(net, X, where):
             )
     net.build(step[0] if len(step) == 1 else step)
     if embedding is not None:
-        _check_token_ids(sequences, labels, embedding, where)
+        _check_token_ids(sequences, labels, embedding, where, padded=not one and hasattr(X, "ndim"))
     return sequences
 
 
@@ -385,15 +389,23 @@ def _transpose_hint(X, one):
     return " If time is on the last axis, transpose each sequence to (T, C): [x.T for x in X]."
 
 
-def _check_token_ids(sequences, labels, layer, where):
-    """Every token id must be a word of the embedding layer's vocabulary (or 0, padding)."""
+def _check_token_ids(sequences, labels, layer, where, padded):
+    """Every token id must be a word of the embedding layer's vocabulary, or padding where the data
+    may hold it: in an (N, T, 1) array (padded), never in a list or one sequence, which are not padded yet."""
     for x, label in zip(sequences, labels):
-        bad = layer.bad_ids(x[:, 0])
+        bad = layer.bad_ids(x[:, 0], padded)
         if bad.any():
             t = int(np.flatnonzero(bad)[0])
+            if x[t, 0] == 0 and layer.has_padding:
+                raise ValueError(
+                    f"{where}: {label} has token id 0 at time step {t}, but layer {layer.name!r} counts words from 1 "
+                    f"(first_id=1) and reads 0 as padding, which a sequence given on its own or in a list does not hold "
+                    f"yet. If your ids count from 0 (as torch's nn.Embedding), add 1 to them, or make the layer with "
+                    f"first_id=0."
+                )
             raise ValueError(
                 f"{where}: {label} has token id {x[t, 0]:g} at time step {t}, outside the vocabulary of layer "
-                f"{layer.name!r}: ids are whole numbers from 1 to num_words={layer.num_words} (0 for padding). "
+                f"{layer.name!r}: ids are {layer.ids_text()}. "
                 f"Map unknown words to an id of their own, or give word_embedding_layer a larger num_words."
             )
 

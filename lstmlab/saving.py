@@ -8,6 +8,10 @@ of lstmlab's own classes, so loading a file never runs code or unpickles objects
 `net.save(path)` writes a file with `save`. `ll.load_network(path)` (in lstmlab/network.py) reads
 it with `read`, makes a Network of the layers it remade, and fills that with `restore`.
 
+A model that is more than one network (an `ll.EncoderDecoder`) is saved the same way, as JSON and
+plain arrays in one archive (`write_archive`), under a format of its own; the module that defines
+it registers its loader in `LOADERS`, and `read` hands such a file to it.
+
 A file is never half-written where a good one was: `write` writes a temporary file beside the
 target and renames it into place (`os.replace`, atomic), so a save that dies half-way leaves the
 previous file as it was.
@@ -33,6 +37,7 @@ LAYERS = {cls.__name__: cls for cls in CLASSES}
 CONFIG = "__config__"
 STATE = "training_state"  # what a checkpoint adds: see lstmlab.checkpoints
 ZIP_SIGNATURE = b"PK\x03\x04"  # the first bytes of every .npz file, a zip archive
+LOADERS = {}  # {format: load(config, tensors, path) -> model}, for models of other kinds (lstmlab.seq2seq registers one)
 
 
 def save(net, path, training_state=None):
@@ -57,6 +62,11 @@ def save(net, path, training_state=None):
     if training_state is not None:
         config[STATE], arrays = training_state
         tensors.update({f"{STATE}/{name}": array for name, array in arrays.items()})
+    write_archive(path, config, tensors)
+
+
+def write_archive(path, config, tensors):
+    """Write config (JSON text) and tensors ({name: array}) as one .npz archive, the format of every lstmlab file."""
     text = json.dumps(config, default=_plain).encode("utf-8")
     write(path, lambda f: np.savez_compressed(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors))
 
@@ -106,7 +116,8 @@ class NetworkFile:
 
 
 def read(path):
-    """Read and check a network file written by `save`; returns a `NetworkFile`."""
+    """Read and check a network file written by `save`; returns a `NetworkFile`, or, for a file of a
+    format in `LOADERS`, the model its loader makes."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"load_network: there is no file {path}.")
     with open(path, "rb") as f:
@@ -131,6 +142,8 @@ def read(path):
         if str(error).startswith("load_network"):
             raise
         raise ValueError(f"load_network: {path} is not an lstmlab network file ({error}).") from None
+    if config.get("format") in LOADERS:
+        return LOADERS[config["format"]](config, tensors, path)
     if config.get("format") != FORMAT or config.get("version") != VERSION:
         raise ValueError(
             f"load_network: {path} holds format {config.get('format')!r} version {config.get('version')!r}; this "

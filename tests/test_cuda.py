@@ -14,13 +14,14 @@ def networks():
         "lstm": ll.Network([ll.sequence_input_layer(12), ll.lstm_layer(64), ll.lstm_layer(32, output_mode="last")]),
         "bilstm": ll.Network([ll.sequence_input_layer(12), ll.bilstm_layer(32)]),
         "gru": ll.Network([ll.sequence_input_layer(12), ll.gru_layer(32)]),
+        "rnn": ll.Network([ll.sequence_input_layer(12), ll.rnn_layer(32, activation="relu"), ll.rnn_layer(16)]),
         "loop": ll.Network([ll.sequence_input_layer(12), ll.lstm_layer(16, gate_activation_function="hard-sigmoid")]),
         "conv": ll.Network([ll.sequence_input_layer(12, min_length=2), ll.convolution1d_layer(3, 16, padding="same"),
                             ll.max_pooling1d_layer(2, stride=2), ll.lstm_layer(16)]),
     }
 
 
-@pytest.mark.parametrize("name", ["lstm", "bilstm", "gru", "loop", "conv"])
+@pytest.mark.parametrize("name", ["lstm", "bilstm", "gru", "rnn", "loop", "conv"])
 @pytest.mark.parametrize("freeze_padding", [False, True])
 def test_gpu_matches_cpu_and_traces_exactly(name, freeze_padding):
     torch.manual_seed(0)

@@ -108,3 +108,71 @@ def test_bad_options_and_inputs(rng):
         layer(torch.zeros(1, 2, 2))
     with pytest.raises(ValueError, match=r"embedding: expects one channel of token ids \(sequence_input_layer\(1\)\); the input has time steps of size 3"):
         ll.Network([ll.sequence_input_layer(3), ll.word_embedding_layer(2, 4)])
+
+
+def torch_text_model():
+    """A torch embedding and LSTM, as a torch text model holds them: ids count from 0."""
+    torch.manual_seed(0)
+    return torch.nn.Embedding(NUM_WORDS, DIMENSION), torch.nn.LSTM(DIMENSION, 4, batch_first=True)
+
+
+def test_first_id_0_reads_torch_ids_and_gives_torch_outputs(rng):
+    embedding, lstm = torch_text_model()
+    ids = torch.as_tensor(rng.integers(0, NUM_WORDS, size=(3, 7)))  # (N, T) torch's ids, 0 among them
+    assert (ids == 0).any()
+    expected = lstm(embedding(ids))[0].detach().numpy()  # (N, T, H)
+    layer = ll.word_embedding_layer(DIMENSION, NUM_WORDS, first_id=0, weights=embedding.weight.detach().T)
+    net = ll.Network([ll.sequence_input_layer(1), layer, ll.from_torch(lstm)])
+    out = ll.predict(net, list(ids.numpy()))
+    np.testing.assert_allclose(np.stack(out), expected, atol=1e-5, rtol=0)
+    # the default counts from 1: the same ids give other numbers, so a list holding id 0 is refused
+    one_based = ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(DIMENSION, NUM_WORDS, weights=embedding.weight.detach().T), ll.from_torch(lstm)])
+    with pytest.raises(ValueError, match=r"predict: X\[0\] has token id 0 at time step \d+, but layer 'embedding' counts words from 1 \(first_id=1\).* add 1 to them, or make the layer with first_id=0"):
+        ll.predict(one_based, list(ids.numpy()))
+    np.testing.assert_allclose(np.stack(ll.predict(one_based, list(ids.numpy() + 1))), expected, atol=1e-5, rtol=0)
+
+
+def test_id_0_is_refused_in_a_list_and_one_sequence_but_is_padding_in_an_array(rng):
+    net = text_net(rng)
+    with pytest.raises(ValueError, match=r"predict: X\[1\] has token id 0 at time step 2, but layer 'embedding' counts words from 1"):
+        ll.predict(net, [np.array([1, 2]), np.array([3, 4, 0])])
+    with pytest.raises(ValueError, match=r"predict: X has token id 0 at time step 0"):
+        ll.predict(net, np.array([0, 2]))
+    padded = np.array([[1, 2, 0], [3, 4, 5]], dtype=float)[..., None]  # (N, T, 1), padded by the user
+    out = ll.predict(net, padded)
+    assert np.shape(out) == (2, 3, 2)
+    np.testing.assert_allclose(out[0][:2], ll.predict(net, np.array([1, 2])), atol=1e-12, rtol=0)  # the steps before the padding
+
+
+def test_first_id_0_maps_id_k_to_column_k_without_padding(rng):
+    weights = rng.normal(size=(DIMENSION, NUM_WORDS)).astype(np.float32)
+    layer = ll.word_embedding_layer(DIMENSION, NUM_WORDS, first_id=0, weights=weights)
+    y = layer(torch.tensor([[[0.0], [4.0], [2.0]]]))[0].detach().numpy()
+    np.testing.assert_array_equal(y, weights[:, [0, 4, 2]].T)
+    with pytest.raises(ValueError, match=r"embedding: token id 5 is outside the vocabulary; ids must be whole numbers from 0 to num_words - 1 = 4 \(first_id=0\)"):
+        layer(torch.tensor([[[5.0]]]))
+    with pytest.raises(ValueError, match=r"word_embedding_layer: first_id must be 1 \(ids count from 1 and 0 is padding, as MATLAB's\) or 0 .*; got 2"):
+        ll.word_embedding_layer(DIMENSION, NUM_WORDS, first_id=2)
+    with pytest.raises(ValueError, match=r"first_id must be .*; got True"):
+        ll.word_embedding_layer(DIMENSION, NUM_WORDS, first_id=True)
+
+
+@pytest.mark.parametrize("first_id", [0, 1])
+def test_to_torch_maps_the_same_ids_to_the_same_vectors(first_id, rng):
+    layer, _ = embedding(rng)
+    layer = ll.word_embedding_layer(DIMENSION, NUM_WORDS, first_id=first_id, weights=layer.weights.detach())
+    module = layer.to_torch()
+    assert module.num_embeddings == NUM_WORDS + first_id and module.padding_idx == (0 if first_id else None)
+    ids = torch.arange(0, NUM_WORDS + first_id)  # every id the layer reads, padding included
+    np.testing.assert_array_equal(module(ids).detach().numpy(), layer(ids[None, :, None].float())[0].detach().numpy())
+
+
+@pytest.mark.parametrize("first_id", [0, 1])
+def test_first_id_is_saved_and_loaded(first_id, rng, tmp_path):
+    net = ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(DIMENSION, NUM_WORDS, first_id=first_id), ll.lstm_layer(4)])
+    X = [np.array([1, 2, 4]), np.array([3, 1])]
+    net.save(tmp_path / "net.npz")
+    loaded = ll.load_network(tmp_path / "net.npz")
+    assert loaded["embedding"].first_id == first_id
+    for a, b in zip(ll.predict(net, X), ll.predict(loaded, X)):
+        np.testing.assert_array_equal(a, b)

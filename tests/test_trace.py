@@ -134,7 +134,7 @@ def test_bad_choices_list_the_valid_ones(rng):
         ll.trace(net, X, units=[4])
     with pytest.raises(ValueError, match=r"steps must be integers in 0..4 \(the time steps of layer 'lstm'\)"):
         ll.trace(net, X, steps=[0.5])
-    with pytest.raises(ValueError, match="no LSTM, BiLSTM or GRU layer"):
+    with pytest.raises(ValueError, match="no LSTM, BiLSTM, GRU or RNN layer"):
         ll.trace(ll.Network([ll.sequence_input_layer(C), ll.fully_connected_layer(2)]), X)
     tr = ll.trace(net, X)
     with pytest.raises(KeyError, match="the trace has no layer 'gru'; it recorded lstm"):
