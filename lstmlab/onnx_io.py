@@ -25,6 +25,7 @@ mini-batch of sequences of one length (no padding), in float32.
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ from .layers import (
     SequenceInputLayer,
     SigmoidLayer,
     SoftmaxLayer,
+    WordEmbeddingLayer,
 )
 from .network import Network
 from .normalization import STATISTICS, center_and_scale
@@ -216,8 +218,10 @@ def _export_fully_connected(graph, layer, x):
 
 
 def _export_embedding(graph, layer, x):
-    """Token ids (N, T, 1), 0 for padding, as rows of a table whose row 0 is the zero vector."""
-    table = np.concatenate([np.zeros((1, layer.dimension)), _numpy(layer.weights).T])  # (num_words + 1, dimension)
+    """Token ids (N, T, 1) as rows of a table: with first_id=1 its row 0 is the zero vector (padding)."""
+    table = _numpy(layer.weights).T  # (num_words, dimension): row k for id k + first_id
+    if layer.first_id == 1:
+        table = np.concatenate([np.zeros((1, layer.dimension)), table])  # (num_words + 1, dimension): row k for id k
     ids = graph.node("Squeeze", [x, graph.constant(f"{layer.name}/channel_axis", [2], np.int64)], f"{layer.name}/ids")  # (N, T)
     ids = graph.node("Cast", [ids], f"{layer.name}/integer_ids", to=7)  # 7: int64
     return graph.node("Gather", [graph.constant(f"{layer.name}/table", table), ids], f"{layer.name}/vectors", axis=0)  # (N, T, dimension)
@@ -383,7 +387,8 @@ def export_onnx(net, path):
 class _Data:
     """The network's activation. axes: a label per axis, "N" (batch), "T" (time), "C" (channels),
     "D" (directions of the recurrent layer before), "1" (an axis of size one); directions: the size
-    of "D"; layers: how many layers had been made when it was computed (a chain reads the newest)."""
+    of "D"; layers: how many layers had been made when it was computed (a chain reads the newest).
+    Token ids, before their embedding, have no "C": axes ("N", "T")."""
 
     def __init__(self, axes, layers, directions=1):
         self.axes, self.layers, self.directions = tuple(axes), layers, directions
@@ -398,14 +403,31 @@ class _EverySequence:
 
 
 class _Unused:
-    """An output lstmlab has no place for (an LSTM's final states Y_h, Y_c): an error if read."""
+    """An output lstmlab has no place for (an LSTM's final cell state Y_c, a dropout mask): an error if read."""
 
     def __init__(self, what):
         self.what = what
 
 
+class _FinalState:
+    """The final hidden state Y_h (D, N, H) of a recurrent node: its layer with output_mode="last",
+    once something reads it. layer: the index of that layer's spec; Y: the name of the node's output sequence."""
+
+    def __init__(self, node, layer, directions, Y):
+        self.node, self.layer, self.directions, self.Y = node, layer, directions, Y
+
+
 _FROM_SHAPE = object()
 SHAPE_OPS = {"Slice", "Gather", "Squeeze", "Unsqueeze", "Reshape", "Transpose", "Identity", "Expand"}  # on zeros: zeros
+
+# MATLAB's InputDataFormats letters -> the importer's axis labels (B is the batch, N here)
+INPUT_FORMATS = {"BTC": ("N", "T", "C"), "TBC": ("T", "N", "C"), "BT": ("N", "T"), "TB": ("T", "N")}
+# dim_param names that say what an input axis is (lower case)
+BATCH_NAMES = {"n", "b", "batch", "batch_size", "batchsize", "num_sequences"}
+TIME_NAMES = {"t", "time", "time_steps", "steps", "seq", "seq_len", "sequence", "sequence_length", "length"}
+# Operators the layout search passes through unchanged (the recurrent node decides the layout)
+PER_STEP_OPS = {"Add", "Sub", "Mul", "Div", "Cast", "Identity", "Dropout", "Relu", "Sigmoid", "MatMul"}
+RECURRENT_OPS = ("LSTM", "GRU")
 
 
 def _attributes(node, onnx):
@@ -418,64 +440,160 @@ def _attributes(node, onnx):
     return {name: [decoded(v) for v in value] if isinstance(value, list) else decoded(value) for name, value in values.items()}
 
 
+def _named(node):
+    """A node's name for messages, or the output it writes where the exporter left it unnamed."""
+    return repr(node.name) if node.name else f"writing {node.output[0]!r}"
+
+
+def _needed(graph, output):
+    """The nodes that the graph output `output` depends on, in graph order."""
+    wanted, kept = {output}, []
+    for node in reversed(graph.node):
+        if wanted & set(node.output):
+            kept.append(node)
+            wanted |= {name for name in node.input if name}
+    return kept[::-1]
+
+
+def _layout_from_names(value_info):
+    """The input's axis labels from its dim names ("batch", "time", ...), or None where they do not say."""
+    dims = value_info.type.tensor_type.shape.dim
+    labels = ["N" if d.dim_param.lower() in BATCH_NAMES else "T" if d.dim_param.lower() in TIME_NAMES else None for d in dims[:2]]
+    return (*labels, "C")[: len(dims)] if sorted(map(str, labels)) == ["N", "T"] else None
+
+
+def _layout_from_graph(nodes, onnx, name, rank):
+    """The input's axis labels as the first recurrent node that reads it says (its layout attribute),
+    following the input through transposes, per-step operators and an embedding; None if none does."""
+    tracked = {name: list(range(rank))}  # tensor -> which input axis each of its axes is (None: a new axis)
+    for node in nodes:
+        reads = [k for k, i in enumerate(node.input) if i in tracked]
+        if not reads:
+            continue
+        axes = tracked[node.input[reads[0]]]
+        if node.op_type in RECURRENT_OPS and reads == [0]:
+            order = ("N", "T", "C") if _attributes(node, onnx).get("layout", 0) == 1 else ("T", "N", "C")
+            labels = {axis: order[k] for k, axis in enumerate(axes) if axis is not None}
+            return tuple(labels.get(axis, "C") for axis in range(rank))
+        if node.op_type == "Transpose":
+            tracked[node.output[0]] = [axes[p] for p in _attributes(node, onnx).get("perm", range(len(axes))[::-1])]
+        elif node.op_type in PER_STEP_OPS:
+            tracked[node.output[0]] = axes
+        elif node.op_type == "Gather" and reads == [1]:  # an embedding: the ids' axes, then the vectors'
+            tracked[node.output[0]] = [*axes, None]
+    return None
+
+
 class _Importer:
     """Turns the nodes of one ONNX graph into layer specifications (factory, options), in order."""
 
-    def __init__(self, model, onnx, where):
+    def __init__(self, model, onnx, where, input_format, output):
         self.onnx, self.where = onnx, where
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), OPSET)
         self.graph = model.graph
         self.specs = []  # [layer factory, its options], in order
         self.values = {t.name: onnx.numpy_helper.to_array(t) for t in self.graph.initializer}
+        self.output = self._output(output)
+        self.nodes = _needed(self.graph, self.output)
+        self.input_format = input_format
+        self.last_from_final = set()  # the layers given output_mode="last" for their Y_h: their sequences are gone
 
     # --- the walk ------------------------------------------------------------------------------
 
+    def _output(self, output):
+        """The graph output to import: the one named, else the first (with a warning when there are others)."""
+        names = [o.name for o in self.graph.output]
+        if output is None:
+            if len(names) > 1:
+                warnings.warn(
+                    f"{self.where}: the graph has {len(names)} outputs ({', '.join(map(repr, names))}); the network computes the "
+                    f"first, {names[0]!r}. Give output= to import another.",
+                    stacklevel=3,
+                )
+            return names[0]
+        if output not in names:
+            raise ValueError(f"{self.where}: output={output!r} is not an output of the graph; its outputs are {', '.join(map(repr, names))}.")
+        return output
+
     def network(self):
-        data_inputs = [i for i in self.graph.input if i.name not in self.values]
+        read = {name for node in self.nodes for name in node.input}
+        data_inputs = [i for i in self.graph.input if i.name not in self.values and i.name in read | {self.output}]
         if len(data_inputs) != 1:
             names = ", ".join(repr(i.name) for i in data_inputs)
             raise ValueError(
-                f"{self.where}: the graph has {len(data_inputs)} inputs besides its weights ({names}); lstmlab imports "
-                f"graphs with one, the sequences (N, T, C)."
+                f"{self.where}: output {self.output!r} depends on {len(data_inputs)} inputs besides the weights ({names}); lstmlab "
+                f"imports graphs with one, the sequences (N, T, C) or token ids (N, T)."
             )
-        self.values[data_inputs[0].name] = _Data(("N", "T", "C"), 1)
-        self.specs.append([SequenceInputLayer, {"input_size": self._channels(data_inputs[0])}])
-        for node in self.graph.node:
+        x = data_inputs[0]
+        self.values[x.name] = _Data(self._input_axes(x), 1)
+        self.specs.append([SequenceInputLayer, {"input_size": self._channels(x)}])
+        for node in self.nodes:
             self._step(node)
-        if len(self.graph.output) != 1:
-            raise ValueError(f"{self.where}: the graph has {len(self.graph.output)} outputs; lstmlab imports graphs with one.")
-        out = self.values.get(self.graph.output[0].name)
+        out = self.values.get(self.output)
+        if isinstance(out, _Unused):
+            raise ValueError(f"{self.where}: the graph's output {self.output!r} is {out.what}, which lstmlab networks do not output; import another output.")
+        if isinstance(out, _FinalState):
+            out = self._final_state(out, None)
         if isinstance(out, _Data) and out.layers != len(self.specs):
             raise ValueError(
-                f"{self.where}: the graph's output {self.graph.output[0].name!r} is not what its last layer computes; "
-                f"lstmlab imports chains of layers."
+                f"{self.where}: the graph's output {self.output!r} is not what its last layer computes; lstmlab imports chains of layers."
             )
-        if not isinstance(out, _Data) or out.axes not in (("N", "T", "C"), ("N", "C")):
+        labels = None if not isinstance(out, _Data) else [a for a in out.axes if not (a == "1" or (a == "D" and out.directions == 1))]
+        if labels is None or sorted(labels) not in (["C", "N", "T"], ["C", "N"]) or (out.layers in self.last_from_final and "T" in labels):
             got = out.axes if isinstance(out, _Data) else "a value that does not depend on the input"
             raise ValueError(
-                f"{self.where}: the graph's output {self.graph.output[0].name!r} has axes {got}; lstmlab networks output "
-                f"(N, T, C) or (N, C), batch first (N batch, T time, C channels, D directions)."
+                f"{self.where}: the graph's output {self.output!r} has axes {got}; lstmlab imports outputs with the axes "
+                f"N, T, C or N, C in any order (N batch, T time, C channels, D directions, 1 an axis of size one)."
             )
         return Network([factory(**options) for factory, options in self.specs])
 
+    def _input_axes(self, value_info):
+        """The labels of the input's axes: from input_format, the dim names or the first recurrent node; batch first if none says."""
+        rank = len(value_info.type.tensor_type.shape.dim)
+        formats = [f for f in INPUT_FORMATS if len(f) == rank] or list(INPUT_FORMATS)
+        given = None
+        if self.input_format is not None:
+            given = INPUT_FORMATS.get(self.input_format) if isinstance(self.input_format, str) else None
+            if given is None or len(given) != rank:
+                raise ValueError(
+                    f"{self.where}: input_format must be one of {', '.join(map(repr, formats))} for the graph's input "
+                    f"{value_info.name!r} of {rank} axes (B batch, T time, C channels); got {self.input_format!r}."
+                )
+        found = {
+            "its dim names": _layout_from_names(value_info),
+            "the recurrent node that reads it": _layout_from_graph(self.nodes, self.onnx, value_info.name, rank),
+        }
+        said = {source: axes for source, axes in found.items() if axes is not None}
+        if given is not None:
+            said = {f"input_format={self.input_format!r}": given, **said}
+        if len(set(said.values())) > 1:
+            views = ", ".join(f"{''.join('B' if a == 'N' else a for a in axes)} from {source}" for source, axes in said.items())
+            raise ValueError(f"{self.where}: the layout of input {value_info.name!r} is contradictory: {views}; give the input_format that is true.")
+        return next(iter(said.values()), ("N", "T", "C")[:rank])
+
     def _channels(self, value_info):
+        """The input layer's size: the channels C of float sequences, or 1 for integer token ids (N, T)."""
         tensor = value_info.type.tensor_type
         dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
-        if tensor.elem_type != self.onnx.TensorProto.FLOAT or len(dims) != 3 or not dims[2]:
+        T = self.onnx.TensorProto
+        if tensor.elem_type in (T.INT64, T.INT32) and len(dims) == 2:
+            return 1
+        if tensor.elem_type != T.FLOAT or len(dims) != 3 or not dims[self.values[value_info.name].axes.index("C")]:
             raise ValueError(
-                f"{self.where}: the graph's input {value_info.name!r} must be float32 sequences (N, T, C), batch first, with "
-                f"a fixed number of channels C; got element type {tensor.elem_type} and shape {dims}."
+                f"{self.where}: the graph's input {value_info.name!r} must be float32 sequences (N, T, C) with a fixed number of "
+                f"channels C, or int64 token ids (N, T); got element type {tensor.elem_type} and shape {dims}."
             )
-        return dims[2]
+        return dims[self.values[value_info.name].axes.index("C")]
 
     def _step(self, node):
         for name in node.input:
             if name and name not in self.values:
-                raise ValueError(f"{self.where}: node {node.name!r} ({node.op_type}) reads {name!r}, which nothing before it computes.")
+                raise ValueError(f"{self.where}: node {_named(node)} ({node.op_type}) reads {name!r}, which nothing before it computes.")
         inputs = [self.values[name] if name else None for name in node.input]
+        inputs = [self._final_state(v, node) if isinstance(v, _FinalState) else v for v in inputs]
         for value in inputs:
             if isinstance(value, _Unused):
-                raise self._refuse(node, f"reads {value.what}, which lstmlab networks do not output", "use the output sequence Y instead")
+                raise self._refuse(node, f"reads {value.what}, which lstmlab networks do not output", "read the output sequence Y or the final hidden state Y_h")
         if any(isinstance(v, _Data) for v in inputs):
             outputs = self._data_node(node, inputs)
         elif any(isinstance(v, _EverySequence) for v in inputs):
@@ -489,8 +607,27 @@ class _Importer:
             if name:
                 self.values[name] = value
 
+    def _final_state(self, final, reader):
+        """Y_h read (by node `reader`, or as the graph's output): its layer hands on its last step, (D, N, H)."""
+        who = f"node {_named(reader)} ({reader.op_type})" if reader is not None else f"the graph's output {self.output!r}"
+        node = final.node
+        if final.directions > 1:
+            raise ValueError(
+                f"{self.where}: {who} reads the final hidden state Y_h of the bidirectional node {_named(node)} ({node.op_type}): the "
+                f"backward direction's final state is its first step, and lstmlab's bidirectional layer with output_mode='last' "
+                f"hands on its last; read the output sequence Y instead."
+            )
+        if final.layer != len(self.specs):
+            raise ValueError(
+                f"{self.where}: {who} reads the final hidden state Y_h of node {_named(node)} ({node.op_type}) after layers that read "
+                f"its sequence Y; lstmlab layers hand on one of the two: read Y or Y_h."
+            )
+        self.specs[final.layer - 1][1]["output_mode"] = "last"
+        self.last_from_final.add(final.layer)
+        return _Data(("D", "N", "C"), final.layer)
+
     def _refuse(self, node, why, fix):
-        return ValueError(f"{self.where}: node {node.name!r} ({node.op_type}) {why}; {fix}.")
+        return ValueError(f"{self.where}: node {_named(node)} ({node.op_type}) {why}; {fix}.")
 
     def _constant_node(self, node, inputs):
         """A node that depends on constants only: computed now with ONNX's reference evaluator."""
@@ -531,6 +668,8 @@ class _Importer:
             raise self._refuse(node, "reads an activation from before the newest layer: the graph branches", "lstmlab imports chains of layers")
         if sum(isinstance(v, _Data) for v in inputs) > 1:
             raise self._refuse(node, "combines two activations", "lstmlab imports chains of layers, one input each")
+        if data.layers in self.last_from_final and "T" in data.axes:
+            raise self._refuse(node, "reads the output sequence Y of a recurrent node whose final state Y_h the graph reads too", "read one of the two")
         return handler(node, data, inputs, _attributes(node, self.onnx))
 
     def _add(self, factory, **options):
@@ -547,7 +686,7 @@ class _Importer:
         return data
 
     def _op_Dropout(self, node, data, inputs, attributes):
-        return [data, _Unused(f"the dropout mask of node {node.name!r}")]  # prediction: no dropout
+        return [data, _Unused(f"the dropout mask of node {_named(node)}")]  # prediction: no dropout
 
     def _op_Transpose(self, node, data, inputs, attributes):
         perm = attributes.get("perm", list(range(len(data.axes)))[::-1])
@@ -561,8 +700,9 @@ class _Importer:
 
     def _op_Squeeze(self, node, data, inputs, attributes):
         axes = self._axes(node, inputs, attributes, len(data.axes))
+        ids = data.layers == 1 and self.specs[0][1]["input_size"] == 1  # the one channel of token ids, as export_onnx writes them
         for a in axes:
-            if not (data.axes[a] == "1" or (data.axes[a] == "D" and data.directions == 1)):
+            if not (data.axes[a] == "1" or (data.axes[a] == "D" and data.directions == 1) or (data.axes[a] == "C" and ids)):
                 raise self._refuse(node, f"removes the {data.axes[a]!r} axis of an activation with axes {data.axes}", "squeeze only axes of size one")
         return data.with_axes([label for k, label in enumerate(data.axes) if k not in axes])
 
@@ -586,8 +726,17 @@ class _Importer:
             "lstmlab imports reshapes that merge the directions into the channels, [0, ..., 0, -1]",
         )
 
+    def _op_Cast(self, node, data, inputs, attributes):
+        """Token ids to integers, or an activation to float32: nothing changes."""
+        if attributes.get("to") != self.onnx.TensorProto.FLOAT and "C" in data.axes:
+            raise self._refuse(node, f"casts an activation to ONNX type {attributes.get('to')}", "lstmlab casts only token ids to integers")
+        return data
+
     def _op_Gather(self, node, data, inputs, attributes):
-        """Taking the last time step: the recurrent layer before gets output_mode="last"."""
+        """An embedding (rows of a constant table picked by the token ids), or taking the last time step."""
+        if inputs[1] is data:
+            return self._embedding(node, data, inputs[0], attributes)
+        # taking the last time step: the recurrent layer before gets output_mode="last"
         axis = attributes.get("axis", 0) % len(data.axes)
         index = inputs[1]
         if data.axes[axis] != "T" or not isinstance(index, np.ndarray) or index.shape != () or int(index) != -1:
@@ -608,18 +757,27 @@ class _Importer:
 
     # --- layers ------------------------------------------------------------------------------------
 
+    def _embedding(self, node, ids, table, attributes):
+        """Gather(table (V, E), ids): a word embedding that takes the same ids. A table whose row 0 is
+        zeros is lstmlab's own (ids 1 to V-1, 0 for padding, as export_onnx writes it); any other
+        counts from 0, as torch's nn.Embedding does."""
+        if "C" in ids.axes or self.specs[-1][0] is not SequenceInputLayer or not isinstance(table, np.ndarray) or table.ndim != 2 or attributes.get("axis", 0) != 0:
+            raise self._refuse(node, "is not Gather(constant table (V, E), token ids (N, T)) along axis 0", "lstmlab imports this Gather as a word embedding")
+        if not table[0].any():
+            layers = self._add(WordEmbeddingLayer, dimension=table.shape[1], num_words=len(table) - 1, weights=table[1:].T)
+        else:
+            layers = self._add(WordEmbeddingLayer, dimension=table.shape[1], num_words=len(table), weights=table.T, first_id=0)
+        return _Data((*ids.axes, "C"), layers)
+
     def _recurrent(self, node, data, inputs, attributes):
         """An ONNX LSTM or GRU node: a recurrent layer, its gate rows in lstmlab's order."""
         family = node.op_type.lower()  # "lstm" or "gru": the keys of ONNX_GATES
+        self._check_recurrent_attributes(node, attributes)
         layout = attributes.get("layout", 0)
         expected = ("N", "T", "C") if layout == 1 else ("T", "N", "C")
         if data.axes != expected:
             why = f"reads axes {data.axes}, but with layout={layout} ONNX's {node.op_type} reads {expected}"
-            raise self._refuse(node, why, "transpose the data first")
-        for option, default in (("clip", None), ("input_forget", 0)):
-            if attributes.get(option, default) != default:
-                why = f"has {option}={attributes[option]}, which lstmlab layers do not compute"
-                raise self._refuse(node, why, f"export the model without {option}")
+            raise self._refuse(node, why, "give import_onnx the input_format of the graph's input ('BTC' or 'TBC')")
         # inputs: X, W, R, B, sequence_lens, initial_h, then for an LSTM initial_c and the peepholes P
         _, W, R, B, sequence_lens, *states = inputs + [None] * (8 - len(inputs))
         states, peepholes = states[: 2 if family == "lstm" else 1], states[2] if family == "lstm" else None
@@ -630,6 +788,13 @@ class _Importer:
         if peepholes is not None and np.any(peepholes):
             raise self._refuse(node, "has peephole weights P, which lstmlab layers do not compute", "export an LSTM without peepholes")
         D, H = W.shape[0], R.shape[-1]
+        k = len(ONNX_GATES[family])
+        if attributes.get("hidden_size", H) != H or W.shape[1] != k * H or R.shape != (D, k * H, H) or (B is not None and B.shape != (D, 2 * k * H)):
+            why = f"has hidden_size={attributes.get('hidden_size')} with W {W.shape}, R {R.shape}, B {None if B is None else B.shape}"
+            raise self._refuse(node, why, f"give W (D, {k}H, C), R (D, {k}H, H) and B (D, {2 * k}H) for H = hidden_size")
+        direction = attributes.get("direction", "forward")
+        if D != (2 if direction == "bidirectional" else 1):
+            raise self._refuse(node, f"has direction={direction!r} with weights for {D} directions", "give W, R and B one block per direction")
         if family == "gru" and D == 2:
             raise self._refuse(node, "is a bidirectional GRU, which lstmlab has no layer for", "use a forward GRU, or a BiLSTM")
         factory, options = self._recurrent_weights(family, W, R, B, attributes.get("linear_before_reset", 0))
@@ -641,7 +806,29 @@ class _Importer:
                 options[f"{state_name}_state"] = state
         layers = self._add(factory, num_hidden_units=H, **options)
         y = _Data(("N", "T", "D", "C") if layout == 1 else ("T", "D", "N", "C"), layers, D)
-        return [y, *(_Unused(f"the final {s} state of node {node.name!r}") for s in ("hidden", "cell"))]
+        final = _FinalState(node, layers, D, node.output[0])
+        return [y, final, _Unused(f"the final cell state Y_c of node {_named(node)}")]
+
+    def _check_recurrent_attributes(self, node, attributes):
+        """Refuse every attribute value lstmlab's layers would not compute exactly. (The activations are
+        `_activations`' and hidden_size is checked against the weights; onnx's checker refuses attributes
+        the operator does not have.)"""
+        if "clip" in attributes:
+            raise self._refuse(node, f"has clip={attributes['clip']}, which lstmlab layers do not compute", "export the model without clip")
+        if attributes.get("input_forget", 0) != 0:
+            raise self._refuse(node, f"has input_forget={attributes['input_forget']}, which lstmlab layers do not compute", "export the model without input_forget")
+        if attributes.get("layout", 0) not in (0, 1):
+            raise self._refuse(node, f"has layout={attributes['layout']}; ONNX defines 0 and 1", "give layout 0 (time first) or 1 (batch first)")
+        if attributes.get("linear_before_reset", 0) not in (0, 1):
+            raise self._refuse(node, f"has linear_before_reset={attributes['linear_before_reset']}; ONNX defines 0 and 1", "give 0 or 1")
+        direction = attributes.get("direction", "forward")
+        if direction == "reverse":
+            raise self._refuse(
+                node, "has direction='reverse', which lstmlab has no one-way layer for (a bidirectional layer's backward half "
+                "reads the sequence from its end, but not on its own)", "export a forward or bidirectional layer",
+            )
+        if direction not in ("forward", "bidirectional"):
+            raise self._refuse(node, f"has direction={direction!r}; ONNX defines 'forward', 'reverse' and 'bidirectional'", "give one of these")
 
     _op_LSTM = _op_GRU = _recurrent  # the handlers are found by name (_data_node), the family read from node.op_type
 
@@ -698,7 +885,8 @@ class _Importer:
             found.append(match[0] if match else name)
         gate, state = found[0], found[1]
         lstmlab_form = [gate, state, state][:per_direction] * D
-        if found != lstmlab_form or gate not in ("sigmoid", "hard-sigmoid") or state not in ("tanh", "softsign", "relu"):
+        unread = alphas or betas  # values no activation takes: what they were meant for is unclear
+        if found != lstmlab_form or gate not in ("sigmoid", "hard-sigmoid") or state not in ("tanh", "softsign", "relu") or unread:
             raise self._refuse(
                 node, f"has activations {names} (alpha {attributes.get('activation_alpha', [])}, beta {attributes.get('activation_beta', [])})",
                 "lstmlab layers take one gate activation (Sigmoid, or HardSigmoid alpha 0.2 beta 0.5) and one state activation "
@@ -768,23 +956,47 @@ class _Importer:
         return _Data(data.axes, self._add(SigmoidLayer), data.directions)
 
 
-def import_onnx(path):
+def import_onnx(path, *, input_format=None, output=None):
     """Read an ONNX file as an `ll.Network` (MATLAB's importNetworkFromONNX), ready for `ll.trace`.
 
-    The graph must be a chain that reads one float32 input, sequences (N, T, C) batch first, and
-    writes one output, (N, T, K) or (N, K). Imported nodes: LSTM (one way or bidirectional), GRU
-    (one way; linear_before_reset 1 or 0, see the module docstring), MatMul and Gemm with constant
-    weights (a fully connected layer; an Add after it is its bias), Softmax along the channels,
-    Relu, Sigmoid, Identity and Dropout; Transpose, Squeeze, Unsqueeze and a Reshape that merges
-    the directions into the channels; Gather of the last time step (output_mode "last"); Add, Sub,
-    Mul, Div by a constant at the input (a "zscore" normalization). Constant plumbing (Shape,
-    Gather, Concat, ConstantOfShape, ...) is computed; initial states must be zeros or one
-    constant state for every sequence. This covers what `torch.onnx.export` writes for
-    torch.nn.LSTM / torch.nn.GRU (batch_first) followed by torch.nn.Linear and a softmax, and what
-    `ll.export_onnx` writes for such networks.
+    The graph must be a chain from one input, float32 sequences (N, T, C) or int64 token ids
+    (N, T), to the output imported. Imported nodes: LSTM (forward or bidirectional), GRU (forward;
+    linear_before_reset 1 or 0, see the module docstring), Gather on a constant table (a word
+    embedding, see below), MatMul and Gemm with constant weights (a fully connected layer; an Add
+    after it is its bias), Softmax along the channels, Relu, Sigmoid, Identity, Dropout and Cast;
+    Transpose, Squeeze, Unsqueeze and a Reshape that merges the directions into the channels;
+    Gather of the last time step, or an LSTM's / GRU's final hidden state Y_h (both output_mode
+    "last"); Add, Sub, Mul, Div by a constant at the input (a "zscore" normalization). Constant
+    plumbing (Shape, Gather, Concat, ConstantOfShape, ...) is computed; initial states must be
+    zeros or one constant state for every sequence. This covers what `torch.onnx.export` writes
+    for torch.nn.Embedding, torch.nn.LSTM / torch.nn.GRU (batch first or time first, stacked,
+    bidirectional) followed by torch.nn.Linear and a softmax, and what `ll.export_onnx` writes.
 
-    Anything else (an operator lstmlab has no layer for, peepholes, clip, sequence_lens, a branching
-    graph) raises a ValueError that names the node and its operator.
+    Exact or refused: anything lstmlab's layers would not compute exactly (an operator it has no
+    layer for; a recurrent node's direction="reverse", clip, input_forget, sequence_lens,
+    peepholes, an activation or attribute it does not read; a branching graph) raises a
+    ValueError that names the node and what it cannot follow.
+
+    Layout. Whatever the graph's layout, the network takes lstmlab's batch-first data, (N, T, C)
+    (token ids as (N, T, 1)), and outputs (N, T, K) or (N, K). The graph's input layout is read
+    from input_format if given, else from the input's dim names ("batch", "time", ...), else from
+    the first LSTM or GRU node that reads it (its layout attribute: 0 reads (T, N, C), as
+    torch.nn.LSTM with batch_first=False exports it); if none of these says, batch first. Where
+    two of them disagree, a ValueError says so.
+
+    Token ids keep their meaning: a Gather on a table whose row 0 is zeros is lstmlab's own export
+    (ids 1 to V-1, 0 padding); any other table counts ids from 0 as torch's nn.Embedding does, and
+    becomes a word_embedding_layer that takes ids from 0 (the same numbers the original model took).
+
+    Args:
+        path: the .onnx file.
+        input_format: None, or the layout of the graph's input in MATLAB's InputDataFormats
+            letters: "BTC" (batch, time, channels) or "TBC" (time first); "BT" / "TB" for token ids.
+        output: the name of the graph output to import; None: the first. A graph with several
+            (an LSTM's Y and Y_h, say) warns which one the network computes.
+
+    Returns:
+        An `ll.Network`.
     """
     onnx = _require_onnx("import_onnx")
     where = "import_onnx"
@@ -800,4 +1012,4 @@ def import_onnx(path):
         ) from None
     if not model.graph.node:
         raise ValueError(f"{where}: {path} holds no ONNX graph (no nodes); give a file written by an ONNX exporter.")
-    return _Importer(model, onnx, where).network()
+    return _Importer(model, onnx, where, input_format, output).network()
