@@ -33,10 +33,16 @@ import torch
 
 from ._version import __version__
 from .layers import (
+    AveragePooling1DLayer,
+    BatchNormalizationLayer,
     BiLSTMLayer,
+    Convolution1DLayer,
     FullyConnectedLayer,
+    GlobalAveragePooling1DLayer,
+    GlobalMaxPooling1DLayer,
     GRULayer,
     LSTMLayer,
+    MaxPooling1DLayer,
     RecurrentLayer,
     ReluLayer,
     SequenceInputLayer,
@@ -746,7 +752,7 @@ class _Importer:
             )
         recurrent = [k for k, (factory, _) in enumerate(self.specs) if issubclass(factory, RecurrentLayer)]
         after = {factory for factory, _ in self.specs[recurrent[-1] + 1 :]} if recurrent else set()
-        per_step = {FullyConnectedLayer, ReluLayer, SigmoidLayer, SoftmaxLayer}  # taking the last step commutes with these
+        per_step = {FullyConnectedLayer, ReluLayer, SigmoidLayer, SoftmaxLayer, BatchNormalizationLayer}  # taking the last step commutes with these
         if not recurrent or self.specs[recurrent[-1]][1]["output_mode"] != "sequence" or not after <= per_step:
             raise self._refuse(
                 node, "takes the last time step, but no recurrent layer comes before it with only per-step layers between",
@@ -911,26 +917,36 @@ class _Importer:
         return _Data(("N", "C"), self._add(FullyConnectedLayer, output_size=len(weights), weights=weights, bias=bias))
 
     def _affine(self, node, data, inputs, attributes):
-        """Add, Sub, Mul, Div with a constant: a fully connected layer's bias, or the input normalization."""
+        """Add, Sub, Mul, Div with a constant: a fully connected layer's bias, the input normalization,
+        or a * x (+ c) elsewhere: a batch normalization at prediction time (as export_onnx writes it)."""
         op = node.op_type
         factory, options = self.specs[-1]
-        bias = factory is FullyConnectedLayer and op == "Add"
         normalization = factory is SequenceInputLayer and len(self.specs) == 1
-        if not (bias or normalization):
+        bias = not normalization and ((factory is FullyConnectedLayer and op == "Add") or (factory is BatchNormalizationLayer and op == "Add"))
+        scale = not (normalization or bias) and op == "Mul"
+        if not (bias or normalization or scale):
             raise self._refuse(
                 node, f"applies {op} with a constant after a {factory.__name__}",
-                "lstmlab imports an Add after a MatMul (its bias), and +, -, *, / by constants right at the input (the normalization)",
+                "lstmlab imports an Add after a MatMul (its bias), a Mul (then an Add) by constants (a batch normalization), "
+                "and +, -, *, / by constants right at the input (the normalization)",
             )
         constant = next((v for v in inputs if isinstance(v, np.ndarray)), None)
-        size = options["output_size"] if bias else options["input_size"]
+        size = {FullyConnectedLayer: "output_size", SequenceInputLayer: "input_size"}.get(factory)
+        size = options[size] if size and not scale else None  # None: as many as the channels
         value = None if constant is None else np.asarray(constant, dtype=np.float64).reshape(-1)
-        if value is None or value.size not in (1, size) or data.axes[-1] != "C" or (op in ("Sub", "Div") and inputs[0] is not data):
+        if value is None or value.size not in (1, size or value.size) or data.axes[-1] != "C" or (op in ("Sub", "Div") and inputs[0] is not data):
             raise self._refuse(
-                node, f"is not activation {op} a constant of 1 or {size} values (one per channel)",
-                "lstmlab imports these as a bias or as the input normalization",
+                node, f"is not activation {op} a constant of 1 or {size or 'C'} values (one per channel)",
+                "lstmlab imports these as a bias, a batch normalization or the input normalization",
             )
+        if scale:  # a * x: mean 0 and variance 1 - epsilon make (x - mean) / sqrt(variance + epsilon) = x
+            epsilon = 1e-5
+            ones = np.ones_like(value)
+            layers = self._add(BatchNormalizationLayer, epsilon=epsilon, scale=value, offset=0 * value, trained_mean=0 * value, trained_variance=ones - epsilon)
+            return _Data(data.axes, layers, data.directions)
         if bias:
-            options["bias"] = options["bias"] + value
+            key = "bias" if factory is FullyConnectedLayer else "offset"
+            options[key] = options[key] + value
             return data
         mean, deviation = options.get("mean", np.zeros(1)), options.get("standard_deviation", np.ones(1))
         if op in ("Add", "Sub"):  # y = (x - mean) / deviation, one constant at a time
@@ -941,6 +957,54 @@ class _Importer:
         return data
 
     _op_Add = _op_Sub = _op_Mul = _op_Div = _affine  # found by name (_data_node), the op read from node.op_type
+
+    def _window(self, node, data, attributes):
+        """The stride and padding of a 1-D ONNX window (Conv, MaxPool, AveragePool) on (N, C, T)."""
+        if data.axes != ("N", "C", "T") or len(attributes.get("kernel_shape", [0])) != 1:
+            raise self._refuse(node, f"reads an activation with axes {data.axes}", "lstmlab imports 1-D windows over time, (N, C, T)")
+        auto_pad = attributes.get("auto_pad", "NOTSET")
+        unsupported = {name: attributes[name] for name in ("ceil_mode", "storage_order") if attributes.get(name, 0)}
+        if attributes.get("group", 1) != 1:
+            unsupported["group"] = attributes["group"]
+        if auto_pad not in ("NOTSET", "SAME_UPPER") or unsupported:
+            what = ", ".join(f"{k}={v!r}" for k, v in {**unsupported, "auto_pad": auto_pad}.items() if k != "auto_pad" or auto_pad not in ("NOTSET", "SAME_UPPER"))
+            raise self._refuse(node, f"has {what}, which lstmlab's 1-D layers do not compute", "export with explicit pads (or SAME_UPPER), group 1")
+        padding = "same" if auto_pad == "SAME_UPPER" else tuple(int(p) for p in attributes.get("pads", [0, 0]))
+        return {"stride": int(attributes.get("strides", [1])[0]), "padding": padding}
+
+    def _op_Conv(self, node, data, inputs, attributes):
+        W, b = (inputs + [None])[1:3]
+        if not isinstance(W, np.ndarray) or W.ndim != 3 or not (b is None or isinstance(b, np.ndarray)):
+            raise self._refuse(node, "has weights that are not a constant (K, C, k)", "store W and B as initializers")
+        window = self._window(node, data, attributes)
+        K, _, k = W.shape
+        bias = np.zeros(K) if b is None else b
+        layers = self._add(
+            Convolution1DLayer, filter_size=k, num_filters=K, dilation_factor=int(attributes.get("dilations", [1])[0]),
+            weights=W.transpose(2, 1, 0), bias=bias, **window,
+        )
+        return _Data(("N", "C", "T"), layers)
+
+    def _op_MaxPool(self, node, data, inputs, attributes):
+        window = self._window(node, data, attributes)
+        if attributes.get("dilations", [1]) != [1]:
+            raise self._refuse(node, f"has dilations={attributes['dilations']}", "lstmlab's max pooling reads neighbouring steps")
+        return [_Data(("N", "C", "T"), self._add(MaxPooling1DLayer, pool_size=attributes["kernel_shape"][0], **window)), _Unused(f"the indices of node {_named(node)}")]
+
+    def _op_AveragePool(self, node, data, inputs, attributes):
+        window = self._window(node, data, attributes)
+        padding_value = 0 if attributes.get("count_include_pad", 0) else "mean"  # excluded padding: the mean of the real steps
+        return _Data(("N", "C", "T"), self._add(AveragePooling1DLayer, pool_size=attributes["kernel_shape"][0], padding_value=padding_value, **window))
+
+    def _global_pooling(self, node, data, inputs, attributes):
+        """ReduceMax / ReduceMean over time without keeping the axis: global pooling."""
+        axes = self._axes(node, inputs, attributes, len(data.axes))
+        if [data.axes[a] for a in axes] != ["T"] or attributes.get("keepdims", 1) or data.axes[-1] != "C":
+            raise self._refuse(node, f"reduces the axes {[data.axes[a] for a in axes]} of {data.axes} (keepdims={attributes.get('keepdims', 1)})", "lstmlab imports reductions over time, keepdims=0")
+        factory = GlobalMaxPooling1DLayer if node.op_type == "ReduceMax" else GlobalAveragePooling1DLayer
+        return _Data([a for a in data.axes if a != "T"], self._add(factory))
+
+    _op_ReduceMax = _op_ReduceMean = _global_pooling
 
     def _op_Softmax(self, node, data, inputs, attributes):
         axis = attributes.get("axis", -1 if self.opset >= 13 else 1) % len(data.axes)

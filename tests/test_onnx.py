@@ -533,3 +533,80 @@ def test_every_lstm_attribute_lstmlab_would_not_compute_exactly_is_refused_by_na
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), tmp_path / "lstm.onnx")
     with pytest.raises(ValueError, match=message):
         ll.import_onnx(tmp_path / "lstm.onnx")
+
+
+# --- round trips: every layer export_onnx writes, import_onnx reads back -------------------------
+
+
+def every_exportable_network():
+    """Networks that hold every layer kind export_onnx writes, each with its data."""
+    over_time = [
+        ll.sequence_input_layer(3, min_length=5, normalization="zscore", mean=np.array([0.1, -0.2, 0.3]), standard_deviation=np.array([1.5, 0.5, 2.0])),
+        ll.convolution1d_layer(3, 6, padding="causal", dilation_factor=2),
+        ll.batch_normalization_layer(),
+        ll.relu_layer(),
+        ll.max_pooling1d_layer(2, stride=1, padding="same"),
+        ll.convolution1d_layer(2, 5, stride=2, padding="same"),
+        ll.average_pooling1d_layer(2, padding=1),
+        ll.average_pooling1d_layer(3, padding="same", padding_value="mean"),
+        ll.dropout_layer(0.3),
+        ll.flatten_layer(),
+        ll.bilstm_layer(4),
+        ll.sigmoid_layer(),
+        ll.global_max_pooling1d_layer(),
+        ll.fully_connected_layer(2),
+        ll.softmax_layer(),
+    ]
+    recurrent = [ll.sequence_input_layer(3), ll.lstm_projected_layer(6, 3, 2), ll.gru_layer(4, output_mode="last"), ll.fully_connected_layer(2)]
+    pooled = [ll.sequence_input_layer(3), ll.lstm_layer(4), ll.global_average_pooling1d_layer()]
+    nets = [ll.Network(layers) for layers in (over_time, recurrent, pooled)]
+    for first_id in (1, 0):
+        embedding = ll.word_embedding_layer(4, num_words=9, first_id=first_id)
+        nets.append(ll.Network([ll.sequence_input_layer(1), embedding, ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(2)]))
+    rng = np.random.default_rng(0)
+    nets = [shaken(net, rng) for net in nets]
+    with torch.no_grad():
+        nets[0]["batchnorm"].trained_variance.abs_()
+    X = rng.normal(size=(3, 11, 3)).astype(np.float32)
+    ids = rng.integers(0, 10, size=(3, 11, 1)).astype(np.float32)  # first_id=1: 0 is padding; first_id=0: the first word
+    return [(net, X) for net in nets[:3]] + [(nets[3], ids), (nets[4], ids.clip(0, 8))]
+
+
+def test_every_exportable_layer_kind_reads_back_with_the_same_outputs(tmp_path):
+    covered = set()
+    for net, X in every_exportable_network():
+        back = round_trip(net, tmp_path)
+        assert np.abs(np.asarray(ll.predict(back, X)) - np.asarray(ll.predict(net, X))).max() < ATOL, [layer.kind for layer in net.layers]
+        covered |= {layer.kind for layer in net.layers}
+    assert covered == set(ll.onnx_io.EXPORTERS)
+
+
+class TorchTextClassifier(torch.nn.Module):
+    """nn.Embedding -> nn.LSTM -> nn.Linear on the last step: token ids (N, T), counted from 0, in."""
+
+    def __init__(self, batch_first=True):
+        super().__init__()
+        self.embedding, self.rnn, self.fc = torch.nn.Embedding(12, 4), torch.nn.LSTM(4, 5, batch_first=batch_first), torch.nn.Linear(5, 3)
+
+    def forward(self, ids):
+        y, _ = self.rnn(self.embedding(ids))
+        return self.fc(y[:, -1] if self.rnn.batch_first else y[-1])
+
+
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "time-major"])
+def test_a_torch_text_classifier_imports_and_takes_the_same_token_ids(batch_first, tmp_path):
+    torch.manual_seed(3)
+    module = TorchTextClassifier(batch_first).eval()
+    ids = torch.randint(0, 12, (2, 7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation note
+        torch.onnx.export(module, (ids if batch_first else ids.T,), str(tmp_path / "text.onnx"), dynamo=False, input_names=["ids"], output_names=["y"],
+                          dynamic_axes={"ids": {0: "d0", 1: "d1"}, "y": {0: "d0" if batch_first else "d1"}})
+    net = ll.import_onnx(tmp_path / "text.onnx")
+    assert [layer.kind for layer in net.layers] == ["sequenceinput", "embedding", "lstm", "fc"]
+    assert net["embedding"].first_id == 0 and net["embedding"].num_words == 12
+    X = np.random.default_rng(7).integers(0, 12, size=(3, 9))
+    X[0, 0] = 0  # torch's first word, not padding
+    with torch.no_grad():
+        expected = module(torch.as_tensor(X if batch_first else X.T)).numpy()
+    assert np.abs(ll.predict(net, X[..., None].astype(np.float32)) - expected).max() < ATOL
