@@ -1,4 +1,4 @@
-"""lstmlab: see inside LSTM, BiLSTM and GRU networks.
+"""lstmlab: see inside LSTM, BiLSTM, GRU and plain RNN networks.
 
     import lstmlab as ll
     net = ll.Network([ll.sequence_input_layer(12), ll.lstm_layer(100, output_mode="last"),
@@ -31,6 +31,7 @@ from .layers import (
     lstm_projected_layer,
     max_pooling1d_layer,
     relu_layer,
+    rnn_layer,
     sequence_folding_layer,
     sequence_input_layer,
     sequence_unfolding_layer,
@@ -105,6 +106,7 @@ __all__ = [
     "reference",
     "relu_layer",
     "reset_state",
+    "rnn_layer",
     "scores2label",
     "sequence_batches",
     "sequence_folding_layer",

@@ -31,7 +31,6 @@ from .layers import (
     Convolution1DLayer,
     GlobalAveragePooling1DLayer,
     GlobalMaxPooling1DLayer,
-    GRULayer,
     MaxPooling1DLayer,
     RecurrentLayer,
     SequenceFoldingLayer,
@@ -45,7 +44,6 @@ from .targets import is_per_step
 
 SYMBOLS = {"input_weights": "W", "recurrent_weights": "R", "bias": "b", "input_projector": "Q_i", "output_projector": "Q_o"}
 BYTES = 4  # float32
-TRACE_BYTES = {"lstm": 24, "gru": 16}  # per unit, step and sequence, per direction (see lstmlab.trace)
 OVER_TIME = (Convolution1DLayer, MaxPooling1DLayer, AveragePooling1DLayer, GlobalMaxPooling1DLayer, GlobalAveragePooling1DLayer)
 
 
@@ -254,7 +252,7 @@ def _time(layer, time):
 def _learnables(layer, params):
     """'W 400x12, R 400x100, b 400 (per gate i, f, g, o: W 100x12, ...)'."""
     text = ", ".join(f"{SYMBOLS.get(n, n) if isinstance(layer, RecurrentLayer) else n} {_shape(p.shape)}" for n, p in params)
-    if isinstance(layer, RecurrentLayer) and params:
+    if isinstance(layer, RecurrentLayer) and params and len(layer.gate_names) > 1:  # an RNN has one block of rows: no gates
         blocks = layer.num_directions * len(layer.gate_names)
         per = ", ".join(f"{SYMBOLS[n]} {_shape((p.shape[0] // blocks, *p.shape[1:]))}" for n, p in params if n in layer.learn_rate_factor)
         where = "per direction and gate" if layer.num_directions > 1 else "per gate"
@@ -315,5 +313,5 @@ def _bytes_per_step(layers, values):
         if isinstance(layer, RecurrentLayer):
             H, D = layer.num_hidden_units, layer.num_directions
             activations += BYTES * D * H * (len(layer.gate_names) + len(layer.state_names))
-            trace += TRACE_BYTES["gru" if isinstance(layer, GRULayer) else "lstm"] * D * H
+            trace += BYTES * len(layer.quantities) * D * H  # LSTM 6, GRU 4, RNN 2 quantities (see lstmlab.trace)
     return activations, trace

@@ -1,4 +1,4 @@
-"""The LSTM and GRU equations in plain NumPy (float64): the readable truth.
+"""The LSTM, GRU and plain RNN equations in plain NumPy (float64): the readable truth.
 
 Every fast torch path in lstmlab is tested against these functions. They are written to be read:
 one line per equation, in the notation used everywhere in lstmlab.
@@ -16,7 +16,8 @@ f          (H,)        forget gate: how much of the old cell state is kept
 g          (H,)        cell candidate: the new information on offer
 o          (H,)        output gate: how much of the cell is shown as h
 r, z, n    (H,)        GRU reset gate, update gate and candidate state
-W          (4H, C)     input weights, rows in gate order i, f, g, o (GRU: 3H, r, z, n)
+a          (H,)        plain RNN pre-activation: h = sigma(a)
+W          (4H, C)     input weights, rows in gate order i, f, g, o (GRU: 3H, r, z, n; RNN: H)
 R          (4H, H)     recurrent weights, same row order
 b          (4H,)       bias, same row order (GRU with recurrent bias: 6H, input then recurrent)
 Q_i, Q_o   (C, Pi),    projected LSTM: input projector and output projector; W is then
@@ -140,6 +141,17 @@ def gru_step(x, h_prev, W, R, b, gate="sigmoid", state="tanh", reset_gate_mode="
     return GRUStep(r, z, n, h)
 
 
+class RNNStep(NamedTuple):
+    a: np.ndarray
+    h: np.ndarray
+
+
+def rnn_step(x, h_prev, W, R, b, activation="tanh"):
+    """One plain (Elman) RNN time step, torch.nn.RNN's with b = b_ih + b_hh: the pre-activation a and h."""
+    a = W @ x + R @ h_prev + b
+    return RNNStep(a, STATE_ACTIVATIONS[activation](a))
+
+
 # --- whole sequences ------------------------------------------------------------------------------
 
 
@@ -178,3 +190,14 @@ def gru_sequence(X, W, R, b, h0=None, gate="sigmoid", state="tanh", reset_gate_m
         h = step.h
         steps.append(step)
     return GRUStep(*(np.stack(q) for q in zip(*steps)))
+
+
+def rnn_sequence(X, W, R, b, h0=None, activation="tanh"):
+    """Run `rnn_step` over a (T, C) sequence. Returns an `RNNStep` of (T, H) arrays."""
+    h = np.zeros(R.shape[1]) if h0 is None else h0
+    steps = []
+    for x in X:
+        step = rnn_step(x, h, W, R, b, activation)
+        h = step.h
+        steps.append(step)
+    return RNNStep(*(np.stack(q) for q in zip(*steps)))

@@ -9,7 +9,7 @@ made a recording; both prove themselves in `max_error`.
   check it, every tenth step and the last are computed again from the recorded h_{t-1} and c_{t-1}
   by the readable torch equations (`LSTMLayer._explain`), for every sequence and unit, and
   `max_error` is the largest difference in any of the six quantities.
-- Recomputed from the kernel's h (a GPU, a GRU, an intervention, or no compiled loop): the network
+- Recomputed from the kernel's h (a GPU, a GRU or RNN, an intervention, or no compiled loop): the network
   runs as usual (torch's fused kernel where the options allow), which gives every hidden state h_t.
   Knowing h_{t-1} for every t, all gates of all steps are one matrix product away,
   i = sigma_g(W_i x_t + R_i h_{t-1} + b_i) and so on, and the LSTM cell state follows from
@@ -18,7 +18,8 @@ made a recording; both prove themselves in `max_error`.
   network output at every step: `max_error` reports the largest difference.
 
 Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per step and per unit, for each direction:
-24 bytes for an LSTM (i, f, g, o, c, h) and 16 bytes for a GRU (r, z, n, h). The Japanese Vowels
+24 bytes for an LSTM (i, f, g, o, c, h), 16 bytes for a GRU (r, z, n, h) and 8 for a plain RNN
+(a, h). The Japanese Vowels
 test set (370 sequences padded to 29 steps, 100 units) takes 26 MB. For long sequences choose what
 to record with `layers`, `units`, `steps`, `quantities` and `dtype` (float16 halves it), and
 for a corpus (a million characters of text) stream the recording to disk with `out`: the
@@ -60,7 +61,8 @@ class LayerTrace:
     """What one recurrent layer computed.
 
     Attributes:
-        i, f, g, o, c, h (LSTM) or r, z, n, h (GRU): (N, S, U) arrays, for a one-way layer.
+        i, f, g, o, c, h (LSTM), r, z, n, h (GRU) or a, h (RNN: a = W x_t + R h_{t-1} + b is the
+            pre-activation, h = sigma(a)): (N, S, U) arrays, for a one-way layer.
             For an lstm_projected_layer, h = o * sigma_s(c) is the unprojected hidden state, of H
             units, which is also the layer's output; the projected state Q_o^T h (Po values) that
             its recurrent weights read is `layer.projected_state(tr[name].h)` (all units recorded).
@@ -188,7 +190,7 @@ def trace(
         steps: time steps to record, an int, a list of ints or a slice (default: all), counted in
             each layer's own time (after any convolution or pooling that shortens it).
         quantities: the quantities to record, a name or a list of names from i, f, g, o, c, h
-            (LSTM) or r, z, n, h (GRU), each held by every chosen layer (default: all).
+            (LSTM), r, z, n, h (GRU) or a, h (RNN), each held by every chosen layer (default: all).
         dtype: the precision of the recording, "float16" or "float32" (default: the network's
             own dtype, with nothing converted).
         mini_batch_size: sequences per forward pass, as in `ll.predict` (padding on the right
@@ -223,7 +225,7 @@ def trace(
     check_bool(freeze_padding, "freeze_padding", "trace")
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     if not recurrent:
-        raise ValueError("trace: the network has no LSTM, BiLSTM or GRU layer to record.")
+        raise ValueError("trace: the network has no LSTM, BiLSTM, GRU or RNN layer to record.")
     chosen = _choose_layers(layers, recurrent)
     kept_quantities = _choose_quantities(quantities, [recurrent[name] for name in chosen])  # {layer name: quantities}
     precision = _choose_dtype(dtype)

@@ -18,10 +18,10 @@ EVERY_KIND = {  # networks that hold every layer kind, each with options away fr
         ll.dropout_layer(0.2), ll.fully_connected_layer(3, name="scores"), ll.sigmoid_layer(),
     ],
     "pooled": lambda: [ll.sequence_input_layer(2), ll.lstm_layer(3), ll.global_max_pooling1d_layer(), ll.fully_connected_layer(2), ll.softmax_layer()],
-    "averaged": lambda: [ll.sequence_input_layer(2), ll.gru_layer(3), ll.global_average_pooling1d_layer()],
+    "averaged": lambda: [ll.sequence_input_layer(2), ll.gru_layer(3), ll.rnn_layer(4, activation="relu"), ll.global_average_pooling1d_layer()],
     "video": lambda: [ll.sequence_input_layer((8, 8, 1)), ll.sequence_folding_layer(), ll.convolution2d_layer((3, 2), 4, padding="same"),
                       ll.sequence_unfolding_layer(), ll.flatten_layer(), ll.lstm_layer(3, output_mode="last")],
-    "text": lambda: [ll.sequence_input_layer(1), ll.word_embedding_layer(5, 30), ll.lstm_layer(4)],
+    "text": lambda: [ll.sequence_input_layer(1), ll.word_embedding_layer(5, 30, first_id=0), ll.lstm_layer(4)],
     "projected": lambda: [ll.sequence_input_layer(12), ll.lstm_projected_layer(10, 4, 3, output_mode="last", input_projector_learn_rate_factor=0.5),
                           ll.fully_connected_layer(2)],
 }

@@ -11,12 +11,14 @@ from .lstm import BiLSTMLayer, LSTMLayer
 from .pooling import AveragePooling1DLayer, GlobalAveragePooling1DLayer, GlobalMaxPooling1DLayer, MaxPooling1DLayer
 from .projected import ProjectedLSTMLayer
 from .recurrent import RecurrentLayer
+from .rnn import RNNLayer
 
 sequence_input_layer = SequenceInputLayer
 lstm_layer = LSTMLayer
 bilstm_layer = BiLSTMLayer
 lstm_projected_layer = ProjectedLSTMLayer
 gru_layer = GRULayer
+rnn_layer = RNNLayer
 fully_connected_layer = FullyConnectedLayer
 softmax_layer = SoftmaxLayer
 sigmoid_layer = SigmoidLayer
@@ -40,6 +42,7 @@ CLASSES = (
     BiLSTMLayer,
     ProjectedLSTMLayer,
     GRULayer,
+    RNNLayer,
     FullyConnectedLayer,
     SoftmaxLayer,
     SigmoidLayer,
@@ -63,6 +66,7 @@ FACTORIES = (
     "bilstm_layer",
     "lstm_projected_layer",
     "gru_layer",
+    "rnn_layer",
     "fully_connected_layer",
     "softmax_layer",
     "sigmoid_layer",

@@ -31,6 +31,7 @@ MAIN = {  # the options the form shows, besides the name
     "bilstm_layer": ("num_hidden_units", "output_mode", "state_activation_function", "gate_activation_function"),
     "lstm_projected_layer": ("num_hidden_units", "output_projector_size", "input_projector_size", "output_mode"),
     "gru_layer": ("num_hidden_units", "output_mode", "reset_gate_mode"),
+    "rnn_layer": ("num_hidden_units", "output_mode", "activation"),
     "fully_connected_layer": ("output_size",),
     "dropout_layer": ("p",),
     "convolution1d_layer": ("filter_size", "num_filters", "stride", "dilation_factor", "padding"),
@@ -38,7 +39,7 @@ MAIN = {  # the options the form shows, besides the name
     "max_pooling1d_layer": ("pool_size", "stride", "padding"),
     "average_pooling1d_layer": ("pool_size", "stride", "padding", "padding_value"),
     "batch_normalization_layer": ("epsilon",),
-    "word_embedding_layer": ("dimension", "num_words"),
+    "word_embedding_layer": ("dimension", "num_words", "first_id"),
 }
 EXAMPLES = {  # values for the options a factory requires, when the palette adds a layer
     "sequence_input_layer": {"input_size": 12},
@@ -46,6 +47,7 @@ EXAMPLES = {  # values for the options a factory requires, when the palette adds
     "bilstm_layer": {"num_hidden_units": 100},
     "lstm_projected_layer": {"num_hidden_units": 100, "output_projector_size": 25, "input_projector_size": 4},
     "gru_layer": {"num_hidden_units": 100},
+    "rnn_layer": {"num_hidden_units": 100},
     "fully_connected_layer": {"output_size": 10},
     "convolution1d_layer": {"filter_size": 3, "num_filters": 32},
     "convolution2d_layer": {"filter_size": 3, "num_filters": 32},

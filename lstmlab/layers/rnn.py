@@ -1,0 +1,182 @@
+"""Plain (Elman) recurrent layer: no gates, no cell, only a hidden state.
+
+At every time step t (notation of `lstmlab.reference`):
+
+    a_t = W x_t + R h_{t-1} + b     pre-activation
+    h_t = sigma(a_t)                sigma: "tanh" (default) or "relu"
+
+MATLAB has no such layer. This one follows torch.nn.RNN with one bias: torch's two biases only
+ever appear as their sum, so b = b_ih + b_hh (`ll.from_torch` adds them; `to_torch` exports
+b_ih = b, b_hh = 0). Both activations run torch's fused kernel (torch.rnn_tanh, torch.rnn_relu);
+an intervention runs the step loop, `_loop`, these two lines in torch. It is the recurrence that
+LSTM and GRU gates were invented to tame: lesson 09 shows why.
+"""
+
+import functools
+
+import torch
+
+from .._checks import check_choice
+from ..initializers import BIAS_INITIALIZERS
+from .edits import ALL, NO_EDIT
+from .recurrent import RecurrentLayer, packed
+
+ACTIVATIONS = ("tanh", "relu")  # torch.nn.RNN's nonlinearity
+KERNELS = {"tanh": torch.rnn_tanh, "relu": torch.rnn_relu}
+
+
+class RNNLayer(RecurrentLayer):
+    """Plain recurrent layer, h_t = sigma(W x_t + R h_{t-1} + b), as torch.nn.RNN.
+
+    Args:
+        num_hidden_units: H, the size of the hidden state.
+        activation: sigma, "tanh" (default) | "relu" (torch.nn.RNN's nonlinearity).
+        output_mode: "sequence" (default) outputs h_t for every step, (B, T, H);
+            "last" outputs the last step only, (B, H).
+        has_state_inputs: if True the layer is called as layer(x, h0) with h0 (B, H).
+        has_state_outputs: if True the layer also returns its final h, (B, H).
+        input_weights_initializer: "glorot" (default) | "he" | "orthogonal" | "narrow-normal" |
+            "zeros" | "ones" | a callable taking the shape and returning an array.
+        recurrent_weights_initializer: as above, default "orthogonal".
+        bias_initializer: "zeros" (default) | "narrow-normal" | "ones" | a callable.
+        hidden_state: initial hidden state (H,); zeros if None. `reset_state` returns here.
+        input_weights: W, (H, C). recurrent_weights: R, (H, H). bias: b, (H,): one bias, b_ih + b_hh.
+        *_learn_rate_factor, *_l2_factor: as `LSTMLayer`'s, a scalar each (one block of rows).
+        input_size: C, or "auto" to take it from the first input.
+        name: the layer's name in a network ("" gets one assigned).
+
+    `ll.trace` records a (the pre-activation) and h.
+
+    >>> import torch, lstmlab as ll
+    >>> ll.rnn_layer(4, input_size=2, output_mode="last")(torch.zeros(3, 7, 2)).shape
+    torch.Size([3, 4])
+    """
+
+    kind = "rnn"
+    gate_names = ("a",)  # one block of rows: W, R and b make the pre-activation a
+    state_names = ("hidden",)
+    quantities = ("a", "h")
+    bias_initializers = BIAS_INITIALIZERS
+
+    def __init__(
+        self,
+        num_hidden_units,
+        *,
+        activation="tanh",
+        output_mode="sequence",
+        has_state_inputs=False,
+        has_state_outputs=False,
+        input_weights_initializer="glorot",
+        recurrent_weights_initializer="orthogonal",
+        bias_initializer="zeros",
+        hidden_state=None,
+        input_weights=None,
+        recurrent_weights=None,
+        bias=None,
+        input_weights_learn_rate_factor=1,
+        recurrent_weights_learn_rate_factor=1,
+        bias_learn_rate_factor=1,
+        input_weights_l2_factor=1,
+        recurrent_weights_l2_factor=1,
+        bias_l2_factor=0,
+        input_size="auto",
+        name="",
+    ):
+        activation = check_choice(activation, "activation", ACTIVATIONS, "rnn_layer")  # fewer than an LSTM's state activations
+        super().__init__(
+            num_hidden_units,
+            input_size=input_size,
+            output_mode=output_mode,
+            has_state_inputs=has_state_inputs,
+            has_state_outputs=has_state_outputs,
+            state_activation_function=activation,
+            gate_activation_function="sigmoid",  # no gate: unused
+            input_weights_initializer=input_weights_initializer,
+            recurrent_weights_initializer=recurrent_weights_initializer,
+            bias_initializer=bias_initializer,
+            input_weights=input_weights,
+            recurrent_weights=recurrent_weights,
+            bias=bias,
+            initial_states={"hidden": hidden_state},
+            learn_rate_factors={
+                "input_weights": input_weights_learn_rate_factor,
+                "recurrent_weights": recurrent_weights_learn_rate_factor,
+                "bias": bias_learn_rate_factor,
+            },
+            l2_factors={
+                "input_weights": input_weights_l2_factor,
+                "recurrent_weights": recurrent_weights_l2_factor,
+                "bias": bias_l2_factor,
+            },
+            name=name,
+        )
+
+    @property
+    def activation(self):
+        return self.state_activation_function
+
+    @property
+    def torch_module(self):
+        """torch.nn.RNN with this layer's nonlinearity, for `to_torch`."""
+        return functools.partial(torch.nn.RNN, nonlinearity=self.activation)
+
+    @property
+    def uses_fused_kernel(self):
+        return True  # torch.rnn_tanh and torch.rnn_relu compute both activations
+
+    def _layout_hint(self, columns=""):
+        return " (rows: num_hidden_units)"
+
+    def _equations_text(self):
+        return f"activation {self.activation!r}"
+
+    def config(self):
+        options = super().config()
+        del options["state_activation_function"], options["gate_activation_function"]
+        return {**options, "activation": self.activation}
+
+    def describe(self):
+        size = "auto" if self.input_size == "auto" else self.input_size
+        parts = [self._units_text(), f"input size {size}", f"output_mode={self.output_mode!r}", f"activation {self.activation}", "fused kernel"]
+        if self.has_state_inputs or self.has_state_outputs:
+            parts.append(f"state inputs={self.has_state_inputs}, outputs={self.has_state_outputs}")
+        return ", ".join(parts)
+
+    def equations(self, x, h_prev, W, R, b, edit=NO_EDIT, t=ALL):
+        """The RNN equations, for one step t (x (B, C), h_prev (B, H)) or all steps at once
+        ((B, T, C), (B, T, H)), t = ALL. edit(quantity, t, value) returns a value as the
+        interventions leave it (`NO_EDIT`: as is)."""
+        a = edit("a", t, x @ W.T + h_prev @ R.T + b)  # (..., H)
+        h = edit("h", t, self.state(a))
+        return a, h
+
+    def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT):
+        """One step at a time. x (T, B, C); states (h,), (B, H).
+
+        keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
+        edit: the interventions, as in `equations`.
+        """
+        (h,) = states
+        hs = []
+        for t, x_t in enumerate(x):
+            _, h_t = self.equations(x_t, h, W, R, b, edit, t)  # (B, H)
+            h = h_t if keep is None else torch.where(keep[t, :, None], h_t, h)
+            hs.append(h)
+        return torch.stack(hs), (h,)  # (T, B, H)
+
+    def _fused(self, x, states, lengths=None, direction=None):
+        """torch's fused kernel: b_ih = b and b_hh = 0. lengths, direction: as in `GRULayer._fused`."""
+        B, H = x.shape[1], self.num_hidden_units
+        W, R, b = self.direction_parameters(direction or 0)
+        weights, h0, kernel = [W, R, *self.split_bias(b)], states[0][None].contiguous(), KERNELS[self.activation]
+        if lengths is None:
+            y, h_n = kernel(x, h0, weights, True, 1, 0.0, self.training, False, False)
+        else:
+            y, h_n = packed(kernel, x, lengths, h0, weights, self.training, False)
+        return y, (h_n[0].reshape(B, H),)
+
+    def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
+        """All steps at once from h_{t-1}: xh (B, T, C+H) holds [x_t, h_{t-1}] for every step."""
+        C = xh.shape[2] - self.num_hidden_units
+        a, h = self.equations(xh[..., :C], xh[..., C:], W, R, b, edit)  # each (B, T, H)
+        return {"a": a[..., units], "h": h[..., units]}
