@@ -45,6 +45,7 @@ from .layers import (
     MaxPooling1DLayer,
     RecurrentLayer,
     ReluLayer,
+    RNNLayer,
     SequenceInputLayer,
     SigmoidLayer,
     SoftmaxLayer,
@@ -58,7 +59,9 @@ IR_VERSION = 8  # the IR version that goes with opset 17, readable by older runt
 
 # The gate row blocks in ONNX's order, named as lstmlab names them (g is ONNX's c, n its h);
 # lstmlab's own order is the layers' gate_names.
-ONNX_GATES = {"lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n")}
+ONNX_GATES = {"lstm": ("i", "o", "f", "g"), "gru": ("z", "r", "n"), "rnn": ("a",)}
+# ONNX's default activations of each operator, per direction
+DEFAULT_ACTIVATIONS = {"lstm": ["Sigmoid", "Tanh", "Tanh"], "gru": ["Sigmoid", "Tanh"], "rnn": ["Tanh"]}
 
 # lstmlab's activation name -> (ONNX activation, its alpha, its beta). MATLAB's hard-sigmoid,
 # max(0, min(1, 0.2 x + 0.5)), is ONNX's HardSigmoid with alpha 0.2, beta 0.5.
@@ -160,8 +163,10 @@ def _export_input(graph, layer, x):
 
 
 def _onnx_activations(layer):
-    """The `activations`, `activation_alpha` and `activation_beta` attributes of an ONNX LSTM / GRU."""
+    """The `activations`, `activation_alpha` and `activation_beta` attributes of an ONNX LSTM / GRU / RNN."""
     per_direction = [layer.gate_activation_function, layer.state_activation_function]
+    if isinstance(layer, RNNLayer):
+        per_direction = [layer.activation]  # no gate
     if isinstance(layer, LSTMLayer):
         per_direction.append(layer.state_activation_function)  # ONNX's h: the activation of c in h = o * h(c)
     names, alphas, betas = [], [], []
@@ -177,9 +182,9 @@ def _onnx_activations(layer):
 
 
 def _export_recurrent(graph, layer, x):
-    """An LSTM, BiLSTM or GRU layer as one ONNX LSTM / GRU node, with the plumbing for batch-first data."""
+    """An LSTM, BiLSTM, GRU or RNN layer as one ONNX LSTM / GRU / RNN node, with the plumbing for batch-first data."""
     name, D, H = layer.name, layer.num_directions, layer.num_hidden_units
-    family = "gru" if isinstance(layer, GRULayer) else "lstm"
+    family = {"gru": "gru", "rnn": "rnn"}.get(layer.kind, "lstm")  # the keys of ONNX_GATES
     states = [getattr(layer, f"{s}_state").detach().cpu().numpy() for s in layer.state_names]
     if states[0].ndim == 2:
         raise _unsupported(
@@ -287,6 +292,7 @@ EXPORTERS = {
     "bilstm": _export_recurrent,
     "lstm_projected": _export_recurrent,  # an LSTM with the weights W Q_i^T, R Q_o^T (the compression is lost)
     "gru": _export_recurrent,
+    "rnn": _export_recurrent,
     "fc": _export_fully_connected,
     "softmax": _one_node("Softmax", axis=-1),
     "relu": _one_node("Relu"),
@@ -433,7 +439,7 @@ BATCH_NAMES = {"n", "b", "batch", "batch_size", "batchsize", "num_sequences"}
 TIME_NAMES = {"t", "time", "time_steps", "steps", "seq", "seq_len", "sequence", "sequence_length", "length"}
 # Operators the layout search passes through unchanged (the recurrent node decides the layout)
 PER_STEP_OPS = {"Add", "Sub", "Mul", "Div", "Cast", "Identity", "Dropout", "Relu", "Sigmoid", "MatMul"}
-RECURRENT_OPS = ("LSTM", "GRU")
+RECURRENT_OPS = ("LSTM", "GRU", "RNN")
 
 
 def _attributes(node, onnx):
@@ -776,8 +782,8 @@ class _Importer:
         return _Data((*ids.axes, "C"), layers)
 
     def _recurrent(self, node, data, inputs, attributes):
-        """An ONNX LSTM or GRU node: a recurrent layer, its gate rows in lstmlab's order."""
-        family = node.op_type.lower()  # "lstm" or "gru": the keys of ONNX_GATES
+        """An ONNX LSTM, GRU or RNN node: a recurrent layer, its gate rows in lstmlab's order."""
+        family = node.op_type.lower()  # "lstm", "gru" or "rnn": the keys of ONNX_GATES
         self._check_recurrent_attributes(node, attributes)
         layout = attributes.get("layout", 0)
         expected = ("N", "T", "C") if layout == 1 else ("T", "N", "C")
@@ -801,8 +807,8 @@ class _Importer:
         direction = attributes.get("direction", "forward")
         if D != (2 if direction == "bidirectional" else 1):
             raise self._refuse(node, f"has direction={direction!r} with weights for {D} directions", "give W, R and B one block per direction")
-        if family == "gru" and D == 2:
-            raise self._refuse(node, "is a bidirectional GRU, which lstmlab has no layer for", "use a forward GRU, or a BiLSTM")
+        if family != "lstm" and D == 2:
+            raise self._refuse(node, f"is a bidirectional {node.op_type}, which lstmlab has no layer for", f"use a forward {node.op_type}, or a BiLSTM")
         factory, options = self._recurrent_weights(family, W, R, B, attributes.get("linear_before_reset", 0))
         options.update(self._activations(node, attributes, family, D), output_mode="sequence")
         state_names = ("hidden", "cell") if family == "lstm" else ("hidden",)
@@ -836,14 +842,14 @@ class _Importer:
         if direction not in ("forward", "bidirectional"):
             raise self._refuse(node, f"has direction={direction!r}; ONNX defines 'forward', 'reverse' and 'bidirectional'", "give one of these")
 
-    _op_LSTM = _op_GRU = _recurrent  # the handlers are found by name (_data_node), the family read from node.op_type
+    _op_LSTM = _op_GRU = _op_RNN = _recurrent  # the handlers are found by name (_data_node), the family read from node.op_type
 
     @staticmethod
     def _recurrent_weights(family, W, R, B, linear_before_reset):
         """The layer class and its W, R, b (and reset gate mode) from ONNX's W, R and B = [Wb, Rb]."""
         D, kH, _ = W.shape
         B = np.zeros((D, 2 * kH)) if B is None else B
-        order = (ONNX_GATES[family], (LSTMLayer if family == "lstm" else GRULayer).gate_names)
+        order = (ONNX_GATES[family], {"lstm": LSTMLayer, "gru": GRULayer, "rnn": RNNLayer}[family].gate_names)
         Wb, Rb = B[:, :kH], B[:, kH:]
         options = {
             "input_weights": np.concatenate([_rows(W[d], *order) for d in range(D)]),  # (D*kH, C)
@@ -852,6 +858,8 @@ class _Importer:
         if family == "lstm":
             options["bias"] = np.concatenate([_rows(Wb[d] + Rb[d], *order) for d in range(D)])  # b = Wb + Rb
             return (BiLSTMLayer if D == 2 else LSTMLayer), options
+        if family == "rnn":
+            return RNNLayer, {**options, "bias": Wb[0] + Rb[0]}  # one bias, as torch's b_ih + b_hh
         if not linear_before_reset:  # R_n (r * h): the recurrent bias is added outside, with the input bias
             return GRULayer, {**options, "bias": _rows(Wb[0] + Rb[0], *order), "reset_gate_mode": "before-multiplication"}
         if not Rb.any():
@@ -876,9 +884,9 @@ class _Importer:
         return array.reshape(D * H) if array.any() else None
 
     def _activations(self, node, attributes, family, D):
-        """gate_activation_function and state_activation_function from ONNX's activations."""
-        per_direction = 3 if family == "lstm" else 2
-        names = attributes.get("activations", ["Sigmoid", "Tanh", "Tanh"][:per_direction] * D)
+        """gate_activation_function and state_activation_function (an RNN's activation) from ONNX's activations."""
+        per_direction = len(DEFAULT_ACTIVATIONS[family])
+        names = attributes.get("activations", DEFAULT_ACTIVATIONS[family] * D)
         alphas, betas = list(attributes.get("activation_alpha", [])), list(attributes.get("activation_beta", []))
         found = []
         for name in names:  # each activation that has an alpha (a beta) takes the next one, as onnxruntime reads them
@@ -889,9 +897,13 @@ class _Importer:
                 if theirs == name and (a is None or (math.isclose(alpha, a, abs_tol=1e-6) and math.isclose(beta, b, abs_tol=1e-6)))
             ]
             found.append(match[0] if match else name)
+        unread = alphas or betas  # values no activation takes: what they were meant for is unclear
+        if family == "rnn":
+            if found != [found[0]] * D or found[0] not in ("tanh", "relu") or unread:
+                raise self._refuse(node, f"has activations {names}", "lstmlab's rnn_layer takes Tanh or Relu")
+            return {"activation": found[0]}
         gate, state = found[0], found[1]
         lstmlab_form = [gate, state, state][:per_direction] * D
-        unread = alphas or betas  # values no activation takes: what they were meant for is unclear
         if found != lstmlab_form or gate not in ("sigmoid", "hard-sigmoid") or state not in ("tanh", "softsign", "relu") or unread:
             raise self._refuse(
                 node, f"has activations {names} (alpha {attributes.get('activation_alpha', [])}, beta {attributes.get('activation_beta', [])})",

@@ -64,6 +64,16 @@ def test_gru_exports_with_every_reset_gate_mode(reset_gate_mode, gate, state, tm
     assert_exported(net, tmp_path)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("output_mode", ["sequence", "last"])
+def test_rnn_layers_export_as_onnx_rnn_nodes(activation, output_mode, tmp_path):
+    layer = ll.rnn_layer(4, activation=activation, output_mode=output_mode, hidden_state=[0.5, -0.5, 0.25, 0.0])
+    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2)]), np.random.default_rng(0))
+    assert_exported(net, tmp_path)
+    (node,) = [n for n in onnx.load(tmp_path / "net.onnx").graph.node if n.op_type == "RNN"]
+    assert [a.strings for a in node.attribute if a.name == "activations"] == [[activation.capitalize().encode()]]
+
+
 def test_hard_sigmoid_is_onnx_hard_sigmoid_with_alpha_and_beta(tmp_path):
     net = ll.Network([ll.sequence_input_layer(2), ll.bilstm_layer(3, gate_activation_function="hard-sigmoid", state_activation_function="softsign")])
     ll.export_onnx(net, tmp_path / "net.onnx")
@@ -409,14 +419,10 @@ REFUSED = {
     "test_lstm_with_peepholes": r"has sequence_lens",
     "test_lstm_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
     "test_gru_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
-    "test_simple_rnn_reverse": r"\(RNN\) has no lstmlab layer",
-    "test_gru_bidirectional": r"is a bidirectional GRU",
+    "test_simple_rnn_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
+    "test_gru_bidirectional": r"is a bidirectional GRU, which lstmlab has no layer for",
+    "test_simple_rnn_bidirectional": r"is a bidirectional RNN, which lstmlab has no layer for",
     "test_lstm_bidirectional": r"reads the final hidden state Y_h of the bidirectional node|is the final cell state Y_c",
-    "test_simple_rnn_bidirectional": r"\(RNN\) has no lstmlab layer",
-    "test_simple_rnn_defaults": r"\(RNN\) has no lstmlab layer",
-    "test_simple_rnn_with_initial_bias": r"\(RNN\) has no lstmlab layer",
-    "test_rnn_seq_length": r"\(RNN\) has no lstmlab layer",
-    "test_simple_rnn_batchwise": r"\(RNN\) has no lstmlab layer",
 }
 
 
@@ -438,7 +444,7 @@ def test_onnx_operator_cases_agree_or_are_refused_by_name(case, output, tmp_path
 
 def test_most_onnx_operator_cases_import():
     cases = {param.values[0].name for param in onnx_operator_cases()}
-    assert len(cases) == 18 and len(cases - set(REFUSED)) == 7
+    assert len(cases) == 18 and len(cases - set(REFUSED)) == 11
 
 
 # --- layout, outputs and attributes ----------------------------------------------------------------
@@ -558,7 +564,7 @@ def every_exportable_network():
         ll.softmax_layer(),
     ]
     recurrent = [ll.sequence_input_layer(3), ll.lstm_projected_layer(6, 3, 2), ll.gru_layer(4, output_mode="last"), ll.fully_connected_layer(2)]
-    pooled = [ll.sequence_input_layer(3), ll.lstm_layer(4), ll.global_average_pooling1d_layer()]
+    pooled = [ll.sequence_input_layer(3), ll.rnn_layer(5, activation="relu", hidden_state=np.linspace(-1, 1, 5)), ll.lstm_layer(4), ll.global_average_pooling1d_layer()]
     nets = [ll.Network(layers) for layers in (over_time, recurrent, pooled)]
     for first_id in (1, 0):
         embedding = ll.word_embedding_layer(4, num_words=9, first_id=first_id)
@@ -610,3 +616,39 @@ def test_a_torch_text_classifier_imports_and_takes_the_same_token_ids(batch_firs
     with torch.no_grad():
         expected = module(torch.as_tensor(X if batch_first else X.T)).numpy()
     assert np.abs(ll.predict(net, X[..., None].astype(np.float32)) - expected).max() < ATOL
+
+
+# torch module, whether it reads batch first, and the layers the import makes: what torch.onnx.export writes, read back
+TORCH_EXPORTS = [
+    (lambda: torch.nn.LSTM(3, 5, batch_first=True), ["lstm"]),
+    (lambda: torch.nn.LSTM(3, 5), ["lstm"]),
+    (lambda: torch.nn.LSTM(3, 5, num_layers=2), ["lstm", "lstm"]),
+    (lambda: torch.nn.LSTM(3, 5, bidirectional=True), ["bilstm"]),
+    (lambda: torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True), ["bilstm", "bilstm"]),
+    (lambda: torch.nn.LSTM(3, 5, bias=False), ["lstm"]),
+    (lambda: torch.nn.GRU(3, 5, batch_first=True), ["gru"]),
+    (lambda: torch.nn.GRU(3, 5), ["gru"]),
+    (lambda: torch.nn.GRU(3, 5, num_layers=2, bias=False), ["gru", "gru"]),
+    (lambda: torch.nn.RNN(3, 5, batch_first=True), ["rnn"]),
+    (lambda: torch.nn.RNN(3, 5, nonlinearity="relu"), ["rnn"]),
+    (lambda: torch.nn.RNN(3, 5, num_layers=2, bias=False, batch_first=True), ["rnn", "rnn"]),
+]
+
+
+@pytest.mark.parametrize("make,kinds", TORCH_EXPORTS, ids=lambda v: None if isinstance(v, list) else repr(v()))
+@pytest.mark.parametrize("last", [False, True], ids=["sequence", "last"])
+def test_torch_onnx_exports_read_back_with_torchs_outputs(make, kinds, last, tmp_path):
+    torch.manual_seed(4)
+    module = TorchClassifier(make(), last)
+    torch_export(module, tmp_path / "torch.onnx", names=("d0", "d1"))  # the layout comes from the graph
+    net = ll.import_onnx(tmp_path / "torch.onnx")
+    assert [layer.kind for layer in net.layers] == ["sequenceinput", *kinds, "fc", "softmax"]
+    X = np.random.default_rng(8).normal(size=(3, 6, 3)).astype(np.float32)
+    assert np.abs(ll.predict(net, X) - module.batch_first(X)).max() < ATOL
+
+
+def test_a_torch_bidirectional_gru_is_refused_by_name(tmp_path):
+    module = TorchClassifier(torch.nn.GRU(3, 5, bidirectional=True, batch_first=True))
+    torch_export(module, tmp_path / "torch.onnx")
+    with pytest.raises(ValueError, match=r"\(GRU\) is a bidirectional GRU, which lstmlab has no layer for; use a forward GRU, or a BiLSTM"):
+        ll.import_onnx(tmp_path / "torch.onnx")
