@@ -2,12 +2,13 @@
 importNetworkFromONNX).
 
     ll.export_onnx(net, "net.onnx")     # an lstmlab network -> an ONNX file (opset 17, float32)
-    net = ll.import_onnx("net.onnx")    # an ONNX chain of LSTM, GRU, Gemm, ... -> an ll.Network
+    net = ll.import_onnx("net.onnx")    # an ONNX chain of LSTM, GRU, RNN, Gemm, ... -> an ll.Network
 
 The conversion is mostly about gate order. lstmlab stores the rows of W, R and b in MATLAB's order,
 LSTM i, f, g, o and GRU r, z, n; ONNX's LSTM operator orders them i, o, f, c (c is our g) and its
 GRU z, r, h (h is our candidate n). ONNX also keeps an input bias Wb and a recurrent bias Rb where
-an lstmlab LSTM keeps their sum b; a GRU's reset gate mode becomes ONNX's linear_before_reset:
+an lstmlab LSTM (and RNN: one block of rows, no gates) keeps their sum b; a GRU's reset gate mode
+becomes ONNX's linear_before_reset:
 
     lstmlab reset_gate_mode                 ONNX GRU
     "after-multiplication"                  linear_before_reset=1, Rb = 0
@@ -18,7 +19,8 @@ ONNX's recurrent operators read time first, (T, N, C), and output (T, D, N, H): 
 graph transposes around them, so that the file reads and writes batch first like lstmlab,
 (N, T, C) in and (N, T, K) or (N, K) out, with the batch size N and the sequence length T left
 free (dynamic axes "batch" and "time"). The ONNX file computes what `ll.predict` computes for a
-mini-batch of sequences of one length (no padding), in float32.
+mini-batch of sequences of one length (no padding), in float32. Imported graphs may read time first
+or batch first (see `import_onnx`); the imported network always takes batch-first data.
 
 `onnx` (and `onnxruntime`, to run a file) are optional: `pip install lstmlab[onnx]`.
 """
