@@ -393,8 +393,8 @@ def export_onnx(net, path):
 #
 # The importer walks the graph's nodes in order and gives every tensor one of these values:
 # a NumPy array (a constant: weights, shapes that do not depend on the data), `_Data` (the
-# network's activation, with the meaning of each of its axes), `_FROM_SHAPE` (computed from the
-# data's shape: a batch size, say) or `_EverySequence` (a constant repeated for every sequence:
+# network's activation, with the meaning of each of its axes), `_Dims` (the data's shape or part
+# of it, as the axes it measures), `_FROM_SHAPE` (anything else computed from the data's shape) or `_EverySequence` (a constant repeated for every sequence:
 # an initial state). Nodes on `_Data` become layers; the rest is plumbing, evaluated or checked.
 
 
@@ -429,6 +429,14 @@ class _FinalState:
 
     def __init__(self, node, layer, directions, Y):
         self.node, self.layer, self.directions, self.Y = node, layer, directions, Y
+
+
+class _Dims:
+    """The data's shape, or part of it (what Shape, Slice, Mul and Concat compute from it): one entry per
+    dimension, the tuple of axis labels whose sizes it multiplies, or a constant int."""
+
+    def __init__(self, entries):
+        self.entries = list(entries)
 
 
 _FROM_SHAPE = object()
@@ -612,7 +620,7 @@ class _Importer:
             outputs = self._data_node(node, inputs)
         elif any(isinstance(v, _EverySequence) for v in inputs):
             outputs = self._state_node(node, inputs)
-        elif any(v is _FROM_SHAPE for v in inputs):
+        elif any(v is _FROM_SHAPE or isinstance(v, _Dims) for v in inputs):
             outputs = self._shape_node(node, inputs)
         else:
             outputs = self._constant_node(node, inputs)
@@ -654,13 +662,41 @@ class _Importer:
             raise self._refuse(node, f"could not be computed from its constant inputs ({error})", "simplify the graph's constant plumbing") from None
 
     def _shape_node(self, node, inputs):
-        """Plumbing on the data's shape: zeros or a constant for every sequence (initial states)."""
+        """Plumbing on the data's shape: the shape's own arithmetic (`_dims`), or zeros or a constant for
+        every sequence (initial states)."""
+        dims = self._dims(node, inputs)
+        if dims is not None:
+            return dims
         if node.op_type == "ConstantOfShape":
             value = _attributes(node, self.onnx).get("value")
             return _EverySequence(0.0 if value is None else self.onnx.numpy_helper.to_array(value).reshape(()))
         if node.op_type == "Expand" and isinstance(inputs[0], np.ndarray):
             return _EverySequence(inputs[0])
         return [_FROM_SHAPE] * len(node.output)
+
+    def _dims(self, node, inputs):
+        """Slice, Gather, Concat and Mul on the data's shape, and the reshapes of one dimension, as the axes they
+        measure (what torch's dynamo exporter writes for a reshape's target); None for anything else."""
+        op, first = node.op_type, inputs[0]
+        constant = all(isinstance(v, (np.ndarray, _Dims)) or v is None for v in inputs)
+        if not constant or not isinstance(first, _Dims) and op != "Concat":
+            return None
+        if op == "Slice" and all(v is None or isinstance(v, np.ndarray) for v in inputs[1:]):
+            starts, ends, axes, steps = (inputs[1:] + [None] * 4)[:4]
+            if (axes is None or list(axes) in ([0], [-1])) and (steps is None or list(steps) == [1]):
+                return _Dims(first.entries[int(starts[0]) : int(min(ends[0], 2**31))])
+        if op == "Gather" and isinstance(inputs[1], np.ndarray):
+            picked = [first.entries[int(k)] for k in np.atleast_1d(inputs[1])]
+            return _Dims(picked)
+        if op in ("Reshape", "Squeeze", "Unsqueeze", "Cast", "Identity") and len(first.entries) == 1:
+            return first  # a one-dimension vector stays one dimension
+        if op == "Mul" and all(isinstance(v, _Dims) and len(v.entries) == 1 for v in inputs):
+            a, b = (v.entries[0] for v in inputs)
+            return _Dims([a + b]) if isinstance(a, tuple) and isinstance(b, tuple) else None
+        if op == "Concat":
+            entries = [e for v in inputs for e in (v.entries if isinstance(v, _Dims) else [int(k) for k in np.atleast_1d(v)])]
+            return _Dims(entries)
+        return None
 
     def _state_node(self, node, inputs):
         """Plumbing on zero initial states (a stacked torch LSTM slices its layers' zeros): zeros again."""
@@ -694,7 +730,7 @@ class _Importer:
     # --- plumbing on the data -----------------------------------------------------------------------
 
     def _op_Shape(self, node, data, inputs, attributes):
-        return _FROM_SHAPE
+        return _Dims((axis,) for axis in data.axes[attributes.get("start", 0) : attributes.get("end")])
 
     def _op_Identity(self, node, data, inputs, attributes):
         return data
@@ -728,7 +764,14 @@ class _Importer:
         return data.with_axes(labels)
 
     def _op_Reshape(self, node, data, inputs, attributes):
-        """Only the reshapes that merge the direction axis into the channels (..., D, H) -> (..., D*H)."""
+        """Only the reshapes that merge the direction axis into the channels (..., D, H) -> (..., D*H), given as
+        [0, ..., 0, -1] or as the data's own dimensions (`_Dims`)."""
+        if isinstance(inputs[1], _Dims):
+            entries = inputs[1].entries
+            merged = {("D", "C"): "C", ("1", "C"): "C"}
+            if all(isinstance(e, tuple) for e in entries) and sum(entries, ()) == data.axes and all(len(e) == 1 or e in merged for e in entries):
+                return _Data([merged.get(e, e[0]) for e in entries], data.layers, data.directions if ("D",) in entries else 1)
+            raise self._refuse(node, f"reshapes an activation with axes {data.axes} to the dimensions {entries}", "lstmlab imports reshapes that merge the directions into the channels")
         shape = [int(s) for s in np.atleast_1d(inputs[1])] if isinstance(inputs[1], np.ndarray) else None
         keep = len(data.axes) - 2
         if shape == [0] * len(data.axes):
@@ -1045,8 +1088,9 @@ def import_onnx(path, *, input_format=None, output=None):
     Transpose, Squeeze, Unsqueeze and a Reshape that merges the directions into the channels;
     Gather of the last time step, or an LSTM's / GRU's final hidden state Y_h (both output_mode
     "last"); Add, Sub, Mul, Div by a constant at the input (a "zscore" normalization). Constant
-    plumbing (Shape, Gather, Concat, ConstantOfShape, ...) is computed; initial states must be
-    zeros or one constant state for every sequence. This covers what `torch.onnx.export` writes
+    plumbing (Shape, Gather, Concat, ConstantOfShape, ...) is computed, and a reshape's target
+    computed from the data's shape (as torch's dynamo exporter writes it) is followed; initial
+    states must be zeros or one constant state for every sequence. This covers what `torch.onnx.export` writes
     for torch.nn.Embedding, torch.nn.LSTM / torch.nn.GRU (batch first or time first, stacked,
     bidirectional) followed by torch.nn.Linear and a softmax, and what `ll.export_onnx` writes.
 

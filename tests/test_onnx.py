@@ -652,3 +652,47 @@ def test_a_torch_bidirectional_gru_is_refused_by_name(tmp_path):
     torch_export(module, tmp_path / "torch.onnx")
     with pytest.raises(ValueError, match=r"\(GRU\) is a bidirectional GRU, which lstmlab has no layer for; use a forward GRU, or a BiLSTM"):
         ll.import_onnx(tmp_path / "torch.onnx")
+
+
+def dynamo_export(module, x, path, dims):
+    """torch.onnx.export with its defaults (the dynamo exporter, which needs onnxscript)."""
+    pytest.importorskip("onnxscript")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (x,), str(path), dynamic_shapes=(dims,), verbose=False)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        TorchClassifier(torch.nn.LSTM(3, 5, batch_first=True)),
+        TorchClassifier(torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True), last=True),
+        TorchTextClassifier(),
+    ],
+    ids=["lstm", "stacked-bilstm-last", "text-classifier"],
+)
+def test_torch_onnx_exports_with_the_default_exporter_read_back(module, tmp_path):
+    """The dynamo exporter writes a reshape's target as arithmetic on the data's shape (Shape, Slice, Mul, Concat)."""
+    torch.manual_seed(5)
+    text = isinstance(module, TorchTextClassifier)
+    x = torch.randint(0, 12, (2, 7)) if text else torch.randn(2, 7, 3)
+    dynamo_export(module, x, tmp_path / "dynamo.onnx", {0: torch.export.Dim("batch"), 1: torch.export.Dim("time")})
+    net = ll.import_onnx(tmp_path / "dynamo.onnx")
+    rng = np.random.default_rng(9)
+    if text:
+        X = rng.integers(0, 12, size=(3, 9))
+        with torch.no_grad():
+            expected = module(torch.as_tensor(X)).numpy()
+        X = X[..., None].astype(np.float32)
+    else:
+        X = rng.normal(size=(3, 9, 3)).astype(np.float32)
+        expected = module.batch_first(X)
+    assert np.abs(ll.predict(net, X) - expected).max() < ATOL
+
+
+def test_a_time_major_lstm_whose_length_the_default_exporter_fixed_is_refused(tmp_path):
+    """torch.export fixes T of a time-major nn.LSTM (the file reshapes to [7, -1, 5]): lstmlab, whose T is free, refuses."""
+    module = TorchClassifier(torch.nn.LSTM(3, 5))
+    dynamo_export(module, torch.randn(7, 2, 3), tmp_path / "dynamo.onnx", {0: torch.export.Dim("time"), 1: torch.export.Dim("batch")})
+    with pytest.raises(ValueError, match=r"\(Reshape\) reshapes an activation with axes \('T', 'N', 'D', 'C'\) to \[7, -1, 5\]"):
+        ll.import_onnx(tmp_path / "dynamo.onnx")
