@@ -230,9 +230,13 @@ class Network(torch.nn.Module):
 def load_network(path):
     """Read a network written by `net.save(path)`: the same weights, states, statistics and classes.
 
+    A file written by an `ll.EncoderDecoder`'s `save` gives the EncoderDecoder back.
+
     The file is read and checked by `lstmlab.saving`, never unpickled.
     """
     saved = saving.read(path)
+    if not isinstance(saved, saving.NetworkFile):
+        return saved  # a model of another kind, made by its loader (an ll.EncoderDecoder: lstmlab.seq2seq)
     return saving.restore(Network(saved.layers), saved)
 
 

@@ -46,6 +46,7 @@ from .progress import Progress
 
 ENVIRONMENTS = PARALLEL_ENVIRONMENTS  # the execution environments trained here (lstmlab.training asks)
 WHERE = "trainnet"  # the function that the errors of this module name
+REASON = "LSTMLAB_WORKER_REASON"  # set in the workers started here: the file in which a worker says why it stopped early
 TIMEOUT = datetime.timedelta(minutes=10)  # a collective that waits longer than this fails instead of hanging
 
 
@@ -218,8 +219,31 @@ def train(fit, net, loss, options, targets, sequences, validation):
     single = options.metrics is None or isinstance(options.metrics, str) or callable(options.metrics)
     for k, metric in enumerate([options.metrics] if single else list(options.metrics)):  # as training._metrics reads them
         _check_picklable(metric, "metrics" if single else f"metrics[{k}]")
+    _refuse_in_worker()
     options = with_seed(options)
     return _spawn(fit, net, (loss, options, targets, sequences, validation), workers)
+
+
+def _refuse_in_worker():
+    """A worker started here that is asked to start workers is running the main script again.
+
+    Python starts each worker by running the main script anew (multiprocessing's spawn imports it
+    as "__mp_main__"), so a script that calls trainnet at top level, without the main guard, calls
+    it again in every worker. Say so, in the worker's file for the parent (`_watch`) and here.
+    """
+    reason = os.environ.get(REASON)
+    if reason is None:
+        return
+    main = sys.modules.get("__mp_main__", sys.modules.get("__main__"))  # runpy names the script's module so while it runs
+    script = getattr(main, "__file__", "the main script")
+    message = (
+        f"Python starts each worker by running {script} again from the top (multiprocessing's spawn), and its top-level "
+        f"code called trainnet again instead of leaving the training to the worker. Put the code that trains under "
+        f'if __name__ == "__main__": (as the README\'s parallel example does).'
+    )
+    with open(reason, "w") as f:
+        f.write(message)
+    raise RuntimeError(f"{WHERE}: {message}")
 
 
 def _join(options):
@@ -301,10 +325,14 @@ def _start(fit, net, data, workers):
     threads = max(1, torch.get_num_threads() // workers)
     net = _to_bytes(net)  # a copy for each worker: torch would share a tensor's memory between processes
     with tempfile.TemporaryDirectory() as folder:
-        store = f"file://{os.path.join(folder, 'store')}"
-        started = mp.start_processes(_worker, args=(fit, net, data, workers, store, threads, relay), nprocs=workers, join=False, start_method="spawn")
+        store, reason = f"file://{os.path.join(folder, 'store')}", os.path.join(folder, "reason")
+        os.environ[REASON] = reason  # the workers inherit the environment when they start (`_refuse_in_worker`)
         try:
-            trained, history = _watch(started.processes, relay, data[1])
+            started = mp.start_processes(_worker, args=(fit, net, data, workers, store, threads, relay), nprocs=workers, join=False, start_method="spawn")
+        finally:
+            del os.environ[REASON]
+        try:
+            trained, history = _watch(started.processes, relay, data[1], reason)
         finally:
             for process in started.processes:
                 if process.is_alive():
@@ -316,8 +344,11 @@ def _start(fit, net, data, workers):
     return trained, history
 
 
-def _watch(processes, relay, options):
-    """Show worker 0's progress rows as they come; raise a worker's error here; returns (net, history)."""
+def _watch(processes, relay, options, reason):
+    """Show worker 0's progress rows as they come; raise a worker's error here; returns (net, history).
+
+    reason: the file in which a worker that stops before it can send its error says why.
+    """
     progress, rows, result = None, [], None
     try:
         while True:
@@ -327,7 +358,11 @@ def _watch(processes, relay, options):
                 codes = [p.exitcode for p in processes]
                 failed = [r for r, c in enumerate(codes) if c not in (None, 0)]
                 if failed:
-                    raise RuntimeError(f"{WHERE}: worker {failed[0]} of {len(processes)} stopped (exit code {codes[failed[0]]}) without saying why.")
+                    stopped = f"{WHERE}: worker {failed[0]} of {len(processes)} stopped (exit code {codes[failed[0]]})"
+                    if os.path.exists(reason):
+                        with open(reason) as f:
+                            raise RuntimeError(f"{stopped}: {f.read()}")
+                    raise RuntimeError(f"{stopped} without saying why.")
                 if result is not None and (all(c == 0 for c in codes) or time.monotonic() > finished + 60):
                     return result  # the workers still running (leaving the group) are stopped by the caller
                 continue

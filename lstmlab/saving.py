@@ -7,6 +7,10 @@ of lstmlab's own classes, so loading a file never runs code or unpickles objects
 
 `net.save(path)` writes a file with `save`. `ll.load_network(path)` (in lstmlab/network.py) reads
 it with `read`, makes a Network of the layers it remade, and fills that with `restore`.
+
+A model that is more than one network (an `ll.EncoderDecoder`) is saved the same way, as JSON and
+plain arrays in one archive (`write_archive`), under a format of its own; the module that defines
+it registers its loader in `LOADERS`, and `read` hands such a file to it.
 """
 
 import json
@@ -26,6 +30,7 @@ FORMAT, VERSION = "lstmlab network", 1
 LAYERS = {cls.__name__: cls for cls in CLASSES}
 CONFIG = "__config__"
 ZIP_SIGNATURE = b"PK\x03\x04"  # the first bytes of every .npz file, a zip archive
+LOADERS = {}  # {format: load(config, tensors, path) -> model}, for models of other kinds (lstmlab.seq2seq registers one)
 
 
 def save(net, path):
@@ -41,6 +46,11 @@ def save(net, path):
         "training_history": None if history is None else history.to_dict(orient="list"),
     }
     tensors = {f"{layer.name}.{name}": t.detach().cpu().numpy() for layer in net.layers for name, t in layer.state_dict().items()}
+    write_archive(path, config, tensors)
+
+
+def write_archive(path, config, tensors):
+    """Write config (JSON text) and tensors ({name: array}) as one .npz archive, the format of every lstmlab file."""
     text = json.dumps(config, default=_plain).encode("utf-8")
     with open(path, "wb") as f:
         np.savez_compressed(f, **{CONFIG: np.frombuffer(text, dtype=np.uint8)}, **tensors)
@@ -65,7 +75,8 @@ class NetworkFile:
 
 
 def read(path):
-    """Read and check a network file written by `save`; returns a `NetworkFile`."""
+    """Read and check a network file written by `save`; returns a `NetworkFile`, or, for a file of a
+    format in `LOADERS`, the model its loader makes."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"load_network: there is no file {path}.")
     with open(path, "rb") as f:
@@ -89,6 +100,8 @@ def read(path):
         if str(error).startswith("load_network"):
             raise
         raise ValueError(f"load_network: {path} is not an lstmlab network file ({error}).") from None
+    if config.get("format") in LOADERS:
+        return LOADERS[config["format"]](config, tensors, path)
     if config.get("format") != FORMAT or config.get("version") != VERSION:
         raise ValueError(
             f"load_network: {path} holds format {config.get('format')!r} version {config.get('version')!r}; this "

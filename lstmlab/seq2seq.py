@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import saving
 from ._checks import check_positive_int
+from ._version import __version__
 from .batching import iterate_batches
 from .data import pad
 from .layers import fully_connected_layer, lstm_layer, sequence_input_layer, softmax_layer, word_embedding_layer
@@ -39,6 +41,9 @@ from .runner import Pass
 from .targets import Targets
 from .trace import Trace, trace
 from .training import Run, choose_device
+
+
+FORMAT, VERSION = "lstmlab encoder-decoder", 1
 
 
 class EncoderDecoder(torch.nn.Module):
@@ -105,6 +110,30 @@ class EncoderDecoder(torch.nn.Module):
         Y = _token_sequences(Y, "Y", "target_words", self.target_words, "teacher_forcing", empty=True)
         return [np.r_[self.start, y] for y in Y], [np.r_[y, self.end] for y in Y]
 
+    def options(self):
+        """The constructor's options, which remake this model (without its weights)."""
+        return {
+            "source_words": self.source_words,
+            "target_words": self.target_words,
+            "num_hidden_units": self.encoder["encoder"].num_hidden_units,
+            "embedding_dimension": self.encoder["source_embedding"].dimension,
+        }
+
+    def save(self, path):
+        """Write the model to an .npz file, as `net.save` writes a network (no pickle: `lstmlab.saving`).
+
+        `ll.load_network(path)` reads it back: the same options, weights and training history.
+        """
+        history = getattr(self, "training_history_", None)
+        config = {
+            "format": FORMAT,
+            "version": VERSION,
+            "lstmlab": __version__,
+            "options": self.options(),
+            "training_history": None if history is None else history.to_dict(orient="list"),
+        }
+        saving.write_archive(path, config, {key: t.detach().cpu().numpy() for key, t in self.state_dict().items()})
+
     def __repr__(self):
         learnables = sum(p.numel() for _, _, p in self.learnables())
         return (
@@ -113,6 +142,24 @@ class EncoderDecoder(torch.nn.Module):
             f"encoder\n{self.encoder.summary().to_string(index=False)}\n"
             f"decoder\n{self.decoder.summary().to_string(index=False)}"
         )
+
+
+def _load(config, tensors, path):
+    """The `EncoderDecoder` of a file written by its `save` (`saving.read` hands it here)."""
+    if config.get("version") != VERSION:
+        raise ValueError(f"load_network: {path} holds format {FORMAT!r} version {config.get('version')!r}; this lstmlab reads version {VERSION}.")
+    model = EncoderDecoder(**config["options"])
+    expected = model.state_dict()
+    if set(tensors) != set(expected) or any(tensors[key].shape != expected[key].shape for key in expected):
+        raise ValueError(f"load_network: {path} does not hold the weights of an EncoderDecoder with options {config['options']}; it is damaged.")
+    model.to(tensors["encoder._layers.encoder.input_weights"].dtype)  # the model's dtype, as saved
+    model.load_state_dict(tensors)
+    if config["training_history"] is not None:
+        model.training_history_ = pd.DataFrame(config["training_history"])
+    return model.eval()
+
+
+saving.LOADERS[FORMAT] = _load
 
 
 def train_encoder_decoder(X, Y, model, options=None):

@@ -5,6 +5,7 @@ Each spawned run costs a few seconds (every worker imports torch and lstmlab), s
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -215,3 +216,28 @@ def test_choose_device_refuses_the_parallel_environments_outside_trainnet():
 
     with pytest.raises(ValueError, match="trains data-parallel in ll.trainnet only"):
         choose_device("parallel")
+
+
+UNGUARDED_SCRIPT = """
+import numpy as np, lstmlab as ll
+rng = np.random.default_rng(0)
+X, y = [rng.normal(size=(4, 2)).astype(np.float32) for _ in range(4)], [0, 1, 0, 1]
+layers = [ll.sequence_input_layer(2), ll.lstm_layer(2, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()]
+options = ll.training_options(max_epochs=1, mini_batch_size=4, verbose=False, execution_environment="parallel", workers=2)
+ll.trainnet(X, y, layers, "crossentropy", options)  # at top level: no if __name__ == "__main__":
+"""
+
+
+def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path):
+    """spawn runs the script again in each worker, which called trainnet again: the error names the guard."""
+    script = tmp_path / "train.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]  # the error the script stops with, in the parent
+    assert re.fullmatch(
+        r"RuntimeError: trainnet: worker [01] of 2 stopped \(exit code 1\): Python starts each worker by running .*train\.py again from "
+        r"the top \(multiprocessing's spawn\), .* Put the code that trains under if __name__ == \"__main__\": \(as the README's parallel example does\)\.",
+        last,
+    ), run.stderr[-3000:]

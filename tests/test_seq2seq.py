@@ -156,3 +156,29 @@ def test_validation_data_and_the_solver_take_the_model(model):
 def test_bad_input_is_refused_with_a_fix(model, call, error, message):
     with pytest.raises(error, match=message):
         call(model)
+
+
+def test_a_saved_model_loads_with_identical_decodes(model, tmp_path):
+    options = ll.training_options(max_epochs=3, mini_batch_size=3, verbose=False, seed=0)
+    model = ll.train_encoder_decoder(X, Y, model, options)
+    model.save(tmp_path / "model.npz")
+    loaded = ll.load_network(tmp_path / "model.npz")
+    assert isinstance(loaded, ll.EncoderDecoder) and loaded.options() == {"source_words": 9, "target_words": 8, "num_hidden_units": 6, "embedding_dimension": 3}
+    for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert [y.tolist() for y in ll.decode(loaded, X, max_length=6)] == [y.tolist() for y in ll.decode(model, X, max_length=6)]
+    assert loaded.training_history_.equals(model.training_history_) and len(model.training_history_) == 3
+    assert loaded.decoder.class_names == list(range(1, 10)) and not loaded.training
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:  # plain arrays only: loading runs no code
+        assert "__config__" in archive.files
+
+
+def test_a_damaged_model_file_is_refused(model, tmp_path):
+    other = ll.EncoderDecoder(9, 8, num_hidden_units=5, embedding_dimension=3)
+    other.save(tmp_path / "other.npz")
+    with np.load(tmp_path / "other.npz", allow_pickle=False) as archive:
+        entries = dict(archive)
+    config = entries.pop("__config__").tobytes().decode().replace('"num_hidden_units": 5', '"num_hidden_units": 6')
+    np.savez(tmp_path / "bad.npz", __config__=np.frombuffer(config.encode(), dtype=np.uint8), **entries)
+    with pytest.raises(ValueError, match=r"load_network: .*bad.npz does not hold the weights of an EncoderDecoder with options .*'num_hidden_units': 6"):
+        ll.load_network(tmp_path / "bad.npz")
