@@ -394,8 +394,9 @@ def export_onnx(net, path):
 # The importer walks the graph's nodes in order and gives every tensor one of these values:
 # a NumPy array (a constant: weights, shapes that do not depend on the data), `_Data` (the
 # network's activation, with the meaning of each of its axes), `_Dims` (the data's shape or part
-# of it, as the axes it measures), `_FROM_SHAPE` (anything else computed from the data's shape) or `_EverySequence` (a constant repeated for every sequence:
-# an initial state). Nodes on `_Data` become layers; the rest is plumbing, evaluated or checked.
+# of it, as the axes it measures), `_FROM_SHAPE` (anything else computed from the data's shape),
+# `_EverySequence` (a constant repeated for every sequence: an initial state) or `_FinalState` (a
+# recurrent node's Y_h). Nodes on `_Data` become layers; the rest is plumbing, evaluated or checked.
 
 
 class _Data:
@@ -425,10 +426,10 @@ class _Unused:
 
 class _FinalState:
     """The final hidden state Y_h (D, N, H) of a recurrent node: its layer with output_mode="last",
-    once something reads it. layer: the index of that layer's spec; Y: the name of the node's output sequence."""
+    once something reads it. layer: how many layers there were with that one (its `_Data.layers`)."""
 
-    def __init__(self, node, layer, directions, Y):
-        self.node, self.layer, self.directions, self.Y = node, layer, directions, Y
+    def __init__(self, node, layer, directions):
+        self.node, self.layer, self.directions = node, layer, directions
 
 
 class _Dims:
@@ -863,8 +864,7 @@ class _Importer:
                 options[f"{state_name}_state"] = state
         layers = self._add(factory, num_hidden_units=H, **options)
         y = _Data(("N", "T", "D", "C") if layout == 1 else ("T", "D", "N", "C"), layers, D)
-        final = _FinalState(node, layers, D, node.output[0])
-        return [y, final, _Unused(f"the final cell state Y_c of node {_named(node)}")]
+        return [y, _FinalState(node, layers, D), _Unused(f"the final cell state Y_c of node {_named(node)}")]
 
     def _check_recurrent_attributes(self, node, attributes):
         """Refuse every attribute value lstmlab's layers would not compute exactly. (The activations are
