@@ -610,6 +610,10 @@ def test_a_torch_text_classifier_imports_and_takes_the_same_token_ids(batch_firs
                           dynamic_axes={"ids": {0: "d0", 1: "d1"}, "y": {0: "d0" if batch_first else "d1"}})
     net = ll.import_onnx(tmp_path / "text.onnx")
     assert [layer.kind for layer in net.layers] == ["sequenceinput", "embedding", "lstm", "fc"]
+    wrong, right = ("TB", "BT") if batch_first else ("BT", "TB")  # the ids' layout: what input_format says for token ids
+    with pytest.raises(ValueError, match=rf"contradictory: {wrong} from input_format='{wrong}', {right} from the recurrent node that reads it"):
+        ll.import_onnx(tmp_path / "text.onnx", input_format=wrong)
+    assert len(ll.import_onnx(tmp_path / "text.onnx", input_format=right).layers) == 4
     assert net["embedding"].first_id == 0 and net["embedding"].num_words == 12
     X = np.random.default_rng(7).integers(0, 12, size=(3, 9))
     X[0, 0] = 0  # torch's first word, not padding
