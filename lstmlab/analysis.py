@@ -39,7 +39,7 @@ from .layers import (
 )
 from .layers.base import Layer
 from .losses import check_loss
-from .network import Network, _unique_names, prepare
+from .network import Network, _unique_names, prepare, sequence_options
 from .targets import is_per_step
 
 SYMBOLS = {"input_weights": "W", "recurrent_weights": "R", "bias": "b", "input_projector": "Q_i", "output_projector": "Q_o"}
@@ -107,7 +107,10 @@ def analyze_network(net_or_layers, X=None, Y=None, *, loss=None, **options):
             arrays). Tells whether the network must end in one vector per sequence.
         loss: the loss you will train with ("crossentropy", "mse", ...), or None.
         **options: the batching options of `ll.sequence_batches` (mini_batch_size=128,
-            sequence_length="longest", ...), used with X.
+            sequence_length, sequence_padding_direction, ...) and freeze_padding, used with X;
+            those not given are the network's own (`net.sequence_options`, as `ll.predict`
+            uses them). With right padding, an output_mode="last" output read after padded
+            steps is a warning.
 
     Returns:
         An `Analysis`: `.table`, `.issues`, `.batches`; it displays itself in a notebook.
@@ -288,12 +291,18 @@ def _check_targets(net, Y, issues):
 
 def _batches(net, layers, values, X, options, issues):
     """Padding and memory of each mini-batch; data that the network refuses become an issue."""
+    freeze_padding = options.pop("freeze_padding", None)
     if net is not None:
         try:
             prepare(net, X, "analyze_network")
         except (ValueError, TypeError) as error:
             issues.append(("error", layers[0].name, str(error)))
+        trained = sequence_options(net, freeze_padding=freeze_padding, **options)
+        freeze_padding = trained.pop("freeze_padding")
+        options = {**options, **trained}
     batches = batch_summary(X, **options)
+    if not freeze_padding and options.get("sequence_padding_direction", "right") == "right":
+        _check_last_output(layers, batches, issues)
     training, trace = _bytes_per_step(layers, values)
     steps = batches["sequences"] * batches["time_steps"]  # padded steps count: they are computed too
     params = sum(p.numel() for layer in layers for p in layer.parameters(recurse=False) if p is not None)
@@ -301,6 +310,23 @@ def _batches(net, layers, values, X, options, issues):
     batches["training_MB"] = (2 * training * steps + 4 * BYTES * params) / 1e6
     batches["trace_MB"] = trace * steps / 1e6
     return batches[["batch", "chunk", "sequences", "time_steps", "real_steps", "padded_steps", "training_MB", "trace_MB"]]
+
+
+def _check_last_output(layers, batches, issues):
+    """With right padding, an output_mode="last" layer outputs the state after the padding of every
+    sequence shorter than its mini-batch: a warning, with the share of padded steps."""
+    last = next((layer for layer in layers if isinstance(layer, RecurrentLayer) and layer.output_mode == "last"), None)
+    padded = int(batches["padded_steps"].sum())
+    if last is None or padded == 0:
+        return
+    total = int((batches["sequences"] * batches["time_steps"]).sum())
+    issues.append(("warning", last.name, (
+        f"padding reaches the output of {last.name!r} (output_mode='last'): with right padding, a sequence shorter than "
+        f"its mini-batch ends in padding, and {padded:,} of the {total:,} steps are padding, so its output is read "
+        f"after them. Pad on the left (sequence_padding_direction='left'), or carry the state over padding "
+        f"(freeze_padding=True), in training_options and prediction alike; or sort the sequences by length "
+        f"(ll.sort_by_length) so that each mini-batch holds similar lengths."
+    )))
 
 
 def _bytes_per_step(layers, values):

@@ -13,6 +13,13 @@ from .data import as_sequences, is_one_sequence
 from .layers import Layer, RecurrentLayer, SequenceFoldingLayer, SequenceInputLayer, SequenceUnfoldingLayer, WordEmbeddingLayer
 from .layers.basic import split_complex
 
+SEQUENCE_OPTIONS = {"sequence_length": "longest", "sequence_padding_direction": "right", "sequence_padding_value": 0, "freeze_padding": False}
+"""MATLAB's defaults, the sequence options of an untrained network; `ll.trainnet` sets
+`Network.sequence_options` to those it trained with."""
+PADDING_OPTIONS = ("sequence_padding_direction", "sequence_padding_value", "freeze_padding")
+"""The trained options that prediction and trace default to. Not sequence_length: chunks change no
+output, but a short sequence's state would run through the padding of its last chunk."""
+
 
 class Network(torch.nn.Module):
     """A chain of lstmlab layers, each feeding the next (MATLAB's dlnetwork for a layer array).
@@ -47,6 +54,7 @@ class Network(torch.nn.Module):
                 )
         self.class_names = None  # set by ll.trainnet for classification
         self.label_kind = None
+        self.sequence_options = dict(SEQUENCE_OPTIONS)  # ll.trainnet keeps those it trained with
         self._layers = torch.nn.ModuleDict(zip(_unique_names(layers), layers))
         for name, layer in self._layers.items():
             layer.name = name
@@ -136,7 +144,18 @@ class Network(torch.nn.Module):
     def __repr__(self):
         table = self.summary()
         total = int(table["learnables"].sum())
-        return f"Network with {len(table)} layers, {total:,} learnables\n{table.to_string(index=False)}"
+        lines = [f"Network with {len(table)} layers, {total:,} learnables", table.to_string(index=False)]
+        trained = {name: value for name, value in self.sequence_options.items() if value != SEQUENCE_OPTIONS[name]}
+        if trained:
+            options = ", ".join(f"{name}={value!r}" for name, value in trained.items())
+            padding = " predict, classify and trace pad as in training unless told otherwise." if trained.keys() & set(PADDING_OPTIONS) else ""
+            lines.append(f"Trained with {options}.{padding}")
+        if self.holds_state:
+            lines.append(
+                "Holds states left by predict_and_update_state (or classify_and_update_state): ll.predict starts from "
+                "them; ll.reset_state(net) returns to the initial states."
+            )
+        return "\n".join(lines)
 
     # --- running -----------------------------------------------------------------------------------
 
@@ -209,6 +228,16 @@ class Network(torch.nn.Module):
             if isinstance(layer, RecurrentLayer)
         }
 
+    @property
+    def holds_state(self):
+        """Whether a recurrent layer holds a state other than its initial one (left by a stateful call)."""
+        return any(
+            not torch.equal(getattr(layer, f"{s}_state"), getattr(layer, f"initial_{s}_state"))
+            for layer in self.layers
+            if isinstance(layer, RecurrentLayer)
+            for s in layer.state_names
+        )
+
     def reset_state(self):
         """Return every recurrent layer to its initial state."""
         for layer in self.layers:
@@ -238,6 +267,14 @@ def load_network(path):
     if not isinstance(saved, saving.NetworkFile):
         return saved  # a model of another kind, made by its loader (an ll.EncoderDecoder: lstmlab.seq2seq)
     return saving.restore(Network(saved.layers), saved)
+
+
+def sequence_options(net, **given):
+    """The sequence options of a prediction: each given one (not None) wins; else the network's
+    padding options (`Network.sequence_options`, those it was trained with) and MATLAB's default
+    for the others."""
+    defaults = {**SEQUENCE_OPTIONS, **{name: net.sequence_options[name] for name in PADDING_OPTIONS}}
+    return {name: value if given.get(name) is None else given[name] for name, value in defaults.items()}
 
 
 def _check_chain(layers):
@@ -325,6 +362,8 @@ def prepare(net, X, where):
         if len(step) == 1 == len(first.step_shape):
             channels = step[0] // 2 if split else step[0]
             hint = " If the rows of X are sequences of one channel, give X[..., None], an (N, T, 1) array." if one and first.input_size == 1 else ""
+            if all(len(x) == first.input_size for x in sequences):  # the time axis holds the expected channels
+                hint += _transpose_hint(X, one)
             raise ValueError(f"{where}: X has {channels} channels; the network expects {first.input_size} (input_size={first.input_size}).{hint}")
         raise ValueError(f"{where}: X has time steps of shape {step}; the network expects {first.step_shape} (input_size={first.input_size}).")
     needed = first.min_length if is_input else net.min_length()
@@ -338,6 +377,16 @@ def prepare(net, X, where):
     if embedding is not None:
         _check_token_ids(sequences, labels, embedding, where, padded=not one and hasattr(X, "ndim"))
     return sequences
+
+
+def _transpose_hint(X, one):
+    """How to put time first, for data whose time axis is as long as the network's channels."""
+    if one:
+        return " If time is on the last axis, transpose to (T, C): X.T."
+    if isinstance(X, (np.ndarray, torch.Tensor)):
+        swap = "X.transpose(0, 2, 1)" if isinstance(X, np.ndarray) else "X.transpose(1, 2)"
+        return f" If time is on the last axis, transpose to (N, T, C): {swap}."
+    return " If time is on the last axis, transpose each sequence to (T, C): [x.T for x in X]."
 
 
 def _check_token_ids(sequences, labels, layer, where, padded):

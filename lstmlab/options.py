@@ -120,7 +120,11 @@ def training_options(solver="adam", **options):
         reset_input_normalization: compute the input layer's statistics from the training data
             (True), or keep the ones it was given (False).
         metrics: None | "accuracy" | "rmse" | a callable (predictions, targets) -> number, or a list.
-        seed: makes shuffling, initialization and dropout reproducible.
+        seed: makes shuffling and dropout reproducible, and the initial weights of the layers that
+            trainnet builds (net_or_layers given as a list of layers). A Network you built drew its
+            weights when you built it, from torch's generator as it was then (seeded differently in
+            every process unless you seeded it): give trainnet the layers, or call torch.manual_seed
+            before building the network.
         checkpoint_path: None, or a folder in which to write checkpoints during training:
             checkpoint_epoch{E}_iteration{I}.npz, each a network file (`ll.load_network` reads
             it) that also holds what training needs to go on: the solver's moments, the epoch

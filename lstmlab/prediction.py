@@ -18,7 +18,7 @@ from .batching import check_batching_options, iterate_batches
 from .data import is_one_sequence
 from .interventions import bind
 from .layers import RecurrentLayer
-from .network import Network, evaluating, prepare
+from .network import Network, evaluating, prepare, sequence_options
 from .runner import held_states, keep_states, run_batches
 
 
@@ -27,10 +27,10 @@ def predict(
     X,
     *,
     mini_batch_size=128,
-    sequence_length="longest",
-    sequence_padding_direction="right",
-    sequence_padding_value=0,
-    freeze_padding=False,
+    sequence_length=None,
+    sequence_padding_direction=None,
+    sequence_padding_value=None,
+    freeze_padding=None,
     interventions=None,
 ):
     """Run X through the network and return its outputs as NumPy arrays.
@@ -40,10 +40,21 @@ def predict(
     array when X was an array of equal lengths). X may also be one sequence, a (T, C) array (see
     `lstmlab.data.is_one_sequence`): the answer is then that sequence's alone, (K,) or (T, K).
 
-    The sequence options are those of `ll.sequence_batches` (MATLAB's defaults: right padding to
-    the longest sequence of each mini-batch). With freeze_padding=True the recurrent layers carry
-    their state unchanged over padded steps, so that a sequence's outputs do not depend on its
-    mini-batch (MATLAB has no such option).
+    The sequence options (sequence_length, sequence_padding_direction, sequence_padding_value)
+    are those of `ll.sequence_batches`. With freeze_padding=True the recurrent layers carry their
+    state unchanged over padded steps, so that a sequence's outputs do not depend on its
+    mini-batch (MATLAB has no such option). The padding options not given (None) are those the
+    network was trained with (`net.sequence_options`, set by `ll.trainnet`), so that a network
+    trained with left or frozen padding also predicts with it; an untrained network uses MATLAB's
+    defaults, right padding (with zeros) to the longest sequence of each mini-batch. A given
+    option wins. sequence_length is "longest" unless given, whatever the training used: chunks
+    change no output, but the state of a sequence shorter than a chunk would run through the
+    padding of its last chunk.
+
+    The network's held states are where each sequence starts: the initial states, or those that
+    `predict_and_update_state` left (as a dlnetwork's predict does; `print(net)` says when it
+    holds such states, `ll.reset_state(net)` returns to the initial ones). predict does not
+    change them.
 
     interventions: a list of `ll.Intervention` that change what the recurrent layers compute
     (gates, states, patches from another input; see `lstmlab.interventions`). None or [] gives
@@ -136,21 +147,28 @@ def _outputs(
     where,
     *,
     mini_batch_size=128,
-    sequence_length="longest",
-    sequence_padding_direction="right",
-    sequence_padding_value=0,
-    freeze_padding=False,
+    sequence_length=None,
+    sequence_padding_direction=None,
+    sequence_padding_value=None,
+    freeze_padding=None,
     interventions=None,
     stop=None,
     update_state=False,
 ):
     sequences = prepare(net, X, where)
-    check_bool(freeze_padding, "freeze_padding", where)
-    options = check_batching_options(mini_batch_size, sequence_length, sequence_padding_direction, "never", False, where)
+    o = sequence_options(  # the network's own for those not given
+        net,
+        sequence_length=sequence_length,
+        sequence_padding_direction=sequence_padding_direction,
+        sequence_padding_value=sequence_padding_value,
+        freeze_padding=freeze_padding,
+    )
+    freeze_padding = check_bool(o["freeze_padding"], "freeze_padding", where)
+    options = check_batching_options(mini_batch_size, o["sequence_length"], o["sequence_padding_direction"], "never", False, where)
     N = len(sequences)
     recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, where)
-    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=sequence_padding_value, **options)
+    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **options)
     plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, stop=stop)
     collected, final_states = _Collected(N), {}
     with evaluating(net):

@@ -55,6 +55,7 @@ def save(net, path, training_state=None):
         "layers": [{"type": type(layer).__name__, "options": layer.config()} for layer in net.layers],
         "class_names": net.class_names,
         "label_kind": net.label_kind,
+        "sequence_options": net.sequence_options,
         "training_history": None if history is None else history.to_dict(orient="list"),
     }
     tensors = {f"{layer.name}.{name}": t.detach().cpu().numpy() for layer in net.layers for name, t in layer.state_dict().items()}
@@ -100,6 +101,8 @@ class NetworkFile:
         tensors: {"layer name.attribute": tensor}: weights, states and statistics.
         class_names, label_kind: as `ll.trainnet` set them (None for regression).
         history: the training history as a DataFrame, or None.
+        sequence_options: the sequence options it was trained with ({} in files older than them:
+            the network then predicts with the defaults).
         training_state: a checkpoint's (config, {name: array}), or None (see `lstmlab.checkpoints`).
     """
 
@@ -108,6 +111,7 @@ class NetworkFile:
     class_names: list
     label_kind: str
     history: pd.DataFrame
+    sequence_options: dict
     training_state: tuple = None
 
 
@@ -148,7 +152,7 @@ def read(path):
     history = None if config["training_history"] is None else pd.DataFrame(config["training_history"])
     layers = [_layer(entry, path) for entry in config["layers"]]
     training_state = (config[STATE], state) if STATE in config else None
-    return NetworkFile(layers, tensors, config["class_names"], config["label_kind"], history, training_state)
+    return NetworkFile(layers, tensors, config["class_names"], config["label_kind"], history, config.get("sequence_options", {}), training_state)
 
 
 def _incomplete(path, why):
@@ -160,7 +164,8 @@ def _incomplete(path, why):
 
 
 def restore(net, saved):
-    """Fill `net`, an `ll.Network` of `saved.layers`, with the file's tensors, classes and history; returns it."""
+    """Fill `net`, an `ll.Network` of `saved.layers`, with the file's tensors, classes, sequence
+    options and history; returns it."""
     parameters = [value for key, value in saved.tensors.items() if isinstance(_attribute(net, key), torch.nn.Parameter)]
     if parameters:
         net.to(parameters[0].dtype)  # the network's dtype, as saved
@@ -174,6 +179,7 @@ def restore(net, saved):
             setattr(layer, attribute, value)
     net.class_names = saved.class_names
     net.label_kind = saved.label_kind
+    net.sequence_options.update(saved.sequence_options)
     if saved.history is not None:
         net.training_history_ = saved.history
     net.eval()

@@ -53,7 +53,9 @@ def split_targets(Y, sequences, where):
 def encode(Y, sequences, loss, output_size, returns_sequence, where="trainnet", class_names=None):
     """Check Y against the data X and the network's output, and encode it for `loss`.
 
-    class_names, if given (validation data), are the training classes that Y is coded against.
+    class_names, if given (the classes of a trained network being fine-tuned, or the training
+    classes for validation data), are the classes Y is coded against, one per output unit: Y may
+    use some of them, and a label outside them is refused.
     """
     if Y is None:
         raise ValueError(f"{where}: Y is None; give one target per sequence, or one per time step.")
@@ -88,9 +90,7 @@ def _classes(items, per_step, output_size, where, class_names):
             categories |= set(y.categories.tolist())  # a class may be declared yet unused
     names = sorted(categories)
     if class_names is not None:
-        unseen = sorted(set(flat.categories.tolist()) - set(class_names))
-        if unseen:
-            raise ValueError(f"{where}: Y has labels {unseen} that are not among the training classes {class_names}.")
+        _check_known(flat.categories.tolist(), class_names, where)
         names = class_names
     if len(names) != output_size:
         raise ValueError(
@@ -104,6 +104,26 @@ def _classes(items, per_step, output_size, where, class_names):
     encode_labels = lambda y: np.array([lookup[v] for v in np.asarray(y).tolist()], dtype=np.int64)  # noqa: E731
     values = [encode_labels(y) for y in items] if per_step else encode_labels(items)
     return Targets(values, per_step, names, kind)
+
+
+def _check_known(labels, class_names, where):
+    """Labels must be among the classes the output units stand for, in the type of their names."""
+    known = set(class_names)
+    unknown = [label for label in labels if label not in known]
+    if not unknown:
+        return
+    kind = lambda values: "strings" if all(isinstance(v, str) for v in values) else "numbers"  # noqa: E731
+    if kind(labels) != kind(class_names):
+        fix = "if Y holds class positions, np.asarray(net.class_names)[Y] names them" if kind(class_names) == "strings" else "give labels among them"
+        raise ValueError(
+            f"{where}: Y holds {kind(labels)} such as {unknown[0]!r}, but the network's classes are {kind(class_names)}, "
+            f"{class_names}, one per output unit; labels keep the type of the class names: {fix}."
+        )
+    raise ValueError(
+        f"{where}: Y has labels {unknown} that are not among the network's classes {class_names} (net.class_names, "
+        f"one per output unit). Give labels among them; for other classes train a network with a new last "
+        f"fully_connected_layer."
+    )
 
 
 def _check_not_continuous(y, label, where):

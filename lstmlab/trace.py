@@ -40,7 +40,7 @@ from ._checks import check_bool, check_indices, check_positive_int
 from .batching import check_batching_options, iterate_batches
 from .interventions import bind, describe_computation
 from .layers import RecurrentLayer
-from .network import evaluating, prepare
+from .network import evaluating, prepare, sequence_options
 from .runner import held_states, run_batches
 
 
@@ -174,7 +174,7 @@ def trace(
     quantities=None,
     dtype=None,
     mini_batch_size=128,
-    freeze_padding=False,
+    freeze_padding=None,
     interventions=None,
     out=None,
     chunk_length=4096,
@@ -196,7 +196,13 @@ def trace(
         mini_batch_size: sequences per forward pass, as in `ll.predict` (padding on the right
             to each mini-batch's longest sequence), so that the trace sees what predict sees.
         freeze_padding: as in `ll.predict`: the state is carried over padded steps; gates are
-            then NaN on padded steps (none acted there) and c, h hold the carried state.
+            then NaN on padded steps (none acted there) and c, h hold the carried state. Not
+            given (None): the network's own (`net.sequence_options`, those it was trained with).
+            The trace always pads on the right (with the network's sequence_padding_value), so
+            each sequence's recorded steps are its own,
+            as if it ran alone; for a network trained with left padding and without
+            freeze_padding, `ll.predict` differs from that by the padding run before each
+            shorter sequence.
         interventions: a list of `ll.Intervention`, as in `ll.predict`: the recording shows what
             the intervened network computed (a clamped gate holds its value), and `max_error`
             compares it with the intervened network's output. Not with `out`.
@@ -222,7 +228,8 @@ def trace(
     ((2, 7, 5), True)
     """
     sequences = prepare(net, X, "trace")
-    check_bool(freeze_padding, "freeze_padding", "trace")
+    trained = sequence_options(net, freeze_padding=freeze_padding)  # the network's own where not given
+    freeze_padding = check_bool(trained["freeze_padding"], "freeze_padding", "trace")
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM, GRU or RNN layer to record.")
@@ -243,9 +250,10 @@ def trace(
     offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
     by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
 
-    # as ll.predict by default: in order, each mini-batch padded on the right to its longest sequence
+    # in order, each mini-batch padded on the right to its longest sequence with the network's padding value
     batching = check_batching_options(mini_batch_size, sequence_length, "right", "never", False, "trace")
-    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=0, **batching)
+    padding_value = trained["sequence_padding_value"]
+    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=padding_value, **batching)
     start = held_states(list(recurrent.values()), N, "trace")
     plan = bind(net, interventions, sequences, "trace", batches=batches, start_states=start, freeze_padding=freeze_padding)
 

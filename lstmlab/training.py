@@ -21,6 +21,7 @@ loop, each on its part of every mini-batch (`lstmlab.parallel`, passed to `Run` 
 import math
 import numbers
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from . import checkpoints, losses, parallel
 from .batching import count_batches, iterate_batches
 from .data import is_one_sequence
 from .layers import SequenceInputLayer
-from .network import Network, evaluating, prepare
+from .network import SEQUENCE_OPTIONS, Network, evaluating, prepare
 from .options import TrainingOptions, training_options
 from .runner import run_batches
 from .solvers import Solver
@@ -52,9 +53,16 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
 
     Returns:
         The trained network (the same object when a Network was given), in evaluation mode,
-        with `class_names` (classification) and `training_history_`, a DataFrame with a row per
-        iteration: epoch, iteration, loss, metrics, validation_loss, validation metrics,
-        learn_rate and seconds.
+        with `class_names` (classification), `sequence_options` (the sequence options it was
+        trained with; prediction and trace pad as they say unless told otherwise) and
+        `training_history_`, a DataFrame with a row per iteration: epoch, iteration, loss,
+        metrics, validation_loss, validation metrics, learn_rate and seconds.
+
+    Fine-tuning a trained network (one given with class names or a history) keeps what it has:
+    labels are mapped onto `net.class_names` (a subset of them is fine; a label it does not know
+    is refused), and the history goes on, epochs and iterations counting on from its last row.
+    reset_input_normalization=True (the default) replaces the input statistics it holds, with a
+    warning.
 
     Parallel training (execution_environment "parallel" or "multi-gpu", see `lstmlab.parallel`):
     the workers split every mini-batch of mini_batch_size sequences (the global mini-batch) into
@@ -74,15 +82,27 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     net = net_or_layers if isinstance(net_or_layers, Network) else Network(net_or_layers)
     loss = losses.check_loss(loss, net)
     sequences = _data_set(net, X, "trainnet")
-    targets = encode(Y, sequences, loss, net.output_size, net.returns_sequence)
+    targets = encode(Y, sequences, loss, net.output_size, net.returns_sequence, class_names=net.class_names)  # a classifier keeps its classes
     validation = None
     if options.validation_data is not None:
         X_val, Y_val = options.validation_data
         where = "trainnet (validation_data)"
         held_out = _data_set(net, X_val, where)
         validation = (held_out, encode(Y_val, held_out, loss, net.output_size, net.returns_sequence, where, targets.class_names))
-    if isinstance(net.layers[0], SequenceInputLayer):
-        net.layers[0].fit_statistics(sequences, reset=options.reset_input_normalization)
+    first = net.layers[0]
+    if isinstance(first, SequenceInputLayer):
+        computed = isinstance(first.normalization, str) and first.normalization != "none" and not first.missing_statistics()
+        resumed = getattr(net, "training_state_", None) is not None  # a checkpoint goes on: no fine-tuning
+        if options.reset_input_normalization and computed and not resumed:
+            warnings.warn(
+                f"trainnet: reset_input_normalization=True (the default, as in MATLAB) computes the statistics of "
+                f"{first.name!r} (normalization={first.normalization!r}) again from this data, replacing those it holds "
+                f"(from earlier training, or given), which the weights after it were trained with. To keep them, give "
+                f"training_options(..., reset_input_normalization=False).",
+                UserWarning,
+                stacklevel=2,
+            )
+        first.fit_statistics(sequences, reset=options.reset_input_normalization)
     net.reset_state()  # training starts from the initial states, whatever predict_and_update_state left
     if options.execution_environment in parallel.ENVIRONMENTS:
         history = parallel.train(fit, net, loss, options, targets, sequences, validation)
@@ -91,8 +111,17 @@ def trainnet(X, Y, net_or_layers, loss, options=None):
     net.eval()
     net.class_names = targets.class_names
     net.label_kind = targets.label_kind
-    net.training_history_ = pd.DataFrame(history)
+    net.sequence_options = {name: getattr(options, name) for name in SEQUENCE_OPTIONS}  # its padding: prediction's default
+    net.training_history_ = _continued(getattr(net, "training_history_", None), pd.DataFrame(history))
     return net
+
+
+def _continued(before, history):
+    """The history of a network trained before goes on: epochs and iterations count on from its last row."""
+    if before is None or before.empty:
+        return history
+    history[["epoch", "iteration"]] += before[["epoch", "iteration"]].iloc[-1].to_numpy()
+    return pd.concat([before, history], ignore_index=True)
 
 
 def fit(net, loss, options, targets, sequences, validation, team=parallel.SOLO):

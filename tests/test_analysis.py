@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -116,6 +118,25 @@ def test_with_data_padding_and_memory_per_mini_batch():
     assert batches["trace_MB"].tolist() == pytest.approx([24 * 100 * 2 * 9 / 1e6, 24 * 100 * 2 * 20 / 1e6])
     assert (batches["training_MB"] > batches["trace_MB"]).all()
     assert "Mini-batches" in repr(analysis)
+
+
+def test_padding_that_reaches_an_output_mode_last_output_is_a_warning():
+    X = [np.zeros((n, 12)) for n in (5, 9, 20, 7)]
+    issues = ll.analyze_network(LESSONS["04 Japanese Vowels"](), X, mini_batch_size=2).issues
+    assert len(issues) == 1 and issues[0][:2] == ("warning", "lstm")
+    assert re.match(
+        r"padding reaches the output of 'lstm' \(output_mode='last'\): .* 17 of the 58 steps are padding, .*"
+        r"sequence_padding_direction='left'.*freeze_padding=True.*ll.sort_by_length",
+        issues[0][2],
+    )
+    net = ll.Network(LESSONS["04 Japanese Vowels"]())
+    for options in ({"sequence_padding_direction": "left"}, {"freeze_padding": True}):
+        assert ll.analyze_network(net, X, mini_batch_size=2, **options).issues == []
+        net.sequence_options.update(options)  # as a network trained with them
+        assert ll.analyze_network(net, X, mini_batch_size=2).issues == []
+        assert len(ll.analyze_network(net, X, mini_batch_size=2, sequence_padding_direction="right", freeze_padding=False).issues) == 1
+    assert ll.analyze_network(LESSONS["04 Japanese Vowels"](), [np.zeros((6, 12))] * 3).issues == []  # equal lengths: no padding
+    assert ll.analyze_network(LESSONS["06 forecasting"](), [np.zeros((n, 3)) for n in (4, 8)]).issues == []  # outputs sequences
 
 
 def test_data_the_network_refuses():

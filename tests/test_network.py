@@ -105,6 +105,13 @@ def test_bad_data_is_named(rng):
     net = ll.Network([ll.sequence_input_layer(C, min_length=3), ll.lstm_layer(2)])
     with pytest.raises(ValueError, match=r"X has 4 channels; the network expects 3 \(input_size=3\)"):
         ll.predict(net, rng.normal(size=(2, 5, 4)))
+    time_last = rng.normal(size=(2, C, 60))  # (N, C, T)
+    for X, fix in [(time_last, r"\(N, T, C\): X.transpose\(0, 2, 1\)\.$"), (torch.as_tensor(time_last), r"\(N, T, C\): X.transpose\(1, 2\)\.$"),
+                   (list(time_last), r"\(T, C\): \[x.T for x in X\]\.$"), (time_last[0], r"\(T, C\): X.T\.$")]:
+        with pytest.raises(ValueError, match=rf"X has 60 channels; the network expects 3 \(input_size=3\)\. If time is on the last axis, transpose.* {fix}"):
+            ll.predict(net, X)
+    with pytest.raises(ValueError, match=r"X has 4 channels; the network expects 3 \(input_size=3\)\.$"):  # no hint: no axis has 3
+        ll.predict(net, rng.normal(size=(2, 5, 4)))
     with pytest.raises(ValueError, match=r"X\[1\] has 2 time steps, fewer than the 3 the network needs \(min_length=3\)"):
         ll.predict(net, [np.zeros((4, C)), np.zeros((2, C))])
     with pytest.raises(TypeError, match="net must be an ll.Network; got LSTMLayer"):

@@ -64,6 +64,16 @@ def test_gru_exports_with_every_reset_gate_mode(reset_gate_mode, gate, state, tm
     assert_exported(net, tmp_path)
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("output_mode", ["sequence", "last"])
+def test_rnn_layers_export_as_onnx_rnn_nodes(activation, output_mode, tmp_path):
+    layer = ll.rnn_layer(4, activation=activation, output_mode=output_mode, hidden_state=[0.5, -0.5, 0.25, 0.0])
+    net = shaken(ll.Network([ll.sequence_input_layer(3), layer, ll.fully_connected_layer(2)]), np.random.default_rng(0))
+    assert_exported(net, tmp_path)
+    (node,) = [n for n in onnx.load(tmp_path / "net.onnx").graph.node if n.op_type == "RNN"]
+    assert [a.strings for a in node.attribute if a.name == "activations"] == [[activation.capitalize().encode()]]
+
+
 def test_hard_sigmoid_is_onnx_hard_sigmoid_with_alpha_and_beta(tmp_path):
     net = ll.Network([ll.sequence_input_layer(2), ll.bilstm_layer(3, gate_activation_function="hard-sigmoid", state_activation_function="softsign")])
     ll.export_onnx(net, tmp_path / "net.onnx")
@@ -140,7 +150,7 @@ def test_the_file_has_dynamic_batch_and_time_and_opset_17(tmp_path):
 
 
 class TorchClassifier(torch.nn.Module):
-    """nn.LSTM / nn.GRU (batch_first) + nn.Linear + softmax: what a torch user exports."""
+    """nn.LSTM / nn.GRU (batch first or time first) + nn.Linear + softmax: what a torch user exports."""
 
     def __init__(self, rnn, last=False):
         super().__init__()
@@ -148,17 +158,28 @@ class TorchClassifier(torch.nn.Module):
         self.fc = torch.nn.Linear(rnn.hidden_size * (2 if rnn.bidirectional else 1), 4)
 
     def forward(self, x):
-        y, _ = self.rnn(x)  # (N, T, D*H)
-        y = y[:, -1] if self.last else y
+        y, _ = self.rnn(x)  # (N, T, D*H), or (T, N, D*H) time first
+        y = (y[:, -1] if self.rnn.batch_first else y[-1]) if self.last else y
         return torch.softmax(self.fc(y), dim=-1)
 
+    def batch_first(self, X):
+        """torch's output for lstmlab's batch-first X (N, T, C), batch first too."""
+        with torch.no_grad():
+            x = torch.as_tensor(X) if self.rnn.batch_first else torch.as_tensor(X).transpose(0, 1)
+            y = self(x)
+        return (y if self.rnn.batch_first or self.last else y.transpose(0, 1)).numpy()
 
-def torch_export(module, path, opset=None):
-    dynamic = {"x": {0: "batch", 1: "time"}, "y": {0: "batch"} if module.last else {0: "batch", 1: "time"}}
+
+def torch_export(module, path, opset=None, names=("batch", "time")):
+    """torch.onnx.export with dynamic batch and time axes, named `names` (the exporter's legacy path: see the README)."""
+    batch, time = (0, 1) if module.rnn.batch_first else (1, 0)
+    dynamic = {"x": {batch: names[0], time: names[1]}, "y": {batch: names[0]} if module.last else {batch: names[0], time: names[1]}}
+    x = torch.randn(2, 7, module.rnn.input_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation and batch-size notes
         torch.onnx.export(
-            module.eval(), (torch.randn(2, 7, 3),), str(path), dynamo=False, opset_version=opset, input_names=["x"], output_names=["y"], dynamic_axes=dynamic
+            module.eval(), (x if module.rnn.batch_first else x.transpose(0, 1),), str(path), dynamo=False, opset_version=opset,
+            input_names=["x"], output_names=["y"], dynamic_axes=dynamic,
         )
 
 
@@ -304,12 +325,12 @@ def test_missing_and_non_onnx_files_are_refused(tmp_path):
         ll.import_onnx(tmp_path / "net.npz")
 
 
-def model_file(path, nodes, initializers=(), output_shape=("N", "T", 3)):
+def model_file(path, nodes, initializers=(), output_shape=("N", "T", 3), input_shape=("N", "T", 3)):
     """An opset-17 file of these nodes, reading "x" (N, T, 3) and writing the last node's first output."""
     graph = onnx.helper.make_graph(
         nodes,
         "g",
-        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", "T", 3])],
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(input_shape))],
         [onnx.helper.make_tensor_value_info(nodes[-1].output[0], onnx.TensorProto.FLOAT, list(output_shape))],
         [onnx.numpy_helper.from_array(np.asarray(v, dtype=np.float32), name) for name, v in initializers],
     )
@@ -340,9 +361,17 @@ def test_lstm_options_lstmlab_cannot_compute_are_refused(tmp_path):
             ll.import_onnx(path)
 
 
-def test_a_time_major_output_is_refused(tmp_path):
+def test_a_time_major_output_comes_out_batch_first(tmp_path):
     path = model_file(tmp_path / "t.onnx", [onnx.helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2], name="swap")])
-    with pytest.raises(ValueError, match=r"output 'y' has axes \('T', 'N', 'C'\); lstmlab networks output \(N, T, C\) or \(N, C\)"):
+    net = ll.import_onnx(path)
+    X = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    assert np.array_equal(ll.predict(net, X), X)  # the graph's (T, N, C) output, as lstmlab's (N, T, C)
+
+
+def test_an_output_without_the_batch_is_refused(tmp_path):
+    nodes = [onnx.helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]), onnx.helper.make_node("Gather", ["xt", "i"], ["y"], name="first_sequence", axis=1)]
+    path = model_file(tmp_path / "t.onnx", nodes, [("i", np.array(0.0))], output_shape=("T", 3))
+    with pytest.raises(ValueError, match=r"node 'first_sequence' \(Gather\) gathers along axis 'N'"):
         ll.import_onnx(path)
 
 
@@ -353,7 +382,321 @@ def test_without_onnx_the_error_says_what_to_install(monkeypatch, tmp_path):
 
 
 def test_a_branching_graph_is_refused(tmp_path):
-    nodes = [onnx.helper.make_node("Relu", ["x"], ["a"], name="first"), onnx.helper.make_node("Sigmoid", ["x"], ["y"], name="second")]
+    nodes = [
+        onnx.helper.make_node("Relu", ["x"], ["a"], name="first"),
+        onnx.helper.make_node("Sigmoid", ["x"], ["b"], name="second"),
+        onnx.helper.make_node("Add", ["a", "b"], ["y"], name="join"),
+    ]
     path = model_file(tmp_path / "branch.onnx", nodes)
     with pytest.raises(ValueError, match=r"node 'second' \(Sigmoid\) reads an activation from before the newest layer: the graph branches"):
         ll.import_onnx(path)
+
+
+# --- ONNX's own operator cases --------------------------------------------------------------------
+
+
+def onnx_operator_cases():
+    """Every LSTM, GRU and RNN case of the installed onnx package, one per (case, output)."""
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # other operators' cases overflow on purpose while they are made
+        cases = [c for c in collect_testcases(None) if c.model.graph.node[0].op_type in ("LSTM", "GRU", "RNN")]
+    return [pytest.param(case, output.name, id=f"{case.name}-{output.name}") for case in cases for output in case.model.graph.output]
+
+
+def as_an_exporter_writes_it(case, path):
+    """The case's node with its weights (every input but X) as initializers; returns X and the expected outputs."""
+    graph, (inputs, outputs) = case.model.graph, case.data_sets[0]
+    weights = [onnx.numpy_helper.from_array(v, i.name) for i, v in zip(graph.input[1:], inputs[1:])]
+    model = onnx.helper.make_model(onnx.helper.make_graph(list(graph.node), case.name, [graph.input[0]], list(graph.output), weights), opset_imports=case.model.opset_import)
+    onnx.save(model, path)
+    return inputs[0], {o.name: y for o, y in zip(graph.output, outputs)}
+
+
+# The cases lstmlab refuses, and what the refusal names. Every other case must agree.
+REFUSED = {
+    "test_lstm_with_peepholes": r"has sequence_lens",
+    "test_lstm_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
+    "test_gru_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
+    "test_simple_rnn_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
+    "test_gru_bidirectional": r"is a bidirectional GRU, which lstmlab has no layer for",
+    "test_simple_rnn_bidirectional": r"is a bidirectional RNN, which lstmlab has no layer for",
+    "test_lstm_bidirectional": r"reads the final hidden state Y_h of the bidirectional node|is the final cell state Y_c",
+}
+
+
+@pytest.mark.parametrize("case,output", onnx_operator_cases())
+def test_onnx_operator_cases_agree_or_are_refused_by_name(case, output, tmp_path):
+    X, expected = as_an_exporter_writes_it(case, tmp_path / "case.onnx")
+    if case.name in REFUSED:
+        with pytest.raises(ValueError, match=REFUSED[case.name]):
+            ll.import_onnx(tmp_path / "case.onnx", output=output)
+        return
+    net = ll.import_onnx(tmp_path / "case.onnx", output=output)  # the layout comes from the node: X is (T, N, C) unless layout=1
+    batch_first = dict((a.name, a.i) for a in case.model.graph.node[0].attribute).get("layout", 0) == 1
+    y = expected[output]
+    if not batch_first:
+        X, y = X.transpose(1, 0, 2), (y.transpose(2, 0, 1, 3) if y.ndim == 4 else y.transpose(1, 0, 2))  # Y (T, D, N, H), Y_h (D, N, H)
+    got = np.asarray(ll.predict(net, X.astype(np.float32)))
+    assert np.abs(got - y.reshape(got.shape)).max() < ATOL
+
+
+def test_most_onnx_operator_cases_import():
+    cases = {param.values[0].name for param in onnx_operator_cases()}
+    assert len(cases) == 18 and len(cases - set(REFUSED)) == 11
+
+
+# --- layout, outputs and attributes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("names", [("batch", "time"), ("d0", "d1")], ids=["named", "from-the-lstm-node"])
+def test_a_time_major_torch_lstm_imports_and_takes_batch_first_data(names, tmp_path):
+    torch.manual_seed(2)
+    module = TorchClassifier(torch.nn.LSTM(3, 5))  # batch_first=False: the file reads (T, N, C)
+    torch_export(module, tmp_path / "time_major.onnx", names=names)
+    net = ll.import_onnx(tmp_path / "time_major.onnx")
+    X = np.random.default_rng(6).normal(size=(4, 9, 3)).astype(np.float32)
+    assert np.abs(ll.predict(net, X) - module.batch_first(X)).max() < 1e-6
+
+
+def test_input_format_says_the_layout_where_the_graph_does_not(tmp_path):
+    path = model_file(tmp_path / "relu.onnx", [onnx.helper.make_node("Relu", ["x"], ["y"], name="relu")], input_shape=("a", "b", 3))
+    X = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    assert np.array_equal(ll.predict(ll.import_onnx(path, input_format="TBC"), X), np.maximum(X, 0))
+    with pytest.raises(ValueError, match=r"input_format must be one of 'BTC', 'TBC' for the graph's input 'x' of 3 axes .*; got 'NTC'"):
+        ll.import_onnx(path, input_format="NTC")
+
+
+def test_a_layout_that_contradicts_the_graph_is_refused(tmp_path):
+    torch.manual_seed(2)
+    module = TorchClassifier(torch.nn.LSTM(3, 5))
+    torch_export(module, tmp_path / "time_major.onnx", names=("d0", "d1"))
+    with pytest.raises(ValueError, match=r"layout of input 'x' is contradictory: BTC from input_format='BTC', TBC from the recurrent node that reads it"):
+        ll.import_onnx(tmp_path / "time_major.onnx", input_format="BTC")
+    torch_export(module, tmp_path / "mislabelled.onnx", names=("time", "batch"))
+    with pytest.raises(ValueError, match=r"BTC from its dim names, TBC from the recurrent node that reads it; give the input_format that is true"):
+        ll.import_onnx(tmp_path / "mislabelled.onnx")
+
+
+def lstm_with_two_outputs(path, direction="forward"):
+    """An exporter's LSTM node: X (T, N, 3), outputs Y (T, D, N, 2) and Y_h (D, N, 2)."""
+    D, H = (2 if direction == "bidirectional" else 1), 2
+    rng = np.random.default_rng(0)
+    weights = [("W", rng.normal(size=(D, 4 * H, 3))), ("R", rng.normal(size=(D, 4 * H, H)))]
+    node = onnx.helper.make_node("LSTM", ["x", "W", "R"], ["Y", "Y_h"], name="lstm", hidden_size=H, direction=direction)
+    graph = onnx.helper.make_graph(
+        [node], "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["T", "N", 3])],
+        [onnx.helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, ["T", D, "N", H]), onnx.helper.make_tensor_value_info("Y_h", onnx.TensorProto.FLOAT, [D, "N", H])],
+        [onnx.numpy_helper.from_array(v.astype(np.float32), name) for name, v in weights],
+    )
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_several_outputs_import_the_one_named_and_warn_which_by_default(tmp_path):
+    path = lstm_with_two_outputs(tmp_path / "two.onnx")
+    with pytest.warns(UserWarning, match=r"the graph has 2 outputs \('Y', 'Y_h'\); the network computes the first, 'Y'. Give output="):
+        net = ll.import_onnx(path)
+    assert net["lstm"].output_mode == "sequence"
+    last = ll.import_onnx(path, output="Y_h")
+    assert last["lstm"].output_mode == "last"
+    X = np.random.default_rng(1).normal(size=(3, 6, 3)).astype(np.float32)
+    assert np.array_equal(ll.predict(last, X), ll.predict(net, X)[:, -1])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    Y, Y_h = session.run(None, {"x": X.transpose(1, 0, 2)})
+    assert np.abs(ll.predict(last, X) - Y_h[0]).max() < ATOL
+    with pytest.raises(ValueError, match=r"output='Y_c' is not an output of the graph; its outputs are 'Y', 'Y_h'"):
+        ll.import_onnx(path, output="Y_c")
+
+
+def test_the_final_state_of_a_bidirectional_node_is_refused(tmp_path):
+    path = lstm_with_two_outputs(tmp_path / "two.onnx", "bidirectional")
+    with pytest.raises(ValueError, match=r"output 'Y_h' reads the final hidden state Y_h of the bidirectional node 'lstm' \(LSTM\)"):
+        ll.import_onnx(path, output="Y_h")
+
+
+@pytest.mark.parametrize(
+    "attributes,message",
+    [
+        ({"direction": "reverse"}, r"node 'rnn' \(LSTM\) has direction='reverse', which lstmlab has no one-way layer for"),
+        ({"input_forget": 1}, r"node 'rnn' \(LSTM\) has input_forget=1, which lstmlab layers do not compute"),
+        ({"clip": 1e9}, r"node 'rnn' \(LSTM\) has clip=1000000000.0"),
+        ({"hidden_size": 3}, r"node 'rnn' \(LSTM\) has hidden_size=3 with W \(1, 8, 3\)"),
+        ({"activation_alpha": [0.5]}, r"node 'rnn' \(LSTM\) has activations \['Sigmoid', 'Tanh', 'Tanh'\] \(alpha \[0.5"),
+        ({"layout": 2}, r"node 'rnn' \(LSTM\) has layout=2; ONNX defines 0 and 1"),
+    ],
+    ids=["reverse", "input_forget", "clip", "hidden_size", "unread-alpha", "layout"],
+)
+def test_every_lstm_attribute_lstmlab_would_not_compute_exactly_is_refused_by_name(attributes, message, tmp_path):
+    H, rng = 2, np.random.default_rng(0)
+    node = onnx.helper.make_node("LSTM", ["x", "W", "R"], ["y"], name="rnn", hidden_size=attributes.pop("hidden_size", H), **attributes)
+    graph = onnx.helper.make_graph(
+        [node], "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["T", "N", 3])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["T", 1, "N", H])],
+        [onnx.numpy_helper.from_array(rng.normal(size=s).astype(np.float32), n) for n, s in (("W", (1, 4 * H, 3)), ("R", (1, 4 * H, H)))],
+    )
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), tmp_path / "lstm.onnx")
+    with pytest.raises(ValueError, match=message):
+        ll.import_onnx(tmp_path / "lstm.onnx")
+
+
+# --- round trips: every layer export_onnx writes, import_onnx reads back -------------------------
+
+
+def every_exportable_network():
+    """Networks that hold every layer kind export_onnx writes, each with its data."""
+    over_time = [
+        ll.sequence_input_layer(3, min_length=5, normalization="zscore", mean=np.array([0.1, -0.2, 0.3]), standard_deviation=np.array([1.5, 0.5, 2.0])),
+        ll.convolution1d_layer(3, 6, padding="causal", dilation_factor=2),
+        ll.batch_normalization_layer(),
+        ll.relu_layer(),
+        ll.max_pooling1d_layer(2, stride=1, padding="same"),
+        ll.convolution1d_layer(2, 5, stride=2, padding="same"),
+        ll.average_pooling1d_layer(2, padding=1),
+        ll.average_pooling1d_layer(3, padding="same", padding_value="mean"),
+        ll.dropout_layer(0.3),
+        ll.flatten_layer(),
+        ll.bilstm_layer(4),
+        ll.sigmoid_layer(),
+        ll.global_max_pooling1d_layer(),
+        ll.fully_connected_layer(2),
+        ll.softmax_layer(),
+    ]
+    recurrent = [ll.sequence_input_layer(3), ll.lstm_projected_layer(6, 3, 2), ll.gru_layer(4, output_mode="last"), ll.fully_connected_layer(2)]
+    pooled = [ll.sequence_input_layer(3), ll.rnn_layer(5, activation="relu", hidden_state=np.linspace(-1, 1, 5)), ll.lstm_layer(4), ll.global_average_pooling1d_layer()]
+    nets = [ll.Network(layers) for layers in (over_time, recurrent, pooled)]
+    for first_id in (1, 0):
+        embedding = ll.word_embedding_layer(4, num_words=9, first_id=first_id)
+        nets.append(ll.Network([ll.sequence_input_layer(1), embedding, ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(2)]))
+    rng = np.random.default_rng(0)
+    nets = [shaken(net, rng) for net in nets]
+    with torch.no_grad():
+        nets[0]["batchnorm"].trained_variance.abs_()
+    X = rng.normal(size=(3, 11, 3)).astype(np.float32)
+    ids = rng.integers(0, 10, size=(3, 11, 1)).astype(np.float32)  # first_id=1: 0 is padding; first_id=0: the first word
+    return [(net, X) for net in nets[:3]] + [(nets[3], ids), (nets[4], ids.clip(0, 8))]
+
+
+def test_every_exportable_layer_kind_reads_back_with_the_same_outputs(tmp_path):
+    covered = set()
+    for net, X in every_exportable_network():
+        back = round_trip(net, tmp_path)
+        assert np.abs(np.asarray(ll.predict(back, X)) - np.asarray(ll.predict(net, X))).max() < ATOL, [layer.kind for layer in net.layers]
+        covered |= {layer.kind for layer in net.layers}
+    assert covered == set(ll.onnx_io.EXPORTERS)
+
+
+class TorchTextClassifier(torch.nn.Module):
+    """nn.Embedding -> nn.LSTM -> nn.Linear on the last step: token ids (N, T), counted from 0, in."""
+
+    def __init__(self, batch_first=True):
+        super().__init__()
+        self.embedding, self.rnn, self.fc = torch.nn.Embedding(12, 4), torch.nn.LSTM(4, 5, batch_first=batch_first), torch.nn.Linear(5, 3)
+
+    def forward(self, ids):
+        y, _ = self.rnn(self.embedding(ids))
+        return self.fc(y[:, -1] if self.rnn.batch_first else y[-1])
+
+
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "time-major"])
+def test_a_torch_text_classifier_imports_and_takes_the_same_token_ids(batch_first, tmp_path):
+    torch.manual_seed(3)
+    module = TorchTextClassifier(batch_first).eval()
+    ids = torch.randint(0, 12, (2, 7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation note
+        torch.onnx.export(module, (ids if batch_first else ids.T,), str(tmp_path / "text.onnx"), dynamo=False, input_names=["ids"], output_names=["y"],
+                          dynamic_axes={"ids": {0: "d0", 1: "d1"}, "y": {0: "d0" if batch_first else "d1"}})
+    net = ll.import_onnx(tmp_path / "text.onnx")
+    assert [layer.kind for layer in net.layers] == ["sequenceinput", "embedding", "lstm", "fc"]
+    wrong, right = ("TB", "BT") if batch_first else ("BT", "TB")  # the ids' layout: what input_format says for token ids
+    with pytest.raises(ValueError, match=rf"contradictory: {wrong} from input_format='{wrong}', {right} from the recurrent node that reads it"):
+        ll.import_onnx(tmp_path / "text.onnx", input_format=wrong)
+    assert len(ll.import_onnx(tmp_path / "text.onnx", input_format=right).layers) == 4
+    assert net["embedding"].first_id == 0 and net["embedding"].num_words == 12
+    X = np.random.default_rng(7).integers(0, 12, size=(3, 9))
+    X[0, 0] = 0  # torch's first word, not padding
+    with torch.no_grad():
+        expected = module(torch.as_tensor(X if batch_first else X.T)).numpy()
+    assert np.abs(ll.predict(net, X[..., None].astype(np.float32)) - expected).max() < ATOL
+
+
+# torch module, whether it reads batch first, and the layers the import makes: what torch.onnx.export writes, read back
+TORCH_EXPORTS = [
+    (lambda: torch.nn.LSTM(3, 5, batch_first=True), ["lstm"]),
+    (lambda: torch.nn.LSTM(3, 5), ["lstm"]),
+    (lambda: torch.nn.LSTM(3, 5, num_layers=2), ["lstm", "lstm"]),
+    (lambda: torch.nn.LSTM(3, 5, bidirectional=True), ["bilstm"]),
+    (lambda: torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True), ["bilstm", "bilstm"]),
+    (lambda: torch.nn.LSTM(3, 5, bias=False), ["lstm"]),
+    (lambda: torch.nn.GRU(3, 5, batch_first=True), ["gru"]),
+    (lambda: torch.nn.GRU(3, 5), ["gru"]),
+    (lambda: torch.nn.GRU(3, 5, num_layers=2, bias=False), ["gru", "gru"]),
+    (lambda: torch.nn.RNN(3, 5, batch_first=True), ["rnn"]),
+    (lambda: torch.nn.RNN(3, 5, nonlinearity="relu"), ["rnn"]),
+    (lambda: torch.nn.RNN(3, 5, num_layers=2, bias=False, batch_first=True), ["rnn", "rnn"]),
+]
+
+
+@pytest.mark.parametrize("make,kinds", TORCH_EXPORTS, ids=lambda v: None if isinstance(v, list) else repr(v()))
+@pytest.mark.parametrize("last", [False, True], ids=["sequence", "last"])
+def test_torch_onnx_exports_read_back_with_torchs_outputs(make, kinds, last, tmp_path):
+    torch.manual_seed(4)
+    module = TorchClassifier(make(), last)
+    torch_export(module, tmp_path / "torch.onnx", names=("d0", "d1"))  # the layout comes from the graph
+    net = ll.import_onnx(tmp_path / "torch.onnx")
+    assert [layer.kind for layer in net.layers] == ["sequenceinput", *kinds, "fc", "softmax"]
+    X = np.random.default_rng(8).normal(size=(3, 6, 3)).astype(np.float32)
+    assert np.abs(ll.predict(net, X) - module.batch_first(X)).max() < ATOL
+
+
+def test_a_torch_bidirectional_gru_is_refused_by_name(tmp_path):
+    module = TorchClassifier(torch.nn.GRU(3, 5, bidirectional=True, batch_first=True))
+    torch_export(module, tmp_path / "torch.onnx")
+    with pytest.raises(ValueError, match=r"\(GRU\) is a bidirectional GRU, which lstmlab has no layer for; use a forward GRU, or a BiLSTM"):
+        ll.import_onnx(tmp_path / "torch.onnx")
+
+
+def dynamo_export(module, x, path, dims):
+    """torch.onnx.export with its defaults (the dynamo exporter, which needs onnxscript)."""
+    pytest.importorskip("onnxscript")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (x,), str(path), dynamic_shapes=(dims,), verbose=False)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        TorchClassifier(torch.nn.LSTM(3, 5, batch_first=True)),
+        TorchClassifier(torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True), last=True),
+        TorchTextClassifier(),
+    ],
+    ids=["lstm", "stacked-bilstm-last", "text-classifier"],
+)
+def test_torch_onnx_exports_with_the_default_exporter_read_back(module, tmp_path):
+    """The dynamo exporter writes a reshape's target as arithmetic on the data's shape (Shape, Slice, Mul, Concat)."""
+    torch.manual_seed(5)
+    text = isinstance(module, TorchTextClassifier)
+    x = torch.randint(0, 12, (2, 7)) if text else torch.randn(2, 7, 3)
+    dynamo_export(module, x, tmp_path / "dynamo.onnx", {0: torch.export.Dim("batch"), 1: torch.export.Dim("time")})
+    net = ll.import_onnx(tmp_path / "dynamo.onnx")
+    rng = np.random.default_rng(9)
+    if text:
+        X = rng.integers(0, 12, size=(3, 9))
+        with torch.no_grad():
+            expected = module(torch.as_tensor(X)).numpy()
+        X = X[..., None].astype(np.float32)
+    else:
+        X = rng.normal(size=(3, 9, 3)).astype(np.float32)
+        expected = module.batch_first(X)
+    assert np.abs(ll.predict(net, X) - expected).max() < ATOL
+
+
+def test_a_time_major_lstm_whose_length_the_default_exporter_fixed_is_refused(tmp_path):
+    """torch.export fixes T of a time-major nn.LSTM (the file reshapes to [7, -1, 5]): lstmlab, whose T is free, refuses."""
+    module = TorchClassifier(torch.nn.LSTM(3, 5))
+    dynamo_export(module, torch.randn(7, 2, 3), tmp_path / "dynamo.onnx", {0: torch.export.Dim("time"), 1: torch.export.Dim("batch")})
+    with pytest.raises(ValueError, match=r"\(Reshape\) reshapes an activation with axes \('T', 'N', 'D', 'C'\) to \[7, -1, 5\]"):
+        ll.import_onnx(tmp_path / "dynamo.onnx")

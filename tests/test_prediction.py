@@ -143,3 +143,65 @@ def test_rows_of_one_channel_sequences_read_as_one_sequence_get_a_hint():
         ll.predict(net, np.zeros((4, 7)))
     with pytest.raises(ValueError, match=r"predict: X has 1 time steps, fewer than the 2 the network needs"):
         ll.predict(ll.Network([ll.sequence_input_layer(3, min_length=2), ll.lstm_layer(2)]), np.zeros((1, 3)))
+
+
+@pytest.fixture(scope="module")
+def vowels():
+    """A Japanese Vowels classifier trained with left padding, one trained with frozen padding, and test sequences."""
+    X, y, X_test, _ = ll.datasets.japanese_vowels()
+    nets = {}
+    for name, options in {"left": {"sequence_padding_direction": "left"}, "frozen": {"freeze_padding": True}}.items():
+        torch.manual_seed(0)
+        layers = [ll.sequence_input_layer(12, normalization="zscore"), ll.lstm_layer(20, output_mode="last"), ll.fully_connected_layer(9), ll.softmax_layer()]
+        epochs = 5 if name == "left" else 1
+        nets[name] = ll.trainnet(X, y, layers, "crossentropy", ll.training_options(max_epochs=epochs, mini_batch_size=27, verbose=False, seed=0, **options))
+    return nets, X_test[:200]
+
+
+def agreement(a, b):
+    return float(np.mean(np.asarray(a) == np.asarray(b)))
+
+
+def test_a_network_predicts_with_the_padding_it_was_trained_with(vowels):
+    nets, X = vowels
+    net = nets["left"]
+    assert net.sequence_options == {"sequence_length": "longest", "sequence_padding_direction": "left", "sequence_padding_value": 0, "freeze_padding": False}
+    np.testing.assert_array_equal(ll.predict(net, X), ll.predict(net, X, sequence_padding_direction="left"))
+    alone = [ll.classify(net, x) for x in X]
+    right = ll.classify(net, X, sequence_padding_direction="right")  # an explicit option wins
+    assert agreement(ll.classify(net, X), alone) > 0.8  # 0.88 here: the padding before a shorter sequence changes little
+    assert agreement(right, alone) < 0.5  # 0.22 here: the last output read after the padding
+
+
+def test_a_network_trained_with_frozen_padding_classifies_as_one_sequence_at_a_time(vowels):
+    nets, X = vowels
+    net = nets["frozen"]
+    assert net.sequence_options["freeze_padding"] is True
+    alone = np.stack([ll.predict(net, x) for x in X])
+    np.testing.assert_allclose(ll.predict(net, X), alone, atol=1e-5)
+    assert agreement(ll.classify(net, X), ll.classify(net, X, mini_batch_size=1)) == 1.0
+    assert agreement(ll.classify(net, X, freeze_padding=False), ll.scores2label(alone, net.class_names)) < 0.5  # an explicit option wins
+    lengths = [len(x) for x in X]
+    short, long = int(np.argmin(lengths)), int(np.argmax(lengths))
+    tr = ll.trace(net, [X[short], X[long]])  # frozen too: no gate acts on the padding after the short sequence
+    assert np.isnan(tr["lstm"].i[0, lengths[short] :]).all() and not np.isnan(tr["lstm"].i[1]).any()
+
+
+def test_an_untrained_network_predicts_with_matlabs_defaults():
+    net = sequence_net()
+    assert net.sequence_options == {"sequence_length": "longest", "sequence_padding_direction": "right", "sequence_padding_value": 0, "freeze_padding": False}
+    X = data()
+    np.testing.assert_array_equal(ll.predict(net, X)[1], ll.predict(net, X, sequence_padding_direction="right", freeze_padding=False)[1])
+    assert "Trained with" not in repr(net)
+
+
+def test_a_network_trained_in_chunks_predicts_whole_sequences():
+    net, x = sequence_net(), data()[2][:1]
+    net.sequence_options["sequence_length"] = 4  # as ll.trainnet leaves it after training with sequence_length=4
+    states = {}
+    for name, options in {"default": {}, "longest": {"sequence_length": "longest"}, "chunks": {"sequence_length": 4}}.items():
+        ll.reset_state(net)
+        ll.predict_and_update_state(net, x, **options)
+        states[name] = net.state["lstm"]["hidden"]
+    np.testing.assert_array_equal(states["default"], states["longest"])
+    assert not np.allclose(states["chunks"], states["longest"])  # padded to 4 steps, the state ran through 3 of padding

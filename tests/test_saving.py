@@ -1,4 +1,5 @@
 import os
+import json
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,39 @@ def test_a_trained_network_round_trips_exactly(tmp_path):
     pd.testing.assert_frame_equal(back.training_history_, net.training_history_)
     back.reset_state()
     np.testing.assert_array_equal(back["bilstm"].cell_state.numpy(), np.float32(np.arange(8.0) / 10))
+
+
+def test_the_sequence_options_and_held_states_travel_in_the_file(tmp_path):
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(T, 2)).astype("float32") for T in (3, 9, 5, 12)]
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    options = dict(sequence_length=4, sequence_padding_direction="left", sequence_padding_value=-1.5, freeze_padding=True)
+    net = ll.trainnet(X, ["a", "b", "a", "b"], net, "crossentropy", ll.training_options(max_epochs=1, verbose=False, **options))
+    assert net.sequence_options == options
+    ll.classify_and_update_state(net, X)
+    net.save(tmp_path / "net.npz")
+    back = ll.load_network(tmp_path / "net.npz")
+    assert back.sequence_options == options
+    np.testing.assert_array_equal(ll.predict(back, X), ll.predict(net, X))  # from the held states, with the options
+    assert back.holds_state and "Holds states left by predict_and_update_state" in repr(back)
+    trained_with = "Trained with sequence_length=4, sequence_padding_direction='left', sequence_padding_value=-1.5, freeze_padding=True"
+    assert trained_with in repr(back)
+    ll.reset_state(back)
+    assert not back.holds_state and "Holds states" not in repr(back) and trained_with in repr(back)
+
+
+def test_a_file_older_than_the_sequence_options_predicts_with_the_defaults(tmp_path):
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
+    net.sequence_options["sequence_padding_direction"] = "left"
+    net.save(tmp_path / "net.npz")
+    with np.load(tmp_path / "net.npz") as archive:
+        entries = dict(archive)
+    config = json.loads(entries["__config__"].tobytes())
+    del config["sequence_options"]
+    entries["__config__"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "old.npz", **entries)
+    assert ll.load_network(tmp_path / "old.npz").sequence_options["sequence_padding_direction"] == "right"
+    assert ll.load_network(tmp_path / "net.npz").sequence_options["sequence_padding_direction"] == "left"
 
 
 def test_float64_networks_stay_float64(tmp_path):

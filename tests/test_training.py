@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -236,7 +238,7 @@ def test_validation_may_lack_a_class_and_metrics_get_probabilities():
     ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X_val, y_val), metrics=mean_probability_sum))
     np.testing.assert_allclose(seen[0][0], 1.0, rtol=1e-5)
     assert seen[0][1].kind == "i"
-    with pytest.raises(ValueError, match=r"Y has labels \['left'\] that are not among the training classes \['down', 'up'\]"):
+    with pytest.raises(ValueError, match=r"Y has labels \['left'\] that are not among the network's classes \['down', 'up'\]"):
         ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X_val, np.array(["left"] * 5))))
 
 
@@ -410,3 +412,65 @@ def test_warmup_and_a_callable_schedule():
         ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, learn_rate_schedule=lambda e, k: -1))
     with pytest.raises(ValueError, match=r"learn_rate_schedule must be one of 'none', 'piecewise', 'exponential', 'cosine', 'warmup' or a callable; got 'linear'"):
         ll.training_options(learn_rate_schedule="linear")
+def three_classes():
+    X, _ = drift_data(n=90)
+    y = np.array(["down" if s < -1 else "up" if s > 1 else "flat" for s in (x[:, 0].mean() * np.sqrt(len(x)) for x in X)])
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(2, normalization="zscore"), ll.lstm_layer(8, output_mode="last"), ll.fully_connected_layer(3), ll.softmax_layer()])
+    return X, y, ll.trainnet(X, y, net, "crossentropy", quick(max_epochs=3))
+
+
+def still(**options):
+    """Options that train without changing the network's answers: a learn rate of 1e-12, statistics kept."""
+    return quick(max_epochs=1, initial_learn_rate=1e-12, reset_input_normalization=False, **options)
+
+
+def test_fine_tuning_keeps_the_classes_and_their_output_units():
+    X, y, net = three_classes()
+    assert net.class_names == ["down", "flat", "up"]
+    before = ll.predict(net, X)
+    two = np.isin(y, ["flat", "up"])  # a subset of the classes
+    subset = [x for x, keep in zip(X, two) if keep]
+    reordered = pd.Categorical(y[two], categories=["up", "flat"])  # declared in another order
+    for labels in (y[two], reordered):
+        net = ll.trainnet(subset, labels, net, "crossentropy", still())
+        assert net.class_names == ["down", "flat", "up"]
+        np.testing.assert_allclose(ll.predict(net, X), before, atol=1e-6)  # every unit still means its class
+    assert isinstance(ll.classify(net, X), pd.Categorical)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (lambda y: np.where(y == "up", "rising", y), r"Y has labels \['rising'\] that are not among the network's classes \['down', 'flat', 'up'\]"),
+        (lambda y: np.searchsorted(["down", "flat", "up"], y), r"Y holds numbers such as 0, but the network's classes are strings.*np.asarray\(net.class_names\)\[Y\]"),
+    ],
+    ids=["renamed", "integers"],
+)
+def test_fine_tuning_refuses_labels_the_network_does_not_know(labels, message):
+    X, y, net = three_classes()
+    with pytest.raises(ValueError, match=message):
+        ll.trainnet(X, labels(y), net, "crossentropy", still())
+    assert net.class_names == ["down", "flat", "up"]
+
+
+def test_string_labels_for_a_network_of_integer_classes_are_refused():
+    X, y = drift_data()
+    net = ll.trainnet(X, (y == "up").astype(int), classifier(), "crossentropy", quick(max_epochs=1))
+    with pytest.raises(ValueError, match=r"Y holds strings such as 'down', but the network's classes are numbers, \[0, 1\]"):
+        ll.trainnet(X, y, net, "crossentropy", still())
+
+
+def test_fine_tuning_warns_once_when_it_replaces_the_input_statistics_and_goes_on_with_the_history():
+    X, y, net = three_classes()
+    first = net.training_history_.copy()
+    mean = net["sequenceinput"].mean.clone()
+    with pytest.warns(UserWarning, match=r"reset_input_normalization=True .* replacing those it holds.*reset_input_normalization=False") as caught:
+        ll.trainnet(X[:40], y[:40], net, "crossentropy", quick(max_epochs=2, initial_learn_rate=1e-12))
+    assert len(caught) == 1 and not torch.equal(net["sequenceinput"].mean, mean)
+    history = net.training_history_
+    pd.testing.assert_frame_equal(history.iloc[: len(first)], first)
+    assert history.epoch.tolist()[len(first) :] == [4, 4, 5, 5] and history.iteration.tolist() == list(range(1, len(first) + 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ll.trainnet(X, y, net, "crossentropy", still())  # statistics kept: no warning

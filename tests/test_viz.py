@@ -136,6 +136,19 @@ def test_step_inspector_numbers_match_the_reference_and_the_trace(rng):
         step_inspector(net, X, "fc")
 
 
+def test_step_inspector_reads_as_the_trace_does_on_a_network_trained_with_left_padding(rng):
+    from lstmlab.viz.inspector import step_numbers
+
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.bilstm_layer(2)])
+    net.sequence_options.update(sequence_padding_direction="left", sequence_padding_value=-3.0)  # as trained with them
+    X = [rng.normal(size=(3, 3)), rng.normal(size=(6, 3))]
+    for direction, step in (("forward", 2), ("backward", 2), ("backward", 0)):
+        n = step_numbers(net, X, "bilstm", sequence=0, step=step, unit=1, direction=direction)
+        for q in "ifgo":
+            assert n[q]["value"] == pytest.approx(n["recorded"][q], abs=1e-6), (direction, step, q)
+        assert n["h"] == pytest.approx(n["recorded"]["h"], abs=1e-6)
+
+
 def steps_of(lengths):
     return [np.ones((n, 1)) for n in lengths]
 

@@ -12,7 +12,7 @@ from .._checks import check_choice
 from ._style import FORWARD, finish
 
 
-def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward", *, recording=None, mini_batch_size=128, freeze_padding=False):
+def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward", *, recording=None, mini_batch_size=128, freeze_padding=None):
     """The numbers behind `step_inspector`, as a dict, computed with `lstmlab.reference` (float64).
 
     The sequence is read as `ll.trace(net, X, mini_batch_size=..., freeze_padding=...)` reads it:
@@ -35,7 +35,8 @@ def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward",
     check_choice(unit, "unit", range(lstm.num_hidden_units), where)
     options = {"mini_batch_size": mini_batch_size, "freeze_padding": freeze_padding}
     index = [l.name for l in net.layers].index(layer)
-    x_in = np.asarray(sequences[sequence]) if index == 0 else activations(net, sequences, net.layers[index - 1].name, **options)[sequence]
+    as_traced = {"sequence_length": "longest", "sequence_padding_direction": "right", **options}  # how ll.trace batches
+    x_in = np.asarray(sequences[sequence]) if index == 0 else activations(net, sequences, net.layers[index - 1].name, **as_traced)[sequence]
     if not 0 <= step < len(x_in):
         raise ValueError(f"{where}: step must be in 0..{len(x_in) - 1} (layer {layer!r} reads {len(x_in)} steps); got {step!r}.")
     if recording is None or not _complete(recording[layer], lstm.num_hidden_units):
