@@ -29,7 +29,9 @@ import torch
 
 from .layers import (
     AveragePooling1DLayer,
+    BiGRULayer,
     BiLSTMLayer,
+    BiRNNLayer,
     Convolution1DLayer,
     DropoutLayer,
     FullyConnectedLayer,
@@ -112,13 +114,11 @@ def _recurrent_layers(module, output_mode, options, layer_name=""):
             layer_options.update(output_mode=output_mode, **options)
         if isinstance(module, torch.nn.LSTM):
             layer = (BiLSTMLayer if module.bidirectional else LSTMLayer)(module.hidden_size, **layer_options)
-        elif module.bidirectional:
-            family = type(module).__name__
-            raise ValueError(f"from_torch: bidirectional {family}s have no lstmlab layer yet; use bidirectional=False.")
         elif isinstance(module, torch.nn.GRU):
-            layer = GRULayer(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **layer_options)
+            family = BiGRULayer if module.bidirectional else GRULayer
+            layer = family(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **layer_options)
         else:
-            layer = RNNLayer(module.hidden_size, activation=module.nonlinearity, **layer_options)
+            layer = (BiRNNLayer if module.bidirectional else RNNLayer)(module.hidden_size, activation=module.nonlinearity, **layer_options)
         if k > 0 and module.dropout > 0:
             layers.append(DropoutLayer(module.dropout))
         layers.append(_same_numbers(layer, layer_options))

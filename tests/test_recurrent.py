@@ -242,3 +242,73 @@ def test_the_direction_option_is_checked_saved_traced_and_intervened_on(tmp_path
     assert np.abs(silenced["rev"].h[1, :5] - tr["rev"].h[1, :5]).min() > 0  # read after step 5: every one changes
     with pytest.raises(ValueError, match=r"has direction='forward', but layer 'rev' is a one-way lstm layer; use direction='backward', the one direction it reads"):
         ll.trace(net, X, interventions=[ll.Intervention("rev", "h", set=0.0)])
+
+
+# --- bidirectional GRU and RNN layers -----------------------------------------------------------
+
+BIDIRECTIONAL = {
+    "bigru": lambda **o: ll.bigru_layer(H, input_size=C, **o),
+    "bigru-recurrent-bias": lambda **o: ll.bigru_layer(H, input_size=C, reset_gate_mode="recurrent-bias-after-multiplication", **o),
+    "bigru-loop": lambda **o: ll.bigru_layer(H, input_size=C, reset_gate_mode="before-multiplication", gate_activation_function="hard-sigmoid", **o),
+    "birnn": lambda **o: ll.birnn_layer(H, input_size=C, **o),
+    "birnn-relu": lambda **o: ll.birnn_layer(H, input_size=C, activation="relu", **o),
+}
+
+
+@pytest.mark.parametrize("kind", BIDIRECTIONAL)
+def test_bidirectional_gru_and_rnn_match_the_numpy_reference(kind, rng):
+    layer = shaken(BIDIRECTIONAL[kind](hidden_state=rng.normal(size=2 * H)).double(), rng)
+    assert layer.directions == ("forward", "backward") and layer.output_size == 2 * H
+    x = rng.normal(size=(2, 6, C))
+    expected = reference(layer, x)
+    np.testing.assert_allclose(layer(torch.as_tensor(x)).detach().numpy(), expected, atol=1e-10, rtol=0)
+    loop, _ = layer._each_direction(torch.as_tensor(x).transpose(0, 1), layer.start_states(2))  # the step loop
+    np.testing.assert_allclose(loop.transpose(0, 1).detach().numpy(), expected, atol=1e-10, rtol=0)
+    # frozen padding: each sequence of a padded mini-batch gives what it gives alone, either side
+    X = [rng.normal(size=(T, C)) for T in (5, 2, 7)]
+    for side in ("right", "left"):
+        xb, mask = batch(X, side)
+        y, final = layer.run(xb, mask=mask)
+        for n, seq in enumerate(X):
+            alone, alone_final = layer.run(torch.as_tensor(seq[None]))
+            torch.testing.assert_close(y[n][mask[n]], alone[0], rtol=0, atol=1e-12)
+            torch.testing.assert_close(final[0][n], alone_final[0][0], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", [torch.nn.GRU, torch.nn.RNN])
+def test_bidirectional_gru_and_rnn_match_torch(family, rng):
+    module = family(C, H, batch_first=True, bidirectional=True)
+    layer = ll.from_torch(module, has_state_inputs=True, has_state_outputs=True)
+    assert layer.kind == {torch.nn.GRU: "bigru", torch.nn.RNN: "birnn"}[family]
+    x = torch.as_tensor(rng.normal(size=(2, 6, C)), dtype=torch.float32)
+    h0 = torch.randn(2, 2, H)  # (D, B, H)
+    expected, h_n = module(x, h0)
+    y, h = layer(x, h0.transpose(0, 1).reshape(2, 2 * H))
+    torch.testing.assert_close(y, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(h, h_n.transpose(0, 1).reshape(2, 2 * H), atol=1e-5, rtol=0)
+    back = layer.to_torch()
+    assert back.bidirectional
+    torch.testing.assert_close(back(x, h0)[0], expected, atol=1e-5, rtol=0)
+
+
+def test_bidirectional_gru_and_rnn_check_their_weights_and_are_described():
+    with pytest.raises(ValueError, match=r"recurrent_weights .*\(24, 4\).*forward then backward, 3 blocks"):
+        ll.bigru_layer(H, input_size=C, recurrent_weights=np.zeros((12, H)))
+    with pytest.raises(ValueError, match=r"bias .*\(8,\).*forward then backward, num_hidden_units each"):
+        ll.birnn_layer(H, input_size=C, bias=np.zeros(4))
+    assert repr(ll.birnn_layer(H, input_size=C)).startswith("BiRNNLayer(name='', 4 hidden units")
+    net = ll.Network([ll.sequence_input_layer(C), ll.bigru_layer(H, output_mode="last"), ll.fully_connected_layer(2)])
+    assert ll.predict(net, np.zeros((3, 5, C), np.float32)).shape == (3, 2)
+
+
+def test_bidirectional_gru_and_rnn_are_traced_and_analyzed(rng):
+    net = ll.Network([ll.sequence_input_layer(C), ll.bigru_layer(H, name="bigru"), ll.birnn_layer(2, name="birnn")])
+    X = [rng.normal(size=(T, C)).astype(np.float32) for T in (3, 6)]
+    tr = ll.trace(net, X, freeze_padding=True)
+    assert tr.max_error < 1e-5
+    assert list(tr["bigru"].directions) == ["forward", "backward"] and tr["bigru"].quantities == ("r", "z", "n", "h")
+    h = ll.activations(net, X, "bigru", freeze_padding=True)[0]  # (3, 2H)
+    np.testing.assert_allclose(np.concatenate([tr["bigru"].forward.h[0, :3], tr["bigru"].backward.h[0, :3]], -1), h, atol=1e-6)
+    np.testing.assert_allclose(tr["birnn"].backward.h[1], ll.predict(net, X, freeze_padding=True)[1][:, 2:], atol=1e-6)
+    analysis = ll.analyze_network(net)
+    assert analysis.issues == [] and analysis.total == (24 * 3 + 24 * 4 + 24) + (4 * 8 + 4 * 2 + 4)  # W, R, b of both directions

@@ -167,3 +167,17 @@ class GRULayer(RecurrentLayer):
         Wx, Rh, R_n = self._parts(x, h_prev, W, R, b)  # each part (B, T, H)
         r, z, n, h = self.equations(Wx, Rh, h_prev, R_n, edit)
         return {"r": r[..., units], "z": z[..., units], "n": n[..., units], "h": h[..., units]}
+
+
+class BiGRULayer(GRULayer):
+    """Bidirectional GRU: one GRU reads the sequence forward, a second one reads it backward.
+
+    Takes the options of `GRULayer`; as `BiLSTMLayer` (see there what output_mode="last" and
+    has_state_outputs give), parameters stack the two directions, forward first: W (6H, C),
+    R (6H, H), b (6H,), or (12H,) with "recurrent-bias-after-multiplication" (each direction's
+    input bias then its recurrent bias), initial state (2H,). As torch.nn.GRU(bidirectional=True).
+    MATLAB has no such layer.
+    """
+
+    kind = "bigru"
+    num_directions = 2

@@ -134,7 +134,7 @@ class RNNLayer(RecurrentLayer):
         return True  # torch.rnn_tanh and torch.rnn_relu compute both activations
 
     def _layout_hint(self, columns=""):
-        return " (rows: num_hidden_units)"
+        return " (rows: forward then backward, num_hidden_units each)" if self.num_directions == 2 else " (rows: num_hidden_units)"
 
     def _equations_text(self):
         return f"activation {self.activation!r}"
@@ -179,3 +179,15 @@ class RNNLayer(RecurrentLayer):
         C = xh.shape[2] - self.num_hidden_units
         a, h = self.equations(xh[..., :C], xh[..., C:], W, R, b, edit)  # each (B, T, H)
         return {"a": a[..., units], "h": h[..., units]}
+
+
+class BiRNNLayer(RNNLayer):
+    """Bidirectional plain recurrent layer: one reads the sequence forward, a second one backward.
+
+    Takes the options of `RNNLayer`; as `BiLSTMLayer` (see there what output_mode="last" and
+    has_state_outputs give), parameters stack the two directions, forward first: W (2H, C),
+    R (2H, H), b (2H,), initial state (2H,). As torch.nn.RNN(bidirectional=True).
+    """
+
+    kind = "birnn"
+    num_directions = 2
