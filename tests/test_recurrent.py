@@ -312,3 +312,21 @@ def test_bidirectional_gru_and_rnn_are_traced_and_analyzed(rng):
     np.testing.assert_allclose(tr["birnn"].backward.h[1], ll.predict(net, X, freeze_padding=True)[1][:, 2:], atol=1e-6)
     analysis = ll.analyze_network(net)
     assert analysis.issues == [] and analysis.total == (24 * 3 + 24 * 4 + 24) + (4 * 8 + 4 * 2 + 4)  # W, R, b of both directions
+
+
+@pytest.mark.parametrize("family", [torch.nn.LSTM, torch.nn.GRU, torch.nn.RNN])
+def test_output_mode_final_is_torchs_h_n(family, rng):
+    module = family(C, H, batch_first=True, bidirectional=True)
+    layer = ll.from_torch(module, output_mode="final")
+    x = torch.as_tensor(rng.normal(size=(2, 6, C)), dtype=torch.float32)
+    y, h_n = module(x)
+    h_n = h_n[0] if isinstance(h_n, tuple) else h_n  # (D, B, H)
+    torch.testing.assert_close(layer(x), h_n.transpose(0, 1).reshape(2, 2 * H), atol=1e-5, rtol=0)
+    torch.testing.assert_close(layer(x), torch.cat([y[:, -1, :H], y[:, 0, H:]], -1), atol=1e-5, rtol=0)  # forward after x_T, backward after x_1
+    # with frozen padding, each sequence's own final state, whichever side the padding is on
+    layer = shaken(ll.bigru_layer(H, input_size=C, output_mode="final").double(), rng)
+    X = [rng.normal(size=(T, C)) for T in (6, 2)]
+    alone = layer(torch.as_tensor(X[1][None]))[0]
+    for side in ("right", "left"):
+        xb, mask = batch(X, side)
+        torch.testing.assert_close(layer(xb, mask=mask)[1], alone, rtol=0, atol=1e-12)

@@ -37,7 +37,10 @@ class LSTMLayer(RecurrentLayer):
     Args:
         num_hidden_units: H, the size of the hidden and cell states.
         output_mode: "sequence" (default) outputs h_t for every step, (B, T, H);
-            "last" outputs the last step only, (B, H) (with direction="reverse": the final state).
+            "last" outputs the last step only, (B, H) (with direction="reverse": the final state);
+            "final" outputs the final hidden state, (B, D*H), each direction's state after the last
+            step it reads (torch's h_n, ONNX's Y_h): "last" of a one-way layer, and for a
+            bidirectional one [h_forward after x_T, h_backward after x_1].
         direction: "forward" (default) reads x_1 to x_T; "reverse" reads x_T back to x_1, as ONNX's
             direction="reverse" and a BiLSTM's backward half do (MATLAB and torch have no such
             option): h_t then sums up x_t..x_T, and output_mode="last" gives the final state, after
@@ -263,8 +266,8 @@ class BiLSTMLayer(LSTMLayer):
     output_mode="last" the layer returns that concatenation at the last step T (as MATLAB does):
     the forward half has read the whole sequence, but the backward half has read only x_T, since
     the backward pass starts there. To summarise the whole sequence in both directions use
-    has_state_outputs=True: the final hidden state holds the backward state after it has read
-    back to x_1.
+    output_mode="final" (or has_state_outputs=True): the final hidden state holds the backward
+    state after it has read back to x_1.
     """
 
     kind = "bilstm"

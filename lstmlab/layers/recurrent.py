@@ -62,7 +62,7 @@ class RecurrentLayer(Layer):
         where = f"{self.kind}_layer"
         self.bias_blocks = bias_blocks  # 2 when the bias holds an input and a recurrent part (GRU)
         self.num_hidden_units = H = check_positive_int(num_hidden_units, "num_hidden_units", where)
-        self.output_mode = check_choice(output_mode, "output_mode", ("sequence", "last"), where)
+        self.output_mode = check_choice(output_mode, "output_mode", ("sequence", "last", "final"), where)
         self.direction = check_choice(direction, "direction", ("forward", "reverse"), where)
         if self.direction == "reverse" and self.num_directions == 2:
             raise ValueError(
@@ -251,7 +251,7 @@ class RecurrentLayer(Layer):
     # --- forward ----------------------------------------------------------------------------------
 
     def forward(self, x, *state_inputs, mask=None):
-        """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last".
+        """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last" or "final".
 
         With has_state_outputs=True also returns the final states, each (B, D*H). A mask (B, T),
         True on real steps, freezes the state over padded steps (see `run`).
@@ -264,14 +264,16 @@ class RecurrentLayer(Layer):
         """What the layer hands on, from the full output sequence y (B, T, D*H) and the final states.
 
         output_mode="last" takes the last step; with frozen padding (a mask), each sequence's last
-        real step, so that padding on either side changes nothing. A one-way layer with
-        direction="reverse" hands on its final hidden state instead: the state after reading back to
-        the first (real) step, which is ONNX's Y_h of a reverse node, and its output at that step.
+        real step, so that padding on either side changes nothing. output_mode="final" takes the final
+        hidden state: each direction's state after the last step it reads (torch's h_n, ONNX's Y_h);
+        the same as "last" but for a direction that reads backward, whose final state is its output at
+        the first (real) step. A one-way layer with direction="reverse" hands on its final state with
+        "last" too: what it has read last is x_1.
         """
         if self.output_mode == "sequence":
             out = y
-        elif self.direction == "reverse":
-            out = final[0]  # (B, H): the state after the first real step, the last one this direction reads
+        elif self.output_mode == "final" or self.direction == "reverse":
+            out = final[0]  # (B, D*H): forward after its last real step, backward after its first
         elif mask is None:
             out = y[:, -1]  # (B, D*H)
         else:

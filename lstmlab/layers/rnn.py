@@ -32,7 +32,8 @@ class RNNLayer(RecurrentLayer):
         num_hidden_units: H, the size of the hidden state.
         activation: sigma, "tanh" (default) | "relu" (torch.nn.RNN's nonlinearity).
         output_mode: "sequence" (default) outputs h_t for every step, (B, T, H);
-            "last" outputs the last step only, (B, H) (with direction="reverse": the final state).
+            "last" outputs the last step only, (B, H) (with direction="reverse": the final state);
+            "final" the final hidden state (see `LSTMLayer`).
         direction: "forward" (default) | "reverse": read the sequence from its end, as
             `LSTMLayer`'s direction.
         has_state_inputs: if True the layer is called as layer(x, h0) with h0 (B, H).
