@@ -377,7 +377,8 @@ def _window_layer(m, name, refuse):
 
 
 def to_torch(layer):
-    """A torch.nn.LSTM / GRU / RNN (batch_first=True) with the layer's weights: `layer.to_torch()`."""
-    if not isinstance(layer, RecurrentLayer):
-        raise TypeError(f"to_torch: layer must be an LSTM, BiLSTM, GRU or RNN layer; got {type(layer).__name__}.")
+    """A torch module with the layer's weights, `layer.to_torch()`: a torch.nn.LSTM / GRU / RNN
+    (batch_first=True) for a recurrent layer, a torch.nn.Embedding that reads the same ids for a word embedding."""
+    if not isinstance(layer, (RecurrentLayer, WordEmbeddingLayer)):
+        raise TypeError(f"to_torch: layer must be an LSTM, BiLSTM, GRU, RNN or word embedding layer; got {type(layer).__name__}.")
     return layer.to_torch()

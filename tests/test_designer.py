@@ -136,4 +136,5 @@ def test_targets_and_a_loss_make_the_analysis_check_the_output(rng):
     app.controls["layer"].value = 2
     app.controls["palette"].value = "softmax_layer"
     app.controls["add"].click()
-    assert app.analysis.issues == []
+    (severity, layer, message), = app.analysis.issues  # no error left; right padding reaches the 'last' output
+    assert (severity, layer) == ("warning", "lstm") and "padding reaches the output of 'lstm' (output_mode='last')" in message

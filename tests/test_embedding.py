@@ -161,7 +161,7 @@ def test_first_id_0_maps_id_k_to_column_k_without_padding(rng):
 def test_to_torch_maps_the_same_ids_to_the_same_vectors(first_id, rng):
     layer, _ = embedding(rng)
     layer = ll.word_embedding_layer(DIMENSION, NUM_WORDS, first_id=first_id, weights=layer.weights.detach())
-    module = layer.to_torch()
+    module = ll.to_torch(layer)
     assert module.num_embeddings == NUM_WORDS + first_id and module.padding_idx == (0 if first_id else None)
     ids = torch.arange(0, NUM_WORDS + first_id)  # every id the layer reads, padding included
     np.testing.assert_array_equal(module(ids).detach().numpy(), layer(ids[None, :, None].float())[0].detach().numpy())

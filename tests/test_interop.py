@@ -199,6 +199,8 @@ def test_what_cannot_be_followed_is_refused_by_name():
         ll.from_torch(torch.nn.Sequential(torch.nn.Linear(3, 3)), output_mode="last")
     with pytest.raises(TypeError, match=r"from_torch: module must be a torch.nn.Module .*; got str"):
         ll.from_torch("lstm")
+    with pytest.raises(TypeError, match=r"to_torch: layer must be an LSTM, BiLSTM, GRU, RNN or word embedding layer; got FullyConnectedLayer"):
+        ll.to_torch(ll.fully_connected_layer(2))
 
 
 class Pooled(torch.nn.Module):

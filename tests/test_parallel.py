@@ -220,22 +220,38 @@ def test_choose_device_refuses_the_parallel_environments_outside_trainnet():
         choose_device("parallel")
 
 
-UNGUARDED_SCRIPT = """
-import numpy as np, lstmlab as ll
-rng = np.random.default_rng(0)
-X, y = [rng.normal(size=(4, 2)).astype(np.float32) for _ in range(4)], [0, 1, 0, 1]
-layers = [ll.sequence_input_layer(2), ll.lstm_layer(2, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()]
-options = ll.training_options(max_epochs=1, mini_batch_size=4, verbose=False, execution_environment="parallel", workers=2)
-ll.trainnet(X, y, layers, "crossentropy", options)  # at top level: no if __name__ == "__main__":
+SCRIPT = """
+import numpy as np, torch, lstmlab as ll
+
+
+def train(environment):
+    rng = np.random.default_rng(0)
+    X, y = [rng.normal(size=(4, 2)) for _ in range(8)], [0, 1] * 4
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()]).double()
+    workers = 2 if environment == "parallel" else None
+    options = ll.training_options(max_epochs=2, mini_batch_size=4, verbose=False, seed=0, execution_environment=environment, workers=workers)
+    return ll.trainnet(X, y, net, "crossentropy", options)
+
+
+{main}
 """
+UNGUARDED_SCRIPT = SCRIPT.format(main='train("parallel")  # at top level: no if __name__ == "__main__":')
+GUARDED_SCRIPT = SCRIPT.format(main="""if __name__ == "__main__":
+    alone, parallel = train("cpu"), train("parallel")
+    print(max((p - q).abs().max().item() for p, q in zip(alone.parameters(), parallel.parameters())))""")
+
+
+def run_script(tmp_path, text):
+    script = tmp_path / "train.py"
+    script.write_text(text)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
 
 
 def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path):
     """spawn runs the script again in each worker, which called trainnet again: the error names the guard."""
-    script = tmp_path / "train.py"
-    script.write_text(UNGUARDED_SCRIPT)
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
+    run = run_script(tmp_path, UNGUARDED_SCRIPT)
     assert run.returncode != 0
     last = run.stderr.strip().splitlines()[-1]  # the error the script stops with, in the parent
     assert re.fullmatch(
@@ -243,3 +259,9 @@ def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path):
         r"the top \(multiprocessing's spawn\), .* Put the code that trains under if __name__ == \"__main__\": \(as the README's parallel example does\)\.",
         last,
     ), run.stderr[-3000:]
+
+
+def test_with_the_guard_the_script_trains_the_weights_of_one_process(tmp_path):
+    run = run_script(tmp_path, GUARDED_SCRIPT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert float(run.stdout.strip().splitlines()[-1]) < 2e-10  # float64: 2 workers take the steps of one process
