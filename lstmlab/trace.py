@@ -392,10 +392,11 @@ def _check_streaming(out, chunk_length, interventions, recurrent):
         )
     if interventions:
         raise ValueError("trace: interventions cannot be streamed with out= yet; trace without out=, or with interventions=None.")
-    both_ways = [name for name, layer in recurrent.items() if "backward" in layer.directions]
-    if both_ways:
+    backward = [layer for layer in recurrent.values() if "backward" in layer.directions]
+    if backward:
+        what = "bidirectional" if backward[0].num_directions == 2 else "reverse"
         raise ValueError(
-            f"trace: out= runs the sequences in chunks, and the layer {both_ways[0]!r} reads each sequence "
+            f"trace: out= runs the sequences in chunks, and the {what} layer {backward[0].name!r} reads each sequence "
             f"backwards from its end, which a chunk does not hold; trace this network without out=."
         )
     return check_positive_int(chunk_length, "chunk_length", "trace")

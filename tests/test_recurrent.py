@@ -235,6 +235,8 @@ def test_the_direction_option_is_checked_saved_traced_and_intervened_on(tmp_path
     assert list(tr["rev"].directions) == ["backward"] and tr.max_error < 1e-5
     np.testing.assert_allclose(tr["rev"].h[1], ll.activations(net, X, "rev", freeze_padding=True)[1], atol=1e-6)
     assert set(tr.to_frame()["direction"]) == {"backward"}
+    with pytest.raises(ValueError, match=r"out= runs the sequences in chunks, and the reverse layer 'rev' reads each sequence backwards"):
+        ll.trace(net, X, out=tmp_path / "streamed")
     with pytest.raises(AttributeError, match=r"layer 'rev' is a one-way lstm layer; it has no forward direction \(its one direction: backward\)"):
         tr["rev"].forward
     silenced = ll.trace(net, X, interventions=[ll.Intervention("rev", "h", direction="backward", steps=[5], set=0.0)])
