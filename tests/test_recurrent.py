@@ -191,6 +191,15 @@ def test_a_reverse_layer_is_torch_run_on_the_flipped_sequence(module, rng):
     torch.testing.assert_close(h, (h_n[0] if isinstance(h_n, tuple) else h_n)[0], atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match=r"to_torch: layer '.*' has direction='reverse', which torch's modules do not have .* x.flip\(1\)"):
         layer.to_torch()
+    # a padded mini-batch with frozen padding: each sequence as torch reads it flipped, alone
+    X = [rng.normal(size=(T, C)).astype(np.float32) for T in (6, 3)]
+    for side in ("right", "left"):
+        xb, mask = ll.pad_sequences(X, direction=side)
+        y, h, *_ = layer(torch.as_tensor(xb), mask=torch.as_tensor(mask))
+        for n, seq in enumerate(X):
+            alone, h_alone = module(torch.as_tensor(seq[None]).flip(1))
+            torch.testing.assert_close(y[n][torch.as_tensor(mask[n])], alone[0].flip(0), atol=1e-5, rtol=0)
+            torch.testing.assert_close(h[n], (h_alone[0] if isinstance(h_alone, tuple) else h_alone)[0, 0], atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("kind", REVERSE)
@@ -237,6 +246,13 @@ def test_the_direction_option_is_checked_saved_traced_and_intervened_on(tmp_path
     assert set(tr.to_frame()["direction"]) == {"backward"}
     with pytest.raises(ValueError, match=r"out= runs the sequences in chunks, and the reverse layer 'rev' reads each sequence backwards"):
         ll.trace(net, X, out=tmp_path / "streamed")
+    # the compiled step loop records a reverse layer as it runs (an LSTM whose equations torch has no kernel for)
+    looped = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H, direction="reverse", gate_activation_function="hard-sigmoid", name="rev")])
+    recorded = ll.trace(looped, X, freeze_padding=True)
+    assert recorded["rev"].computed_by == {"backward": "lstmlab's compiled step loop, recording every step as it ran"}
+    assert recorded.max_error < 1e-5
+    for n, seq in enumerate(X):
+        np.testing.assert_allclose(recorded["rev"].h[n, : len(seq)], ll.predict(looped, [seq])[0], atol=1e-6)
     with pytest.raises(AttributeError, match=r"layer 'rev' is a one-way lstm layer; it has no forward direction \(its one direction: backward\)"):
         tr["rev"].forward
     silenced = ll.trace(net, X, interventions=[ll.Intervention("rev", "h", direction="backward", steps=[5], set=0.0)])
