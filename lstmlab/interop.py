@@ -325,7 +325,7 @@ class Follower:
             self.taken = "final"
         elif self.taken == "final" and (index in (-1, last_h) or (node.target == "squeeze" and last_h == 0 and node.args[1:] == (0,))):
             if m.bidirectional:
-                self.refuse(node, "h_n[-1] of a bidirectional module is the backward direction's state alone, which no lstmlab layer outputs; use y[:, -1].")
+                self.refuse(node, "h_n[-1] of a bidirectional module is the backward direction's state alone, which no lstmlab layer outputs; use y[:, -1], or both final states, torch.cat([h_n[-2], h_n[-1]], -1), as ll.from_torch(module, output_mode='final') of the module alone gives them.")
             self.axes = "NTC"  # y's axes, of which _take_last keeps N and C
             self._take_last(node)
         else:
