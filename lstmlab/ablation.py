@@ -70,7 +70,7 @@ def ablate(net, X, Y, *, units=None, mode="zero", layer=None, loss=None, **optio
     means = _means(net, X, recurrent, options) if mode == "mean" else None
     rows = []
     for part in recurrent:
-        for direction in ("forward", "backward")[: part.num_directions]:
+        for direction in part.directions:
             for name, chosen in _groups(units, part).items():
                 value = 0.0 if means is None else means[part.name, direction][chosen]
                 silenced = scores([Intervention(part.name, "h", units=chosen, direction=direction, set=value)])

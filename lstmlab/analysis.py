@@ -315,13 +315,13 @@ def _batches(net, layers, values, X, options, issues):
 def _check_last_output(layers, batches, issues):
     """With right padding, an output_mode="last" layer outputs the state after the padding of every
     sequence shorter than its mini-batch: a warning, with the share of padded steps."""
-    last = next((layer for layer in layers if isinstance(layer, RecurrentLayer) and layer.output_mode == "last"), None)
+    last = next((layer for layer in layers if isinstance(layer, RecurrentLayer) and layer.output_mode in ("last", "final")), None)
     padded = int(batches["padded_steps"].sum())
     if last is None or padded == 0:
         return
     total = int((batches["sequences"] * batches["time_steps"]).sum())
     issues.append(("warning", last.name, (
-        f"padding reaches the output of {last.name!r} (output_mode='last'): with right padding, a sequence shorter than "
+        f"padding reaches the output of {last.name!r} (output_mode={last.output_mode!r}): with right padding, a sequence shorter than "
         f"its mini-batch ends in padding, and {padded:,} of the {total:,} steps are padding, so its output is read "
         f"after them. Pad on the left (sequence_padding_direction='left'), or carry the state over padding "
         f"(freeze_padding=True), in training_options and prediction alike; or sort the sequences by length "

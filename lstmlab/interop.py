@@ -29,7 +29,9 @@ import torch
 
 from .layers import (
     AveragePooling1DLayer,
+    BiGRULayer,
     BiLSTMLayer,
+    BiRNNLayer,
     Convolution1DLayer,
     DropoutLayer,
     FullyConnectedLayer,
@@ -112,13 +114,11 @@ def _recurrent_layers(module, output_mode, options, layer_name=""):
             layer_options.update(output_mode=output_mode, **options)
         if isinstance(module, torch.nn.LSTM):
             layer = (BiLSTMLayer if module.bidirectional else LSTMLayer)(module.hidden_size, **layer_options)
-        elif module.bidirectional:
-            family = type(module).__name__
-            raise ValueError(f"from_torch: bidirectional {family}s have no lstmlab layer yet; use bidirectional=False.")
         elif isinstance(module, torch.nn.GRU):
-            layer = GRULayer(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **layer_options)
+            family = BiGRULayer if module.bidirectional else GRULayer
+            layer = family(module.hidden_size, reset_gate_mode="recurrent-bias-after-multiplication", **layer_options)
         else:
-            layer = RNNLayer(module.hidden_size, activation=module.nonlinearity, **layer_options)
+            layer = (BiRNNLayer if module.bidirectional else RNNLayer)(module.hidden_size, activation=module.nonlinearity, **layer_options)
         if k > 0 and module.dropout > 0:
             layers.append(DropoutLayer(module.dropout))
         layers.append(_same_numbers(layer, layer_options))
@@ -325,7 +325,7 @@ class Follower:
             self.taken = "final"
         elif self.taken == "final" and (index in (-1, last_h) or (node.target == "squeeze" and last_h == 0 and node.args[1:] == (0,))):
             if m.bidirectional:
-                self.refuse(node, "h_n[-1] of a bidirectional module is the backward direction's state alone, which no lstmlab layer outputs; use y[:, -1].")
+                self.refuse(node, "h_n[-1] of a bidirectional module is the backward direction's state alone, which no lstmlab layer outputs; use y[:, -1], or both final states, torch.cat([h_n[-2], h_n[-1]], -1), as ll.from_torch(module, output_mode='final') of the module alone gives them.")
             self.axes = "NTC"  # y's axes, of which _take_last keeps N and C
             self._take_last(node)
         else:

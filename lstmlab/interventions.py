@@ -75,7 +75,8 @@ class Intervention:
         units: hidden units: None (all), an int, a list of ints or a slice.
         steps: time steps in the layer's own time: None (all), an int, a list of ints, a slice, or
             a per-sequence bool mask (an (N, T) array or a list of (T_n,) arrays, True where it acts).
-        direction: "forward", or "backward" for the second direction of a BiLSTM.
+        direction: "forward", or "backward" for a direction that reads the sequence from its end:
+            a bidirectional layer's second, or the only one of a layer with direction="reverse".
         set, scale, add: a number, or one number per chosen unit. Give exactly one action.
         fn: a function of the computed values (a torch tensor (..., U)) returning new ones.
         source: another data set (or one sequence), shaped like X, to take the values from.
@@ -191,7 +192,7 @@ class _Bound:
 
     position: int  # in the list, for messages and for patches
     layer: str
-    direction: int  # 0 forward, 1 backward
+    direction: int  # the index of the direction in layer.directions
     quantity: str
     units: np.ndarray  # (U,) hidden units
     steps: object  # None (all), (S,) step indices, or an (N, T) bool mask
@@ -245,12 +246,12 @@ def _bind(net, k, item, recurrent, lengths, sequences, sources, where):
             f"{label} changes quantity {item.quantity!r}, but layer {item.layer!r} is a {layer.kind} layer, which computes "
             f"{', '.join(layer.quantities)}; choose one of those."
         )
-    direction = DIRECTIONS.index(item.direction)
-    if direction >= layer.num_directions:
+    if item.direction not in layer.directions:
         raise ValueError(
-            f"{label} has direction='backward', but layer {item.layer!r} is a one-way {layer.kind} layer; "
-            f"use direction='forward' (only a bilstm layer has a backward direction)."
+            f"{label} has direction={item.direction!r}, but layer {item.layer!r} is a one-way {layer.kind} layer; "
+            f"use direction={layer.directions[0]!r}, the one direction it reads."
         )
+    direction = layer.directions.index(item.direction)
     H, T = layer.num_hidden_units, int(lengths[item.layer].max())
     units = check_indices(item.units, H, "units", f"the hidden units of layer {item.layer!r}", label)
     how, value = item.action
@@ -324,7 +325,7 @@ class Plan:
             steps = _mask(b.steps, batch.indices, batch.chunk * T, T, frozen, x.device)  # (B, T) in input time, or None
             if steps is not None and not steps.any():
                 continue
-            if b.direction == 1 and steps is not None:
+            if layer.reads_backward(b.direction) and steps is not None:
                 steps = steps.flip(1)  # the backward direction's own time runs from the end
             units = ALL if np.array_equal(b.units, np.arange(layer.num_hidden_units)) else torch.as_tensor(b.units, device=x.device)
             if recording is not None:

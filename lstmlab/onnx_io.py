@@ -37,7 +37,9 @@ from ._version import __version__
 from .layers import (
     AveragePooling1DLayer,
     BatchNormalizationLayer,
+    BiGRULayer,
     BiLSTMLayer,
+    BiRNNLayer,
     Convolution1DLayer,
     FullyConnectedLayer,
     GlobalAveragePooling1DLayer,
@@ -184,16 +186,17 @@ def _onnx_activations(layer):
 
 
 def _export_recurrent(graph, layer, x):
-    """An LSTM, BiLSTM, GRU or RNN layer as one ONNX LSTM / GRU / RNN node, with the plumbing for batch-first data."""
+    """A recurrent layer (LSTM, GRU, RNN: forward, reverse or bidirectional) as one ONNX LSTM / GRU / RNN node,
+    with the plumbing for batch-first data."""
     name, D, H = layer.name, layer.num_directions, layer.num_hidden_units
-    family = {"gru": "gru", "rnn": "rnn"}.get(layer.kind, "lstm")  # the keys of ONNX_GATES
+    family = "gru" if isinstance(layer, GRULayer) else "rnn" if isinstance(layer, RNNLayer) else "lstm"  # the keys of ONNX_GATES
     states = [getattr(layer, f"{s}_state").detach().cpu().numpy() for s in layer.state_names]
     if states[0].ndim == 2:
         raise _unsupported(
             layer, f"holds states for {len(states[0])} sequences (from predict_and_update_state)",
             "call ll.reset_state(net) before exporting, or give the state you want as hidden_state/cell_state",
         )
-    attributes = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward", **_onnx_activations(layer)}
+    attributes = {"hidden_size": H, "direction": "bidirectional" if D == 2 else layer.direction, **_onnx_activations(layer)}
     W, R, Wb, Rb = [], [], [], []
     order = (layer.gate_names, ONNX_GATES[family])
     for d in range(D):
@@ -216,6 +219,10 @@ def _export_recurrent(graph, layer, x):
         value = state.reshape(D, 1, H)
         inputs.append(graph.every_sequence(value, x, f"{name}/initial_{state_name}") if value.any() else "")
     op = family.upper()
+    if layer.output_mode == "final" or (layer.output_mode == "last" and layer.direction == "reverse"):  # the final state: Y_h (D, N, H)
+        graph.nodes.append(graph.onnx.helper.make_node(op, inputs, ["", f"{name}/Y_h"], name=f"{name}/{op}", **attributes))
+        y = graph.node("Transpose", [f"{name}/Y_h"], f"{name}/batch_first", perm=[1, 0, 2])  # (N, D, H)
+        return graph.node("Reshape", [y, graph.constant(f"{name}/merge", [0, -1], np.int64)], f"{name}/output")  # (N, D*H)
     y = graph.node(op, inputs, f"{name}/{op}", **attributes)  # (T, D, N, H)
     y = graph.node("Transpose", [y], f"{name}/batch_first", perm=[2, 0, 1, 3])  # (N, T, D, H)
     y = graph.node("Reshape", [y, graph.constant(f"{name}/merge", [0, 0, -1], np.int64)], f"{name}/output")  # (N, T, D*H)
@@ -294,7 +301,9 @@ EXPORTERS = {
     "bilstm": _export_recurrent,
     "lstm_projected": _export_recurrent,  # an LSTM with the weights W Q_i^T, R Q_o^T (the compression is lost)
     "gru": _export_recurrent,
+    "bigru": _export_recurrent,
     "rnn": _export_recurrent,
+    "birnn": _export_recurrent,
     "fc": _export_fully_connected,
     "softmax": _one_node("Softmax", axis=-1),
     "relu": _one_node("Relu"),
@@ -356,8 +365,9 @@ def export_onnx(net, path):
     or (batch, K) for a network that outputs one vector per sequence; batch and time are dynamic
     axes. It computes what `ll.predict` computes for sequences of one length (no padding).
 
-    Exported: sequence input with any named normalization (as (x - center) / scale), LSTM, BiLSTM,
-    GRU (every reset_gate_mode) and projected LSTM layers, with output_mode "sequence" or "last",
+    Exported: sequence input with any named normalization (as (x - center) / scale), LSTM, GRU
+    (every reset_gate_mode) and RNN layers, forward, reverse (direction="reverse") or bidirectional
+    (BiLSTM, BiGRU, BiRNN), and projected LSTM layers, with output_mode "sequence", "last" or "final",
     their gate and state activations (ONNX's Sigmoid, HardSigmoid alpha 0.2 beta 0.5, Tanh,
     Softsign, Relu) and initial states; fully connected, softmax, relu, sigmoid, dropout (nothing
     in prediction), flatten of vectors, word embedding (a Gather), 1-D convolution, max and
@@ -425,8 +435,9 @@ class _Unused:
 
 
 class _FinalState:
-    """The final hidden state Y_h (D, N, H) of a recurrent node: its layer with output_mode="last",
-    once something reads it. layer: how many layers there were with that one (its `_Data.layers`)."""
+    """The final hidden state Y_h (D, N, H) of a recurrent node: its layer with output_mode="last"
+    ("final" if bidirectional), once something reads it. layer: how many layers there were with
+    that one (its `_Data.layers`)."""
 
     def __init__(self, node, layer, directions):
         self.node, self.layer, self.directions = node, layer, directions
@@ -465,7 +476,7 @@ def _attributes(node, onnx):
 
 def _named(node):
     """A node's name for messages, or the output it writes where the exporter left it unnamed."""
-    return repr(node.name) if node.name else f"writing {node.output[0]!r}"
+    return repr(node.name) if node.name else f"writing {next((o for o in node.output if o), '')!r}"  # an output it leaves out is ''
 
 
 def _needed(graph, output):
@@ -562,6 +573,8 @@ class _Importer:
                 f"{self.where}: the graph's output {self.output!r} is not what its last layer computes; lstmlab imports chains of layers."
             )
         labels = None if not isinstance(out, _Data) else [a for a in out.axes if not (a == "1" or (a == "D" and out.directions == 1))]
+        if labels and "D" in labels and "C" in labels and labels.index("D") < labels.index("C"):
+            labels.remove("D")  # a bidirectional Y (T, D, N, H) itself: lstmlab's D*H channels, forward first
         if labels is None or sorted(labels) not in (["C", "N", "T"], ["C", "N"]) or (out.layers in self.last_from_final and "T" in labels):
             got = out.axes if isinstance(out, _Data) else "a value that does not depend on the input"
             raise ValueError(
@@ -631,23 +644,21 @@ class _Importer:
                 self.values[name] = value
 
     def _final_state(self, final, reader):
-        """Y_h read (by node `reader`, or as the graph's output): its layer hands on its last step, (D, N, H)."""
+        """Y_h read (by node `reader`, or as the graph's output): its layer hands on its final state, (D, N, H).
+
+        That is output_mode="last" for a one-way layer (a reverse one's "last" is its final state) and
+        "final" for a bidirectional one: its backward direction's final state is its output at step 1.
+        """
         who = f"node {_named(reader)} ({reader.op_type})" if reader is not None else f"the graph's output {self.output!r}"
         node = final.node
-        if final.directions > 1:
-            raise ValueError(
-                f"{self.where}: {who} reads the final hidden state Y_h of the bidirectional node {_named(node)} ({node.op_type}): the "
-                f"backward direction's final state is its first step, and lstmlab's bidirectional layer with output_mode='last' "
-                f"hands on its last; read the output sequence Y instead."
-            )
         if final.layer != len(self.specs):
             raise ValueError(
                 f"{self.where}: {who} reads the final hidden state Y_h of node {_named(node)} ({node.op_type}) after layers that read "
                 f"its sequence Y; lstmlab layers hand on one of the two: read Y or Y_h."
             )
-        self.specs[final.layer - 1][1]["output_mode"] = "last"
+        self.specs[final.layer - 1][1]["output_mode"] = "final" if final.directions > 1 else "last"
         self.last_from_final.add(final.layer)
-        return _Data(("D", "N", "C"), final.layer)
+        return _Data(("D", "N", "C"), final.layer, final.directions)
 
     def _refuse(self, node, why, fix):
         return ValueError(f"{self.where}: node {_named(node)} ({node.op_type}) {why}; {fix}.")
@@ -810,6 +821,12 @@ class _Importer:
                 node, "takes the last time step, but no recurrent layer comes before it with only per-step layers between",
                 "take the last step right after an LSTM or GRU",
             )
+        if self.specs[recurrent[-1]][1].get("direction") == "reverse":
+            raise self._refuse(
+                node, "takes the last time step of a reverse node, whose output there has read x_T alone; an lstmlab layer with "
+                "direction='reverse' hands on its final state (after reading back to x_1) with output_mode='last'",
+                "read the node's final hidden state Y_h, or its whole output Y",
+            )
         self.specs[recurrent[-1]][1]["output_mode"] = "last"
         return data.with_axes([label for k, label in enumerate(data.axes) if k != axis])
 
@@ -853,10 +870,10 @@ class _Importer:
         direction = attributes.get("direction", "forward")
         if D != (2 if direction == "bidirectional" else 1):
             raise self._refuse(node, f"has direction={direction!r} with weights for {D} directions", "give W, R and B one block per direction")
-        if family != "lstm" and D == 2:
-            raise self._refuse(node, f"is a bidirectional {node.op_type}, which lstmlab has no layer for", f"use a forward {node.op_type}, or a BiLSTM")
         factory, options = self._recurrent_weights(family, W, R, B, attributes.get("linear_before_reset", 0))
         options.update(self._activations(node, attributes, family, D), output_mode="sequence")
+        if direction == "reverse":
+            options["direction"] = "reverse"  # a one-way layer that reads from the end: its Y_h is output_mode="last"
         state_names = ("hidden", "cell") if family == "lstm" else ("hidden",)
         for state_name, value in zip(state_names, states):
             state = self._initial_state(node, value, D, H, state_name)
@@ -879,12 +896,7 @@ class _Importer:
         if attributes.get("linear_before_reset", 0) not in (0, 1):
             raise self._refuse(node, f"has linear_before_reset={attributes['linear_before_reset']}; ONNX defines 0 and 1", "give 0 or 1")
         direction = attributes.get("direction", "forward")
-        if direction == "reverse":
-            raise self._refuse(
-                node, "has direction='reverse', which lstmlab has no one-way layer for (a bidirectional layer's backward half "
-                "reads the sequence from its end, but not on its own)", "export a forward or bidirectional layer",
-            )
-        if direction not in ("forward", "bidirectional"):
+        if direction not in ("forward", "reverse", "bidirectional"):
             raise self._refuse(node, f"has direction={direction!r}; ONNX defines 'forward', 'reverse' and 'bidirectional'", "give one of these")
 
     _op_LSTM = _op_GRU = _op_RNN = _recurrent  # the handlers are found by name (_data_node), the family read from node.op_type
@@ -904,13 +916,15 @@ class _Importer:
             options["bias"] = np.concatenate([_rows(Wb[d] + Rb[d], *order) for d in range(D)])  # b = Wb + Rb
             return (BiLSTMLayer if D == 2 else LSTMLayer), options
         if family == "rnn":
-            return RNNLayer, {**options, "bias": Wb[0] + Rb[0]}  # one bias, as torch's b_ih + b_hh
+            return (BiRNNLayer if D == 2 else RNNLayer), {**options, "bias": (Wb + Rb).reshape(-1)}  # one bias, as torch's b_ih + b_hh
+        gru = BiGRULayer if D == 2 else GRULayer
         if not linear_before_reset:  # R_n (r * h): the recurrent bias is added outside, with the input bias
-            return GRULayer, {**options, "bias": _rows(Wb[0] + Rb[0], *order), "reset_gate_mode": "before-multiplication"}
+            bias = np.concatenate([_rows(Wb[d] + Rb[d], *order) for d in range(D)])  # (D*3H,)
+            return gru, {**options, "bias": bias, "reset_gate_mode": "before-multiplication"}
         if not Rb.any():
-            return GRULayer, {**options, "bias": _rows(Wb[0], *order), "reset_gate_mode": "after-multiplication"}
-        bias = np.concatenate([_rows(Wb[0], *order), _rows(Rb[0], *order)])  # (6H,): input bias, then recurrent bias
-        return GRULayer, {**options, "bias": bias, "reset_gate_mode": "recurrent-bias-after-multiplication"}
+            return gru, {**options, "bias": np.concatenate([_rows(Wb[d], *order) for d in range(D)]), "reset_gate_mode": "after-multiplication"}
+        bias = np.concatenate([np.concatenate([_rows(Wb[d], *order), _rows(Rb[d], *order)]) for d in range(D)])  # per direction: input bias, then recurrent bias
+        return gru, {**options, "bias": bias, "reset_gate_mode": "recurrent-bias-after-multiplication"}
 
     def _initial_state(self, node, value, D, H, state_name):
         """An initial state, zeros (None) or one (D*H,) vector for every sequence."""
@@ -1081,26 +1095,30 @@ def import_onnx(path, *, input_format=None, output=None):
     """Read an ONNX file as an `ll.Network` (MATLAB's importNetworkFromONNX), ready for `ll.trace`.
 
     The graph must be a chain from one input, float32 sequences (N, T, C) or int64 token ids
-    (N, T), to the output imported. Imported nodes: LSTM (forward or bidirectional), GRU (forward;
-    linear_before_reset 1 or 0, see the module docstring), Gather on a constant table (a word
+    (N, T), to the output imported. Imported nodes: LSTM, GRU (linear_before_reset 1 or 0, see the
+    module docstring) and RNN, forward, reverse (a layer with direction="reverse") or bidirectional
+    (bilstm_layer, bigru_layer, birnn_layer), Gather on a constant table (a word
     embedding, see below), MatMul and Gemm with constant weights (a fully connected layer; an Add
     after it is its bias), Softmax along the channels, Relu, Sigmoid, Identity, Dropout and Cast;
     Transpose, Squeeze, Unsqueeze and a Reshape that merges the directions into the channels;
-    Gather of the last time step, or an LSTM's / GRU's final hidden state Y_h (both output_mode
-    "last"); Add, Sub, Mul, Div by a constant at the input (a "zscore" normalization). Constant
-    plumbing (Shape, Gather, Concat, ConstantOfShape, ...) is computed, and a reshape's target
-    computed from the data's shape (as torch's dynamo exporter writes it) is followed; initial
-    states must be zeros or one constant state for every sequence. This covers what `torch.onnx.export` writes
+    Gather of the last time step (output_mode "last"), or the final hidden state Y_h (output_mode
+    "last" for a one-way node, a reverse one's "last" being its final state; "final" for a
+    bidirectional node: [h_forward after x_T, h_backward after x_1]); Add, Sub, Mul, Div by a
+    constant at the input (a "zscore" normalization). Constant plumbing (Shape, Gather, Concat,
+    ConstantOfShape, ...) is computed, and a reshape's target computed from the data's shape (as
+    torch's dynamo exporter writes it) is followed; initial states must be zeros or one constant
+    state for every sequence. This covers what `torch.onnx.export` writes
     for torch.nn.Embedding, torch.nn.LSTM / torch.nn.GRU (batch first or time first, stacked,
     bidirectional) followed by torch.nn.Linear and a softmax, and what `ll.export_onnx` writes.
 
     Exact or refused: anything lstmlab's layers would not compute exactly (an operator it has no
-    layer for; a recurrent node's direction="reverse", clip, input_forget, sequence_lens,
-    peepholes, an activation or attribute it does not read; a branching graph) raises a
+    layer for; a recurrent node's clip, input_forget, sequence_lens, peepholes, the final cell
+    state Y_c, an activation or attribute it does not read; a branching graph) raises a
     ValueError that names the node and what it cannot follow.
 
     Layout. Whatever the graph's layout, the network takes lstmlab's batch-first data, (N, T, C)
-    (token ids as (N, T, 1)), and outputs (N, T, K) or (N, K). The graph's input layout is read
+    (token ids as (N, T, 1)), and outputs (N, T, K) or (N, K); a bidirectional node's Y, (T, 2, N, H),
+    as the graph's output comes out as (N, T, 2H), the forward direction's H channels first. The graph's input layout is read
     from input_format if given, else from the input's dim names ("batch", "time", ...), else from
     the first LSTM or GRU node that reads it (its layout attribute: 0 reads (T, N, C), as
     torch.nn.LSTM with batch_first=False exports it); if none of these says, batch first. Where

@@ -66,7 +66,8 @@ class LayerTrace:
             For an lstm_projected_layer, h = o * sigma_s(c) is the unprojected hidden state, of H
             units, which is also the layer's output; the projected state Q_o^T h (Po values) that
             its recurrent weights read is `layer.projected_state(tr[name].h)` (all units recorded).
-        forward, backward: a `DirectionTrace` each (a one-way layer has only `forward`).
+        forward, backward: a `DirectionTrace` each (a one-way layer has only `forward`, or only
+            `backward` with direction="reverse": it reads the sequence from its end).
         steps: (S,) the time steps recorded. units: (U,) the hidden units recorded.
         lengths: (N,) each sequence's real length. mask: (N, S), True on real (not padded) steps.
         max_error: how far the recording is from the equations computed again (see the module's
@@ -78,10 +79,10 @@ class LayerTrace:
             loop over those steps (see `ll.Intervention`).
     """
 
-    def __init__(self, name, kind, directions, steps, units, lengths, max_error, computed_by):
+    def __init__(self, name, kind, directions, steps, units, lengths, max_error, computed_by, names=("forward", "backward")):
         self.name, self.kind = name, kind
         self.quantities = tuple(directions[0])
-        self.directions = dict(zip(("forward", "backward"), (DirectionTrace(d) for d in directions)))
+        self.directions = dict(zip(names, (DirectionTrace(d) for d in directions)))
         self.steps, self.units, self.lengths = steps, units, lengths
         self.mask = steps[None, :] < lengths[:, None]
         self.max_error = max_error
@@ -92,12 +93,13 @@ class LayerTrace:
         directions = self.__dict__.get("directions", {})
         if attr in ("forward", "backward"):
             if attr not in directions:
-                raise AttributeError(f"layer {self.name!r} is a one-way {self.kind} layer; it has no backward direction.")
+                raise AttributeError(f"layer {self.name!r} is a one-way {self.kind} layer; it has no {attr} direction (its one direction: {', '.join(directions)}).")
             return directions[attr]
         if attr in self.__dict__.get("quantities", ()):
             if len(self.directions) == 2:
                 raise AttributeError(f"layer {self.name!r} is bidirectional: use .forward.{attr} or .backward.{attr}.")
-            return self.directions["forward"].arrays[attr]
+            (only,) = self.directions.values()
+            return only.arrays[attr]
         raise AttributeError(attr)
 
     def __repr__(self):
@@ -283,7 +285,7 @@ def trace(
         directions = []
         for d, r in enumerate(recorded):
             span = None if edits is None else edits[d].span(T)  # in the direction's own time
-            spans[layer.name][d].append(span if d == 0 or span is None else (T - span[1], T - span[0]))
+            spans[layer.name][d].append((T - span[1], T - span[0]) if layer.reads_backward(d) and span is not None else span)
             directions.append({q: _numpy(_steps(r[q], chosen_steps[inside] - offset), precision) for q in kept_quantities[layer.name]})
         store.add(layer.name, batch.indices, inside, directions)
         offsets[layer.name] = offset + T
@@ -295,7 +297,7 @@ def trace(
 
     computed_by = {name: [describe_computation(recurrent[name], direction, by_loop[name]) for direction in spans[name]] for name in chosen}
     layer_traces = {
-        name: LayerTrace(name, recurrent[name].kind, directions, step_index[name], unit_index[name], lengths[name], errors[name], computed_by[name])
+        name: LayerTrace(name, recurrent[name].kind, directions, step_index[name], unit_index[name], lengths[name], errors[name], computed_by[name], recurrent[name].directions)
         for name, directions in store.finish(lengths, errors, computed_by).items()
     }
     return Trace(layer_traces, interventions or ())
@@ -330,7 +332,7 @@ class _DiskRecording:
         self.manifest = {"format": "lstmlab trace", "version": 1, "dtype": np.dtype(dtype).name, "layers": {}}
         for layer in layers:
             S, U = len(step_index[layer.name]), len(unit_index[layer.name])
-            for d, direction in enumerate(("forward", "backward")[: layer.num_directions]):
+            for d, direction in enumerate(layer.directions):
                 for q in kept[layer.name]:
                     path = self.folder / f"{layer.name}.{direction}.{q}.npy"
                     array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(N, S, U))
@@ -338,7 +340,7 @@ class _DiskRecording:
                     del array  # unmapped; each chunk maps it again
             self.manifest["layers"][layer.name] = {
                 "kind": layer.kind,
-                "directions": list(("forward", "backward")[: layer.num_directions]),
+                "directions": list(layer.directions),
                 "quantities": list(kept[layer.name]),
                 "steps": f"{layer.name}.steps.npy",  # (S,), as long as the text: a file, not JSON
                 "units": unit_index[layer.name].tolist(),
@@ -390,10 +392,11 @@ def _check_streaming(out, chunk_length, interventions, recurrent):
         )
     if interventions:
         raise ValueError("trace: interventions cannot be streamed with out= yet; trace without out=, or with interventions=None.")
-    both_ways = [name for name, layer in recurrent.items() if layer.num_directions == 2]
-    if both_ways:
+    backward = [layer for layer in recurrent.values() if "backward" in layer.directions]
+    if backward:
+        what = "bidirectional" if backward[0].num_directions == 2 else "reverse"
         raise ValueError(
-            f"trace: out= runs the sequences in chunks, and the bidirectional layer {both_ways[0]!r} reads each sequence "
+            f"trace: out= runs the sequences in chunks, and the {what} layer {backward[0].name!r} reads each sequence "
             f"backwards from its end, which a chunk does not hold; trace this network without out=."
         )
     return check_positive_int(chunk_length, "chunk_length", "trace")

@@ -7,11 +7,20 @@ import lstmlab as ll
 
 @pytest.mark.parametrize(
     "module",
-    [torch.nn.LSTM(3, 4), torch.nn.LSTM(3, 4, bidirectional=True), torch.nn.GRU(3, 4), torch.nn.RNN(3, 4), torch.nn.RNN(3, 4, nonlinearity="relu")],
-    ids=["lstm", "bilstm", "gru", "rnn", "rnn-relu"],
+    [
+        torch.nn.LSTM(3, 4),
+        torch.nn.LSTM(3, 4, bidirectional=True),
+        torch.nn.GRU(3, 4),
+        torch.nn.GRU(3, 4, bidirectional=True),
+        torch.nn.RNN(3, 4),
+        torch.nn.RNN(3, 4, nonlinearity="relu"),
+        torch.nn.RNN(3, 4, nonlinearity="relu", bidirectional=True),
+    ],
+    ids=["lstm", "bilstm", "gru", "bigru", "rnn", "rnn-relu", "birnn-relu"],
 )
 def test_round_trip_through_torch(module):
     layer = ll.from_torch(module)
+    assert layer.num_directions == 1 + module.bidirectional
     back = layer.to_torch()
     x = torch.randn(2, 5, 3)
     module.batch_first = True
@@ -44,8 +53,6 @@ def test_layers_torch_cannot_express_are_refused():
         ll.lstm_layer(2).to_torch()
     with pytest.raises(ValueError, match=r"proj_size=2"):
         ll.from_torch(torch.nn.LSTM(3, 4, proj_size=2))
-    with pytest.raises(ValueError, match="from_torch: bidirectional RNNs have no lstmlab layer yet; use bidirectional=False"):
-        ll.from_torch(torch.nn.RNN(3, 4, bidirectional=True))
 
 
 def test_from_torch_keeps_float64_exactly():

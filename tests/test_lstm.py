@@ -128,7 +128,7 @@ def test_state_inputs_must_have_the_batch_shape():
         ({"num_hidden_units": 0}, r"num_hidden_units must be a positive integer; got 0"),
         ({"num_hidden_units": 2.5}, r"num_hidden_units must be a positive integer; got 2.5"),
         ({"num_hidden_units": True}, r"num_hidden_units must be a positive integer; got True"),
-        ({"output_mode": "all"}, r"output_mode must be one of 'sequence', 'last'; got 'all'"),
+        ({"output_mode": "all"}, r"output_mode must be one of 'sequence', 'last', 'final'; got 'all'"),
         ({"gate_activation_function": "tanh"}, r"gate_activation_function must be one of 'sigmoid', 'hard-sigmoid'; got 'tanh'"),
         ({"state_activation_function": "elu"}, r"state_activation_function must be one of 'tanh', 'softsign', 'relu'"),
         ({"input_weights_initializer": "xavier"}, r"input_weights_initializer must be one of 'glorot', 'he'"),

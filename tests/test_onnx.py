@@ -74,6 +74,30 @@ def test_rnn_layers_export_as_onnx_rnn_nodes(activation, output_mode, tmp_path):
     assert [a.strings for a in node.attribute if a.name == "activations"] == [[activation.capitalize().encode()]]
 
 
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: ll.lstm_layer(4, direction="reverse", hidden_state=np.linspace(-1, 1, 4)),
+        lambda: ll.lstm_layer(4, direction="reverse", output_mode="last", state_activation_function="softsign"),
+        lambda: ll.gru_layer(4, direction="reverse", output_mode="last", reset_gate_mode="before-multiplication"),
+        lambda: ll.rnn_layer(4, direction="reverse", activation="relu"),
+        lambda: ll.bigru_layer(4, reset_gate_mode="recurrent-bias-after-multiplication", hidden_state=np.linspace(-1, 1, 8)),
+        lambda: ll.bigru_layer(4, output_mode="last", gate_activation_function="hard-sigmoid"),
+        lambda: ll.birnn_layer(4, activation="relu", output_mode="last"),
+        lambda: ll.birnn_layer(4),
+        lambda: ll.bilstm_layer(4, output_mode="final", cell_state=np.linspace(-1, 1, 8)),
+        lambda: ll.bigru_layer(4, output_mode="final", reset_gate_mode="before-multiplication"),
+    ],
+    ids=["lstm-reverse", "lstm-reverse-last", "gru-reverse-last", "rnn-reverse", "bigru", "bigru-last", "birnn-last", "birnn", "bilstm-final", "bigru-final"],
+)
+def test_reverse_and_bidirectional_layers_export(layer, tmp_path):
+    net = shaken(ll.Network([ll.sequence_input_layer(3), layer(), ll.fully_connected_layer(2)]), np.random.default_rng(0))
+    assert_exported(net, tmp_path)
+    (node,) = [n for n in onnx.load(tmp_path / "net.onnx").graph.node if n.op_type in ("LSTM", "GRU", "RNN")]
+    direction = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}["direction"]
+    assert direction == (b"bidirectional" if net.layers[1].num_directions == 2 else b"reverse")
+
+
 def test_hard_sigmoid_is_onnx_hard_sigmoid_with_alpha_and_beta(tmp_path):
     net = ll.Network([ll.sequence_input_layer(2), ll.bilstm_layer(3, gate_activation_function="hard-sigmoid", state_activation_function="softsign")])
     ll.export_onnx(net, tmp_path / "net.onnx")
@@ -414,23 +438,20 @@ def as_an_exporter_writes_it(case, path):
     return inputs[0], {o.name: y for o, y in zip(graph.output, outputs)}
 
 
-# The cases lstmlab refuses, and what the refusal names. Every other case must agree.
+# The (case, output) pairs lstmlab refuses, and what the refusal names. Every other one must agree.
+CELL_STATE = r"the graph's output 'Y_c' is the final cell state Y_c of node writing 'Y_h', which lstmlab networks do not output"
 REFUSED = {
-    "test_lstm_with_peepholes": r"has sequence_lens",
-    "test_lstm_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
-    "test_gru_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
-    "test_simple_rnn_reverse": r"has direction='reverse', which lstmlab has no one-way layer for",
-    "test_gru_bidirectional": r"is a bidirectional GRU, which lstmlab has no layer for",
-    "test_simple_rnn_bidirectional": r"is a bidirectional RNN, which lstmlab has no layer for",
-    "test_lstm_bidirectional": r"reads the final hidden state Y_h of the bidirectional node|is the final cell state Y_c",
+    ("test_lstm_with_peepholes", "Y_h"): r"has sequence_lens",
+    ("test_lstm_reverse", "Y_c"): CELL_STATE,
+    ("test_lstm_bidirectional", "Y_c"): CELL_STATE,
 }
 
 
 @pytest.mark.parametrize("case,output", onnx_operator_cases())
 def test_onnx_operator_cases_agree_or_are_refused_by_name(case, output, tmp_path):
     X, expected = as_an_exporter_writes_it(case, tmp_path / "case.onnx")
-    if case.name in REFUSED:
-        with pytest.raises(ValueError, match=REFUSED[case.name]):
+    if (case.name, output) in REFUSED:
+        with pytest.raises(ValueError, match=REFUSED[case.name, output]):
             ll.import_onnx(tmp_path / "case.onnx", output=output)
         return
     net = ll.import_onnx(tmp_path / "case.onnx", output=output)  # the layout comes from the node: X is (T, N, C) unless layout=1
@@ -442,9 +463,12 @@ def test_onnx_operator_cases_agree_or_are_refused_by_name(case, output, tmp_path
     assert np.abs(got - y.reshape(got.shape)).max() < ATOL
 
 
-def test_most_onnx_operator_cases_import():
+def test_all_onnx_operator_cases_but_peepholes_with_sequence_lens_import():
+    """17 of the 18 cases import every output but an LSTM's final cell state Y_c (two cases have it)."""
     cases = {param.values[0].name for param in onnx_operator_cases()}
-    assert len(cases) == 18 and len(cases - set(REFUSED)) == 11
+    refused = {case for case, output in REFUSED if output != "Y_c"}
+    assert len(cases) == 18 and refused == {"test_lstm_with_peepholes"}
+    assert {case for case, output in REFUSED if output == "Y_c"} == {"test_lstm_reverse", "test_lstm_bidirectional"}
 
 
 # --- layout, outputs and attributes ----------------------------------------------------------------
@@ -481,7 +505,7 @@ def test_a_layout_that_contradicts_the_graph_is_refused(tmp_path):
 
 def lstm_with_two_outputs(path, direction="forward"):
     """An exporter's LSTM node: X (T, N, 3), outputs Y (T, D, N, 2) and Y_h (D, N, 2)."""
-    D, H = (2 if direction == "bidirectional" else 1), 2
+    D, H = (2 if direction == "bidirectional" else 1), 2  # direction: "forward", "reverse" or "bidirectional"
     rng = np.random.default_rng(0)
     weights = [("W", rng.normal(size=(D, 4 * H, 3))), ("R", rng.normal(size=(D, 4 * H, H)))]
     node = onnx.helper.make_node("LSTM", ["x", "W", "R"], ["Y", "Y_h"], name="lstm", hidden_size=H, direction=direction)
@@ -510,23 +534,46 @@ def test_several_outputs_import_the_one_named_and_warn_which_by_default(tmp_path
         ll.import_onnx(path, output="Y_c")
 
 
-def test_the_final_state_of_a_bidirectional_node_is_refused(tmp_path):
+def test_the_final_state_of_a_bidirectional_node_is_output_mode_final(tmp_path):
     path = lstm_with_two_outputs(tmp_path / "two.onnx", "bidirectional")
-    with pytest.raises(ValueError, match=r"output 'Y_h' reads the final hidden state Y_h of the bidirectional node 'lstm' \(LSTM\)"):
-        ll.import_onnx(path, output="Y_h")
+    net = ll.import_onnx(path, output="Y_h")
+    assert net["bilstm"].output_mode == "final"
+    X = np.random.default_rng(1).normal(size=(3, 6, 3)).astype(np.float32)
+    Y, Y_h = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": X.transpose(1, 0, 2)})
+    got = ll.predict(net, X)  # (N, 2H): [forward after x_T, backward after x_1]
+    assert np.abs(got - Y_h.transpose(1, 0, 2).reshape(3, 4)).max() < ATOL
+    assert np.abs(got - np.concatenate([Y[-1, 0], Y[0, 1]], -1)).max() < ATOL
+
+
+def test_the_last_step_of_a_reverse_node_is_refused(tmp_path):
+    path = lstm_with_two_outputs(tmp_path / "two.onnx", "reverse")
+    model = onnx.load(path)
+    last = onnx.helper.make_node("Gather", ["Y", "minus_one"], ["last"], name="last", axis=0)  # Y[-1]: (D, N, H), read x_T alone
+    model.graph.node.append(last)
+    model.graph.initializer.append(onnx.numpy_helper.from_array(np.array(-1, np.int64), "minus_one"))
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info("last", onnx.TensorProto.FLOAT, [1, "N", 2]))
+    onnx.save(model, tmp_path / "last.onnx")
+    with pytest.raises(ValueError, match=r"node 'last' \(Gather\) takes the last time step of a reverse node, whose output there has read x_T alone"):
+        ll.import_onnx(tmp_path / "last.onnx")
+    net = ll.import_onnx(path, output="Y_h")  # the final state: after reading back to x_1
+    assert net["lstm"].direction == "reverse" and net["lstm"].output_mode == "last"
+    X = np.random.default_rng(1).normal(size=(3, 6, 3)).astype(np.float32)
+    Y, Y_h = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": X.transpose(1, 0, 2)})
+    assert np.abs(ll.predict(net, X) - Y_h[0]).max() < ATOL and np.abs(Y_h[0] - Y[0, 0]).max() < ATOL
 
 
 @pytest.mark.parametrize(
     "attributes,message",
     [
-        ({"direction": "reverse"}, r"node 'rnn' \(LSTM\) has direction='reverse', which lstmlab has no one-way layer for"),
+        ({"direction": "backward"}, r"node 'rnn' \(LSTM\) has direction='backward'; ONNX defines 'forward', 'reverse' and 'bidirectional'"),
         ({"input_forget": 1}, r"node 'rnn' \(LSTM\) has input_forget=1, which lstmlab layers do not compute"),
         ({"clip": 1e9}, r"node 'rnn' \(LSTM\) has clip=1000000000.0"),
         ({"hidden_size": 3}, r"node 'rnn' \(LSTM\) has hidden_size=3 with W \(1, 8, 3\)"),
         ({"activation_alpha": [0.5]}, r"node 'rnn' \(LSTM\) has activations \['Sigmoid', 'Tanh', 'Tanh'\] \(alpha \[0.5"),
         ({"layout": 2}, r"node 'rnn' \(LSTM\) has layout=2; ONNX defines 0 and 1"),
     ],
-    ids=["reverse", "input_forget", "clip", "hidden_size", "unread-alpha", "layout"],
+    ids=["direction", "input_forget", "clip", "hidden_size", "unread-alpha", "layout"],
 )
 def test_every_lstm_attribute_lstmlab_would_not_compute_exactly_is_refused_by_name(attributes, message, tmp_path):
     H, rng = 2, np.random.default_rng(0)
@@ -565,7 +612,12 @@ def every_exportable_network():
     ]
     recurrent = [ll.sequence_input_layer(3), ll.lstm_projected_layer(6, 3, 2), ll.gru_layer(4, output_mode="last"), ll.fully_connected_layer(2)]
     pooled = [ll.sequence_input_layer(3), ll.rnn_layer(5, activation="relu", hidden_state=np.linspace(-1, 1, 5)), ll.lstm_layer(4), ll.global_average_pooling1d_layer()]
-    nets = [ll.Network(layers) for layers in (over_time, recurrent, pooled)]
+    both_ways = [
+        ll.sequence_input_layer(3), ll.bigru_layer(4, reset_gate_mode="recurrent-bias-after-multiplication"), ll.gru_layer(3, direction="reverse"),
+        ll.birnn_layer(3, hidden_state=np.linspace(-1, 1, 6)), ll.lstm_layer(4, direction="reverse"), ll.rnn_layer(2, direction="reverse", output_mode="last"),
+    ]
+    final = [ll.sequence_input_layer(3), ll.bilstm_layer(3, output_mode="final"), ll.fully_connected_layer(2)]
+    nets = [ll.Network(layers) for layers in (over_time, recurrent, pooled, both_ways, final)]
     for first_id in (1, 0):
         embedding = ll.word_embedding_layer(4, num_words=9, first_id=first_id)
         nets.append(ll.Network([ll.sequence_input_layer(1), embedding, ll.lstm_layer(3, output_mode="last"), ll.fully_connected_layer(2)]))
@@ -575,7 +627,7 @@ def every_exportable_network():
         nets[0]["batchnorm"].trained_variance.abs_()
     X = rng.normal(size=(3, 11, 3)).astype(np.float32)
     ids = rng.integers(0, 10, size=(3, 11, 1)).astype(np.float32)  # first_id=1: 0 is padding; first_id=0: the first word
-    return [(net, X) for net in nets[:3]] + [(nets[3], ids), (nets[4], ids.clip(0, 8))]
+    return [(net, X) for net in nets[:5]] + [(nets[5], ids), (nets[6], ids.clip(0, 8))]
 
 
 def test_every_exportable_layer_kind_reads_back_with_the_same_outputs(tmp_path):
@@ -585,6 +637,10 @@ def test_every_exportable_layer_kind_reads_back_with_the_same_outputs(tmp_path):
         assert np.abs(np.asarray(ll.predict(back, X)) - np.asarray(ll.predict(net, X))).max() < ATOL, [layer.kind for layer in net.layers]
         covered |= {layer.kind for layer in net.layers}
     assert covered == set(ll.onnx_io.EXPORTERS)
+    directions = {(layer.kind, layer.directions) for net, _ in every_exportable_network() for layer in net.layers if isinstance(layer, ll.layers.RecurrentLayer)}
+    assert {(kind, ("backward",)) for kind in ("lstm", "gru", "rnn")} <= directions  # and reverse layers read back as reverse
+    back = round_trip(every_exportable_network()[4][0], tmp_path)
+    assert back["bilstm"].output_mode == "final"
 
 
 class TorchTextClassifier(torch.nn.Module):
@@ -633,9 +689,12 @@ TORCH_EXPORTS = [
     (lambda: torch.nn.GRU(3, 5, batch_first=True), ["gru"]),
     (lambda: torch.nn.GRU(3, 5), ["gru"]),
     (lambda: torch.nn.GRU(3, 5, num_layers=2, bias=False), ["gru", "gru"]),
+    (lambda: torch.nn.GRU(3, 5, bidirectional=True, batch_first=True), ["bigru"]),
+    (lambda: torch.nn.GRU(3, 5, num_layers=2, bidirectional=True), ["bigru", "bigru"]),
     (lambda: torch.nn.RNN(3, 5, batch_first=True), ["rnn"]),
     (lambda: torch.nn.RNN(3, 5, nonlinearity="relu"), ["rnn"]),
     (lambda: torch.nn.RNN(3, 5, num_layers=2, bias=False, batch_first=True), ["rnn", "rnn"]),
+    (lambda: torch.nn.RNN(3, 5, nonlinearity="relu", bidirectional=True), ["birnn"]),
 ]
 
 
@@ -649,13 +708,6 @@ def test_torch_onnx_exports_read_back_with_torchs_outputs(make, kinds, last, tmp
     assert [layer.kind for layer in net.layers] == ["sequenceinput", *kinds, "fc", "softmax"]
     X = np.random.default_rng(8).normal(size=(3, 6, 3)).astype(np.float32)
     assert np.abs(ll.predict(net, X) - module.batch_first(X)).max() < ATOL
-
-
-def test_a_torch_bidirectional_gru_is_refused_by_name(tmp_path):
-    module = TorchClassifier(torch.nn.GRU(3, 5, bidirectional=True, batch_first=True))
-    torch_export(module, tmp_path / "torch.onnx")
-    with pytest.raises(ValueError, match=r"\(GRU\) is a bidirectional GRU, which lstmlab has no layer for; use a forward GRU, or a BiLSTM"):
-        ll.import_onnx(tmp_path / "torch.onnx")
 
 
 def dynamo_export(module, x, path, dims):

@@ -6,19 +6,21 @@ from .batchnorm import BatchNormalizationLayer
 from .convolution import Convolution1DLayer, Convolution2DLayer
 from .embedding import WordEmbeddingLayer
 from .frames import FlattenLayer, SequenceFoldingLayer, SequenceUnfoldingLayer
-from .gru import GRULayer
+from .gru import BiGRULayer, GRULayer
 from .lstm import BiLSTMLayer, LSTMLayer
 from .pooling import AveragePooling1DLayer, GlobalAveragePooling1DLayer, GlobalMaxPooling1DLayer, MaxPooling1DLayer
 from .projected import ProjectedLSTMLayer
 from .recurrent import RecurrentLayer
-from .rnn import RNNLayer
+from .rnn import BiRNNLayer, RNNLayer
 
 sequence_input_layer = SequenceInputLayer
 lstm_layer = LSTMLayer
 bilstm_layer = BiLSTMLayer
 lstm_projected_layer = ProjectedLSTMLayer
 gru_layer = GRULayer
+bigru_layer = BiGRULayer
 rnn_layer = RNNLayer
+birnn_layer = BiRNNLayer
 fully_connected_layer = FullyConnectedLayer
 softmax_layer = SoftmaxLayer
 sigmoid_layer = SigmoidLayer
@@ -42,7 +44,9 @@ CLASSES = (
     BiLSTMLayer,
     ProjectedLSTMLayer,
     GRULayer,
+    BiGRULayer,
     RNNLayer,
+    BiRNNLayer,
     FullyConnectedLayer,
     SoftmaxLayer,
     SigmoidLayer,
@@ -66,7 +70,9 @@ FACTORIES = (
     "bilstm_layer",
     "lstm_projected_layer",
     "gru_layer",
+    "bigru_layer",
     "rnn_layer",
+    "birnn_layer",
     "fully_connected_layer",
     "softmax_layer",
     "sigmoid_layer",

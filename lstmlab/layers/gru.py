@@ -19,7 +19,7 @@ import torch
 from .._checks import check_choice
 from ..initializers import BIAS_INITIALIZERS
 from .edits import ALL, NO_EDIT
-from .recurrent import RecurrentLayer, packed
+from .recurrent import RecurrentLayer
 
 RESET_GATE_MODES = ("after-multiplication", "before-multiplication", "recurrent-bias-after-multiplication")
 
@@ -35,7 +35,8 @@ class GRULayer(RecurrentLayer):
         input_weights: W, (3H, C), rows in gate order r, z, n. recurrent_weights: R, (3H, H).
         bias: b, (3H,), or (6H,) with "recurrent-bias-after-multiplication".
         bias_initializer: "zeros" (default) | "narrow-normal" | "ones" | a callable.
-        Factors are a scalar or 3 values (r, z, n). The other options are `LSTMLayer`'s.
+        Factors are a scalar or 3 values (r, z, n). The other options (output_mode, direction, ...)
+            are `LSTMLayer`'s.
 
     >>> import torch, lstmlab as ll
     >>> ll.gru_layer(4, input_size=2, output_mode="last")(torch.zeros(3, 7, 2)).shape
@@ -48,12 +49,14 @@ class GRULayer(RecurrentLayer):
     quantities = ("r", "z", "n", "h")
     bias_initializers = BIAS_INITIALIZERS
     torch_module = torch.nn.GRU
+    kernel = staticmethod(torch.gru)
 
     def __init__(
         self,
         num_hidden_units,
         *,
         output_mode="sequence",
+        direction="forward",
         reset_gate_mode="after-multiplication",
         has_state_inputs=False,
         has_state_outputs=False,
@@ -81,6 +84,7 @@ class GRULayer(RecurrentLayer):
             bias_blocks=2 if reset_gate_mode == "recurrent-bias-after-multiplication" else 1,
             input_size=input_size,
             output_mode=output_mode,
+            direction=direction,
             has_state_inputs=has_state_inputs,
             has_state_outputs=has_state_outputs,
             state_activation_function=state_activation_function,
@@ -153,21 +157,6 @@ class GRULayer(RecurrentLayer):
             hs.append(h)
         return torch.stack(hs), (h,)  # (T, B, H)
 
-    def _fused(self, x, states, lengths=None, direction=None):
-        """torch's fused GRU kernel: its r, z, n rows are ours; b_ih = b_W and b_hh = b_R.
-
-        With lengths, each sequence's real steps come first and the kernel runs packed. direction:
-        as in `LSTMLayer._fused`; a GRU layer has one, 0.
-        """
-        B, H = x.shape[1], self.num_hidden_units
-        W, R, b = self.direction_parameters(direction or 0)
-        weights, h0 = [W, R, *self.split_bias(b)], states[0][None].contiguous()
-        if lengths is None:
-            y, h_n = torch.gru(x, h0, weights, True, 1, 0.0, self.training, False, False)
-        else:
-            y, h_n = packed(torch.gru, x, lengths, h0, weights, self.training, False)
-        return y, (h_n[0].reshape(B, H),)
-
     def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
         """All steps at once from h_{t-1}: no recurrence is left to solve for a GRU.
 
@@ -178,3 +167,17 @@ class GRULayer(RecurrentLayer):
         Wx, Rh, R_n = self._parts(x, h_prev, W, R, b)  # each part (B, T, H)
         r, z, n, h = self.equations(Wx, Rh, h_prev, R_n, edit)
         return {"r": r[..., units], "z": z[..., units], "n": n[..., units], "h": h[..., units]}
+
+
+class BiGRULayer(GRULayer):
+    """Bidirectional GRU: one GRU reads the sequence forward, a second one reads it backward.
+
+    Takes the options of `GRULayer`; as `BiLSTMLayer` (see there what output_mode="last" and
+    has_state_outputs give), parameters stack the two directions, forward first: W (6H, C),
+    R (6H, H), b (6H,), or (12H,) with "recurrent-bias-after-multiplication" (each direction's
+    input bias then its recurrent bias), initial state (2H,). As torch.nn.GRU(bidirectional=True).
+    MATLAB has no such layer.
+    """
+
+    kind = "bigru"
+    num_directions = 2

@@ -26,7 +26,7 @@ from ..initializers import BIAS_INITIALIZERS
 from ..scan import linear_recurrence
 from . import loop_kernel
 from .edits import ALL, NO_EDIT
-from .recurrent import RecurrentLayer, packed
+from .recurrent import RecurrentLayer
 
 CHECKED_EVERY = 10  # `LSTMLayer.check`: one step in ten, where the compiled loop recorded
 
@@ -37,7 +37,15 @@ class LSTMLayer(RecurrentLayer):
     Args:
         num_hidden_units: H, the size of the hidden and cell states.
         output_mode: "sequence" (default) outputs h_t for every step, (B, T, H);
-            "last" outputs the last step only, (B, H).
+            "last" outputs the last step only, (B, H) (with direction="reverse": the final state);
+            "final" outputs the final hidden state, (B, D*H), each direction's state after the last
+            step it reads (torch's h_n, ONNX's Y_h): "last" of a one-way layer, and for a
+            bidirectional one [h_forward after x_T, h_backward after x_1].
+        direction: "forward" (default) reads x_1 to x_T; "reverse" reads x_T back to x_1, as ONNX's
+            direction="reverse" and a BiLSTM's backward half do (MATLAB and torch have no such
+            option): h_t then sums up x_t..x_T, and output_mode="last" gives the final state, after
+            x_1 (ONNX's Y_h). On a padded mini-batch each sequence is read from its last real step
+            with frozen padding (a mask), as it is alone; without one, from the padding's end.
         has_state_inputs: if True the layer is called as layer(x, h0, c0) with states (B, H).
         has_state_outputs: if True the layer also returns its final h and c, each (B, H).
         state_activation_function: sigma_s, "tanh" (default) | "softsign" | "relu".
@@ -69,6 +77,7 @@ class LSTMLayer(RecurrentLayer):
     state_names = ("hidden", "cell")
     quantities = ("i", "f", "g", "o", "c", "h")
     torch_module = torch.nn.LSTM
+    kernel = staticmethod(torch.lstm)
     bias_initializers = ("unit-forget-gate", *BIAS_INITIALIZERS)
 
     def __init__(
@@ -76,6 +85,7 @@ class LSTMLayer(RecurrentLayer):
         num_hidden_units,
         *,
         output_mode="sequence",
+        direction="forward",
         has_state_inputs=False,
         has_state_outputs=False,
         state_activation_function="tanh",
@@ -101,6 +111,7 @@ class LSTMLayer(RecurrentLayer):
             num_hidden_units,
             input_size=input_size,
             output_mode=output_mode,
+            direction=direction,
             has_state_inputs=has_state_inputs,
             has_state_outputs=has_state_outputs,
             state_activation_function=state_activation_function,
@@ -176,25 +187,6 @@ class LSTMLayer(RecurrentLayer):
             hs.append(h)
         return torch.stack(hs), (h, c)  # (T, B, H)
 
-    def _fused(self, x, states, lengths=None, direction=None):
-        """torch's fused LSTM kernel on our parameters: its i, f, g, o rows are ours, b_hh = 0.
-
-        With lengths, each sequence's real steps come first and the kernel runs packed. direction:
-        None runs every direction; 0 or 1 runs that one alone, on x already in its own time order.
-        """
-        directions = range(self.num_directions) if direction is None else [direction]
-        D, H, B = len(directions), self.num_hidden_units, x.shape[1]
-        h0, c0 = (s.reshape(B, D, H).transpose(0, 1).contiguous() for s in states)  # (D, B, H)
-        weights = []
-        for d in directions:
-            W, R, b = self.direction_parameters(d)
-            weights += [W, R, b, torch.zeros_like(b)]
-        if lengths is None:
-            y, h_n, c_n = torch.lstm(x, (h0, c0), weights, True, 1, 0.0, self.training, D == 2, False)  # y (T, B, D*H)
-        else:
-            y, h_n, c_n = packed(torch.lstm, x, lengths, (h0, c0), weights, self.training, D == 2)
-        return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in (h_n, c_n))
-
     def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
         """All steps of one direction at once, given h_{t-1}: one matrix product, then a scan for c.
 
@@ -247,7 +239,7 @@ class LSTMLayer(RecurrentLayer):
         first = (t == 0)[:, None, None]  # where the start state comes in
         errors = []
         for d, k in enumerate(kept):
-            xd = x.transpose(0, 1) if d == 0 else x.transpose(0, 1).flip(0)  # (T, B, C), the direction's own time
+            xd = x.transpose(0, 1).flip(0) if self.reads_backward(d) else x.transpose(0, 1)  # (T, B, C), the direction's own time
             h0, c0 = self._direction_states(states, d)
             h_prev = torch.where(first, h0, k["h"][(t - 1).clamp(min=0)])  # (K, B, H)
             c_prev = torch.where(first, c0, k["c"][(t - 1).clamp(min=0)])
@@ -255,7 +247,7 @@ class LSTMLayer(RecurrentLayer):
             again = self._explain(xh, (h_prev.view(-1, H), c_prev.view(-1, H)), ALL, *self.direction_parameters(d))
             again = {q: v.view(len(t), B, H) for q, v in again.items()}
             if mask is not None:  # a padded step carries the state (the gates were computed, and not used)
-                real = (mask.T if d == 0 else mask.T.flip(0))[t][..., None]  # (K, B, 1)
+                real = (mask.T.flip(0) if self.reads_backward(d) else mask.T)[t][..., None]  # (K, B, 1)
                 again["c"], again["h"] = torch.where(real, again["c"], c_prev), torch.where(real, again["h"], h_prev)
             gates = k["gates"][t].unflatten(-1, (4, H))  # (K, B, 4, H)
             recorded = {"i": gates[:, :, 0], "f": gates[:, :, 1], "g": gates[:, :, 2], "o": gates[:, :, 3], "c": k["c"][t], "h": k["h"][t]}
@@ -274,8 +266,8 @@ class BiLSTMLayer(LSTMLayer):
     output_mode="last" the layer returns that concatenation at the last step T (as MATLAB does):
     the forward half has read the whole sequence, but the backward half has read only x_T, since
     the backward pass starts there. To summarise the whole sequence in both directions use
-    has_state_outputs=True: the final hidden state holds the backward state after it has read
-    back to x_1.
+    output_mode="final" (or has_state_outputs=True): the final hidden state holds the backward
+    state after it has read back to x_1.
     """
 
     kind = "bilstm"

@@ -1,9 +1,14 @@
-"""What LSTM, BiLSTM and GRU layers share: options, parameters, states and directions.
+"""What the LSTM, GRU and RNN layers (one-way or bidirectional) share: options, parameters, states and directions.
 
 The equations of each layer live in `lstm.py` and `gru.py`. This module handles the rest:
 checking options, creating parameters (MATLAB layout: rows grouped by gate, forward direction
 first), the initial states that `reset_state` returns to, running each direction, and choosing
 between torch's fused kernel and the readable step-by-step loop.
+
+Directions: a one-way layer reads the sequence forward, or, with direction="reverse", from its end
+(ONNX's direction="reverse"; MATLAB and torch have no such layer); a bidirectional layer does both.
+A direction that reads from the end ("backward") runs exactly as a bidirectional layer's backward
+half: the same equations on each sequence's steps in reverse order.
 """
 
 import warnings
@@ -28,12 +33,14 @@ class RecurrentLayer(Layer):
     bias_initializers = ()
     num_directions = 1
     torch_module = None  # the torch.nn module with the same equations, for to_torch
+    kernel = None  # torch's fused function of those equations (torch.lstm, torch.gru, ...), for `_fused`
 
     def __init__(
         self,
         num_hidden_units,
         *,
         bias_blocks=1,
+        direction="forward",
         input_size,
         output_mode,
         has_state_inputs,
@@ -55,7 +62,13 @@ class RecurrentLayer(Layer):
         where = f"{self.kind}_layer"
         self.bias_blocks = bias_blocks  # 2 when the bias holds an input and a recurrent part (GRU)
         self.num_hidden_units = H = check_positive_int(num_hidden_units, "num_hidden_units", where)
-        self.output_mode = check_choice(output_mode, "output_mode", ("sequence", "last"), where)
+        self.output_mode = check_choice(output_mode, "output_mode", ("sequence", "last", "final"), where)
+        self.direction = check_choice(direction, "direction", ("forward", "reverse"), where)
+        if self.direction == "reverse" and self.num_directions == 2:
+            raise ValueError(
+                f"{where}: direction='reverse' makes a one-way layer read the sequence from its end; a {self.kind} layer "
+                f"reads both ways already. Drop direction, or use the one-way layer with direction='reverse'."
+            )
         self.has_state_inputs = check_bool(has_state_inputs, "has_state_inputs", where)
         self.has_state_outputs = check_bool(has_state_outputs, "has_state_outputs", where)
         self.state_activation_function = check_choice(
@@ -175,6 +188,18 @@ class RecurrentLayer(Layer):
     def l2_factors(self):
         return {name: self._per_row(f, name) for name, f in self.l2_factor.items()}
 
+    @property
+    def directions(self):
+        """The name of each direction, in the order of the parameters' blocks: ("forward",),
+        ("backward",) for a one-way layer with direction="reverse", or ("forward", "backward")."""
+        if self.num_directions == 2:
+            return ("forward", "backward")
+        return ("backward",) if self.direction == "reverse" else ("forward",)
+
+    def reads_backward(self, d):
+        """Whether direction d (the index of its parameter block) reads the sequence from its end."""
+        return self.directions[d] == "backward"
+
     # --- states --------------------------------------------------------------------------------------
 
     def fast_steps(self, x, states):
@@ -226,7 +251,7 @@ class RecurrentLayer(Layer):
     # --- forward ----------------------------------------------------------------------------------
 
     def forward(self, x, *state_inputs, mask=None):
-        """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last".
+        """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last" or "final".
 
         With has_state_outputs=True also returns the final states, each (B, D*H). A mask (B, T),
         True on real steps, freezes the state over padded steps (see `run`).
@@ -239,10 +264,16 @@ class RecurrentLayer(Layer):
         """What the layer hands on, from the full output sequence y (B, T, D*H) and the final states.
 
         output_mode="last" takes the last step; with frozen padding (a mask), each sequence's last
-        real step, so that padding on either side changes nothing.
+        real step, so that padding on either side changes nothing. output_mode="final" takes the final
+        hidden state: each direction's state after the last step it reads (torch's h_n, ONNX's Y_h);
+        the same as "last" but for a direction that reads backward, whose final state is its output at
+        the first (real) step. A one-way layer with direction="reverse" hands on its final state with
+        "last" too: what it has read last is x_1.
         """
         if self.output_mode == "sequence":
             out = y
+        elif self.output_mode == "final" or self.direction == "reverse":
+            out = final[0]  # (B, D*H): forward after its last real step, backward after its first
         elif mask is None:
             out = y[:, -1]  # (B, D*H)
         else:
@@ -274,7 +305,7 @@ class RecurrentLayer(Layer):
         with warnings.catch_warnings():
             # cuDNN copies our weights into its own buffer on each call and says so
             warnings.filterwarnings("ignore", message="RNN module weights are not part")
-            if self.uses_fused_kernel and edits is None and kept is None:
+            if self.uses_fused_kernel and edits is None and kept is None and self.direction == "forward":
                 y, final = self._fused(x, states) if keep is None else self._fused_frozen(x, states, keep)
             else:
                 y, final = self._each_direction(x, states, keep, edits, fused=self.fast_steps(x, states), kept=kept)
@@ -297,7 +328,7 @@ class RecurrentLayer(Layer):
         return [piece for piece in ((0, first, False), (first, stop, True), (stop, T, False)) if piece[0] < piece[1]]
 
     def _each_direction(self, x, states, keep=None, edits=None, fused=False, kept=None):
-        """Run each direction on its own, the backward one reading time reversed: piece by piece
+        """Run each direction on its own, a backward one reading time reversed: piece by piece
         (`pieces`), each piece starting from the states where the one before it ended.
 
         x (T, B, C); keep (T, B) or None; edits: one `Edit` per direction (None: no intervention);
@@ -307,7 +338,8 @@ class RecurrentLayer(Layer):
         recording = {} if kept is None else {"kept": kept}  # asked only of a layer that `records`
         outputs, finals = [], []
         for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
-            xd, keep_d = (x, keep) if d == 0 else (x.flip(0), None if keep is None else keep.flip(0))
+            backward = self.reads_backward(d)
+            xd, keep_d = (x.flip(0), None if keep is None else keep.flip(0)) if backward else (x, keep)
             state, ys = self._direction_states(states, d), []
             parameters = self.direction_parameters(d)
             for start, stop, loop in self.pieces(len(x), edit.span(len(x)), fused):
@@ -320,10 +352,32 @@ class RecurrentLayer(Layer):
                     y, state = self._fused_frozen(x_piece, state, keep_piece, direction=d)
                 ys.append(y)
             y = ys[0] if len(ys) == 1 else torch.cat(ys)  # (T, B, H)
-            outputs.append(y if d == 0 else y.flip(0))
+            outputs.append(y.flip(0) if backward else y)
             finals.append(state)
         y = outputs[0] if len(outputs) == 1 else torch.cat(outputs, -1)
         return y, tuple(s[0] if len(s) == 1 else torch.cat(s, -1) for s in zip(*finals))
+
+    def _fused(self, x, states, lengths=None, direction=None):
+        """torch's fused kernel on our parameters: its gate rows are ours, b_ih = b_W and b_hh = b_R
+        (`split_bias`: zero for an LSTM, whose one bias torch's kernel takes as b_ih).
+
+        With lengths, each sequence's real steps come first and the kernel runs packed. direction:
+        None runs every direction (torch's bidirectional kernel reads the second one from the end);
+        0 or 1 runs that one alone, on x already in its own time order.
+        """
+        directions = range(self.num_directions) if direction is None else [direction]
+        D, H, B = len(directions), self.num_hidden_units, x.shape[1]
+        hx = tuple(s.reshape(B, D, H).transpose(0, 1).contiguous() for s in states)  # each (D, B, H)
+        hx = hx if len(hx) > 1 else hx[0]  # an LSTM's (h0, c0); one tensor for the others
+        weights = []
+        for d in directions:
+            W, R, b = self.direction_parameters(d)
+            weights += [W, R, *self.split_bias(b)]
+        if lengths is None:
+            y, *final = self.kernel(x, hx, weights, True, 1, 0.0, self.training, D == 2, False)  # y (T, B, D*H)
+        else:
+            y, *final = packed(self.kernel, x, lengths, hx, weights, self.training, D == 2)
+        return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in final)
 
     def _fused_frozen(self, x, states, keep, direction=None):
         """The fused kernel with frozen padding: each sequence's real steps are moved to the start,
@@ -369,14 +423,15 @@ class RecurrentLayer(Layer):
             mask = None  # nothing padded: nothing frozen
         recorded = []
         for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
-            keep = None if mask is None else (mask if d == 0 else mask.flip(1))
+            backward = self.reads_backward(d)
+            keep = None if mask is None else (mask.flip(1) if backward else mask)
             padded = None if keep is None else ~keep[..., None]
             if kept:  # as the loop computed them, h and c carried over padded steps
                 q = {name: v[..., units] for name, v in self._unpack(kept[d]).items()}
             else:
                 start = self._direction_states(states, d)
                 h = y[..., d * H : (d + 1) * H]  # (B, T, H)
-                xd, hd = (x, h) if d == 0 else (x.flip(1), h.flip(1))
+                xd, hd = (x.flip(1), h.flip(1)) if backward else (x, h)
                 xh = x.new_empty(B, T, C + H)  # (B, T, C+H): [x_t, h_{t-1}] for every t, in one buffer
                 xh[..., :C] = xd  # (B, T, C)
                 xh[:, 0, C:] = start[0]  # (B, H): h before the first step
@@ -391,7 +446,7 @@ class RecurrentLayer(Layer):
                 for name in q:
                     if name not in ("c", "h"):
                         q[name].masked_fill_(padded, float("nan"))
-            recorded.append(q if d == 0 else {k: v.flip(1) for k, v in q.items()})
+            recorded.append({k: v.flip(1) for k, v in q.items()} if backward else q)
         return recorded
 
     def _units_text(self):
@@ -404,6 +459,7 @@ class RecurrentLayer(Layer):
             "output_mode": self.output_mode,
             "has_state_inputs": self.has_state_inputs,
             "has_state_outputs": self.has_state_outputs,
+            **({"direction": self.direction} if self.num_directions == 1 else {}),
             "state_activation_function": self.state_activation_function,
             "gate_activation_function": self.gate_activation_function,
             "input_size": self.input_size,
@@ -421,6 +477,7 @@ class RecurrentLayer(Layer):
             self._units_text(),
             f"input size {size}",
             f"output_mode={self.output_mode!r}",
+            *([f"direction={self.direction!r}"] if self.direction == "reverse" else []),
             f"gate {self.gate_activation_function}, state {self.state_activation_function}",
             "fused kernel" if self.uses_fused_kernel else "step loop",
         ]
@@ -437,6 +494,12 @@ class RecurrentLayer(Layer):
         back is `ll.from_torch` (`lstmlab.interop`).
         """
         who = self.name or self.kind
+        if self.direction == "reverse":
+            raise ValueError(
+                f"to_torch: layer {who!r} has direction='reverse', which torch's modules do not have (a torch module reads "
+                f"forward, or both ways with bidirectional=True); run the module on the sequence flipped in time, "
+                f"x.flip(1), to compute what this layer computes."
+            )
         if not self.uses_fused_kernel:
             raise ValueError(
                 f"to_torch: layer {who!r} uses {self._equations_text()}; torch's modules compute only sigmoid gates, tanh "

@@ -19,7 +19,7 @@ import torch
 from .._checks import check_choice
 from ..initializers import BIAS_INITIALIZERS
 from .edits import ALL, NO_EDIT
-from .recurrent import RecurrentLayer, packed
+from .recurrent import RecurrentLayer
 
 ACTIVATIONS = ("tanh", "relu")  # torch.nn.RNN's nonlinearity
 KERNELS = {"tanh": torch.rnn_tanh, "relu": torch.rnn_relu}
@@ -32,7 +32,10 @@ class RNNLayer(RecurrentLayer):
         num_hidden_units: H, the size of the hidden state.
         activation: sigma, "tanh" (default) | "relu" (torch.nn.RNN's nonlinearity).
         output_mode: "sequence" (default) outputs h_t for every step, (B, T, H);
-            "last" outputs the last step only, (B, H).
+            "last" outputs the last step only, (B, H) (with direction="reverse": the final state);
+            "final" the final hidden state (see `LSTMLayer`).
+        direction: "forward" (default) | "reverse": read the sequence from its end, as
+            `LSTMLayer`'s direction.
         has_state_inputs: if True the layer is called as layer(x, h0) with h0 (B, H).
         has_state_outputs: if True the layer also returns its final h, (B, H).
         input_weights_initializer: "glorot" (default) | "he" | "orthogonal" | "narrow-normal" |
@@ -64,6 +67,7 @@ class RNNLayer(RecurrentLayer):
         *,
         activation="tanh",
         output_mode="sequence",
+        direction="forward",
         has_state_inputs=False,
         has_state_outputs=False,
         input_weights_initializer="glorot",
@@ -87,6 +91,7 @@ class RNNLayer(RecurrentLayer):
             num_hidden_units,
             input_size=input_size,
             output_mode=output_mode,
+            direction=direction,
             has_state_inputs=has_state_inputs,
             has_state_outputs=has_state_outputs,
             state_activation_function=activation,
@@ -121,11 +126,16 @@ class RNNLayer(RecurrentLayer):
         return functools.partial(torch.nn.RNN, nonlinearity=self.activation)
 
     @property
+    def kernel(self):
+        """torch.rnn_tanh or torch.rnn_relu, for `_fused`."""
+        return KERNELS[self.activation]
+
+    @property
     def uses_fused_kernel(self):
         return True  # torch.rnn_tanh and torch.rnn_relu compute both activations
 
     def _layout_hint(self, columns=""):
-        return " (rows: num_hidden_units)"
+        return " (rows: forward then backward, num_hidden_units each)" if self.num_directions == 2 else " (rows: num_hidden_units)"
 
     def _equations_text(self):
         return f"activation {self.activation!r}"
@@ -137,7 +147,8 @@ class RNNLayer(RecurrentLayer):
 
     def describe(self):
         size = "auto" if self.input_size == "auto" else self.input_size
-        parts = [self._units_text(), f"input size {size}", f"output_mode={self.output_mode!r}", f"activation {self.activation}", "fused kernel"]
+        parts = [self._units_text(), f"input size {size}", f"output_mode={self.output_mode!r}"]
+        parts += [*([f"direction={self.direction!r}"] if self.direction == "reverse" else []), f"activation {self.activation}", "fused kernel"]
         if self.has_state_inputs or self.has_state_outputs:
             parts.append(f"state inputs={self.has_state_inputs}, outputs={self.has_state_outputs}")
         return ", ".join(parts)
@@ -164,19 +175,20 @@ class RNNLayer(RecurrentLayer):
             hs.append(h)
         return torch.stack(hs), (h,)  # (T, B, H)
 
-    def _fused(self, x, states, lengths=None, direction=None):
-        """torch's fused kernel: b_ih = b and b_hh = 0. lengths, direction: as in `GRULayer._fused`."""
-        B, H = x.shape[1], self.num_hidden_units
-        W, R, b = self.direction_parameters(direction or 0)
-        weights, h0, kernel = [W, R, *self.split_bias(b)], states[0][None].contiguous(), KERNELS[self.activation]
-        if lengths is None:
-            y, h_n = kernel(x, h0, weights, True, 1, 0.0, self.training, False, False)
-        else:
-            y, h_n = packed(kernel, x, lengths, h0, weights, self.training, False)
-        return y, (h_n[0].reshape(B, H),)
-
     def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
         """All steps at once from h_{t-1}: xh (B, T, C+H) holds [x_t, h_{t-1}] for every step."""
         C = xh.shape[2] - self.num_hidden_units
         a, h = self.equations(xh[..., :C], xh[..., C:], W, R, b, edit)  # each (B, T, H)
         return {"a": a[..., units], "h": h[..., units]}
+
+
+class BiRNNLayer(RNNLayer):
+    """Bidirectional plain recurrent layer: one reads the sequence forward, a second one backward.
+
+    Takes the options of `RNNLayer`; as `BiLSTMLayer` (see there what output_mode="last" and
+    has_state_outputs give), parameters stack the two directions, forward first: W (2H, C),
+    R (2H, H), b (2H,), initial state (2H,). As torch.nn.RNN(bidirectional=True).
+    """
+
+    kind = "birnn"
+    num_directions = 2

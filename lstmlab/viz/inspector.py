@@ -31,7 +31,7 @@ def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward",
     if not 0 <= sequence < len(sequences):
         raise ValueError(f"{where}: sequence must be in 0..{len(sequences) - 1}; got {sequence!r}.")
     lstm = net[layer]
-    check_choice(direction, "direction", ["forward", "backward"][: lstm.num_directions], where)
+    check_choice(direction, "direction", lstm.directions, where)
     check_choice(unit, "unit", range(lstm.num_hidden_units), where)
     options = {"mini_batch_size": mini_batch_size, "freeze_padding": freeze_padding}
     index = [l.name for l in net.layers].index(layer)
@@ -43,10 +43,10 @@ def step_numbers(net, X, layer, sequence=0, step=0, unit=0, direction="forward",
         recording = record(net, sequences, layers=[layer], **options)
     recorded = recording[layer]
     arrays = recorded.directions[direction].arrays  # {q: (N, S, H)}
-    d = 0 if direction == "forward" else 1
+    d = lstm.directions.index(direction)
     W, R, b = (p.detach().double().cpu().numpy() for p in lstm.direction_parameters(d))
     H = lstm.num_hidden_units
-    previous = step - 1 if d == 0 else step + 1
+    previous = step + 1 if lstm.reads_backward(d) else step - 1
     if 0 <= previous < len(recorded.steps) and not np.isnan(arrays["h"][sequence, previous]).any():
         h_prev, c_prev = arrays["h"][sequence, previous].astype(float), arrays["c"][sequence, previous].astype(float)
     else:  # the first step this direction read: the layer's initial states
