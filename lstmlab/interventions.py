@@ -55,12 +55,12 @@ import numpy as np
 import torch
 
 from ._checks import check_choice, check_indices
-from .layers import GRULayer, LSTMLayer, RecurrentLayer
+from .layers import GRULayer, LSTMLayer, RecurrentLayer, RNNLayer
 from .layers.edits import ALL, Action, Edit
 from .network import evaluating, prepare
 from .runner import run_batches
 
-QUANTITIES = tuple(dict.fromkeys(LSTMLayer.quantities + GRULayer.quantities))  # i, f, g, o, c, h, r, z, n
+QUANTITIES = tuple(dict.fromkeys(LSTMLayer.quantities + GRULayer.quantities + RNNLayer.quantities))  # i, f, g, o, c, h, r, z, n, a
 DIRECTIONS = ("forward", "backward")
 ACTIONS = ("set", "scale", "add", "fn", "source")
 
@@ -104,7 +104,7 @@ class Intervention:
             raise TypeError(f"{where}: layer must be the name of a recurrent layer, a string such as 'lstm'; got {self.layer!r}.")
         if self.quantity not in QUANTITIES:
             raise ValueError(
-                f"{where}: quantity must be one of 'i', 'f', 'g', 'o', 'c', 'h' (LSTM, BiLSTM) or 'r', 'z', 'n', 'h' (GRU); "
+                f"{where}: quantity must be one of 'i', 'f', 'g', 'o', 'c', 'h' (LSTM, BiLSTM), 'r', 'z', 'n', 'h' (GRU) or 'a', 'h' (plain RNN); "
                 f"got {self.quantity!r}."
             )
         check_choice(self.direction, "direction", DIRECTIONS, where)

@@ -92,6 +92,18 @@ def test_an_intervention_on_h_runs_the_step_loop(rng):
     np.testing.assert_allclose(tr["rnn"].h[0, 3], expected, atol=1e-10, rtol=0)
 
 
+def test_an_intervention_on_the_pre_activation_a(rng):
+    net = shaken(ll.Network([ll.sequence_input_layer(C), ll.rnn_layer(H)]).double(), rng)
+    X = rng.normal(size=(1, T, C))
+    tr = ll.trace(net, X, interventions=[ll.Intervention("rnn", "a", units=[1], steps=[2], add=5.0)])
+    W, R, b = numpy_params(net["rnn"])
+    h = ref.rnn_sequence(X[0, :2], W, R, b).h[1]
+    a = X[0, 2] @ W.T + h @ R.T + b
+    a[1] += 5.0  # what the intervention adds
+    np.testing.assert_allclose(tr["rnn"].a[0, 2], a, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(tr["rnn"].h[0, 2], np.tanh(a), atol=1e-10, rtol=0)
+
+
 def test_save_load_and_the_network_table(rng, tmp_path):
     net = shaken(ll.Network([ll.sequence_input_layer(C), ll.rnn_layer(H, activation="relu", output_mode="last", bias_learn_rate_factor=2), ll.fully_connected_layer(2)]), rng)
     net.save(tmp_path / "rnn.npz")
