@@ -26,13 +26,13 @@ or batch first (see `import_onnx`); the imported network always takes batch-firs
 """
 
 import math
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import saving
 from ._version import __version__
 from .layers import (
     AveragePooling1DLayer,
@@ -387,14 +387,7 @@ def export_onnx(net, path):
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"export_onnx: the folder {path.parent} does not exist; create it first or give another path.")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")  # beside path: the rename stays on one disk
-    try:
-        with open(temporary, "wb") as f:
-            f.write(model.SerializeToString())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    saving.write(path, lambda f: f.write(model.SerializeToString()))  # whole or not at all, as net.save writes
 
 
 # ============================================================================================
