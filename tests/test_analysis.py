@@ -5,7 +5,7 @@ import pytest
 
 import lstmlab as ll
 
-LESSONS = {  # the networks that notebooks/02..08 build
+LESSONS = {  # the networks that lessons 02-07 and 13 build
     "04 Japanese Vowels": lambda: [ll.sequence_input_layer(12, normalization="zscore"), ll.lstm_layer(100, output_mode="last"),
                                    ll.fully_connected_layer(9), ll.softmax_layer()],
     "05 BiLSTM": lambda: [ll.sequence_input_layer(12, normalization="zscore"), ll.bilstm_layer(16),

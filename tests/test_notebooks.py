@@ -135,3 +135,17 @@ def test_the_student_edition_is_the_lessons_without_their_solutions(tmp_path, ca
         notebooks.student_edition(out, out)
     with pytest.raises(ValueError, match=r"student-edition: .*empty holds no .ipynb lessons"):
         notebooks.student_edition(tmp_path / "empty", out)
+
+
+def test_the_index_lists_every_lesson_in_file_order_under_its_own_title():
+    """The index's table, its course plan and the files agree: file order is course order."""
+    index = nbformat.read(LESSONS[0], as_version=4).cells[0].source
+    rows = re.findall(r"^\| \[(\d+) · ([^\]]+)\]\((\S+\.ipynb)\)", index, flags=re.M)
+    assert [name for _, _, name in rows] == [p.name for p in LESSONS[1:]], "the index and notebooks/ list different lessons"
+    for number, title, name in rows:
+        assert name.startswith(f"{int(number):02d}_"), f"the index numbers {name} as lesson {number}"
+        heading = nbformat.read(LESSONS[0].parent / name, as_version=4).cells[0].source.splitlines()[0]
+        assert heading.startswith(f"# {number} · {title}"), f"{name} opens with {heading!r}, the index calls it {number} · {title}"
+    weeks = re.findall(r"^\| (?:\d+|\(after the course\)) \| ([\d, ]+) \|", index, flags=re.M)
+    planned = [int(n) for week in weeks for n in week.split(",")]
+    assert planned == list(range(1, len(rows) + 1)), f"the course plan reads the lessons as {planned}"

@@ -9,7 +9,7 @@ MATLAB has no such layer. This one follows torch.nn.RNN with one bias: torch's t
 ever appear as their sum, so b = b_ih + b_hh (`ll.from_torch` adds them; `to_torch` exports
 b_ih = b, b_hh = 0). Both activations run torch's fused kernel (torch.rnn_tanh, torch.rnn_relu);
 an intervention runs the step loop, `_loop`, these two lines in torch. It is the recurrence that
-LSTM and GRU gates were invented to tame: lesson 09 shows why.
+LSTM and GRU gates were invented to tame: lesson 8 shows why.
 """
 
 import functools
