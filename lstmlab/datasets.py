@@ -11,6 +11,7 @@ seed always gives the same data.
     co2()                  forecasting, real              weekly CO2 at Mauna Loa, 1958-2001, a pandas Series
     moving_digits()        image sequences, generated     (T, H, W, 1) videos of a real 8x8 digit, 10 classes
     short_reviews()        token sequences, generated     (T,) word ids of one-line reviews, 2 opinions
+    first_sign()           sequence-to-label, generated   (N, T, 1) noise after a first value of +1 or -1, 2 signs
     python_source()        text, real                     Python's standard library source: train, validation, test
     python_char_lm()       a trained model                a character LSTM trained on python_source(), and its Vocabulary
 
@@ -471,6 +472,44 @@ def _review(rng, max_clauses):
             opinion = int((polarity * (-1 if negated else 1)) > 0)
     return words, opinion
 
+
+
+# --- The first sign (a long memory, for the plain RNN against the LSTM) ------------------------------
+
+SIGNS = ("negative", "positive")
+
+
+def first_sign(num_sequences=600, length=80, *, noise=0.5, seed=0):
+    """Remember the first value of a sequence to its end: the class is its sign.
+
+    The first value of each sequence is +1 or -1 (drawn at random, each with probability 1/2);
+    the length - 1 values after it are Gaussian noise of standard deviation `noise`. Only the first
+    step tells the classes apart, so a network that reads the last step must carry it through
+    every step after: a test of how far back a recurrent network's gradient reaches (lessons 8, 9).
+
+    Args:
+        num_sequences: how many sequences. Default 600.
+        length: the number of time steps T of each, at least 1. Default 80.
+        noise: the standard deviation of the values after the first, finite and >= 0. Default 0.5.
+        seed: a non-negative integer; the same seed gives the same data. Default 0.
+
+    Returns:
+        X: float32 array (N, T, 1), all sequences of the same length.
+        y: pandas.Categorical, categories "negative", "positive": the sign of X[n, 0, 0].
+
+    >>> X, y = first_sign(3, 5, seed=1)
+    >>> X.shape, list(y), X[:, 0, 0].tolist()
+    ((3, 5, 1), ['negative', 'positive', 'positive'], [-1.0, 1.0, 1.0])
+    """
+    where = "first_sign"
+    num_sequences = check_positive_int(num_sequences, "num_sequences", where)
+    length = check_positive_int(length, "length", where)
+    noise = check_nonnegative(noise, "noise", where)
+    rng = _rng(seed, where)
+    sign = rng.choice([-1.0, 1.0], size=num_sequences)             # (N,)
+    X = rng.normal(scale=noise, size=(num_sequences, length, 1))    # (N, T, 1)
+    X[:, 0, 0] = sign
+    return X.astype(np.float32), pd.Categorical.from_codes((sign > 0).astype(int), categories=SIGNS)
 
 # --- Python source (real text, for character language models) ---------------------------------------
 

@@ -317,6 +317,34 @@ def test_short_reviews_bad_arguments():
         datasets.short_reviews(max_clauses=0)
 
 
+
+def test_first_sign_labels_the_sign_of_the_first_step_and_nothing_else():
+    X, y = datasets.first_sign(400, 30, noise=0.5, seed=2)
+    assert X.shape == (400, 30, 1) and X.dtype == np.float32 and list(y.categories) == ["negative", "positive"]
+    assert sorted(set(X[:, 0, 0].tolist())) == [-1.0, 1.0]
+    assert list(y) == ["positive" if v > 0 else "negative" for v in X[:, 0, 0]]
+    assert 150 < (y == "positive").sum() < 250                               # each sign with probability 1/2
+    assert 0.45 < X[:, 1:].std() < 0.55 and abs(X[:, 1:].mean()) < 0.02   # the rest is noise of std 0.5
+    assert np.array_equal(datasets.first_sign(5, 4, noise=0, seed=1)[0][:, 1:], np.zeros((5, 3, 1)))
+    X1, y1 = datasets.first_sign(20, 6, seed=7)
+    X2, y2 = datasets.first_sign(20, 6, seed=7)
+    assert np.array_equal(X1, X2) and list(y1) == list(y2)
+    assert not np.array_equal(X1, datasets.first_sign(20, 6, seed=8)[0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_sequences": 0}, r"first_sign: num_sequences must be a positive integer; got 0"),
+        ({"length": 2.5}, r"first_sign: length must be a positive integer; got 2.5"),
+        ({"noise": -1}, r"first_sign: noise must be a finite non-negative number; got -1"),
+        ({"seed": -1}, r"first_sign: seed must be a non-negative integer"),
+    ],
+)
+def test_first_sign_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        datasets.first_sign(**kwargs)
+
 # --- Python source --------------------------------------------------------------------------------------
 
 
