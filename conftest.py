@@ -56,8 +56,8 @@ def pytest_terminal_summary(terminalreporter, config):
     reports = [r for reports in terminalreporter.stats.values() for r in reports if getattr(r, "when", None) == "call"]
     seconds = {}
     for r in reports:
-        if ".ipynb" in r.nodeid:
-            name = Path(r.nodeid.split("::")[0]).name
+        name = Path(r.nodeid.split("::")[0]).name
+        if name.endswith(".ipynb"):
             seconds[name] = seconds.get(name, 0.0) + r.duration
     if not seconds:
         return
