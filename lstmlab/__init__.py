@@ -55,7 +55,7 @@ from .prediction import (
     reset_state,
     scores2label,
 )
-from .decoding import decode, sequence_log_probability
+from .decoding import decode, edit_distance, sequence_log_probability
 from .seq2seq import EncoderDecoder, EncoderDecoderTrace, trace_encoder_decoder, train_encoder_decoder
 from .solvers import Solver
 from .splitting import split_validation
@@ -94,6 +94,7 @@ __all__ = [
     "datasets",
     "decode",
     "dropout_layer",
+    "edit_distance",
     "export_onnx",
     "find_cells",
     "flatten_layer",

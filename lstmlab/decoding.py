@@ -173,3 +173,22 @@ def _search(model, sources, k, max_length, alpha):
         for n, j in zip(*np.nonzero(torch.isfinite(score).numpy())):  # open at max_length
             finished[n].append((written[n, j], float(score[n, j])))
     return finished
+
+
+def edit_distance(a, b):
+    """The fewest insertions, deletions and substitutions of tokens that turn a into b (Levenshtein).
+
+    It aligns the two sequences before counting, so an answer that drops one word costs 1, where a
+    position-by-position comparison would count every word after the gap as wrong.
+
+    >>> edit_distance([1, 2, 3, 4], [1, 3, 4]), edit_distance([1, 2], [2, 1]), edit_distance([], [5, 5])
+    (1, 2, 2)
+    """
+    a, b = list(np.asarray(a).tolist()), list(np.asarray(b).tolist())
+    previous = list(range(len(b) + 1))  # the distances from a[:0] to every b[:j]
+    for i, token in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (token != other)))  # delete, insert, substitute
+        previous = current
+    return previous[-1]

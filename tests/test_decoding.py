@@ -112,3 +112,10 @@ def test_log_probability_of_one_pair_and_of_a_table():
     log_p = ll.sequence_log_probability(model, sources, sources)
     assert log_p.shape == (4,) and np.all(log_p < 0)
     assert ll.sequence_log_probability(model, sources[1], sources[1]) == pytest.approx(log_p[1], abs=1e-6)
+
+
+def test_edit_distance_aligns_before_it_counts():
+    assert ll.edit_distance([1, 2, 3, 4], [1, 2, 3, 4]) == 0
+    assert ll.edit_distance([1, 2, 3, 4], [1, 3, 4]) == 1  # one dropped token, not three wrong positions
+    assert ll.edit_distance([1, 3, 4], [1, 2, 3, 4]) == 1 and ll.edit_distance(np.array([7]), np.array([], dtype=int)) == 1
+    assert ll.edit_distance([1, 2, 3], [3, 2, 1]) == 2 and ll.edit_distance("kitten", "sitting") == 3
