@@ -48,7 +48,7 @@ from .trace import Trace, trace
 from .training import Run, choose_device
 
 
-FORMAT, VERSION = "lstmlab encoder-decoder", 1
+FORMAT, VERSION = "lstmlab encoder-decoder", 2  # version 2 adds the option attention (and its weights); 1 had none
 
 
 class EncoderDecoder(torch.nn.Module):
@@ -169,8 +169,8 @@ class EncoderDecoder(torch.nn.Module):
 
 def _load(config, tensors, path):
     """The `EncoderDecoder` of a file written by its `save` (`saving.read` hands it here)."""
-    if config.get("version") != VERSION:
-        raise ValueError(f"load_network: {path} holds format {FORMAT!r} version {config.get('version')!r}; this lstmlab reads version {VERSION}.")
+    if config.get("version") not in (1, VERSION):
+        raise ValueError(f"load_network: {path} holds format {FORMAT!r} version {config.get('version')!r}; this lstmlab reads versions 1 to {VERSION}.")
     model = EncoderDecoder(**config["options"])
     expected = model.state_dict()
     if set(tensors) != set(expected) or any(tensors[key].shape != expected[key].shape for key in expected):

@@ -1,6 +1,7 @@
 """The encoder–decoder: shapes, the state hand-over, teacher forcing against free running, attention, errors, learning."""
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -201,6 +202,23 @@ def test_a_saved_model_loads_with_identical_decodes(attention, tmp_path):
     assert loaded.decoder.class_names == list(range(1, 10)) and not loaded.training
     with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:  # plain arrays only: loading runs no code
         assert "__config__" in archive.files
+
+
+def test_a_file_of_version_1_without_attention_still_loads(model, tmp_path):
+    model.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        entries = dict(archive)
+    config = json.loads(entries.pop("__config__").tobytes().decode())
+    assert config["version"] == 2 and config["options"]["attention"] is None
+    config["version"] = 1
+    del config["options"]["attention"]  # as version 1 wrote it
+    np.savez(tmp_path / "old.npz", __config__=np.frombuffer(json.dumps(config).encode(), dtype=np.uint8), **entries)
+    loaded = ll.load_network(tmp_path / "old.npz")
+    assert loaded.options() == model.options() and loaded.attend is None
+    config["version"] = 3
+    np.savez(tmp_path / "new.npz", __config__=np.frombuffer(json.dumps(config).encode(), dtype=np.uint8), **entries)
+    with pytest.raises(ValueError, match=r"new.npz holds format 'lstmlab encoder-decoder' version 3; this lstmlab reads versions 1 to 2"):
+        ll.load_network(tmp_path / "new.npz")
 
 
 def test_a_damaged_model_file_is_refused(model, tmp_path):
