@@ -55,7 +55,8 @@ from .prediction import (
     reset_state,
     scores2label,
 )
-from .seq2seq import EncoderDecoder, decode, trace_encoder_decoder, train_encoder_decoder
+from .decoding import decode, edit_distance, sequence_log_probability
+from .seq2seq import EncoderDecoder, EncoderDecoderTrace, trace_encoder_decoder, train_encoder_decoder
 from .solvers import Solver
 from .splitting import split_validation
 from .tables import sequences_from_frame
@@ -72,6 +73,7 @@ __all__ = [
     "Analysis",
     "Batch",
     "EncoderDecoder",
+    "EncoderDecoderTrace",
     "Intervention",
     "Network",
     "Solver",
@@ -92,6 +94,7 @@ __all__ = [
     "datasets",
     "decode",
     "dropout_layer",
+    "edit_distance",
     "export_onnx",
     "find_cells",
     "flatten_layer",
@@ -117,6 +120,7 @@ __all__ = [
     "rnn_layer",
     "scores2label",
     "sequence_batches",
+    "sequence_log_probability",
     "sequences_from_frame",
     "sequence_folding_layer",
     "sequence_input_layer",

@@ -14,6 +14,10 @@ free: the decoder reads its own previous output. Trained on true histories only,
 own mistakes; at decoding time one wrong token puts it on a history it was never trained on
 (exposure bias).
 
+With attention (`attention="dot" | "general" | "additive"`, Luong et al. 2015; the equations are
+in `lstmlab.attention`), the decoder's h_t also scores every encoder state h_1 ... h_S, and the
+weighted mix of them joins h_t before the classifier: the source no longer has to fit in one state.
+
 Both halves are `ll.Network`s, so their layers, weights, summaries and `ll.trace` are the usual
 ones. What joins them is a state: the decoder's LSTM starts from the encoder's final (h, c). In
 training it is handed over inside each mini-batch, so that gradients flow back into the encoder;
@@ -31,19 +35,20 @@ import torch
 from . import saving
 from ._checks import check_positive_int
 from ._version import __version__
+from .attention import Attention
 from .batching import iterate_batches
 from .data import pad
 from .layers import fully_connected_layer, lstm_layer, sequence_input_layer, softmax_layer, word_embedding_layer
 from .network import Network
 from .options import TrainingOptions, training_options
-from .prediction import predict, predict_and_update_state
+from .prediction import predict_and_update_state
 from .runner import Pass
 from .targets import Targets
 from .trace import Trace, trace
 from .training import Run, choose_device
 
 
-FORMAT, VERSION = "lstmlab encoder-decoder", 1
+FORMAT, VERSION = "lstmlab encoder-decoder", 2  # version 2 adds the option attention (and its weights); 1 had none
 
 
 class EncoderDecoder(torch.nn.Module):
@@ -55,11 +60,22 @@ class EncoderDecoder(torch.nn.Module):
         num_hidden_units: H, the size of h and c in both LSTMs (default 64): the whole source has
             to fit in this one state.
         embedding_dimension: the length of each token's learned vector (default 16).
+        attention: None (default): the decoder sees the source only through the encoder's final
+            state. "dot", "general" or "additive": global attention (Luong, Pham and Manning 2015,
+            eqs. 5-8; "additive" is their "concat", Bahdanau et al.'s score function) over the
+            encoder's hidden states at the real source steps. At output step t the decoder's h_t
+            scores each encoder state hbar_s (dot: h_t . hbar_s; general: h_t . (W_a hbar_s);
+            additive: v_a . tanh(W_a [h_t; hbar_s])), the softmax over the real steps gives the
+            weights alpha_t(s), the context a_t = sum_s alpha_t(s) hbar_s joins h_t as
+            tanh(W_c [a_t; h_t]), and that is what the fully connected layer reads. The decoder
+            LSTM itself is unchanged (no input feeding). `lstmlab.reference.attention_step` holds
+            the same equations in NumPy.
 
     Attributes:
         encoder: an `ll.Network`: source ids -> word embedding -> LSTM "encoder".
         decoder: an `ll.Network`: previous ids -> word embedding -> LSTM "decoder" -> fully
             connected -> softmax over target_words + 1 classes, whose `class_names` are the ids.
+        attend: the `lstmlab.attention.Attention` module with W_c (and W_a, v_a), or None.
         start, end: the ids of <start> (the decoder's first input) and <end> (its last output).
         training_history_: after `train_encoder_decoder`, one row per iteration.
 
@@ -69,7 +85,7 @@ class EncoderDecoder(torch.nn.Module):
     ([31, 5, 7], [5, 7, 31])
     """
 
-    def __init__(self, source_words, target_words, *, num_hidden_units=64, embedding_dimension=16):
+    def __init__(self, source_words, target_words, *, num_hidden_units=64, embedding_dimension=16, attention=None):
         super().__init__()
         where = "EncoderDecoder"
         self.source_words = check_positive_int(source_words, "source_words", where)
@@ -91,6 +107,10 @@ class EncoderDecoder(torch.nn.Module):
         ])
         self.decoder.class_names = list(range(1, self.end + 1))  # class k is the id k + 1
         self.decoder.label_kind = "int"
+        if attention is not None and not isinstance(attention, str):
+            raise TypeError(f"{where}: attention must be None, 'dot', 'general' or 'additive'; got {type(attention).__name__}.")
+        self.attention = attention
+        self.attend = None if attention is None else Attention(attention, H)  # checks the name
 
     @property
     def layers(self):
@@ -98,8 +118,9 @@ class EncoderDecoder(torch.nn.Module):
         return self.encoder.layers + self.decoder.layers
 
     def learnables(self):
-        """(layer, parameter name, parameter) for every learnable parameter, encoder first."""
-        return self.encoder.learnables() + self.decoder.learnables()
+        """(layer, parameter name, parameter) for every learnable parameter: encoder, decoder, attention."""
+        attention = [] if self.attend is None else [(self.attend, name, p) for name, p in self.attend.named_parameters()]
+        return self.encoder.learnables() + self.decoder.learnables() + attention
 
     def teacher_forcing(self, Y):
         """What the decoder reads and what it must write, for each target: (inputs, targets).
@@ -117,6 +138,7 @@ class EncoderDecoder(torch.nn.Module):
             "target_words": self.target_words,
             "num_hidden_units": self.encoder["encoder"].num_hidden_units,
             "embedding_dimension": self.encoder["source_embedding"].dimension,
+            "attention": self.attention,
         }
 
     def save(self, path):
@@ -136,18 +158,19 @@ class EncoderDecoder(torch.nn.Module):
 
     def __repr__(self):
         learnables = sum(p.numel() for _, _, p in self.learnables())
+        attention = "" if self.attend is None else f"\nattention {self.attention!r} (Luong et al. 2015) between the decoder and fc: {', '.join(f'{name} {tuple(p.shape)}' for name, p in self.attend.named_parameters())}"
         return (
             f"EncoderDecoder: {self.source_words} source words -> {self.target_words} target words "
             f"(<start> and <end> are {self.end}), {learnables:,} learnables\n"
             f"encoder\n{self.encoder.summary().to_string(index=False)}\n"
-            f"decoder\n{self.decoder.summary().to_string(index=False)}"
+            f"decoder\n{self.decoder.summary().to_string(index=False)}{attention}"
         )
 
 
 def _load(config, tensors, path):
     """The `EncoderDecoder` of a file written by its `save` (`saving.read` hands it here)."""
-    if config.get("version") != VERSION:
-        raise ValueError(f"load_network: {path} holds format {FORMAT!r} version {config.get('version')!r}; this lstmlab reads version {VERSION}.")
+    if config.get("version") not in (1, VERSION):
+        raise ValueError(f"load_network: {path} holds format {FORMAT!r} version {config.get('version')!r}; this lstmlab reads versions 1 to {VERSION}.")
     model = EncoderDecoder(**config["options"])
     expected = model.state_dict()
     if set(tensors) != set(expected) or any(tensors[key].shape != expected[key].shape for key in expected):
@@ -210,44 +233,9 @@ def train_encoder_decoder(X, Y, model, options=None):
     return model
 
 
-def decode(model, X, *, targets=None, max_length=100, mini_batch_size=128):
-    """The output for each source, written greedily: at every step the most probable token.
-
-    Args:
-        model: an `ll.EncoderDecoder`.
-        X: the sources, a list of 1-D integer arrays of ids, or one such array.
-        targets: None: free running, each step reads the decoder's own previous output, until it
-            writes <end> or max_length tokens. Or the true targets, one per source: teacher forcing,
-            as in training, each step reads the true previous token, and the answer holds the
-            guess at each of the target's steps.
-        max_length: the most tokens written for one source when free running (default 100).
-        mini_batch_size: sources per forward pass (default 128).
-
-    Returns:
-        A list of 1-D integer arrays of target ids, without <end>; for one source, one array.
-
-    >>> model = EncoderDecoder(10, 30, num_hidden_units=8)
-    >>> len(decode(model, np.array([3, 1, 4]), max_length=5)) <= 5
-    True
-    """
-    where = "decode"
-    _check_model(model, where)
-    max_length = check_positive_int(max_length, "max_length", where)
-    one = isinstance(X, np.ndarray) and X.ndim == 1
-    sources = _token_sequences(X, "X", "source_words", model.source_words, where, one=True)
-    with _decoder_starts_from_encoder(model, sources, mini_batch_size):
-        if targets is not None:
-            inputs, _ = model.teacher_forcing(_targets_for(model, targets, sources, where, one=one))
-            scores = predict(model.decoder, [x[:, None] for x in inputs], mini_batch_size=mini_batch_size)  # each (T + 1, V + 1)
-            written = [s[:-1].argmax(-1) + 1 for s in scores]  # the guesses of y_1 ... y_T (class k is the id k + 1)
-        else:
-            written = _free_running(model, len(sources), max_length, mini_batch_size)
-    return written[0] if one else written
-
-
 def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128):
     """Record every gate and state of both LSTMs: the encoder reading each source, the decoder
-    reading <start>, y_1 ... y_T from the encoder's final state.
+    reading <start>, y_1 ... y_T from the encoder's final state; and, with attention, its weights.
 
     Args:
         model: an `ll.EncoderDecoder`.
@@ -258,18 +246,49 @@ def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128):
         mini_batch_size: sources per forward pass (default 128).
 
     Returns:
-        A `Trace` with the layers "encoder" and "decoder"; `tr["decoder"].h[n, t]` is the decoder's
-        hidden state after reading input t (t = 0: <start>), from which it guesses token t + 1.
+        An `EncoderDecoderTrace`: a `Trace` with the layers "encoder" and "decoder";
+        `tr["decoder"].h[n, t]` is the decoder's hidden state after reading input t (t = 0:
+        <start>), from which it guesses token t + 1. With attention, `tr.attention[n, t, s]` is
+        the weight that output step t gave source step s, (N, T_out, T_in) with T_out = T + 1
+        (<end> is an output too): each row sums to 1 over the source's real steps, and padding
+        (source steps past its length, output steps past its target's) holds exactly 0.
     """
     where = "trace_encoder_decoder"
     _check_model(model, where)
     one = isinstance(X, np.ndarray) and X.ndim == 1
     sources = _token_sequences(X, "X", "source_words", model.source_words, where, one=True)
-    inputs, _ = model.teacher_forcing(_targets_for(model, Y, sources, where, one=one))
+    targets = _targets_for(model, Y, sources, where, one=one)
+    inputs, _ = model.teacher_forcing(targets)
     encoder = trace(model.encoder, [x[:, None] for x in sources], mini_batch_size=mini_batch_size, freeze_padding=True)
     with _decoder_starts_from_encoder(model, sources, mini_batch_size):
         decoder = trace(model.decoder, [x[:, None] for x in inputs], mini_batch_size=mini_batch_size)
-    return Trace({"encoder": encoder["encoder"], "decoder": decoder["decoder"]})
+    attention = None
+    if model.attend is not None:
+        weights = teacher_forced_outputs(model, sources, targets, mini_batch_size)[1]  # each (T_n + 1, S_n)
+        attention = np.zeros((len(sources), max(len(w) for w in weights), max(len(x) for x in sources)))
+        for n, w in enumerate(weights):
+            attention[n, : w.shape[0], : w.shape[1]] = w
+    return EncoderDecoderTrace({"encoder": encoder["encoder"], "decoder": decoder["decoder"]}, attention=attention)
+
+
+class EncoderDecoderTrace(Trace):
+    """A `Trace` of an encoder–decoder: the layers "encoder" and "decoder", and `attention`.
+
+    attention: (N, T_out, T_in) float64, the weights alpha_t(s) of every pair (None without
+    attention); attention[n, t, s] is what output step t (t = 0 writes y_1) gave source step s.
+    """
+
+    def __init__(self, layers, interventions=(), attention=None):
+        super().__init__(layers, interventions)
+        self.attention = attention
+
+    def __repr__(self):
+        text = super().__repr__()
+        if self.attention is None:
+            return text
+        N, T_out, T_in = self.attention.shape
+        return text.replace("\n)", f"\n  attention weights for {N} pairs, {T_out} output steps x {T_in} source steps\n)", 1)
+
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -319,6 +338,37 @@ class _TeacherForcing(Run):
             yield teacher_forced(self.net, pairs.sources, batch, self.stop, o.sequence_padding_direction)
 
 
+def encode(model, source, source_mask):
+    """The encoder over a mini-batch: its hidden states (B, S, H), the memory that attention reads,
+    and its final states {"encoder": (h_S, c_S)}, each (B, H), taken after each source's last real
+    token (the encoder carries its state over padding)."""
+    memory, finals, _ = model.encoder.run(source, mask=source_mask, freeze_padding=True)  # (B, S, H)
+    return memory, finals
+
+
+def run_decoder(model, x, mask, states, memory, memory_mask, stop=None):
+    """The decoder over a mini-batch of inputs x (B, T, 1), from the LSTM states {"decoder": (h, c)}.
+
+    Without attention this is `model.decoder.run`. With it, the decoder's LSTM outputs h_t
+    (B, T, H), attention over memory (B, S, H) (padded where memory_mask is False) makes
+    htilde_t, and the fully connected layer (and the softmax unless stop=-1) read that instead.
+
+    Returns (output, finals, output_mask, alpha): output (B, T, V + 1), the scores before softmax
+    for stop=-1, probabilities for stop=None; alpha (B, T, S), or None without attention.
+    """
+    decoder = model.decoder
+    if model.attend is None:
+        output, finals, output_mask = decoder.run(x, mask=mask, states=states, stop=stop, freeze_padding=True)
+        return output, finals, output_mask, None
+    lstm = decoder.layers.index(decoder["decoder"])
+    h, finals, output_mask = decoder.run(x, mask=mask, states=states, stop=lstm + 1, freeze_padding=True)  # (B, T, H)
+    h_tilde, alpha = model.attend(h, memory, memory_mask)  # (B, T, H), (B, T, S)
+    output, output_mask = decoder["fc"].propagate(h_tilde, output_mask)  # (B, T, V + 1)
+    if stop is None:
+        output, output_mask = decoder["softmax"].propagate(output, output_mask)
+    return output, finals, output_mask, alpha
+
+
 def teacher_forced(model, sources, batch, stop=None, direction="right"):
     """One mini-batch through the encoder, then the decoder from its final states: a `runner.Pass`.
 
@@ -330,20 +380,51 @@ def teacher_forced(model, sources, batch, stop=None, direction="right"):
         model: an `ll.EncoderDecoder`.
         sources: every source of the data set, each (S_n, 1).
         batch: a `Batch` of the decoder's inputs (<start>, y_1 ... y_T) and targets, per step.
-        stop: run the decoder's layers[:stop] only (-1: the scores before softmax, for the loss).
+        stop: None for probabilities, or -1: the scores before softmax, for the loss.
         direction: where the sources are padded, "right" or "left", as the decoder's inputs.
+
+    Returns:
+        The `Pass` (`_attended` also gives the attention weights).
     """
+    return _attended(model, sources, batch, stop, direction)[0]
+
+
+def _attended(model, sources, batch, stop=None, direction="right"):
+    """`teacher_forced`'s (Pass, alpha): alpha (B, T, S) the attention weights, or None without attention."""
     like = model.decoder.layers[0].like  # the model's device and dtype
     source, source_mask = pad([sources[n] for n in batch.indices], "longest", direction, 0)
     source = torch.as_tensor(source).to(like)  # (B, S, 1) ids
     source_mask = torch.as_tensor(source_mask, device=like.device)  # (B, S)
-    _, finals, _ = model.encoder.run(source, mask=source_mask, freeze_padding=True)  # finals["encoder"]: h_S, c_S, each (B, H)
+    memory, finals = encode(model, source, source_mask)  # finals["encoder"]: h_S, c_S, each (B, H)
     x = torch.as_tensor(batch.x).to(like)  # (B, T, 1): <start>, y_1 ... y_{T-1}
     mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
     states = {"decoder": finals["encoder"]}  # the decoder starts where the encoder ended
-    output, _, output_mask = model.decoder.run(x, mask=mask, states=states, stop=stop, freeze_padding=True)  # (B, T, V + 1)
+    output, _, output_mask, alpha = run_decoder(model, x, mask, states, memory, source_mask, stop)  # (B, T, V + 1)
     y = torch.as_tensor(batch.y, device=like.device).long()  # (B, T): y_1 ... y_T, <end> as class codes
-    return Pass(batch=batch, x=x, mask=mask, y=y, output=output, output_mask=output_mask, finals=finals)
+    return Pass(batch=batch, x=x, mask=mask, y=y, output=output, output_mask=output_mask, finals=finals), alpha
+
+
+@torch.no_grad()
+def teacher_forced_outputs(model, sources, targets, mini_batch_size=128):
+    """Each pair under teacher forcing: the log-probabilities (T_n + 1, V + 1) of every token at
+    every step (float64), and with attention the weights (T_n + 1, S_n), else None.
+
+    sources and targets are checked lists of 1-D id arrays; the decoder reads <start>, y_1 ... y_T.
+    """
+    pairs, coded = _pairs(model, sources, targets, "teacher_forced_outputs")
+    batches = iterate_batches(pairs.inputs, coded.values, True, mini_batch_size=mini_batch_size, sequence_length="longest",
+                              direction="right", shuffle="never", sort=False, seed=None, epoch=0, padding_value=0)
+    log_p, weights = [None] * len(sources), [None] * len(sources)
+    for batch in batches:
+        step, alpha = _attended(model, pairs.sources, batch, stop=-1)
+        scores = torch.log_softmax(step.output.double(), dim=-1).cpu().numpy()  # (B, T, V + 1)
+        for row, n in enumerate(batch.indices):
+            T = len(targets[n]) + 1
+            log_p[n] = scores[row, :T]
+            if alpha is not None:
+                weights[n] = alpha[row, :T, : len(sources[n])].double().cpu().numpy()
+    return log_p, weights
+
 
 
 # --- decoding ------------------------------------------------------------------------------------
@@ -361,21 +442,6 @@ def _decoder_starts_from_encoder(model, sources, mini_batch_size):
     finally:
         model.encoder.reset_state()
         model.decoder.reset_state()
-
-
-def _free_running(model, N, max_length, mini_batch_size):
-    """Greedy decoding: each step reads the token written at the step before (<start> first)."""
-    token = np.full((N, 1, 1), model.start)  # (N, 1, 1): one step of one id for every source
-    written, ended = [], np.zeros(N, dtype=bool)
-    for _ in range(max_length):
-        p = predict_and_update_state(model.decoder, token, mini_batch_size=mini_batch_size)  # (N, 1, V + 1)
-        token = p.argmax(-1)[..., None] + 1  # (N, 1, 1): the most probable id (class k is the id k + 1)
-        written.append(token[:, 0, 0])
-        ended |= token[:, 0, 0] == model.end
-        if ended.all():
-            break
-    written = np.stack(written, 1)  # (N, L)
-    return [row[: np.argmax(row == model.end)] if (row == model.end).any() else row for row in written]
 
 
 # --- checks --------------------------------------------------------------------------------------

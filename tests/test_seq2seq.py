@@ -1,6 +1,7 @@
-"""The encoder–decoder: shapes, the state hand-over, teacher forcing against free running, errors, learning."""
+"""The encoder–decoder: shapes, the state hand-over, teacher forcing against free running, attention, errors, learning."""
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -8,7 +9,8 @@ import torch
 
 import lstmlab as ll
 from lstmlab.batching import iterate_batches
-from lstmlab.seq2seq import _pairs, teacher_forced
+from lstmlab import reference
+from lstmlab.seq2seq import _pairs, teacher_forced, teacher_forced_outputs
 
 X = [np.array([3, 1, 4]), np.array([1, 5]), np.array([9, 2, 6, 5, 3])]  # ids 1..9
 Y = [np.array([7, 7]), np.array([1, 2, 3, 4]), np.array([5])]  # ids 1..8
@@ -156,6 +158,8 @@ def test_validation_data_and_the_solver_take_the_model(model):
         ),
         (lambda m: ll.trace_encoder_decoder(m, X, [Y[0], Y[1], [1.5]]), TypeError, r"trace_encoder_decoder: Y\[2\] must be a 1-D array"),
         (lambda m: ll.EncoderDecoder(0, 5), ValueError, r"EncoderDecoder: source_words must be a positive integer; got 0"),
+        (lambda m: ll.EncoderDecoder(3, 5, attention="luong"), ValueError, r"EncoderDecoder: attention must be one of .*'dot', 'general', 'additive'.*'luong'"),
+        (lambda m: ll.EncoderDecoder(3, 5, attention=True), TypeError, r"EncoderDecoder: attention must be None, 'dot', 'general' or 'additive'; got bool"),
     ],
 )
 def test_bad_input_is_refused_with_a_fix(model, call, error, message):
@@ -180,12 +184,17 @@ def test_output_network_best_validation_loss_takes_the_weights_of_the_best_valid
         assert torch.equal(a, b), name
 
 
-def test_a_saved_model_loads_with_identical_decodes(model, tmp_path):
+@pytest.mark.parametrize("attention", [None, "dot", "general", "additive"])
+def test_a_saved_model_loads_with_identical_decodes(attention, tmp_path):
+    model = ll.EncoderDecoder(9, 8, num_hidden_units=6, embedding_dimension=3, attention=attention)
     options = ll.training_options(max_epochs=3, mini_batch_size=3, verbose=False, seed=0)
     model = ll.train_encoder_decoder(X, Y, model, options)
     model.save(tmp_path / "model.npz")
     loaded = ll.load_network(tmp_path / "model.npz")
-    assert isinstance(loaded, ll.EncoderDecoder) and loaded.options() == {"source_words": 9, "target_words": 8, "num_hidden_units": 6, "embedding_dimension": 3}
+    expected = {"source_words": 9, "target_words": 8, "num_hidden_units": 6, "embedding_dimension": 3, "attention": attention}
+    assert isinstance(loaded, ll.EncoderDecoder) and loaded.options() == model.options() == expected
+    assert list(loaded.state_dict()) == list(model.state_dict())  # the attention's weights too
+    assert sum(key.startswith("attend.") for key in loaded.state_dict()) == {None: 0, "dot": 1, "general": 2, "additive": 3}[attention]
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert [y.tolist() for y in ll.decode(loaded, X, max_length=6)] == [y.tolist() for y in ll.decode(model, X, max_length=6)]
@@ -193,6 +202,23 @@ def test_a_saved_model_loads_with_identical_decodes(model, tmp_path):
     assert loaded.decoder.class_names == list(range(1, 10)) and not loaded.training
     with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:  # plain arrays only: loading runs no code
         assert "__config__" in archive.files
+
+
+def test_a_file_of_version_1_without_attention_still_loads(model, tmp_path):
+    model.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        entries = dict(archive)
+    config = json.loads(entries.pop("__config__").tobytes().decode())
+    assert config["version"] == 2 and config["options"]["attention"] is None
+    config["version"] = 1
+    del config["options"]["attention"]  # as version 1 wrote it
+    np.savez(tmp_path / "old.npz", __config__=np.frombuffer(json.dumps(config).encode(), dtype=np.uint8), **entries)
+    loaded = ll.load_network(tmp_path / "old.npz")
+    assert loaded.options() == model.options() and loaded.attend is None
+    config["version"] = 3
+    np.savez(tmp_path / "new.npz", __config__=np.frombuffer(json.dumps(config).encode(), dtype=np.uint8), **entries)
+    with pytest.raises(ValueError, match=r"new.npz holds format 'lstmlab encoder-decoder' version 3; this lstmlab reads versions 1 to 2"):
+        ll.load_network(tmp_path / "new.npz")
 
 
 def test_a_damaged_model_file_is_refused(model, tmp_path):
@@ -204,3 +230,68 @@ def test_a_damaged_model_file_is_refused(model, tmp_path):
     np.savez(tmp_path / "bad.npz", __config__=np.frombuffer(config.encode(), dtype=np.uint8), **entries)
     with pytest.raises(ValueError, match=r"load_network: .*bad.npz does not hold the weights of an EncoderDecoder with options .*'num_hidden_units': 6"):
         ll.load_network(tmp_path / "bad.npz")
+
+
+# --- attention -----------------------------------------------------------------------------------
+
+SOURCES = [np.array([3, 1, 4, 1, 5, 9]), np.array([2, 6]), np.array([5, 3, 5, 8])]  # lengths 6, 2, 4
+TARGETS = [np.array([2, 7, 1]), np.array([8, 2, 8, 1, 8]), np.array([4])]
+
+
+@pytest.mark.parametrize("score", ["dot", "general", "additive"])
+def test_the_decoders_scores_with_attention_equal_the_numpy_reference_lines(score):
+    torch.manual_seed(0)
+    model = ll.EncoderDecoder(9, 8, num_hidden_units=5, embedding_dimension=3, attention=score).double()
+    log_p, alpha = teacher_forced_outputs(model, SOURCES, TARGETS)
+    tr = ll.trace_encoder_decoder(model, SOURCES, TARGETS)  # the LSTMs' states, themselves tested against reference.lstm_step
+    weights = {name: p.detach().numpy() for name, p in model.attend.named_parameters()}
+    W_y, b_y = model.decoder["fc"].weights.detach().numpy(), model.decoder["fc"].bias.detach().numpy()
+    for n, (x, y) in enumerate(zip(SOURCES, TARGETS)):
+        H_bar = tr["encoder"].h[n, : len(x)]  # (S, H) the encoder's states at the real steps
+        for t in range(len(y) + 1):
+            step = reference.attention_step(tr["decoder"].h[n, t], H_bar, weights["W_c"], score, weights.get("W_a"), weights.get("v_a"))
+            scores = W_y @ step.h_tilde + b_y  # (V + 1,) the fully connected layer reads h_tilde
+            np.testing.assert_allclose(alpha[n][t], step.alpha, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(log_p[n][t], scores - np.log(np.exp(scores).sum()), rtol=0, atol=1e-10)
+            np.testing.assert_allclose(tr.attention[n, t, : len(x)], step.alpha, rtol=0, atol=1e-10)
+
+
+def test_the_traced_weights_are_a_distribution_over_the_real_source_steps():
+    torch.manual_seed(1)
+    model = ll.EncoderDecoder(9, 8, num_hidden_units=5, embedding_dimension=3, attention="general")
+    tr = ll.trace_encoder_decoder(model, SOURCES, TARGETS)
+    assert tr.attention.shape == (3, 6, 6) and tr.attention.dtype == np.float64  # (N, T_out, T_in): 5 words + <end>, 6 digits
+    assert "attention weights for 3 pairs, 6 output steps x 6 source steps" in repr(tr)
+    for n, (x, y) in enumerate(zip(SOURCES, TARGETS)):
+        rows = tr.attention[n, : len(y) + 1]
+        np.testing.assert_allclose(rows[:, : len(x)].sum(1), 1, rtol=0, atol=1e-6)
+        assert np.all(rows[:, : len(x)] > 0)
+        assert np.all(tr.attention[n, :, len(x) :] == 0) and np.all(tr.attention[n, len(y) + 1 :] == 0)  # padding: exactly 0
+    assert ll.trace_encoder_decoder(ll.EncoderDecoder(9, 8, num_hidden_units=5), SOURCES, TARGETS).attention is None
+
+
+@pytest.mark.parametrize("score", ["dot", "additive"])
+def test_with_attention_a_sources_output_does_not_depend_on_its_mini_batch(score):
+    torch.manual_seed(2)
+    model = ll.EncoderDecoder(9, 8, num_hidden_units=5, embedding_dimension=3, attention=score)
+    together, weights = teacher_forced_outputs(model, SOURCES, TARGETS)  # padded to 6 source steps, 6 decoder steps
+    for n in range(3):
+        alone, alone_weights = teacher_forced_outputs(model, [SOURCES[n]], [TARGETS[n]])
+        np.testing.assert_allclose(together[n], alone[0], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(weights[n], alone_weights[0], rtol=0, atol=1e-6)
+    free = ll.decode(model, SOURCES, max_length=7)
+    assert [ll.decode(model, x, max_length=7).tolist() for x in SOURCES] == [y.tolist() for y in free]
+
+
+def test_attention_learns_and_its_weights_are_trained():
+    sources = [np.array(s) for n in (1, 2, 3) for s in itertools.product([1, 2, 3], repeat=n)]  # all 39 of them
+    targets = [s[::-1] for s in sources]  # reversed
+    torch.manual_seed(0)
+    model = ll.EncoderDecoder(3, 3, num_hidden_units=12, embedding_dimension=4, attention="dot")
+    before = model.attend.W_c.detach().clone()
+    assert len(model.learnables()) == 4 + 6 + 1 and model.learnables()[-1][0] is model.attend
+    options = ll.training_options(max_epochs=100, mini_batch_size=39, initial_learn_rate=0.05, verbose=False, seed=0)
+    model = ll.train_encoder_decoder(sources, targets, model, options)
+    assert not torch.equal(model.attend.W_c, before)
+    assert [y.tolist() for y in ll.decode(model, sources)] == [y.tolist() for y in targets]
+    assert "attention 'dot' (Luong et al. 2015) between the decoder and fc: W_c (12, 24)" in repr(model)

@@ -208,3 +208,26 @@ def test_cell_explorer_colours_ranks_and_matches_the_chosen_unit(rng):
     assert "no unit stays above threshold=1.0" in app.figures["matches"].data[0].cells.values[0][0]
     with pytest.raises(TypeError, match=r"cell_explorer: tr must be an ll.Trace .*; got dict"):
         cell_explorer({}, source)
+
+
+def test_attention_explorer_shows_the_chosen_pair_and_output_step():
+    import torch
+
+    from lstmlab.widgets import attention_explorer
+
+    torch.manual_seed(0)
+    model = ll.EncoderDecoder(4, 3, num_hidden_units=4, embedding_dimension=2, attention="dot")
+    X = [np.array([1, 2, 3]), np.array([4, 4])]
+    app = attention_explorer(model, X, [np.array([1, 2]), np.array([3])], source_tokens="abcd", target_tokens=["x", "y", "z"])
+    assert list(app.controls) == ["pair", "step"] and list(app.figures) == ["map", "row"]
+    assert list(app.figure.data[0].x) == ["1: a", "2: b", "3: c"] and list(app.figure.data[0].y) == ["1: x", "2: y", "3: <end>"]
+    app.controls["pair"].value = 1
+    assert app.controls["step"].max == 2  # one word and <end>
+    app.controls["step"].value = 2
+    np.testing.assert_array_equal(app.figures["row"].data[0].y, app.trace.attention[1, 1, :2])
+    assert app.figures["row"].layout.title.text == "Output step 2 ('<end>') of pair 1: the weight it gave each source step"
+    assert sum(app.figures["row"].data[0].y) == pytest.approx(1)
+    free = attention_explorer(model, X, max_length=3)  # decoded greedily
+    assert [w.tolist() for w in free.written] == [w.tolist() for w in ll.decode(model, X, max_length=3)]
+    with pytest.raises(ValueError, match="attention_explorer: the model has no attention"):
+        attention_explorer(ll.EncoderDecoder(4, 3, num_hidden_units=4), X)

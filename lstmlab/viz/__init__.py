@@ -7,6 +7,7 @@ labels and hover text with the exact values. Functions share one glossary of par
 """
 
 from ..progress import draw_live_figures_with
+from .attention import attention_map
 from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
 from .inspector import step_inspector
 from .interventions import ablation_chart, compare_runs, prediction_change
@@ -20,6 +21,7 @@ draw_live_figures_with(training_progress)  # the live figure of ll.training_opti
 
 __all__ = [
     "ablation_chart",
+    "attention_map",
     "bilstm_flow",
     "colored_text",
     "compare_runs",
