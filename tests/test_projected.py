@@ -219,7 +219,8 @@ def test_bad_arguments_raise_clear_errors(args, kwargs, message):
 
 
 def test_projectors_that_save_nothing_warn_and_the_input_size_comes_from_the_projector():
-    with pytest.warns(UserWarning, match=r"give no fewer learnables than an lstm_layer\(6\); choose output_projector_size < 4\.8 and input_projector_size < 4\.14"):
+    with pytest.warns(UserWarning, match=r"output_projector_size=5 with num_hidden_units=6 and 5 input channels: a projector of that size and "
+                      r"the weights it feeds hold no fewer learnables than the lstm_layer\(6\) weights they replace; choose output_projector_size < 4\.8 and input_projector_size < 4\.14"):
         ll.lstm_projected_layer(H, 5, Pi, input_size=C)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -130,10 +130,14 @@ class ProjectedLSTMLayer(LSTMLayer):
     def build(self, input_size):
         H, Pi, Po, C = self.num_hidden_units, self.input_projector_size, self.output_projector_size, input_size
         if not isinstance(C, tuple) and self.input_weights is None and (Po >= 4 * H / 5 or Pi >= 4 * H * C / (4 * H + C)):
+            # a projector and the weights it feeds (Q_o, R: H Po + 4H Po; Q_i, W: C Pi + 4H Pi) against the weights
+            # of an lstm_layer(H) they replace (R: 4H H; W: 4H C)
+            limits = {"output": (Po, 4 * H / 5), "input": (Pi, 4 * H * C / (4 * H + C))}
+            saving_nothing = [f"{side}_projector_size={P}" for side, (P, limit) in limits.items() if P >= limit]
             warnings.warn(
-                f"{self.name or self.kind}: output_projector_size={Po} and input_projector_size={Pi} with "
-                f"num_hidden_units={H} and {C} input channels give no fewer learnables than an lstm_layer({H}); "
-                f"choose output_projector_size < {4 * H / 5:.3g} and input_projector_size < {4 * H * C / (4 * H + C):.3g}.",
+                f"{self.name or self.kind}: {' and '.join(saving_nothing)} with num_hidden_units={H} and {C} input channels: "
+                f"a projector of that size and the weights it feeds hold no fewer learnables than the "
+                f"lstm_layer({H}) weights they replace; choose output_projector_size < {4 * H / 5:.3g} and input_projector_size < {4 * H * C / (4 * H + C):.3g}.",
                 stacklevel=3,
             )
         return super().build(input_size)
