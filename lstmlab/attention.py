@@ -25,6 +25,10 @@ what it computes without attention, and its trace is the usual one.
 
 Padded source steps get the score -inf, so their weight is exactly 0 and a source's output does not
 depend on the other sources of its mini-batch.
+
+Interventions (`ll.Intervention("attention", "weights", steps=output steps, units=source steps,
+...)`, bound in `lstmlab.seq2seq`) change alpha_t after equation (7) and before the context vector
+reads it; the changed weights are used as given (not renormalized), and padding is set back to 0.
 """
 
 import torch
@@ -79,13 +83,18 @@ class Attention(torch.nn.Module):
         mixed = torch.tanh((h @ W_h.T)[:, :, None, :] + (memory @ W_hbar.T)[:, None, :, :])  # (B, T, S, H)
         return mixed @ self.v_a  # (B, T, S): v_a . tanh(W_a [h_t; hbar_s])
 
-    def forward(self, h, memory, memory_mask):
+    def forward(self, h, memory, memory_mask, edit=None):
         """The attentional hidden states htilde (B, T, H) and the weights alpha (B, T, S).
 
         memory_mask (B, S) is True on the real source steps; the others get exactly zero weight.
+        edit: None, or a function of the weights (B, T, S) returning new ones (B, T, S), applied
+        before the context vector reads them (interventions, `ll.Intervention("attention",
+        "weights", ...)`); the padded source steps are set back to exactly 0 after it.
         """
         e = self.scores(h, memory).masked_fill(~memory_mask[:, None, :], float("-inf"))  # (B, T, S)
         alpha = torch.softmax(e, dim=-1)  # (B, T, S) equation (7): each row sums to 1 over the real steps
+        if edit is not None:
+            alpha = edit(alpha).masked_fill(~memory_mask[:, None, :], 0.0)  # used as the interventions leave it; padding stays 0
         a = alpha @ memory  # (B, T, H) the context vectors
         h_tilde = torch.tanh(torch.cat([a, h], dim=-1) @ self.W_c.T)  # (B, T, H) equation (5)
         return h_tilde, alpha

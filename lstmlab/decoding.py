@@ -23,10 +23,10 @@ import torch
 
 from ._checks import check_nonnegative, check_positive_int
 from .data import pad
-from .seq2seq import _check_model, _targets_for, _token_sequences, encode, run_decoder, teacher_forced_outputs
+from .seq2seq import _check_model, _targets_for, _token_sequences, bind_attention, encode, run_decoder, teacher_forced_outputs
 
 
-def decode(model, X, *, targets=None, beam_width=1, length_penalty=0.0, k_best=None, max_length=100, mini_batch_size=128):
+def decode(model, X, *, targets=None, beam_width=1, length_penalty=0.0, k_best=None, max_length=100, mini_batch_size=128, interventions=None):
     """The output for each source: greedy (beam_width=1) or by beam search.
 
     Args:
@@ -46,6 +46,10 @@ def decode(model, X, *, targets=None, beam_width=1, length_penalty=0.0, k_best=N
         max_length: the most tokens written for one source when free running (default 100);
             a hypothesis that reaches it without <end> counts as finished there.
         mini_batch_size: sources per forward pass (default 128); a beam runs k times as many rows.
+        interventions: None, or a list of `ll.Intervention("attention", "weights", ...)`: steps
+            are output steps (0..max_length - 1 running free, 0..len(y) with targets), units source
+            steps; every step of the search reads the weights as they leave them (see
+            `lstmlab.interventions`). An empty list gives the clean answers, bit for bit.
 
     Returns:
         A list of 1-D integer arrays of target ids, without <end>; for one source, one array.
@@ -76,15 +80,18 @@ def decode(model, X, *, targets=None, beam_width=1, length_penalty=0.0, k_best=N
         if beam_width != 1 or k_best is not None:
             raise ValueError(f"{where}: targets (teacher forcing) read the true tokens, so there is nothing to search; drop beam_width and k_best.")
         Y = _targets_for(model, targets, sources, where, one=one)
-        log_p, _ = teacher_forced_outputs(model, sources, Y, mini_batch_size)
+        plan = bind_attention(model, interventions, sources, where, targets=Y, mini_batch_size=mini_batch_size)
+        log_p, _ = teacher_forced_outputs(model, sources, Y, mini_batch_size, plan)
         written = [p[:-1].argmax(-1) + 1 for p in log_p]  # the guesses of y_1 ... y_T (class k is the id k + 1)
         return written[0] if one else written
+    plan = bind_attention(model, interventions, sources, where, max_length=max_length)
     answers = []
     for start in range(0, len(sources), mini_batch_size):
         part = sources[start : start + mini_batch_size]
-        found = _search(model, part, 1, max_length, alpha)  # greedy
+        rows = np.arange(start, start + len(part))  # the rows of X, for the interventions
+        found = _search(model, part, 1, max_length, alpha, plan, rows)  # greedy
         if beam_width > 1:
-            found = [a + b for a, b in zip(found, _search(model, part, beam_width, max_length, alpha))]
+            found = [a + b for a, b in zip(found, _search(model, part, beam_width, max_length, alpha, plan, rows))]
         for candidates in found:
             answers.append(_ranked(candidates, alpha)[: k_best or 1])
     if k_best is None:
@@ -92,7 +99,7 @@ def decode(model, X, *, targets=None, beam_width=1, length_penalty=0.0, k_best=N
     return answers[0] if one else answers
 
 
-def sequence_log_probability(model, X, Y, *, mini_batch_size=128):
+def sequence_log_probability(model, X, Y, *, mini_batch_size=128, interventions=None):
     """log p(y_1 ... y_T, <end> | x) for each pair under the model, float64: the sum over the
     decoder's steps of the log-probability of the true token, reading the true previous ones.
 
@@ -101,6 +108,8 @@ def sequence_log_probability(model, X, Y, *, mini_batch_size=128):
         X: the sources, a list of 1-D integer arrays of ids, or one such array.
         Y: one target per source (for one source, one array).
         mini_batch_size: sources per forward pass (default 128).
+        interventions: None, or a list of `ll.Intervention("attention", "weights", ...)` (output
+            steps 0..len(y), source steps), as in `trace_encoder_decoder`.
 
     Returns:
         An (N,) float64 array; for one source, a float.
@@ -110,7 +119,8 @@ def sequence_log_probability(model, X, Y, *, mini_batch_size=128):
     one = isinstance(X, np.ndarray) and X.ndim == 1
     sources = _token_sequences(X, "X", "source_words", model.source_words, where, one=True)
     targets = _targets_for(model, Y, sources, where, one=one)
-    log_p, _ = teacher_forced_outputs(model, sources, targets, mini_batch_size)
+    plan = bind_attention(model, interventions, sources, where, targets=targets, mini_batch_size=mini_batch_size)
+    log_p, _ = teacher_forced_outputs(model, sources, targets, mini_batch_size, plan)
     _, outputs = model.teacher_forcing(targets)  # y_1 ... y_T, <end>
     total = np.array([p[np.arange(len(y)), y - 1].sum() for p, y in zip(log_p, outputs)])
     return float(total[0]) if one else total
@@ -127,9 +137,10 @@ def _ranked(candidates, alpha):
 
 
 @torch.no_grad()
-def _search(model, sources, k, max_length, alpha):
+def _search(model, sources, k, max_length, alpha, plan=None, rows=None):
     """Beam search with k hypotheses for each source (k = 1: greedy): for each source, the
     hypotheses that finished, [(ids without <end>, log p)], and those still open at max_length.
+    plan: an `AttentionPlan` (interventions on the weights) or None; rows: the sources' rows of X.
 
     A source stops when k of its hypotheses have finished, or, ranking by log p alone (alpha = 0),
     when its best finished log p is at least the best open one's (an open one can only lose
@@ -147,10 +158,11 @@ def _search(model, sources, k, max_length, alpha):
     written = np.zeros((N, k, 0), dtype=np.int64)  # (N, k, t) the ids of each open hypothesis
     token = torch.full((N * k,), float(model.start))  # (N k,) what each hypothesis reads next
     finished = [[] for _ in range(N)]
-    rows = torch.ones((N * k, 1), dtype=torch.bool, device=like.device)  # one real step
-    for _ in range(max_length):
+    real = torch.ones((N * k, 1), dtype=torch.bool, device=like.device)  # one real step
+    for step in range(max_length):
         x = token.to(like)[:, None, None]  # (N k, 1, 1)
-        output, states, _, _ = run_decoder(model, x, rows, {"decoder": (h, c)}, memory, memory_mask, stop=-1)
+        edit = None if plan is None else plan.edit(np.repeat(rows, k), max_length, like, step=step)  # each hypothesis its source's
+        output, states, _, _ = run_decoder(model, x, real, {"decoder": (h, c)}, memory, memory_mask, stop=-1, edit=edit)
         log_p = torch.log_softmax(output[:, 0].double().cpu(), dim=-1).view(N, k, V)  # (N, k, V)
         extended = (score[:, :, None] + log_p).view(N, k * V)  # (N, k V): every hypothesis with every token
         score, index = extended.topk(k, dim=1)  # (N, k): the k most probable extensions

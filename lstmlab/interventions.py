@@ -46,6 +46,28 @@ What an intervention means, exactly:
   direction of a BiLSTM runs the kernel alone. `ll.trace` says which in `tr[layer].computed_by`.
 - A recording of an intervened run shows what was computed: `max_error` compares it with the
   intervened network's own output. An empty list (or None) gives the clean result, bit for bit.
+
+The attention of an encoder–decoder (`ll.EncoderDecoder(..., attention=...)`) takes interventions
+too: layer "attention", quantity "weights", steps = output steps (step t writes token t + 1, the
+last one <end>), units = source steps. `ll.decode`, `ll.trace_encoder_decoder` and
+`ll.sequence_log_probability` take them. The weights alpha_t are changed as soon as the softmax
+gives them, before the context vector a_t = sum_s alpha_t(s) hbar_s reads them, and are used as the
+interventions leave them: not renormalized (to renormalize, end with fn=lambda w: w / w.sum(-1,
+keepdim=True) over units=None). Padded source steps (past a source's length) are set back to
+exactly 0 afterwards, whatever an intervention put there; units count up to the longest source of
+X. Output steps past a pair's own output are left alone. source=X2 (the weights the model gives
+X2's sources, reading the same previous tokens) needs the output given: trace_encoder_decoder,
+sequence_log_probability or decode with targets=. The LSTMs' own quantities are not intervened on
+through these functions (trace model.encoder or model.decoder with ll.trace for that):
+
+    >>> model = ll.EncoderDecoder(9, 9, num_hidden_units=8, attention="dot")
+    >>> x = np.array([3, 1, 4, 1, 5])
+    >>> look = [ll.Intervention("attention", "weights", steps=2, set=0.0),             # output step 2 looks
+    ...         ll.Intervention("attention", "weights", steps=2, units=4, set=1.0)]    # at source step 4 only
+    >>> tr = ll.trace_encoder_decoder(model, x, np.array([2, 7, 1]), interventions=look)
+    >>> tr.attention[0, 2].tolist()
+    [0.0, 0.0, 0.0, 0.0, 1.0]
+    >>> written = ll.decode(model, x, max_length=6, interventions=look)   # free running, as forced
 """
 
 import dataclasses
@@ -61,6 +83,7 @@ from .network import evaluating, prepare
 from .runner import run_batches
 
 QUANTITIES = tuple(dict.fromkeys(LSTMLayer.quantities + GRULayer.quantities + RNNLayer.quantities))  # i, f, g, o, c, h, r, z, n, a
+ATTENTION_QUANTITIES = ("weights",)  # an encoder–decoder's attention (`lstmlab.seq2seq`)
 DIRECTIONS = ("forward", "backward")
 ACTIONS = ("set", "scale", "add", "fn", "source")
 
@@ -70,10 +93,14 @@ class Intervention:
     """Change one quantity of one recurrent layer while the network runs (see the module docstring).
 
     Args:
-        layer: the name of a recurrent layer (lstm, bilstm or gru) of the network.
-        quantity: "i", "f", "g", "o", "c" or "h" for an LSTM or BiLSTM; "r", "z", "n" or "h" for a GRU.
-        units: hidden units: None (all), an int, a list of ints or a slice.
-        steps: time steps in the layer's own time: None (all), an int, a list of ints, a slice, or
+        layer: the name of a recurrent layer (lstm, bilstm or gru) of the network; or "attention",
+            an encoder–decoder's attention (see the module docstring).
+        quantity: "i", "f", "g", "o", "c" or "h" for an LSTM or BiLSTM; "r", "z", "n" or "h" for a
+            GRU; "weights" for an encoder–decoder's attention weights alpha_t(s).
+        units: hidden units (for the attention: source steps): None (all), an int, a list of ints
+            or a slice.
+        steps: time steps in the layer's own time (for the attention: output steps): None (all),
+            an int, a list of ints, a slice, or
             a per-sequence bool mask (an (N, T) array or a list of (T_n,) arrays, True where it acts).
         direction: "forward", or "backward" for a direction that reads the sequence from its end:
             a bidirectional layer's second, or the only one of a layer with direction="reverse".
@@ -102,10 +129,10 @@ class Intervention:
         where = "Intervention"
         if not isinstance(self.layer, str):
             raise TypeError(f"{where}: layer must be the name of a recurrent layer, a string such as 'lstm'; got {self.layer!r}.")
-        if self.quantity not in QUANTITIES:
+        if self.quantity not in QUANTITIES + ATTENTION_QUANTITIES:
             raise ValueError(
-                f"{where}: quantity must be one of 'i', 'f', 'g', 'o', 'c', 'h' (LSTM, BiLSTM), 'r', 'z', 'n', 'h' (GRU) or 'a', 'h' (plain RNN); "
-                f"got {self.quantity!r}."
+                f"{where}: quantity must be one of 'i', 'f', 'g', 'o', 'c', 'h' (LSTM, BiLSTM), 'r', 'z', 'n', 'h' (GRU), 'a', 'h' (plain RNN) "
+                f"or 'weights' (an encoder–decoder's attention); got {self.quantity!r}."
             )
         check_choice(self.direction, "direction", DIRECTIONS, where)
         given = [name for name in ACTIONS if getattr(self, name) is not None]

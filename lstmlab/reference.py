@@ -213,15 +213,17 @@ class AttentionStep(NamedTuple):
     h_tilde: np.ndarray
 
 
-def attention_step(h, H_bar, W_c, score="dot", W_a=None, v_a=None):
+def attention_step(h, H_bar, W_c, score="dot", W_a=None, v_a=None, alpha=None):
     """One decoder step of global attention over the real source steps (Luong et al. 2015, eqs. 5, 7, 8).
 
     h (H,) is the decoder's hidden state at output step t; H_bar (S, H) the encoder's hidden states
     at the S real source steps (padding left out); W_c (H, 2H); W_a (H, H) for "general" and
     (H, 2H) for "additive", with v_a (H,). Returns the scores e (S,), the weights alpha (S,), the
     context vector a (H,) (the paper's c_t) and the attentional hidden state h_tilde (H,), which
-    the decoder's fully connected layer reads in place of h.
+    the decoder's fully connected layer reads in place of h. alpha (S,), if given, replaces the
+    weights the scores give (an intervention on them, used as given): a and h_tilde read it.
     """
+    forced = alpha
     if score == "dot":
         e = H_bar @ h  # (S,) e_s = h . hbar_s
     elif score == "general":
@@ -229,6 +231,8 @@ def attention_step(h, H_bar, W_c, score="dot", W_a=None, v_a=None):
     else:  # "additive": Luong's concat, Bahdanau's score function
         e = np.array([v_a @ np.tanh(W_a @ np.r_[h, h_bar]) for h_bar in H_bar])  # (S,) v_a . tanh(W_a [h; hbar_s])
     alpha = np.exp(e - e.max()) / np.exp(e - e.max()).sum()  # (S,) softmax over the real steps
+    if forced is not None:
+        alpha = np.asarray(forced, dtype=float)  # (S,) the weights an intervention set
     a = alpha @ H_bar  # (H,) the context vector
     h_tilde = np.tanh(W_c @ np.r_[a, h])  # (H,) tanh(W_c [a; h])
     return AttentionStep(e, alpha, a, h_tilde)

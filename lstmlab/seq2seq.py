@@ -17,6 +17,8 @@ own mistakes; at decoding time one wrong token puts it on a history it was never
 With attention (`attention="dot" | "general" | "additive"`, Luong et al. 2015; the equations are
 in `lstmlab.attention`), the decoder's h_t also scores every encoder state h_1 ... h_S, and the
 weighted mix of them joins h_t before the classifier: the source no longer has to fit in one state.
+Interventions on the attention weights (`ll.Intervention("attention", "weights", ...)`, output steps
+by source steps) are checked here (`bind_attention`) and act inside `Attention.forward`.
 
 Both halves are `ll.Network`s, so their layers, weights, summaries and `ll.trace` are the usual
 ones. What joins them is a state: the decoder's LSTM starts from the encoder's final (h, c). In
@@ -33,12 +35,14 @@ import pandas as pd
 import torch
 
 from . import saving
-from ._checks import check_positive_int
+from ._checks import check_indices, check_positive_int
 from ._version import __version__
 from .attention import Attention
 from .batching import iterate_batches
 from .data import pad
+from .interventions import Intervention, _bound_steps, _mask
 from .layers import fully_connected_layer, lstm_layer, sequence_input_layer, softmax_layer, word_embedding_layer
+from .layers.edits import ALL, Action, Edit
 from .network import Network
 from .options import TrainingOptions, training_options
 from .prediction import predict_and_update_state
@@ -233,7 +237,7 @@ def train_encoder_decoder(X, Y, model, options=None):
     return model
 
 
-def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128):
+def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128, interventions=None):
     """Record every gate and state of both LSTMs: the encoder reading each source, the decoder
     reading <start>, y_1 ... y_T from the encoder's final state; and, with attention, its weights.
 
@@ -244,6 +248,11 @@ def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128):
             forcing), or what `decode` wrote (then the recording is what it computed while
             running free, since it read those very tokens).
         mini_batch_size: sources per forward pass (default 128).
+        interventions: None, or a list of `ll.Intervention("attention", "weights", ...)` (steps:
+            output steps 0..T, units: source steps; see `lstmlab.interventions`): the recorded
+            weights are the intervened ones, and the decoder's outputs read them. The LSTMs compute
+            what they compute without them (no input feeding), so their recording and its
+            `max_error` are the clean ones. An empty list gives the clean trace, bit for bit.
 
     Returns:
         An `EncoderDecoderTrace`: a `Trace` with the layers "encoder" and "decoder";
@@ -258,17 +267,19 @@ def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128):
     one = isinstance(X, np.ndarray) and X.ndim == 1
     sources = _token_sequences(X, "X", "source_words", model.source_words, where, one=True)
     targets = _targets_for(model, Y, sources, where, one=one)
+    plan = bind_attention(model, interventions, sources, where, targets=targets, mini_batch_size=mini_batch_size)
     inputs, _ = model.teacher_forcing(targets)
     encoder = trace(model.encoder, [x[:, None] for x in sources], mini_batch_size=mini_batch_size, freeze_padding=True)
     with _decoder_starts_from_encoder(model, sources, mini_batch_size):
         decoder = trace(model.decoder, [x[:, None] for x in inputs], mini_batch_size=mini_batch_size)
     attention = None
     if model.attend is not None:
-        weights = teacher_forced_outputs(model, sources, targets, mini_batch_size)[1]  # each (T_n + 1, S_n)
+        weights = teacher_forced_outputs(model, sources, targets, mini_batch_size, plan)[1]  # each (T_n + 1, S_n)
         attention = np.zeros((len(sources), max(len(w) for w in weights), max(len(x) for x in sources)))
         for n, w in enumerate(weights):
             attention[n, : w.shape[0], : w.shape[1]] = w
-    return EncoderDecoderTrace({"encoder": encoder["encoder"], "decoder": decoder["decoder"]}, attention=attention)
+    layers = {"encoder": encoder["encoder"], "decoder": decoder["decoder"]}
+    return EncoderDecoderTrace(layers, interventions=interventions or (), attention=attention)
 
 
 class EncoderDecoderTrace(Trace):
@@ -346,12 +357,13 @@ def encode(model, source, source_mask):
     return memory, finals
 
 
-def run_decoder(model, x, mask, states, memory, memory_mask, stop=None):
+def run_decoder(model, x, mask, states, memory, memory_mask, stop=None, edit=None):
     """The decoder over a mini-batch of inputs x (B, T, 1), from the LSTM states {"decoder": (h, c)}.
 
     Without attention this is `model.decoder.run`. With it, the decoder's LSTM outputs h_t
     (B, T, H), attention over memory (B, S, H) (padded where memory_mask is False) makes
     htilde_t, and the fully connected layer (and the softmax unless stop=-1) read that instead.
+    edit: None, or what interventions do to the weights (B, T, S) (`AttentionPlan.edit`).
 
     Returns (output, finals, output_mask, alpha): output (B, T, V + 1), the scores before softmax
     for stop=-1, probabilities for stop=None; alpha (B, T, S), or None without attention.
@@ -362,7 +374,7 @@ def run_decoder(model, x, mask, states, memory, memory_mask, stop=None):
         return output, finals, output_mask, None
     lstm = decoder.layers.index(decoder["decoder"])
     h, finals, output_mask = decoder.run(x, mask=mask, states=states, stop=lstm + 1, freeze_padding=True)  # (B, T, H)
-    h_tilde, alpha = model.attend(h, memory, memory_mask)  # (B, T, H), (B, T, S)
+    h_tilde, alpha = model.attend(h, memory, memory_mask, edit)  # (B, T, H), (B, T, S)
     output, output_mask = decoder["fc"].propagate(h_tilde, output_mask)  # (B, T, V + 1)
     if stop is None:
         output, output_mask = decoder["softmax"].propagate(output, output_mask)
@@ -389,8 +401,10 @@ def teacher_forced(model, sources, batch, stop=None, direction="right"):
     return _attended(model, sources, batch, stop, direction)[0]
 
 
-def _attended(model, sources, batch, stop=None, direction="right"):
-    """`teacher_forced`'s (Pass, alpha): alpha (B, T, S) the attention weights, or None without attention."""
+def _attended(model, sources, batch, stop=None, direction="right", plan=None):
+    """`teacher_forced`'s (Pass, alpha): alpha (B, T, S) the attention weights, or None without attention.
+
+    plan: an `AttentionPlan` (interventions on the weights), or None."""
     like = model.decoder.layers[0].like  # the model's device and dtype
     source, source_mask = pad([sources[n] for n in batch.indices], "longest", direction, 0)
     source = torch.as_tensor(source).to(like)  # (B, S, 1) ids
@@ -399,24 +413,26 @@ def _attended(model, sources, batch, stop=None, direction="right"):
     x = torch.as_tensor(batch.x).to(like)  # (B, T, 1): <start>, y_1 ... y_{T-1}
     mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
     states = {"decoder": finals["encoder"]}  # the decoder starts where the encoder ended
-    output, _, output_mask, alpha = run_decoder(model, x, mask, states, memory, source_mask, stop)  # (B, T, V + 1)
+    edit = None if plan is None else plan.edit(batch.indices, x.shape[1], like)
+    output, _, output_mask, alpha = run_decoder(model, x, mask, states, memory, source_mask, stop, edit)  # (B, T, V + 1)
     y = torch.as_tensor(batch.y, device=like.device).long()  # (B, T): y_1 ... y_T, <end> as class codes
     return Pass(batch=batch, x=x, mask=mask, y=y, output=output, output_mask=output_mask, finals=finals), alpha
 
 
 @torch.no_grad()
-def teacher_forced_outputs(model, sources, targets, mini_batch_size=128):
+def teacher_forced_outputs(model, sources, targets, mini_batch_size=128, plan=None):
     """Each pair under teacher forcing: the log-probabilities (T_n + 1, V + 1) of every token at
     every step (float64), and with attention the weights (T_n + 1, S_n), else None.
 
     sources and targets are checked lists of 1-D id arrays; the decoder reads <start>, y_1 ... y_T.
+    plan: an `AttentionPlan` from `bind_attention` (interventions on the weights), or None.
     """
     pairs, coded = _pairs(model, sources, targets, "teacher_forced_outputs")
     batches = iterate_batches(pairs.inputs, coded.values, True, mini_batch_size=mini_batch_size, sequence_length="longest",
                               direction="right", shuffle="never", sort=False, seed=None, epoch=0, padding_value=0)
     log_p, weights = [None] * len(sources), [None] * len(sources)
     for batch in batches:
-        step, alpha = _attended(model, pairs.sources, batch, stop=-1)
+        step, alpha = _attended(model, pairs.sources, batch, stop=-1, plan=plan)
         scores = torch.log_softmax(step.output.double(), dim=-1).cpu().numpy()  # (B, T, V + 1)
         for row, n in enumerate(batch.indices):
             T = len(targets[n]) + 1
@@ -425,6 +441,132 @@ def teacher_forced_outputs(model, sources, targets, mini_batch_size=128):
                 weights[n] = alpha[row, :T, : len(sources[n])].double().cpu().numpy()
     return log_p, weights
 
+
+
+# --- interventions on the attention ---------------------------------------------------------------
+
+
+class AttentionPlan:
+    """Interventions on the attention weights, checked against the model and X (`bind_attention`).
+
+    bound: (position, units (U,), steps (None, (K,) indices or an (N, T_out) mask), how, value) for
+    each intervention; value is a (U,) or () array, a function, or for source= the source's weights
+    (N, T_out, S) float64. S: the longest source of X, the width the actions see.
+    """
+
+    def __init__(self, bound, S):
+        self.bound, self.S = bound, S
+
+    def edit(self, indices, T, like, step=None):
+        """What `Attention.forward` does to the weights of one mini-batch: a function of alpha
+        (B, T', S_b), or None when nothing acts there.
+
+        indices: the rows of X in the mini-batch (a beam repeats each source's row k times). T: its
+        output steps from step 0; with step=None (teacher forcing) alpha holds all of them, T' = T;
+        with step=t (decoding, one step at a time) alpha holds step t only, T' = 1.
+        """
+        indices = np.asarray(indices)
+        actions = []
+        for _, units, steps, how, value in self.bound:
+            mask = _mask(steps, indices, 0, T, None, like.device)  # (B, T) or None: every step
+            if mask is not None and not mask.any():
+                continue
+            chosen = ALL if np.array_equal(units, np.arange(self.S)) else torch.as_tensor(units, device=like.device)
+            if how == "source":
+                how, value = "set", torch.as_tensor(value[indices, :T][:, :, units]).to(like)  # (B, T, U) the source's weights
+            elif how != "fn":
+                value = torch.as_tensor(value).to(like)
+            actions.append(Action("weights", chosen, mask, how, value))
+        if not actions:
+            return None
+        edit, S = Edit(actions), self.S
+
+        def apply(alpha):
+            S_b = alpha.shape[-1]  # this mini-batch's longest source
+            wide = torch.nn.functional.pad(alpha, (0, S - S_b))  # (B, T', S): the source steps the interventions count
+            wide = edit("weights", ALL, wide) if step is None else edit("weights", step, wide[:, 0])[:, None]
+            return wide[..., :S_b]
+
+        return apply
+
+
+def bind_attention(model, interventions, sources, where, *, targets=None, max_length=None, mini_batch_size=128):
+    """Check interventions on an encoder–decoder against the model and its sources; an
+    `AttentionPlan`, or None for none (None or an empty list).
+
+    targets: the outputs, one per source (teacher forcing: output steps 0..len(y)); or None and
+    max_length: free running, output steps 0..max_length - 1.
+    """
+    if interventions is None:
+        return None
+    if not isinstance(interventions, (list, tuple)):
+        raise TypeError(f"{where}: interventions must be a list of ll.Intervention; got {type(interventions).__name__}.")
+    if not interventions:
+        return None
+    S = max(len(x) for x in sources)
+    if targets is not None:
+        lengths = np.array([len(y) + 1 for y in targets])
+        T, what = int(lengths.max()), f"the output steps; the longest output here has {int(lengths.max())}, its tokens and <end>"
+    else:
+        lengths = np.full(len(sources), max_length)
+        T, what = max_length, f"the output steps decode writes, at most max_length={max_length}"
+    bound = []
+    for k, item in enumerate(interventions):
+        label = f"{where}: interventions[{k}]"
+        if not isinstance(item, Intervention):
+            raise TypeError(f"{label} is a {type(item).__name__}; expected ll.Intervention('attention', 'weights', steps=..., units=..., set=...).")
+        if item.layer != "attention":
+            raise ValueError(
+                f"{label} names layer {item.layer!r}; on an encoder–decoder, interventions act on the attention: "
+                f"ll.Intervention('attention', 'weights', steps=output steps, units=source steps, ...). To change the encoder's "
+                f"or the decoder's LSTM, give the intervention to ll.trace(model.encoder, ...) or ll.trace(model.decoder, ...)."
+            )
+        if model.attend is None:
+            raise ValueError(
+                f"{label} acts on the attention, but this model has none (it was made with attention=None); make it with "
+                f"ll.EncoderDecoder(..., attention='dot', 'general' or 'additive'), or drop the intervention."
+            )
+        if item.quantity != "weights":
+            raise ValueError(
+                f"{label} changes quantity {item.quantity!r}, but the attention computes 'weights' (alpha_t(s): output "
+                f"step t by source step s); use quantity 'weights'."
+            )
+        if item.direction != "forward":
+            raise ValueError(f"{label} has direction={item.direction!r}; the attention has no direction, drop the option.")
+        units = check_indices(item.units, S, "units", f"the source steps; the longest source of X has {S}", label)
+        if isinstance(item.steps, tuple) and item.steps and isinstance(item.steps[0], np.ndarray):
+            steps = _bound_steps(item.steps, lengths, T, "attention", label)  # a per-pair mask (N, T)
+        else:
+            steps = None if item.steps is None else check_indices(item.steps, T, "steps", what, label)
+        how, value = item.action
+        if how in ("set", "scale", "add"):
+            value = np.asarray(value)
+            if value.ndim == 1 and len(value) != len(units):
+                raise ValueError(f"{label}: {how} has {len(value)} values but units chooses {len(units)} source steps; give one number, or one per source step.")
+        if how == "source":
+            value = _source_weights(model, value, sources, targets, S, T, label, mini_batch_size)
+        bound.append((k, units, steps, how, value))
+    return AttentionPlan(bound, S)
+
+
+def _source_weights(model, source, sources, targets, S, T, label, mini_batch_size):
+    """The clean weights (N, T, S) of the source's sequences, each reading its partner's target."""
+    if targets is None:
+        raise ValueError(
+            f"{label}: source= takes the weights the model gives other sources at the same output steps, so the output must "
+            f"be given: use it with ll.trace_encoder_decoder, ll.sequence_log_probability or ll.decode(..., targets=Y). "
+            f"Running free, each source writes its own output."
+        )
+    other = _token_sequences(source, "source", "source_words", model.source_words, label, one=True)
+    if len(other) != len(sources) or any(len(a) != len(b) for a, b in zip(other, sources)):
+        raise ValueError(
+            f"{label}: source holds {len(other)} sources of lengths {[len(a) for a in other]}, but X holds {len(sources)} of "
+            f"lengths {[len(b) for b in sources]}; give one source per source of X, each as long as its partner."
+        )
+    weights = np.zeros((len(sources), T, S))
+    for n, w in enumerate(teacher_forced_outputs(model, other, targets, mini_batch_size)[1]):
+        weights[n, : w.shape[0], : w.shape[1]] = w
+    return weights
 
 
 # --- decoding ------------------------------------------------------------------------------------

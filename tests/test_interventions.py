@@ -318,7 +318,7 @@ def test_bad_interventions_say_what_was_expected_and_how_to_fix_it(rng):
 
 
 def test_an_intervention_checks_itself_as_it_is_made():
-    with pytest.raises(ValueError, match=r"quantity must be one of .* \(GRU\) or 'a', 'h' \(plain RNN\); got 'x'"):
+    with pytest.raises(ValueError, match=r"quantity must be one of .* \(GRU\), 'a', 'h' \(plain RNN\) or 'weights' \(an encoder–decoder's attention\); got 'x'"):
         Iv("lstm", "x", set=1.0)
     with pytest.raises(ValueError, match=r"give exactly one of set=, scale=, add=, fn=, source= \(what to do\); got none"):
         Iv("lstm", "f")
