@@ -196,6 +196,8 @@ def test_bilstm_flow_marks_what_last_hands_on(recorded):
     last = fig.data[2]
     assert list(last.x) == [3, 3] and list(last.y) == [rec.forward.h[0, 3, 1], rec.backward.h[0, 3, 1]]
     assert fig.data[3].y[0] == rec.backward.h[0, 0, 1]
+    assert list(fig.data[0].customdata) == [t + 1 for t in fig.data[0].x]  # hover counts steps from 1
+    assert "step %{customdata}" in fig.data[0].hovertemplate and "step 4 " in last.hovertemplate
     net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
     with pytest.raises(ValueError, match="is a one-way lstm layer; choose a bilstm layer"):
         bilstm_flow(ll.trace(net, [np.ones((3, 2))]), "lstm")

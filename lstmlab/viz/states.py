@@ -13,7 +13,8 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
 
     The output at step t is [h_forward_t, h_backward_t]. Markers show what output_mode="last"
     hands on (both halves at the last step: the backward half has read only that step) and the
-    backward pass's final state at step 0 (what has_state_outputs returns for it).
+    backward LSTM's final state at array index 0 (what has_state_outputs returns for it). The x axis
+    is the array index t; the hover names the step as the course counts it, from 1 (step t + 1).
     """
     recorded, _ = _pick(trace, layer, sequence, "forward", "bilstm_flow")
     if len(recorded.directions) != 2:
@@ -26,19 +27,20 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
     for direction, colour, arrow in (("forward", FORWARD, "→ reads x_1 … x_T"), ("backward", BACKWARD, "← reads x_T … x_1")):
         h = recorded.directions[direction].arrays["h"][sequence, :, col]
         fig.add_trace(go.Scatter(x=t, y=h, mode="lines+markers", name=f"{direction} h {arrow}", line={"color": colour},
-                                 hovertemplate=f"step %{{x}}<br>{direction} h = %{{y:.4f}}<extra></extra>"))
+                                 customdata=np.asarray(t) + 1,  # steps are counted from 1: index t is step t + 1
+                                 hovertemplate=f"step %{{customdata}} (index %{{x}})<br>{direction} h = %{{y:.4f}}<extra></extra>"))
     last = length - 1
     forward_h = recorded.forward.h[sequence, :, col]
     backward_h = recorded.backward.h[sequence, :, col]
     fig.add_trace(go.Scatter(x=[last, last], y=[forward_h[last], backward_h[last]], mode="markers", name='output_mode="last" hands on',
                              marker={"symbol": "star", "size": 16, "color": "black"},
-                             hovertemplate='output_mode="last"<br>step %{x}: %{y:.4f}<extra></extra>'))
+                             hovertemplate=f'output_mode="last"<br>step {length} (index %{{x}}): %{{y:.4f}}<extra></extra>'))
     fig.add_trace(go.Scatter(x=[0], y=[backward_h[0]], mode="markers", name="final backward state (has read every step)",
                              marker={"symbol": "diamond", "size": 14, "color": BACKWARD, "line": {"color": "black", "width": 1}},
                              hovertemplate="backward state after the whole sequence: %{y:.4f}<extra></extra>"))
     _shade_padding(fig, recorded, sequence)
     fig.update_layout(legend={"orientation": "h", "y": -0.28}, margin={"b": 120})
-    return finish(fig, f"BiLSTM {layer!r}, unit {unit}, sequence {sequence}: two directions, one time axis", "time step", "hidden state h")
+    return finish(fig, f"BiLSTM {layer!r}, unit {unit}, sequence {sequence}: two directions, one time axis", "array index t (step t + 1)", "hidden state h")
 
 
 def hidden_state_pca(trace, layer, labels=None, color="class", direction="forward", max_sequences=60):
