@@ -2,7 +2,8 @@
 
 The table follows MATLAB's analyzeNetwork: activation sizes in its letters, C channels, B batch,
 T time, S space (`12(C) x 1(B) x T(T)`); a layer that changes the time axis shows how
-(`ceil(T/2)`, `T-4`). Learnables are listed with their shapes, and, for recurrent layers, per gate.
+(`ceil(T/2)`, `T-4`). Learnables are listed with their shapes, and, for recurrent layers, per block of rows
+(an LSTM's four blocks: the gates i, f, o and the cell candidate g).
 
 Issues are (severity, layer, message) with a fix in the message. What can be known:
 
@@ -52,7 +53,7 @@ class Analysis:
 
     Attributes:
         table: a DataFrame, one row per layer: name, kind, description, activation size,
-            learnables (shapes, per gate for recurrent layers), count, states.
+            learnables (shapes, per block of rows for recurrent layers), count, states.
         issues: [(severity, layer, message)], severity "error" or "warning"; layer is a name or
             None for the whole network.
         network: the `ll.Network`, or None when the layers do not make one.
@@ -253,12 +254,15 @@ def _time(layer, time):
 
 
 def _learnables(layer, params):
-    """'W 400x12, R 400x100, b 400 (per gate i, f, g, o: W 100x12, ...)'."""
+    """'W 400x12, R 400x100, b 400 (per block i, f, g, o: W 100x12, ...)'.
+
+    An LSTM's rows come in four blocks: the gates i, f, o and the cell candidate g (no gate).
+    """
     text = ", ".join(f"{SYMBOLS.get(n, n) if isinstance(layer, RecurrentLayer) else n} {_shape(p.shape)}" for n, p in params)
     if isinstance(layer, RecurrentLayer) and params and len(layer.gate_names) > 1:  # an RNN has one block of rows: no gates
         blocks = layer.num_directions * len(layer.gate_names)
         per = ", ".join(f"{SYMBOLS[n]} {_shape((p.shape[0] // blocks, *p.shape[1:]))}" for n, p in params if n in layer.learn_rate_factor)
-        where = "per direction and gate" if layer.num_directions > 1 else "per gate"
+        where = "per direction and block" if layer.num_directions > 1 else "per block"
         text += f" ({where} {', '.join(layer.gate_names)}: {per})"
     return text or "-"
 

@@ -35,7 +35,7 @@ def test_the_table_speaks_matlab():
     analysis = ll.analyze_network(LESSONS["04 Japanese Vowels"]())
     table = analysis.table.set_index("name")
     assert table["activation size"].tolist() == ["12(C) x 1(B) x T(T)", "100(C) x 1(B)", "9(C) x 1(B)", "9(C) x 1(B)"]
-    assert table.loc["lstm", "learnables"] == "W 400x12, R 400x100, b 400 (per gate i, f, g, o: W 100x12, R 100x100, b 100)"
+    assert table.loc["lstm", "learnables"] == "W 400x12, R 400x100, b 400 (per block i, f, g, o: W 100x12, R 100x100, b 100)"
     assert table.loc["lstm", "count"] == 4 * 100 * (12 + 100 + 1)
     assert table.loc["lstm", "states"] == "hidden 100, cell 100"
     assert table.loc["fc", "learnables"] == "weights 9x100, bias 9"
@@ -49,7 +49,7 @@ def test_time_changes_and_recurrent_layers_per_direction():
     table = analysis.table.set_index("name")
     assert table["activation size"].tolist() == ["12(C) x 1(B) x T(T)", "16(C) x 1(B) x T-4(T)", "16(C) x 1(B) x ceil((T-4)/2)(T)",
                                                  "16(C) x 1(B) x ceil((T-4)/2)(T)", "4(C) x 1(B)"]
-    assert table.loc["bilstm", "learnables"].endswith("(per direction and gate i, f, g, o: W 8x16, R 8x8, b 8)")
+    assert table.loc["bilstm", "learnables"].endswith("(per direction and block i, f, g, o: W 8x16, R 8x8, b 8)")
     assert table.loc["gru", "states"] == "hidden 4"
     video = ll.analyze_network(LESSONS["08 video"]()).table.set_index("name")["activation size"]
     assert video["conv2d_2"] == "7(S) x 7(S) x 16(C) x (1·T)(B)"

@@ -113,7 +113,7 @@ def test_learnables_follow_the_formula_and_are_fewer_than_the_lstms():
     analysis = ll.analyze_network(net)
     row = analysis.table.set_index("name").loc["lstm_projected"]
     assert row["count"] == 14_548
-    assert row["learnables"] == "Q_i 12x4, W 400x4, Q_o 100x25, R 400x25, b 400 (per gate i, f, g, o: W 100x4, R 100x25, b 100)"
+    assert row["learnables"] == "Q_i 12x4, W 400x4, Q_o 100x25, R 400x25, b 400 (per block i, f, g, o: W 100x4, R 100x25, b 100)"
     assert analysis.total == 14_548 + 909
 
 

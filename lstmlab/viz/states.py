@@ -13,7 +13,7 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
 
     The output at step t is [h_forward_t, h_backward_t]. Markers show what output_mode="last"
     hands on (both halves at the last step: the backward half has read only that step) and the
-    backward pass's final state at step 1 (what has_state_outputs returns for it).
+    backward LSTM's final state at step 1 (what has_state_outputs returns for it).
     Axes and hover texts count steps from 1, as the lessons do: index t of an array is
     step t + 1.
     """
