@@ -84,14 +84,14 @@ def check_indices(selection, size, name, what, where):
 
 
 def check_factor(value, name, num_gates, gate_names, where):
-    """A non-negative scalar or one value per gate; returns a float64 tensor with one value per gate."""
+    """A non-negative scalar or one value per block of rows (per gate, and the candidate); returns a float64 tensor with one value per block."""
     numeric = _is_numeric(value) and np.asarray(value).dtype.kind != "b"
     factor = np.asarray(value, dtype=float) if numeric else None
     if factor is not None and factor.ndim == 2 and 1 in factor.shape:
         factor = factor.reshape(-1)  # a MATLAB-style 1-by-4 row
     if factor is None or factor.ndim > 1 or factor.size not in (1, num_gates):
         raise ValueError(
-            f"{where}: {name} must be a non-negative number or {num_gates} numbers, one per gate "
+            f"{where}: {name} must be a non-negative number or {num_gates} numbers, one per block of rows "
             f"({', '.join(gate_names)}); got {value!r}."
         )
     if not np.all(np.isfinite(factor)) or np.any(factor < 0):

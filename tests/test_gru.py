@@ -75,7 +75,7 @@ def test_gru_rejects_lstm_only_options():
         ll.gru_layer(H, bias_initializer="unit-forget-gate")
     with pytest.raises(ValueError, match=r"reset_gate_mode must be one of 'after-multiplication'"):
         ll.gru_layer(H, reset_gate_mode="after")
-    with pytest.raises(ValueError, match=r"3 numbers, one per gate \(r, z, n\)"):
+    with pytest.raises(ValueError, match=r"3 numbers, one per block of rows \(r, z, n\)"):
         ll.gru_layer(H, bias_learn_rate_factor=[1, 1, 1, 1])
     with pytest.raises(TypeError, match="cell_state"):
         ll.gru_layer(H, cell_state=np.zeros(H))

@@ -143,7 +143,7 @@ def test_state_inputs_must_have_the_batch_shape():
         ({"bias": np.full(16, np.nan)}, r"bias contains NaN or Inf"),
         ({"hidden_state": np.zeros(3)}, r"hidden_state must have shape \(4,\); got \(3,\)"),
         ({"has_state_inputs": True, "cell_state": np.zeros(4)}, r"cell_state must be None when has_state_inputs=True"),
-        ({"input_weights_learn_rate_factor": [1, 2]}, r"input_weights_learn_rate_factor must be a non-negative number or 4 numbers, one per gate \(i, f, g, o\); got \[1, 2\]"),
+        ({"input_weights_learn_rate_factor": [1, 2]}, r"input_weights_learn_rate_factor must be a non-negative number or 4 numbers, one per block of rows \(i, f, g, o\); got \[1, 2\]"),
         ({"bias_l2_factor": -1}, r"bias_l2_factor must be finite and non-negative; got -1"),
         ({"has_state_outputs": "yes"}, r"has_state_outputs must be True or False; got 'yes'"),
         ({"input_size": 0}, r"input_size must be a positive integer; got 0"),

@@ -265,7 +265,7 @@ class BiLSTMLayer(LSTMLayer):
     The output at step t concatenates [h_forward_t, h_backward_t], 2H channels. With
     output_mode="last" the layer returns that concatenation at the last step T (as MATLAB does):
     the forward half has read the whole sequence, but the backward half has read only x_T, since
-    the backward pass starts there. To summarise the whole sequence in both directions use
+    the backward LSTM starts there. To summarise the whole sequence in both directions use
     output_mode="final" (or has_state_outputs=True): the final hidden state holds the backward
     state after it has read back to x_1.
     """
