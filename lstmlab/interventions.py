@@ -423,5 +423,5 @@ def describe_computation(layer, spans, recorded=0):
         return "the step loop (torch has no fused kernel for this layer's equations)"
     if not acted:
         return "torch's fused kernel"
-    first, last = min(s[0] for s in acted), max(s[1] for s in acted) - 1
+    first, last = min(s[0] for s in acted) + 1, max(s[1] for s in acted)  # counted from 1: index t is step t + 1
     return f"the step loop over steps {first}..{last}, where interventions act; torch's fused kernel elsewhere"

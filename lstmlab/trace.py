@@ -68,7 +68,8 @@ class LayerTrace:
             its recurrent weights read is `layer.projected_state(tr[name].h)` (all units recorded).
         forward, backward: a `DirectionTrace` each (a one-way layer has only `forward`, or only
             `backward` with direction="reverse": it reads the sequence from its end).
-        steps: (S,) the time steps recorded. units: (U,) the hidden units recorded.
+        steps: (S,) the time steps recorded, as array indices (index t is step t + 1 of the
+            lessons, which count from 1, as the figures do). units: (U,) the hidden units recorded.
         lengths: (N,) each sequence's real length. mask: (N, S), True on real (not padded) steps.
         max_error: how far the recording is from the equations computed again (see the module's
             docstring): the largest |h recomputed from the gates - h the network output| over all
@@ -135,7 +136,11 @@ class Trace:
         return max(layer.max_error for layer in self.layers.values())
 
     def to_frame(self, include_padding=False):
-        """A tidy DataFrame: sequence, layer, direction, time, unit, quantity, value (real steps only)."""
+        """A tidy DataFrame: sequence, layer, direction, time, unit, quantity, value (real steps only).
+
+        time is the array index, as in `steps=` and `LayerTrace.steps`: time t is step t + 1 of the
+        lessons and the figures, which count from 1.
+        """
         frames = []
         for layer in self.layers.values():
             keep = np.ones_like(layer.mask) if include_padding else layer.mask  # (N, S)

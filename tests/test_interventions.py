@@ -149,8 +149,8 @@ def test_both_directions_of_a_bilstm(rng):
             np.testing.assert_allclose(y[n, :, d * H : (d + 1) * H], recorded.h[n], atol=1e-12, rtol=0)
     np.testing.assert_array_equal(tr.forward.f[:, 5, 0], 0.0)
     assert tr.computed_by == {
-        "forward": "the step loop over steps 5..5, where interventions act; torch's fused kernel elsewhere",
-        "backward": "the step loop over steps 2..6, where interventions act; torch's fused kernel elsewhere",
+        "forward": "the step loop over steps 6..6, where interventions act; torch's fused kernel elsewhere",
+        "backward": "the step loop over steps 3..7, where interventions act; torch's fused kernel elsewhere",
     }
 
 
@@ -172,7 +172,7 @@ def test_gru_gates(rng):
             np.testing.assert_allclose(tr.h[n, t], h, atol=1e-12, rtol=0)
             np.testing.assert_allclose(tr.n[n, t], n_t, atol=1e-12, rtol=0)
     assert tr.max_error < 1e-12
-    assert tr.computed_by == {"forward": "the step loop over steps 0..5, where interventions act; torch's fused kernel elsewhere"}
+    assert tr.computed_by == {"forward": "the step loop over steps 1..6, where interventions act; torch's fused kernel elsewhere"}
 
 
 # --- steps, sources and the paths that run them -----------------------------------------------------
@@ -242,9 +242,11 @@ def test_computed_by_says_where_the_step_loop_ran(rng):
     X = rng.normal(size=(2, 8, C))
     assert ll.trace(fused, X)["lstm"].computed_by == {"forward": "torch's fused kernel"}
     late = ll.trace(fused, X, interventions=[Iv("lstm", "f", units=0, steps=slice(3, 6), set=1.0)])
-    assert late["lstm"].computed_by["forward"] == "the step loop over steps 3..5, where interventions act; torch's fused kernel elsewhere"
+    assert late["lstm"].computed_by["forward"] == "the step loop over steps 4..6, where interventions act; torch's fused kernel elsewhere"  # indices 3..5, counted from 1
+    long = ll.trace(fused, rng.normal(size=(1, 30, C)), interventions=[Iv("lstm", "f", units=0, steps=slice(9, 29), set=1.0)])
+    assert "the step loop over steps 10..29," in long["lstm"].computed_by["forward"]  # as the lessons count
     assert late.max_error < 1e-5
-    np.testing.assert_array_equal(late["lstm"].h[:, :3], ll.trace(fused, X)["lstm"].h[:, :3])  # before step 3: the kernel, as clean
+    np.testing.assert_array_equal(late["lstm"].h[:, :3], ll.trace(fused, X)["lstm"].h[:, :3])  # before index 3 (step 4): the kernel, as clean
     loop = ll.Network([ll.sequence_input_layer(C), ll.gru_layer(H, reset_gate_mode="before-multiplication")])
     assert ll.trace(loop, X)["gru"].computed_by == {"forward": "the step loop (torch has no fused kernel for this layer's equations)"}
 

@@ -30,13 +30,15 @@ def test_gate_heatmap_shows_the_recorded_numbers(recorded):
     assert (heat.zmin, heat.zmax, heat.colorscale[0][1]) == (0.0, 1.0, "rgb(247,251,255)")
     assert fig.layout.xaxis.title.text == "time step" and fig.layout.yaxis.title.text == "hidden unit"
     assert fig.layout.title.text == "output gate o of layer 'bilstm' (backward), sequence 0 (4 steps)"
-    assert fig.layout.shapes[0].x0 == 3.5, "padding beyond the real length is shaded"
+    assert list(heat.x) == [1, 2, 3, 4, 5, 6], "the axis counts steps from 1, as the lessons do"
+    assert (fig.layout.shapes[0].x0, fig.layout.shapes[0].x1) == (4.5, 6.5), "padding beyond the real length (steps 5, 6) is shaded"
     assert "o = %{z:.4f}" in heat.hovertemplate
 
 
 def test_gate_heatmap_names_steps_with_labels(recorded):
     fig = gate_heatmap(recorded, "bilstm", "h", sequence=0, direction="forward", step_labels=["a", "b", "c", "d"])
     assert list(fig.layout.xaxis.ticktext) == ["a", "b", "c", "d", "(padding)", "(padding)"]
+    assert list(fig.layout.xaxis.tickvals) == [1, 2, 3, 4, 5, 6]
     assert list(fig.data[0].customdata[0]) == ["a", "b", "c", "d", "(padding)", "(padding)"]
     with pytest.raises(ValueError, match=r"step_labels has 3 entries but the sequence has 4 steps; give one per step"):
         gate_heatmap(recorded, "bilstm", "h", sequence=0, step_labels=["a", "b", "c"])
@@ -47,6 +49,7 @@ def test_frames_draws_each_frame_on_one_colour_scale():
     video[1, 2, 3, 1] = 7.0
     fig = frames(video, channel=1)
     assert len(fig.data) == 3 and fig.layout.title.text == "3 frames of 4x5 pixels, channel 1"
+    assert fig.layout.annotations[0].text == "t = 1" and fig.data[0].hovertemplate.startswith("frame 1<br>")  # counted from 1
     np.testing.assert_array_equal(np.asarray(fig.data[1].z), video[1, :, :, 1])
     assert {(d.zmin, d.zmax) for d in fig.data} == {(0.0, 7.0)}
     assert "value %{z:.3f}" in fig.data[0].hovertemplate
@@ -130,6 +133,7 @@ def test_step_inspector_numbers_match_the_reference_and_the_trace(rng):
     fig = step_inspector(net, X, "lstm", step=3, unit=1)
     cells = fig.data[0].cells.values
     assert cells[0][0].startswith("i = sigmoid(W_i·x_t") and cells[5][-1] == cells[6][-1]  # h_t as computed and as recorded
+    assert "sequence 0, step 4, unit 1" in fig.layout.title.text  # index 3 is step 4: titles count from 1
     with pytest.raises(ValueError, match=r"step must be in 0..4 \(layer 'lstm' reads 5 steps\); got 9"):
         step_inspector(net, X, "lstm", step=9)
     with pytest.raises(ValueError, match=r"layer must be one of 'lstm', 'bilstm'; got 'fc'"):
@@ -174,7 +178,8 @@ def test_padding_chart_draws_left_padding_before_the_real_steps():
 
     fig = padding_chart(steps_of((2, 5)), mini_batch_size=2, sequence_padding_direction="left")
     real, padding = fig.data
-    assert list(real.base) == [3, 0] and list(padding.base) == [0] and list(padding.x) == [3]
+    assert list(real.base) == [3.5, 0.5] and list(padding.base) == [0.5] and list(padding.x) == [3]  # steps counted from 1
+    assert [list(c) for c in real.customdata] == [[0, 4, 5], [1, 1, 5]]  # hover: steps 4 to 5, and 1 to 5
 
 
 def test_sequence_lengths_and_normalization_histograms(rng):
@@ -194,8 +199,9 @@ def test_bilstm_flow_marks_what_last_hands_on(recorded):
     fig = bilstm_flow(recorded, "bilstm", sequence=0, unit=1)
     rec = recorded["bilstm"]
     last = fig.data[2]
-    assert list(last.x) == [3, 3] and list(last.y) == [rec.forward.h[0, 3, 1], rec.backward.h[0, 3, 1]]
-    assert fig.data[3].y[0] == rec.backward.h[0, 0, 1]
+    assert list(fig.data[0].x) == [1, 2, 3, 4, 5, 6]  # steps counted from 1
+    assert list(last.x) == [4, 4] and list(last.y) == [rec.forward.h[0, 3, 1], rec.backward.h[0, 3, 1]]
+    assert list(fig.data[3].x) == [1] and fig.data[3].y[0] == rec.backward.h[0, 0, 1]
     net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
     with pytest.raises(ValueError, match="is a one-way lstm layer; choose a bilstm layer"):
         bilstm_flow(ll.trace(net, [np.ones((3, 2))]), "lstm")
@@ -208,7 +214,8 @@ def test_hidden_state_pca_projects_real_steps(recorded):
     points = [t for t in fig.data if t.mode == "markers"]
     assert [t.name for t in points] == ["class a", "class b"] and sum(len(t.x) for t in points) == 4 + 6
     assert "principal component 1" in fig.layout.xaxis.title.text
-    assert len(hidden_state_pca(recorded, "bilstm", color="time").data[-1].x) == 10
+    by_time = hidden_state_pca(recorded, "bilstm", color="time").data[-1]
+    assert len(by_time.x) == 10 and min(by_time.marker.color) == 1 and max(by_time.marker.color) == 6  # steps from 1
     with pytest.raises(ValueError, match="color='class' needs labels"):
         hidden_state_pca(recorded, "bilstm")
 
@@ -239,6 +246,11 @@ def test_compare_runs_draws_one_line_per_run_and_quantity(rng):
     np.testing.assert_array_equal(fig.data[3].y, runs["f = 1"]["lstm"].c[1, :, 2])
     assert list(fig.data[2].y) == [1.0] * 5 and fig.data[2].line.dash == "dash"
     assert fig.layout.title.text == "Layer 'lstm', unit 2, sequence 1: clean vs f = 1"
+    assert list(fig.data[0].x) == [1, 2, 3, 4, 5]  # steps counted from 1
+    late = {"clean": runs["clean"], "from index 3": ll.trace(net, X, interventions=[ll.Intervention("lstm", "f", units=2, steps=slice(3, None), set=1.0)])}
+    split = compare_runs(late, "lstm", unit=2, sequence=1, quantities=["f"])
+    x, clean, changed = np.asarray(split.data[0].x), np.asarray(split.data[0].y), np.asarray(split.data[1].y)
+    assert x[clean != changed].min() == 4  # steps=slice(3, None) acts from index 3: the runs part at step 4
     with pytest.raises(ValueError, match=r"compare_runs: unit must be one of 0, 1, 2; got 5"):
         compare_runs(runs, "lstm", unit=5)
 
@@ -249,5 +261,6 @@ def test_prediction_change_as_bars_or_lines():
     assert bars.layout.title.text == "Prediction: clean a, intervened b"
     lines = prediction_change(np.ones((4, 3)) / 3, np.eye(4, 3), labels=("clean", "patched"))
     assert len(lines.data) == 6 and lines.data[1].name == "output 0 (patched)" and list(lines.data[1].y) == [1, 0, 0, 0]
+    assert list(lines.data[1].x) == [1, 2, 3, 4]  # steps counted from 1
     with pytest.raises(ValueError, match=r"prediction_change: clean and changed must be one sequence's outputs of the same shape"):
         prediction_change(np.ones(3), np.ones(4))

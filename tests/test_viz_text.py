@@ -18,6 +18,8 @@ def test_colored_text_lays_characters_out_line_by_line():
     assert (heat.zmin, heat.zmax, heat.zmid) == (-0.7, 0.7, 0.0)
     assert fig.layout.title.text == "unit 3" and heat.colorbar.title.text == "c"
     assert "c = %{z:.3f}" in heat.hovertemplate and fig.layout.yaxis.autorange == "reversed"
+    assert heat.y[0] == 1 and heat.x[0] == 1, "lines and columns count from 1, as editors do"
+    assert list(colored_text("x\ny", [1.0, 0.0, -1.0], first_line=40).data[0].y) == [40, 41]  # a piece from line 40
 
 
 def test_colored_text_without_a_final_newline():

@@ -31,8 +31,9 @@ def test_explore_redraws_every_figure_together(net, data):
     app.controls["layer"].value = "lstm"
     assert app.controls["unit"].max == 1 and app.controls["direction"].options == ("forward",)
     app.controls["unit"].value = 1
-    app.controls["step"].value = 6
+    app.controls["step"].value = 7  # the slider counts steps from 1: index 6
     np.testing.assert_allclose(app.figures["states"].data[0].y, app.trace["lstm"].c[1, :, 1])
+    assert list(app.figures["states"].data[0].x)[:2] == [1, 2] and "step 7, unit 1" in app.figures["inspector"].layout.title.text
     cells = app.figures["inspector"].data[0].cells.values
     assert float(cells[5][-1]) == pytest.approx(app.trace["lstm"].h[1, 6, 1], abs=1e-5)
     app.controls["layer"].value = "gru"
@@ -83,6 +84,7 @@ def test_cell_playground_follows_the_reference():
     traces = {t.name: t for t in app.figure.data}
     np.testing.assert_allclose(traces["f"].y, expected.f[:, 0])
     np.testing.assert_allclose(traces["c"].y, expected.c[:, 0])
+    assert traces["x"].x[0] == 1 and traces["x"].x[-1] == 40  # steps counted from 1
     app.controls["gate_activation"].value = "hard-sigmoid"
     traces = {t.name: t for t in app.figure.data}
     np.testing.assert_allclose(traces["i"].y, reference.lstm_sequence(x, W, R, b, gate="hard-sigmoid").i[:, 0])
@@ -92,10 +94,10 @@ def test_explore_counts_steps_in_the_layers_own_time(rng):
     X = [rng.normal(size=(T, 3)).astype("float32") for T in (7, 10)]
     net = ll.Network([ll.sequence_input_layer(3, min_length=2), ll.max_pooling1d_layer(2, stride=2), ll.lstm_layer(4)])
     app = explore(net, X)
-    assert app.controls["step"].max == 2  # 7 steps pooled by 2: 3
+    assert (app.controls["step"].min, app.controls["step"].max) == (1, 3)  # 7 steps pooled by 2: 3, counted from 1
     app.controls["sequence"].value = 1
-    assert app.controls["step"].max == 4
-    app.controls["step"].value = 4
+    assert app.controls["step"].max == 5
+    app.controls["step"].value = 5
     inspector = step_numbers(net, X, "lstm", sequence=1, step=4)
     assert abs(inspector["h"] - inspector["recorded"]["h"]) < 1e-5
 
@@ -115,7 +117,7 @@ def test_explore_inspector_reads_the_heatmap_cell_under_the_crosshair(rng, direc
             app.controls["direction"].value = direction
         app.controls["unit"].value = 1
         for step in (0, 3):  # the backward pass reads step 3 first: after the padding, or right at the start
-            app.controls["step"].value = step
+            app.controls["step"].value = step + 1  # the slider counts from 1
             for gate in ("f", "c"):
                 app.controls["gate"].value = gate
                 heat = np.asarray(app.figures["heatmap"].data[0].z, dtype=float)  # (units, steps)
@@ -160,17 +162,17 @@ def test_intervention_explorer_clamps_what_the_reader_picks(net, data):
     assert list(app.controls) == ["sequence", "layer", "direction", "gate", "unit", "clamp", "steps"]
     assert list(app.figures) == ["prediction", "heatmap", "states"]
     app.controls["sequence"].value = 1
-    assert app.controls["steps"].value == (0, 7)
+    assert app.controls["steps"].value == (1, 8)  # steps counted from 1
     app.controls["direction"].value = "backward"
     app.controls["unit"].value = 3
-    app.controls["steps"].value = (2, 5)
-    app.controls["clamp"].value = 0.25  # the backward forget gate of unit 3, steps 2..5
+    app.controls["steps"].value = (3, 6)
+    app.controls["clamp"].value = 0.25  # the backward forget gate of unit 3, steps 3..6: indices 2..5
     z = np.asarray(app.figures["heatmap"].data[0].z)  # (units, steps)
     np.testing.assert_array_equal(z[3, 2:6], 0.25)
     clean = ll.trace(net, data[1])["bilstm"].backward.f[0, :, 3]
     assert z[3, 6] == pytest.approx(clean[6], abs=1e-6) and abs(z[3, 1] - clean[1]) > 1e-5, "after the clamp (in backward time) f follows"
     lines = app.figures["states"].data
-    assert [d.name for d in lines][::6] == ["clean", "f = 0.25 (steps 2..5)"]  # six quantities each
+    assert [d.name for d in lines][::6] == ["clean", "f = 0.25 (steps 3..6)"]  # six quantities each
     np.testing.assert_allclose(lines[0].y, ll.trace(net, data[1])["bilstm"].backward.i[0, :, 3], atol=1e-6)
     scores = app.figures["prediction"].data  # per step: class a clean, class a clamped, class b clean, ...
     clamp = ll.Intervention("bilstm", "f", units=3, steps=slice(2, 6), direction="backward", set=0.25)
@@ -190,10 +192,12 @@ def test_cell_explorer_colours_ranks_and_matches_the_chosen_unit(rng):
     app = cell_explorer(tr, source)
     assert list(app.controls) == ["layer", "quantity", "unit", "first_line", "selection", "threshold"]
     assert list(app.figures) == ["text", "ranking", "matches"]
-    assert app.controls["first_line"].max == 30 - 20
+    assert (app.controls["first_line"].min, app.controls["first_line"].max) == (1, 30 - 20 + 1)  # lines count from 1
     app.controls["unit"].value = 3
-    app.controls["first_line"].value = 2  # lines of 10 and 20 characters: line 2 starts at character 30
-    z = np.asarray(app.figures["text"].data[0].z, dtype=float)  # (lines, columns)
+    app.controls["first_line"].value = 3  # lines of 10 and 20 characters: line 3 starts at character 30
+    shown = app.figures["text"]
+    assert shown.layout.title.text.endswith(": lines 3..22") and list(shown.data[0].y[:2]) == [3, 4] and shown.data[0].x[0] == 1
+    z = np.asarray(shown.data[0].z, dtype=float)  # (lines, columns)
     np.testing.assert_array_equal(z[:2, :20], [[*tr["lstm"].c[0, 30:40, 3], *[np.nan] * 10], tr["lstm"].c[0, 40:60, 3]])
     mine = app.ranking.query("layer == 'lstm' and quantity == 'c' and unit == 3")
     assert list(app.figures["ranking"].data[0].cells.values[0]) == mine["feature"].tolist()

@@ -20,10 +20,10 @@ def _pick(trace, layer, sequence, direction, where):
 
 
 def _shade_padding(fig, recorded, sequence, **position):
-    """Grey over the steps beyond the sequence's real length."""
-    length, last = int(recorded.lengths[sequence]), int(recorded.steps.max())
-    if length <= last:
-        fig.add_vrect(x0=length - 0.5, x1=last + 0.5, fillcolor="grey", opacity=0.3, line_width=0, **position)
+    """Grey over the steps beyond the sequence's real length, on an axis that counts steps from 1."""
+    length, last = int(recorded.lengths[sequence]), int(recorded.steps.max()) + 1  # the last recorded step, from 1
+    if length < last:
+        fig.add_vrect(x0=length + 0.5, x1=last + 0.5, fillcolor="grey", opacity=0.3, line_width=0, **position)
 
 
 def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=None, step_labels=None):
@@ -31,15 +31,18 @@ def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=
 
     Steps beyond the sequence's real length (padding) are shaded. step_labels: one text per time
     step of the sequence (the words of a sentence, say) to name the steps on the axis.
+    Axes and hover texts count steps from 1, as the lessons do: index t of an array is
+    step t + 1.
     """
     recorded, arrays = _pick(trace, layer, sequence, direction, "gate_heatmap")
     check_choice(gate, "gate", recorded.quantities, "gate_heatmap")
     steps = recorded.steps
     names = _step_names(step_labels, steps, recorded.lengths[sequence])
+    shown = steps + 1  # the axis counts steps from 1
     fig = go.Figure(
         go.Heatmap(
             z=arrays[gate][sequence].T,  # (U, S)
-            x=steps,
+            x=shown,
             y=[f"unit {u}" for u in recorded.units],
             customdata=np.broadcast_to(names, (len(recorded.units), len(steps))),
             colorbar={"title": {"text": gate}},
@@ -48,7 +51,7 @@ def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=
         )
     )
     if step_labels is not None:
-        fig.update_xaxes(tickvals=steps, ticktext=names, tickangle=-45)
+        fig.update_xaxes(tickvals=shown, ticktext=names, tickangle=-45)
     _shade_padding(fig, recorded, sequence, annotation_text="padding", annotation_position="top left",
                    annotation_font={"color": "black"}, annotation_bgcolor="white")
     where = f" ({direction})" if len(recorded.directions) > 1 else ""
@@ -71,6 +74,8 @@ def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
     """Every recorded quantity of one sequence, one heatmap under the other, on one time axis.
 
     Gates share one colour bar (0..1); signed states share another, centred on 0.
+    Axes and hover texts count steps from 1, as the lessons do: index t of an array is
+    step t + 1.
     """
     recorded, arrays = _pick(trace, layer, sequence, direction, "gate_heatmaps")
     quantities = recorded.quantities
@@ -80,7 +85,7 @@ def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
         fig.add_trace(
             go.Heatmap(
                 z=arrays[q][sequence].T,
-                x=recorded.steps,
+                x=recorded.steps + 1,
                 y=[f"unit {u}" for u in recorded.units],
                 coloraxis="coloraxis2" if q in SIGNED else "coloraxis",
                 hovertemplate=f"step %{{x}}<br>%{{y}}<br>{q} = %{{z:.4f}}<extra></extra>",
@@ -101,7 +106,11 @@ def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
 
 
 def state_lines(trace, layer, units=None, sequence=0, quantities=None, direction="forward"):
-    """Chosen units of chosen quantities over time, one panel per quantity (default: c and h)."""
+    """Chosen units of chosen quantities over time, one panel per quantity (default: c and h).
+
+    Axes and hover texts count steps from 1, as the lessons do: index t of an array is
+    step t + 1.
+    """
     recorded, arrays = _pick(trace, layer, sequence, direction, "state_lines")
     quantities = [q for q in ("c", "h") if q in recorded.quantities] if quantities is None else list(quantities)
     for q in quantities:
@@ -116,7 +125,7 @@ def state_lines(trace, layer, units=None, sequence=0, quantities=None, direction
     for row, q in enumerate(quantities, start=1):
         for k, (u, col) in enumerate(zip(chosen, columns)):
             fig.add_trace(
-                go.Scatter(x=recorded.steps, y=arrays[q][sequence, :, col], mode="lines+markers", name=f"unit {u}",
+                go.Scatter(x=recorded.steps + 1, y=arrays[q][sequence, :, col], mode="lines+markers", name=f"unit {u}",
                            line={"color": colours[k % len(colours)]}, legendgroup=f"unit {u}", showlegend=row == 1,
                            hovertemplate=f"step %{{x}}<br>unit {u}<br>{q} = %{{y:.4f}}<extra></extra>"),
                 row=row,

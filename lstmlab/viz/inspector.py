@@ -73,7 +73,9 @@ def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward
     Rows i, f, g, o show W·x_t, R·h_(t-1), b, their sum (the pre-activation) and the gate; then
     how c_(t-1) becomes c_t and what h_t is. The numbers come from `lstmlab.reference` in
     float64, and the last column shows what `ll.trace` recorded, for comparison. `options`
-    (recording, mini_batch_size, freeze_padding) are those of `step_numbers`.
+    (recording, mini_batch_size, freeze_padding) are those of `step_numbers`. `step` is an array
+    index, as everywhere in Python; the title counts steps from 1, as the lessons do (index t is
+    step t + 1).
     """
     n = step_numbers(net, X, layer, sequence, step, unit, direction, **options)
     lstm = net[layer]
@@ -98,7 +100,7 @@ def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward
         cells={"values": columns, "align": ["left"] + ["right"] * 6, "font": {"size": 13}, "height": 30},
         columnwidth=[3.4, 1, 1, 1, 1.2, 1, 1],
     ))
-    title = f"Layer {layer!r} ({direction}), sequence {sequence}, step {step}, unit {unit}: every equation"
+    title = f"Layer {layer!r} ({direction}), sequence {sequence}, step {step + 1}, unit {unit}: every equation"
     return finish(fig, title, height=120 + 34 * (len(rows) + 1), margin={"l": 10, "r": 10, "b": 10})
 
 

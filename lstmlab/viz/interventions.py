@@ -52,6 +52,9 @@ def compare_runs(traces, layer, unit, sequence=0, quantities=None, direction="fo
 
     traces: {label: `ll.Trace`}, e.g. {"clean": ll.trace(net, X),
     "f = 1": ll.trace(net, X, interventions=[...])}.
+    Axes and hover texts count steps from 1, as the lessons do: index t of an array is
+    step t + 1.
+    An intervention with steps=slice(9, None) acts from index 9, so the runs part at step 10.
     """
     if not isinstance(traces, dict) or not traces:
         raise ValueError(f"compare_runs: traces must be a dict {{label: trace}} with at least one recording; got {traces!r}.")
@@ -67,7 +70,7 @@ def compare_runs(traces, layer, unit, sequence=0, quantities=None, direction="fo
         column = int(np.flatnonzero(recorded.units == unit)[0])
         for row, q in enumerate(quantities, start=1):
             fig.add_trace(
-                go.Scatter(x=recorded.steps, y=arrays[q][sequence, :, column], mode="lines+markers", name=label,
+                go.Scatter(x=recorded.steps + 1, y=arrays[q][sequence, :, column], mode="lines+markers", name=label,
                            line={"color": COLOURS[k % len(COLOURS)], "dash": DASHES[k % len(DASHES)]},
                            legendgroup=label, showlegend=row == 1,
                            hovertemplate=f"{label}<br>step %{{x}}<br>{q} = %{{y:.4f}}<extra></extra>"),
@@ -87,6 +90,9 @@ def prediction_change(clean, changed, class_names=None, labels=("clean", "interv
 
     clean, changed: what `ll.predict` returns for one sequence: (K,) scores (bars side by side)
     or (T, K) one row per step (one line per class over time: clean dotted, changed solid).
+
+    Axes and hover texts count steps from 1, as the lessons do: index t of an array is
+    step t + 1.
     """
     clean, changed = np.asarray(clean), np.asarray(changed)
     if clean.shape != changed.shape or clean.ndim not in (1, 2):
@@ -105,7 +111,7 @@ def prediction_change(clean, changed, class_names=None, labels=("clean", "interv
                                  hovertemplate=f"{label}<br>%{{x}}: %{{y:.4f}}<extra></extra>"))
         title = f"Prediction: {labels[0]} {names[int(clean.argmax())]}, {labels[1]} {names[int(changed.argmax())]}"
         return finish(fig, title, "class", "score")
-    steps = np.arange(len(clean))
+    steps = np.arange(1, len(clean) + 1)  # row t is step t + 1
     for k, name in enumerate(names):
         colour = COLOURS[k % len(COLOURS)]
         for label, values, dash in ((labels[0], clean, "dot"), (labels[1], changed, "solid")):

@@ -26,7 +26,8 @@ def padding_chart(X, mini_batch_size=8, sequence_length="longest", sequence_padd
     """Every sequence as a bar of real, padded and discarded steps, grouped by mini-batch.
 
     The same rule as training (`ll.sequence_batches`); dotted lines mark where a split
-    mini-batch is cut into chunks. The title gives the totals.
+    mini-batch is cut into chunks. The title gives the totals. The axis counts steps from 1, as
+    the lessons do: step k of the mini-batch is its index k - 1.
     """
     sequences = as_sequences(X, where="padding_chart")
     per_sequence, boundaries = {}, []
@@ -62,12 +63,12 @@ def padding_chart(X, mini_batch_size=8, sequence_length="longest", sequence_padd
     for kind, items in pieces.items():
         if items:
             fig.add_trace(go.Bar(
-                y=[i[0] for i in items], base=[i[1] for i in items], x=[i[2] for i in items], orientation="h",
-                name=kind, marker_color=colours[kind], customdata=[[i[3], i[1], i[1] + i[2] - 1] for i in items],
+                y=[i[0] for i in items], base=[i[1] + 0.5 for i in items], x=[i[2] for i in items], orientation="h",  # step k centred on k
+                name=kind, marker_color=colours[kind], customdata=[[i[3], i[1] + 1, i[1] + i[2]] for i in items],
                 hovertemplate=f"sequence %{{customdata[0]}}<br>{kind}: %{{x}} steps (%{{customdata[1]}} to %{{customdata[2]}})<extra></extra>",
             ))
     for t in sorted(set(boundaries)):
-        fig.add_vline(x=t - 0.5, line_dash="dot", line_color="black")
+        fig.add_vline(x=t + 0.5, line_dash="dot", line_color="black")
     total = {kind: sum(i[2] for i in items) for kind, items in pieces.items()}
     real = total["real"]
     title = (f"sequence_length={sequence_length!r}, padding {sequence_padding_direction}{', sorted by length' if sort_by_length else ''}: "
@@ -107,6 +108,7 @@ def frames(video, channel=0, title=None):
     """The frames of one image sequence side by side: a (T, H, W, C) array, one channel shown.
 
     Values keep their scale (a shared colour bar), so a feature map's strength compares across time.
+    Titles count frames from 1, as the lessons count steps: frame t + 1 is video[t].
     """
     video = np.asarray(video)
     if video.ndim != 4:
@@ -114,12 +116,12 @@ def frames(video, channel=0, title=None):
     if not isinstance(channel, (int, np.integer)) or not 0 <= channel < video.shape[3]:
         raise ValueError(f"frames: channel must be in 0..{video.shape[3] - 1}; got {channel!r}.")
     T, H, W = video.shape[:3]
-    fig = make_subplots(rows=1, cols=T, subplot_titles=[f"t = {t}" for t in range(T)], horizontal_spacing=0.01)
+    fig = make_subplots(rows=1, cols=T, subplot_titles=[f"t = {t + 1}" for t in range(T)], horizontal_spacing=0.01)
     low, high = float(video[..., channel].min()), float(video[..., channel].max())
     for t in range(T):
         fig.add_trace(
             go.Heatmap(z=video[t, :, :, channel], zmin=low, zmax=high, colorscale="Greys_r", showscale=t == 0,
-                       hovertemplate=f"frame {t}<br>row %{{y}}, column %{{x}}<br>value %{{z:.3f}}<extra></extra>"),
+                       hovertemplate=f"frame {t + 1}<br>row %{{y}}, column %{{x}}<br>value %{{z:.3f}}<extra></extra>"),
             row=1, col=t + 1,
         )
     for t in range(T):  # square pixels, row 0 at the top

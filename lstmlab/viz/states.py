@@ -13,7 +13,9 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
 
     The output at step t is [h_forward_t, h_backward_t]. Markers show what output_mode="last"
     hands on (both halves at the last step: the backward half has read only that step) and the
-    backward pass's final state at step 0 (what has_state_outputs returns for it).
+    backward pass's final state at step 1 (what has_state_outputs returns for it).
+    Axes and hover texts count steps from 1, as the lessons do: index t of an array is
+    step t + 1.
     """
     recorded, _ = _pick(trace, layer, sequence, "forward", "bilstm_flow")
     if len(recorded.directions) != 2:
@@ -21,7 +23,7 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
     check_choice(unit, "unit", [int(u) for u in recorded.units], "bilstm_flow")
     col = int(np.flatnonzero(recorded.units == unit)[0])
     length = int(recorded.lengths[sequence])
-    t = recorded.steps
+    t = recorded.steps + 1  # the axis counts steps from 1
     fig = go.Figure()
     for direction, colour, arrow in (("forward", FORWARD, "→ reads x_1 … x_T"), ("backward", BACKWARD, "← reads x_T … x_1")):
         h = recorded.directions[direction].arrays["h"][sequence, :, col]
@@ -30,10 +32,10 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
     last = length - 1
     forward_h = recorded.forward.h[sequence, :, col]
     backward_h = recorded.backward.h[sequence, :, col]
-    fig.add_trace(go.Scatter(x=[last, last], y=[forward_h[last], backward_h[last]], mode="markers", name='output_mode="last" hands on',
+    fig.add_trace(go.Scatter(x=[last + 1, last + 1], y=[forward_h[last], backward_h[last]], mode="markers", name='output_mode="last" hands on',
                              marker={"symbol": "star", "size": 16, "color": "black"},
                              hovertemplate='output_mode="last"<br>step %{x}: %{y:.4f}<extra></extra>'))
-    fig.add_trace(go.Scatter(x=[0], y=[backward_h[0]], mode="markers", name="final backward state (has read every step)",
+    fig.add_trace(go.Scatter(x=[1], y=[backward_h[0]], mode="markers", name="final backward state (has read every step)",
                              marker={"symbol": "diamond", "size": 14, "color": BACKWARD, "line": {"color": "black", "width": 1}},
                              hovertemplate="backward state after the whole sequence: %{y:.4f}<extra></extra>"))
     _shade_padding(fig, recorded, sequence)
@@ -45,7 +47,8 @@ def hidden_state_pca(trace, layer, labels=None, color="class", direction="forwar
     """h at every real step of every sequence, projected on its first two principal components.
 
     Each sequence is a faint trajectory; points are coloured by the sequence's class (`labels`,
-    one per sequence) or by time step (color="time").
+    one per sequence) or by time step (color="time"). Colours and hover texts count steps from 1,
+    as the lessons do: index t of an array is step t + 1.
     """
     recorded, arrays = _pick(trace, layer, 0, direction, "hidden_state_pca")
     check_choice(color, "color", ["class", "time"], "hidden_state_pca")
@@ -60,7 +63,7 @@ def hidden_state_pca(trace, layer, labels=None, color="class", direction="forwar
     fig = go.Figure()
     shown = range(min(len(h), max_sequences))
     sequences, s = np.nonzero(mask[: len(shown)])  # the real steps of the shown sequences, sequence by sequence
-    steps = recorded.steps[s]
+    steps = recorded.steps[s] + 1  # shown counting from 1
     xy = project(h[sequences, s])  # (M, 2)
     for line in np.split(xy, np.cumsum(mask[: len(shown)].sum(1))[:-1]):  # one line per sequence
         fig.add_trace(go.Scatter(x=line[:, 0], y=line[:, 1], mode="lines", line={"color": "rgba(120,120,120,0.25)", "width": 1},

@@ -9,7 +9,7 @@ from ._style import STATE_SCALE, finish
 NEWLINE = "\u21b5"  # ↵ marks the newline character, which has a value too
 
 
-def colored_text(text, values, *, title="", name="value", max_lines=80):
+def colored_text(text, values, *, title="", name="value", max_lines=80, first_line=1):
     """Each character of `text` on a background coloured by its value, line by line as it reads.
 
     Blue below 0, white at 0, red above 0 (the colours of signed states in every lstmlab
@@ -22,6 +22,8 @@ def colored_text(text, values, *, title="", name="value", max_lines=80):
         title: the figure's title. Default: none.
         name: what the values are, for the colour bar and the hover. Default "value".
         max_lines: the most lines to draw (a figure stays readable). Default 80.
+        first_line: the number the hover text gives the first line (for a piece of a longer
+            text). Lines and columns count from 1, as editors do. Default 1.
 
     Returns:
         A plotly Figure with one heatmap: z is (lines, columns), NaN where a line has ended.
@@ -56,6 +58,8 @@ def colored_text(text, values, *, title="", name="value", max_lines=80):
     fig = go.Figure(
         go.Heatmap(
             z=z,
+            x=np.arange(1, width + 1),  # columns from 1, as editors count them
+            y=np.arange(first_line, first_line + len(lines)),  # lines from first_line
             text=shown,
             texttemplate="%{text}",
             textfont={"family": "monospace", "size": 13},

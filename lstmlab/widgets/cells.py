@@ -29,7 +29,8 @@ def cell_explorer(tr, text, features=None):
 
     Returns:
         An app with `.controls` (layer, quantity, unit, first_line, selection, threshold) and
-        `.figures` (text, ranking, matches).
+        `.figures` (text, ranking, matches). Lines count from 1, as editors do (first_line=1 is the
+        first line); selection holds character positions text[a:b], as Python slices them.
     """
     if not isinstance(tr, Trace):
         raise TypeError(f"cell_explorer: tr must be an ll.Trace (from ll.trace(net, [vocabulary.encode(text)])); got {type(tr).__name__}.")
@@ -41,7 +42,7 @@ def cell_explorer(tr, text, features=None):
         "layer": widgets.Dropdown(options=list(tr), description="layer"),
         "quantity": widgets.Dropdown(options=list(first.quantities), value="c" if "c" in first.quantities else first.quantities[-1], description="quantity"),
         "unit": widgets.Dropdown(options=first.units.tolist(), description="unit"),
-        "first_line": widgets.IntSlider(0, 0, max(len(line_starts) - SHOWN_LINES, 0), description="first line"),
+        "first_line": widgets.IntSlider(1, 1, max(len(line_starts) - SHOWN_LINES, 0) + 1, description="first line"),  # from 1
         "selection": widgets.IntRangeSlider(value=(0, min(10, len(text))), min=0, max=len(text), description="selection"),
         "threshold": widgets.FloatSlider(0.5, min=-1.0, max=1.0, step=0.05, description="threshold"),
     }
@@ -57,9 +58,12 @@ def cell_explorer(tr, text, features=None):
     def draw(layer, quantity, unit, first_line, selection, threshold):
         recorded = tr[layer]
         values = getattr(recorded, quantity)[0, :, list(recorded.units).index(unit)]  # (T,)
-        a = line_starts[first_line]
-        b = line_starts[first_line + SHOWN_LINES] if first_line + SHOWN_LINES < len(line_starts) else len(text)
-        shown = colored_text(text[a:b], values[a:b], title=f"{quantity} of unit {unit}, layer {layer!r}: lines {first_line}..", name=quantity)
+        top = first_line - 1  # lines count from 1, as editors do
+        a = line_starts[top]
+        b = line_starts[top + SHOWN_LINES] if top + SHOWN_LINES < len(line_starts) else len(text)
+        last = top + min(SHOWN_LINES, len(line_starts) - top)
+        shown = colored_text(text[a:b], values[a:b], title=f"{quantity} of unit {unit}, layer {layer!r}: lines {first_line}..{last}", name=quantity,
+                             first_line=first_line)
         return {"text": shown, "ranking": _ranking_table(ranking, layer, quantity, unit), "matches": _matches_table(tr, text, layer, quantity, selection, threshold)}
 
     app = App(controls, draw, before_draw)

@@ -16,7 +16,8 @@ def explore(net, X, **trace_options):
 
     X is recorded once with `ll.trace` (trace_options are passed on), then every control only
     redraws. The step inspector reads that recording, so its "ll.trace" column is the heatmap's
-    cell under the crosshair, padding and all.
+    cell under the crosshair, padding and all. The step slider, the axes and the titles count steps
+    from 1, as the lessons do: step k is index k - 1 of the recording's arrays.
     """
     if not isinstance(net, Network):
         raise TypeError(f"explore: net must be an ll.Network; got {type(net).__name__}.")
@@ -30,7 +31,7 @@ def explore(net, X, **trace_options):
         "direction": widgets.Dropdown(options=list(first.directions), description="direction"),
         "gate": widgets.Dropdown(options=list(first.quantities), value="f" if "f" in first.quantities else first.quantities[0], description="gate"),
         "unit": widgets.IntSlider(0, 0, len(first.units) - 1, description="unit"),
-        "step": widgets.IntSlider(0, 0, int(first.lengths[0]) - 1, description="step"),
+        "step": widgets.IntSlider(1, 1, int(first.lengths[0]), description="step"),  # counts from 1
     }
 
     def before_draw(changed):
@@ -42,7 +43,7 @@ def explore(net, X, **trace_options):
             controls["gate"].value = gate if gate in layer.quantities else layer.quantities[0]
             controls["unit"].max = len(layer.units) - 1
         if changed in ("sequence", "layer"):  # steps in the layer's own time (convolution or pooling may shorten it)
-            controls["step"].max = int(layer.lengths[controls["sequence"].value]) - 1
+            controls["step"].max = int(layer.lengths[controls["sequence"].value])
 
     def draw(sequence, layer, direction, gate, unit, step):
         unit_id = int(recorded[layer].units[unit])
@@ -52,7 +53,7 @@ def explore(net, X, **trace_options):
         figures = {"heatmap": heat, "states": state_lines(recorded, layer, units=[unit_id], sequence=sequence, direction=direction)}
         if isinstance(net[layer], LSTMLayer):
             batching = {k: v for k, v in trace_options.items() if k in ("mini_batch_size", "freeze_padding")}
-            figures["inspector"] = step_inspector(net, sequences, layer, sequence, step, unit_id, direction, recording=recorded, **batching)
+            figures["inspector"] = step_inspector(net, sequences, layer, sequence, step - 1, unit_id, direction, recording=recorded, **batching)
         else:
             note = f"The step inspector shows LSTM layers; {layer!r} is a {net[layer].kind} layer."
             hint = "Its gates are in the heatmap and the state lines above; lstmlab.reference.gru_step computes one step."

@@ -20,7 +20,9 @@ def intervention_explorer(net, X):
     clamped, update in place.
 
     Each redraw runs the chosen sequence twice: clean, and with
-    `ll.Intervention(layer, gate, units=unit, steps=slice(first, last + 1), direction=direction, set=clamp)`.
+    `ll.Intervention(layer, gate, units=unit, steps=slice(first - 1, last), direction=direction, set=clamp)`:
+    the steps slider, like the axes, counts steps from 1 as the lessons do (first..last), while
+    `steps=` takes array indices (step k is index k - 1).
     """
     if not isinstance(net, Network):
         raise TypeError(f"intervention_explorer: net must be an ll.Network; got {type(net).__name__}.")
@@ -41,7 +43,7 @@ def intervention_explorer(net, X):
         "gate": widgets.Dropdown(options=list(first.quantities), value="f" if "f" in first.quantities else first.quantities[0], description="gate"),
         "unit": widgets.IntSlider(0, 0, first.num_hidden_units - 1, description="unit"),
         "clamp": widgets.FloatSlider(1.0, min=0.0, max=1.0, step=0.05, description="clamp to"),
-        "steps": widgets.IntRangeSlider(value=(0, T - 1), min=0, max=T - 1, description="steps"),
+        "steps": widgets.IntRangeSlider(value=(1, T), min=1, max=T, description="steps"),  # count from 1
     }
 
     def before_draw(changed):
@@ -56,13 +58,13 @@ def intervention_explorer(net, X):
             low = 0.0 if controls["gate"].value in GATES else -1.0
             controls["clamp"].min, controls["clamp"].value = low, min(max(controls["clamp"].value, low), 1.0)
         if changed in ("sequence", "layer"):
-            last = steps_of(controls["sequence"].value, layer.name) - 1
+            last = steps_of(controls["sequence"].value, layer.name)
             controls["steps"].max = last
             controls["steps"].value = (min(controls["steps"].value[0], last), last)
 
     def draw(sequence, layer, direction, gate, unit, clamp, steps):
         x = sequences[sequence]
-        clamp_it = [Intervention(layer, gate, units=unit, steps=slice(steps[0], steps[1] + 1), direction=direction, set=clamp)]
+        clamp_it = [Intervention(layer, gate, units=unit, steps=slice(steps[0] - 1, steps[1]), direction=direction, set=clamp)]
         clean, clamped = trace(net, x, layers=[layer]), trace(net, x, layers=[layer], interventions=clamp_it)
         heat = gate_heatmap(clamped, layer, gate, 0, direction, title=f"{gate} of layer {layer!r} with unit {unit} clamped to {clamp:g}")
         heat.add_hline(y=unit, line_color="black", line_dash="dot")

@@ -52,8 +52,11 @@ def cell_playground():
 
 
 def cell_figure(x, s):
-    """Input, the four gates, and c and h of a one-unit LSTM over time."""
-    t = np.arange(len(x))
+    """Input, the four gates, and c and h of a one-unit LSTM over time.
+
+    The axis counts steps from 1, as the lessons do: row t of x is step t + 1.
+    """
+    t = np.arange(1, len(x) + 1)
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
                         subplot_titles=["input x", "gates (0 closed, 1 open) and candidate g", "cell state c and hidden state h"])
     fig.add_trace(go.Scatter(x=t, y=x[:, 0], name="x", line={"color": "black"}, hovertemplate="step %{x}<br>x = %{y:.3f}<extra></extra>"), row=1, col=1)
