@@ -23,7 +23,7 @@ import torch
 
 from ._checks import check_nonnegative, check_positive_int
 from .data import pad
-from .seq2seq import _check_model, _targets_for, _token_sequences, bind_attention, encode, run_decoder, teacher_forced_outputs
+from .seq2seq import _check_model, _targets_for, _token_sequences, bind_attention, checked_pairs, encode, run_decoder, teacher_forced_outputs
 
 
 def decode(model, X, *, targets=None, beam_width=1, length_penalty=0.0, k_best=None, max_length=100, mini_batch_size=128, interventions=None):
@@ -115,11 +115,7 @@ def sequence_log_probability(model, X, Y, *, mini_batch_size=128, interventions=
         An (N,) float64 array; for one source, a float.
     """
     where = "sequence_log_probability"
-    _check_model(model, where)
-    one = isinstance(X, np.ndarray) and X.ndim == 1
-    sources = _token_sequences(X, "X", "source_words", model.source_words, where, one=True)
-    targets = _targets_for(model, Y, sources, where, one=one)
-    plan = bind_attention(model, interventions, sources, where, targets=targets, mini_batch_size=mini_batch_size)
+    sources, targets, plan, one = checked_pairs(model, X, Y, interventions, mini_batch_size, where)
     log_p, _ = teacher_forced_outputs(model, sources, targets, mini_batch_size, plan)
     _, outputs = model.teacher_forcing(targets)  # y_1 ... y_T, <end>
     total = np.array([p[np.arange(len(y)), y - 1].sum() for p, y in zip(log_p, outputs)])

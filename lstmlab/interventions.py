@@ -227,6 +227,14 @@ class _Bound:
     value: object  # a (U,) or () array, a function, or for "source" the source's sequences
 
 
+def given(interventions, where):
+    """Whether a call was given interventions: False for None or an empty list; a TypeError for
+    anything but a list or tuple."""
+    if interventions is not None and not isinstance(interventions, (list, tuple)):
+        raise TypeError(f"{where}: interventions must be a list of ll.Intervention; got {type(interventions).__name__}.")
+    return bool(interventions)
+
+
 def bind(net, interventions, sequences, where, *, batches, start_states, freeze_padding, stop=None):
     """Check `interventions` against the network and its data X; return a `Plan`, or None for none.
 
@@ -237,11 +245,7 @@ def bind(net, interventions, sequences, where, *, batches, start_states, freeze_
         start_states: what X's mini-batches start from (`runner.held_states`); a source too.
         stop: the run goes through net.layers[:stop] only (`ll.activations`).
     """
-    if interventions is None:
-        return None
-    if not isinstance(interventions, (list, tuple)):
-        raise TypeError(f"{where}: interventions must be a list of ll.Intervention; got {type(interventions).__name__}.")
-    if not interventions:
+    if not given(interventions, where):
         return None
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     lengths = net.recurrent_lengths([len(x) for x in sequences])

@@ -40,7 +40,7 @@ from ._version import __version__
 from .attention import Attention
 from .batching import iterate_batches
 from .data import pad
-from .interventions import Intervention, _bound_steps, _mask
+from .interventions import Intervention, _bound_steps, _mask, given
 from .layers import fully_connected_layer, lstm_layer, sequence_input_layer, softmax_layer, word_embedding_layer
 from .layers.edits import ALL, Action, Edit
 from .network import Network
@@ -263,11 +263,7 @@ def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128, interventions=Non
         (source steps past its length, output steps past its target's) holds exactly 0.
     """
     where = "trace_encoder_decoder"
-    _check_model(model, where)
-    one = isinstance(X, np.ndarray) and X.ndim == 1
-    sources = _token_sequences(X, "X", "source_words", model.source_words, where, one=True)
-    targets = _targets_for(model, Y, sources, where, one=one)
-    plan = bind_attention(model, interventions, sources, where, targets=targets, mini_batch_size=mini_batch_size)
+    sources, targets, plan, one = checked_pairs(model, X, Y, interventions, mini_batch_size, where)
     inputs, _ = model.teacher_forcing(targets)
     encoder = trace(model.encoder, [x[:, None] for x in sources], mini_batch_size=mini_batch_size, freeze_padding=True)
     with _decoder_starts_from_encoder(model, sources, mini_batch_size):
@@ -314,6 +310,17 @@ class _Pairs:
 
     def __len__(self):
         return len(self.sources)
+
+
+def checked_pairs(model, X, Y, interventions, mini_batch_size, where):
+    """Sources and targets checked against the model, and the interventions bound to them:
+    (sources, targets, plan, one), one=True where X was a single source (a 1-D array)."""
+    _check_model(model, where)
+    one = isinstance(X, np.ndarray) and X.ndim == 1
+    sources = _token_sequences(X, "X", "source_words", model.source_words, where, one=True)
+    targets = _targets_for(model, Y, sources, where, one=one)
+    plan = bind_attention(model, interventions, sources, where, targets=targets, mini_batch_size=mini_batch_size)
+    return sources, targets, plan, one
 
 
 def _pairs(model, X, Y, where):
@@ -497,11 +504,7 @@ def bind_attention(model, interventions, sources, where, *, targets=None, max_le
     targets: the outputs, one per source (teacher forcing: output steps 0..len(y)); or None and
     max_length: free running, output steps 0..max_length - 1.
     """
-    if interventions is None:
-        return None
-    if not isinstance(interventions, (list, tuple)):
-        raise TypeError(f"{where}: interventions must be a list of ll.Intervention; got {type(interventions).__name__}.")
-    if not interventions:
+    if not given(interventions, where):
         return None
     S = max(len(x) for x in sources)
     if targets is not None:

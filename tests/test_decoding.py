@@ -10,14 +10,6 @@ import lstmlab as ll
 from lstmlab.seq2seq import teacher_forced_outputs
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def half_trained():
     """A model trained a little on reversing 1-4 digits: sure of some answers, unsure of others."""
