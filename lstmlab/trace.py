@@ -69,7 +69,8 @@ class LayerTrace:
         forward, backward: a `DirectionTrace` each (a one-way layer has only `forward`, or only
             `backward` with direction="reverse": it reads the sequence from its end).
         steps: (S,) the time steps recorded, as array indices (index t is step t + 1 of the
-            lessons, which count from 1, as the figures do). units: (U,) the hidden units recorded.
+            lessons, which count from 1, as the figures do); steps_from_one: the same, counted from 1.
+            units: (U,) the hidden units recorded.
         lengths: (N,) each sequence's real length. mask: (N, S), True on real (not padded) steps.
         max_error: how far the recording is from the equations computed again (see the module's
             docstring): the largest |h recomputed from the gates - h the network output| over all
@@ -85,6 +86,7 @@ class LayerTrace:
         self.quantities = tuple(directions[0])
         self.directions = dict(zip(names, (DirectionTrace(d) for d in directions)))
         self.steps, self.units, self.lengths = steps, units, lengths
+        self.steps_from_one = steps + 1  # the same steps as the lessons and every figure count them
         self.mask = steps[None, :] < lengths[:, None]
         self.max_error = max_error
         self.computed_by = dict(zip(self.directions, computed_by))

@@ -38,7 +38,7 @@ def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=
     check_choice(gate, "gate", recorded.quantities, "gate_heatmap")
     steps = recorded.steps
     names = _step_names(step_labels, steps, recorded.lengths[sequence])
-    shown = steps + 1  # the axis counts steps from 1
+    shown = recorded.steps_from_one
     fig = go.Figure(
         go.Heatmap(
             z=arrays[gate][sequence].T,  # (U, S)
@@ -85,7 +85,7 @@ def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
         fig.add_trace(
             go.Heatmap(
                 z=arrays[q][sequence].T,
-                x=recorded.steps + 1,
+                x=recorded.steps_from_one,
                 y=[f"unit {u}" for u in recorded.units],
                 coloraxis="coloraxis2" if q in SIGNED else "coloraxis",
                 hovertemplate=f"step %{{x}}<br>%{{y}}<br>{q} = %{{z:.4f}}<extra></extra>",
@@ -125,7 +125,7 @@ def state_lines(trace, layer, units=None, sequence=0, quantities=None, direction
     for row, q in enumerate(quantities, start=1):
         for k, (u, col) in enumerate(zip(chosen, columns)):
             fig.add_trace(
-                go.Scatter(x=recorded.steps + 1, y=arrays[q][sequence, :, col], mode="lines+markers", name=f"unit {u}",
+                go.Scatter(x=recorded.steps_from_one, y=arrays[q][sequence, :, col], mode="lines+markers", name=f"unit {u}",
                            line={"color": colours[k % len(colours)]}, legendgroup=f"unit {u}", showlegend=row == 1,
                            hovertemplate=f"step %{{x}}<br>unit {u}<br>{q} = %{{y:.4f}}<extra></extra>"),
                 row=row,

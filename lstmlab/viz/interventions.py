@@ -70,7 +70,7 @@ def compare_runs(traces, layer, unit, sequence=0, quantities=None, direction="fo
         column = int(np.flatnonzero(recorded.units == unit)[0])
         for row, q in enumerate(quantities, start=1):
             fig.add_trace(
-                go.Scatter(x=recorded.steps + 1, y=arrays[q][sequence, :, column], mode="lines+markers", name=label,
+                go.Scatter(x=recorded.steps_from_one, y=arrays[q][sequence, :, column], mode="lines+markers", name=label,
                            line={"color": COLOURS[k % len(COLOURS)], "dash": DASHES[k % len(DASHES)]},
                            legendgroup=label, showlegend=row == 1,
                            hovertemplate=f"{label}<br>step %{{x}}<br>{q} = %{{y:.4f}}<extra></extra>"),

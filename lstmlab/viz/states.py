@@ -23,7 +23,7 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
     check_choice(unit, "unit", [int(u) for u in recorded.units], "bilstm_flow")
     col = int(np.flatnonzero(recorded.units == unit)[0])
     length = int(recorded.lengths[sequence])
-    t = recorded.steps + 1  # the axis counts steps from 1
+    t = recorded.steps_from_one
     fig = go.Figure()
     for direction, colour, arrow in (("forward", FORWARD, "→ reads x_1 … x_T"), ("backward", BACKWARD, "← reads x_T … x_1")):
         h = recorded.directions[direction].arrays["h"][sequence, :, col]
@@ -63,7 +63,7 @@ def hidden_state_pca(trace, layer, labels=None, color="class", direction="forwar
     fig = go.Figure()
     shown = range(min(len(h), max_sequences))
     sequences, s = np.nonzero(mask[: len(shown)])  # the real steps of the shown sequences, sequence by sequence
-    steps = recorded.steps[s] + 1  # shown counting from 1
+    steps = recorded.steps_from_one[s]
     xy = project(h[sequences, s])  # (M, 2)
     for line in np.split(xy, np.cumsum(mask[: len(shown)].sum(1))[:-1]):  # one line per sequence
         fig.add_trace(go.Scatter(x=line[:, 0], y=line[:, 1], mode="lines", line={"color": "rgba(120,120,120,0.25)", "width": 1},
