@@ -19,28 +19,9 @@ import torch
 from . import saving
 from ._version import __version__
 from .layers import (
-    BY_CLASS,
-    AveragePooling1DLayer,
-    BatchNormalizationLayer,
-    BiGRULayer,
-    BiLSTMLayer,
-    BiRNNLayer,
-    Convolution1DLayer,
-    DropoutLayer,
-    FlattenLayer,
-    FullyConnectedLayer,
-    GlobalAveragePooling1DLayer,
-    GlobalMaxPooling1DLayer,
-    GRULayer,
-    LSTMLayer,
-    MaxPooling1DLayer,
-    ProjectedLSTMLayer,
-    ReluLayer,
-    RNNLayer,
-    SequenceInputLayer,
-    SigmoidLayer,
-    SoftmaxLayer,
-    WordEmbeddingLayer,
+    BY_CLASS, AveragePooling1DLayer, BatchNormalizationLayer, BiGRULayer, BiLSTMLayer, BiRNNLayer, Convolution1DLayer,
+    DropoutLayer, FlattenLayer, FullyConnectedLayer, GlobalAveragePooling1DLayer, GlobalMaxPooling1DLayer, GRULayer, LSTMLayer,
+    MaxPooling1DLayer, ProjectedLSTMLayer, ReluLayer, RNNLayer, SequenceInputLayer, SigmoidLayer, SoftmaxLayer, WordEmbeddingLayer,
 )
 from .network import Network
 from .normalization import STATISTICS, center_and_scale
@@ -243,13 +224,8 @@ def _identity(graph, layer, x):
 # layer class -> the function that writes it: (graph, layer, input name) -> output name
 EXPORTERS = {
     SequenceInputLayer: _export_input,
-    LSTMLayer: _export_recurrent,
-    BiLSTMLayer: _export_recurrent,
-    ProjectedLSTMLayer: _export_recurrent,  # an LSTM with the weights W Q_i^T, R Q_o^T (the compression is lost)
-    GRULayer: _export_recurrent,
-    BiGRULayer: _export_recurrent,
-    RNNLayer: _export_recurrent,
-    BiRNNLayer: _export_recurrent,
+    # one ONNX LSTM, GRU or RNN node each; a projected LSTM as an LSTM with the weights W Q_i^T, R Q_o^T (the compression is lost)
+    **dict.fromkeys((LSTMLayer, BiLSTMLayer, ProjectedLSTMLayer, GRULayer, BiGRULayer, RNNLayer, BiRNNLayer), _export_recurrent),
     FullyConnectedLayer: _export_fully_connected,
     SoftmaxLayer: _one_node("Softmax", axis=-1),
     ReluLayer: _one_node("Relu"),

@@ -3,12 +3,10 @@ importNetworkFromONNX).
 
     net = ll.import_onnx("net.onnx")
 
-`_Importer` walks the graph's nodes in order, from the one input to the output imported, and keeps
-a value for every tensor (see `onnx_nodes`): constants are computed, plumbing on the data's shape
-and on initial states is followed, and each node that reads the network's activation goes to its
-handler in `onnx_nodes.HANDLERS`, which turns it into a layer specification (factory, options) or
-relabels the activation's axes. Imported graphs may read time first or batch first (see
-`import_onnx`); the imported network always takes batch-first data.
+`_Importer` walks the graph's nodes in order, from the one input to the output imported: constants
+are computed, plumbing on the data's shape and on initial states is followed, and each node that
+reads the network's activation goes to its handler in `onnx_nodes.HANDLERS`. The imported network
+always takes batch-first data, whatever the graph's layout (see `import_onnx`).
 """
 
 import warnings
@@ -175,12 +173,8 @@ def _state_plumbing(node, inputs):
 
 
 class _Importer:
-    """Turns the nodes of one ONNX graph into layer specifications (factory, options), in order.
-
-    `network` reads the input, then `_step` gives each node's outputs their values: a node on the
-    activation goes to its handler (`onnx_nodes.HANDLERS`), one on initial states, on the data's
-    shape or on constants is followed here; at the end the output must be what the last layer computes.
-    """
+    """Turns the nodes of one ONNX graph into layer specifications (factory, options), in order: `_step`
+    gives each node's outputs their values, a node on the activation through its handler (`onnx_nodes.HANDLERS`)."""
 
     def __init__(self, model, onnx, input_format, output):
         self.onnx = onnx

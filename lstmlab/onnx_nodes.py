@@ -1,16 +1,12 @@
-"""What each ONNX node on the network's activation becomes, for `ll.import_onnx` (see `onnx_import`).
+"""What each ONNX node on the network's activation becomes, for `ll.import_onnx` (`onnx_import`).
 
-The importer (`onnx_import._Importer`) walks the graph's nodes in order and gives every tensor one
-of these values: a NumPy array (a constant: weights, shapes that do not depend on the data), `Data`
-(the network's activation, with the meaning of each of its axes), `Dims` (the data's shape or part
-of it, as the axes it measures), `EverySequence` (a constant repeated for every sequence: an initial
-state), `FinalState` (a recurrent node's Y_h) or `Unused` (an output no layer hands on).
-
-A node that reads `Data` goes to its handler in HANDLERS, `handler(importer, node, data, inputs,
-attributes)`: plumbing (Transpose, Squeeze, Reshape, ...) returns the data with its axes relabelled;
-a layer's node appends the layer with `importer.add(factory, **options)` (`importer.specs` holds
-[factory, options] of the layers so far). A handler returns the values of the node's outputs, and
-refuses what lstmlab's layers would not compute exactly with a ValueError that names the node.
+The importer keeps a value for every tensor: a NumPy array (a constant: weights, shapes that do not
+depend on the data), `Data` (the activation, with the meaning of each of its axes), `Dims` (the
+data's shape or part of it), `EverySequence` (a constant for every sequence: an initial state),
+`FinalState` (a recurrent node's Y_h) or `Unused` (an output no layer hands on). A node that reads
+`Data` goes to its handler, `HANDLERS[op](importer, node, data, inputs, attributes)`, which relabels
+the axes (plumbing: Transpose, Reshape, ...) or appends a layer with `importer.add(factory, **options)`
+(`importer.specs`: [factory, options] of the layers so far), and returns the node's output values.
 """
 
 import math
@@ -18,25 +14,9 @@ import math
 import numpy as np
 
 from .layers import (
-    AveragePooling1DLayer,
-    BatchNormalizationLayer,
-    BiGRULayer,
-    BiLSTMLayer,
-    BiRNNLayer,
-    Convolution1DLayer,
-    FullyConnectedLayer,
-    GlobalAveragePooling1DLayer,
-    GlobalMaxPooling1DLayer,
-    GRULayer,
-    LSTMLayer,
-    MaxPooling1DLayer,
-    RecurrentLayer,
-    ReluLayer,
-    RNNLayer,
-    SequenceInputLayer,
-    SigmoidLayer,
-    SoftmaxLayer,
-    WordEmbeddingLayer,
+    AveragePooling1DLayer, BatchNormalizationLayer, BiGRULayer, BiLSTMLayer, BiRNNLayer, Convolution1DLayer, FullyConnectedLayer,
+    GlobalAveragePooling1DLayer, GlobalMaxPooling1DLayer, GRULayer, LSTMLayer, MaxPooling1DLayer, RecurrentLayer, ReluLayer,
+    RNNLayer, SequenceInputLayer, SigmoidLayer, SoftmaxLayer, WordEmbeddingLayer,
 )
 from .onnx_format import ACTIVATIONS, ONNX_GATES, reorder_gates
 
