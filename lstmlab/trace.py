@@ -3,12 +3,10 @@
 How it works, and why it is fast. There are two ways, and `tr[layer].computed_by` says which one
 made a recording; both prove themselves in `max_error`.
 
-- Recorded as computed (a clean run of an LSTM or BiLSTM on a CPU, where lstmlab's compiled step
-  loop `lstmlab.layers.loop_kernel` is built; with torch's activations, sigmoid and tanh, only in
-  mini-batches of at least `loop_kernel.ROWS_PER_THREAD` = 16 sequences per thread, since in smaller
-  ones torch's kernel and the recomputation below are faster): the compiled loop runs the layer and
-  keeps every gate and cell state as it computes them, so the recording is the network's forward
-  pass itself, and the next layer reads its h. To
+- Recorded as computed (a clean run of an LSTM on a CPU; with torch's activations only in
+  mini-batches of 16 sequences per thread or more, `LSTMLayer.records`): lstmlab's compiled step loop
+  (`lstmlab.layers.loop_kernel`) runs the layer and keeps every gate and cell state as it computes
+  them, so the recording is the network's forward pass itself, and the next layer reads its h. To
   check it, every tenth step and the last are computed again from the recorded h_{t-1} and c_{t-1}
   by the readable torch equations (`LSTMLayer._explain`), for every sequence and unit, and
   `max_error` is the largest difference in any of the six quantities.
@@ -20,13 +18,13 @@ made a recording; both prove themselves in `max_error`.
   h_t = o * sigma_s(c_t) is computed again from the recorded gates and compared with what the
   network output at every step: `max_error` reports the largest difference.
 
-Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per step and per unit, for each direction:
-24 bytes for an LSTM (i, f, g, o, c, h), 16 bytes for a GRU (r, z, n, h) and 8 for a plain RNN
-(a, h). The Japanese Vowels
-test set (370 sequences padded to 29 steps, 100 units) takes 26 MB. For long sequences choose what
-to record with `layers`, `units`, `steps`, `quantities` and `dtype` (float16 halves it), and
-for a corpus (a million characters of text) stream the recording to disk with `out`: the
-sequences then run in chunks that carry the state on, and the memory is that of one chunk.
+Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per
+step and per unit, for each direction: 24 bytes for an LSTM (i, f, g, o, c, h), 16 bytes for a GRU
+(r, z, n, h) and 8 for a plain RNN (a, h). The Japanese Vowels test set (370 sequences padded to
+29 steps, 100 units) takes 26 MB. For long sequences choose what to record with `layers`, `units`,
+`steps`, `quantities` and `dtype` (float16 halves it), and for a corpus (a million characters of
+text) stream the recording to disk with `out`: the sequences then run in chunks that carry the
+state on, and the memory is that of one chunk.
 """
 
 import math
@@ -76,10 +74,9 @@ class LayerTrace:
             docstring): the largest |h recomputed from the gates - h the network output| over all
             steps, or, for a recording the compiled loop made as it ran, the largest difference in
             any quantity at every tenth step (and the last), recomputed from the recorded states.
-        computed_by: {direction: how the layer computed it}: lstmlab's compiled step loop recording
-            as it ran (in some mini-batches, torch's fused kernel in the smaller ones), torch's fused
-            kernel, the step loop, or, where interventions acted, the step loop over those steps
-            (see `ll.Intervention`); `describe_computation` words it.
+        computed_by: {direction: how the layer computed it, in words (`describe_computation`)}:
+            lstmlab's compiled step loop recording as it ran (in all mini-batches, or in the larger
+            ones), torch's fused kernel, the step loop, or the step loop where interventions acted.
     """
 
     def __init__(self, name, kind, directions, steps, units, lengths, max_error, computed_by, names=("forward", "backward")):
@@ -151,21 +148,11 @@ class Trace:
             shown = np.ones_like(layer.mask) if include_padding else layer.mask  # (N, S)
             n, s = np.nonzero(shown)
             U = len(layer.units)
+            sequence, time, unit = np.repeat(n, U), np.repeat(layer.steps[s], U), np.tile(layer.units, len(n))
             for direction, recorded in layer.directions.items():
                 for quantity, values in recorded.arrays.items():
-                    frames.append(
-                        pd.DataFrame(
-                            {
-                                "sequence": np.repeat(n, U),
-                                "layer": layer.name,
-                                "direction": direction,
-                                "time": np.repeat(layer.steps[s], U),
-                                "unit": np.tile(layer.units, len(n)),
-                                "quantity": quantity,
-                                "value": values[n, s].reshape(-1),
-                            }
-                        )
-                    )
+                    columns = {"sequence": sequence, "layer": layer.name, "direction": direction, "time": time, "unit": unit, "quantity": quantity}
+                    frames.append(pd.DataFrame({**columns, "value": values[n, s].reshape(-1)}))
         frame = pd.concat(frames, ignore_index=True)
         for column in ("layer", "direction", "quantity"):
             frame[column] = frame[column].astype("category")
@@ -248,7 +235,7 @@ def trace(
     # in order, each mini-batch padded on the right to its longest sequence with the network's padding value
     sequences, batches, start, plan, freeze_padding = prepare_inference(
         net, X, "trace", mini_batch_size=mini_batch_size, sequence_length=sequence_length, sequence_padding_direction="right",
-        sequence_padding_value=None, freeze_padding=freeze_padding, interventions=interventions
+        freeze_padding=freeze_padding, interventions=interventions,
     )
     lengths = net.recurrent_lengths([len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
     step_index = {name: check_indices(steps, int(lengths[name].max()), "steps", f"the time steps of layer {name!r}", "trace") for name in chosen}
@@ -261,22 +248,15 @@ def trace(
 
 
 class _Recorder:
-    """Records the chosen layers of every mini-batch (chunk) as it runs, into memory, or into files in
-    the folder `out` (`lstmlab.trace_stores`).
-
-    For each chosen layer of each mini-batch it keeps the quantities (as the compiled loop computed
-    them, or recomputed from the layer's h: `RecurrentLayer.explain`) at the chosen steps and units,
-    the largest error of the check, where interventions acted, and how the layer was computed.
-    """
+    """Runs each mini-batch's recurrent layers and records the chosen ones, into memory or into files
+    in the folder `out` (`lstmlab.trace_stores`): their quantities at the chosen steps and units, the
+    largest error of their check, where interventions acted and how many ran the compiled loop."""
 
     def __init__(self, chosen, kept_quantities, step_index, unit_index, lengths, precision, out, plan):
         self.chosen, self.kept_quantities, self.step_index, self.unit_index = chosen, kept_quantities, step_index, unit_index
         self.lengths, self.precision, self.plan = lengths, precision, plan
         N = len(next(iter(lengths.values())))
-        if out is None:
-            self.store = MemoryStore(chosen, N, step_index)
-        else:
-            self.store = DiskStore(out, list(chosen.values()), kept_quantities, N, step_index, unit_index, precision)
+        self.store = MemoryStore(chosen, N, step_index) if out is None else DiskStore(out, list(chosen.values()), kept_quantities, N, step_index, unit_index, precision)
         self.errors = dict.fromkeys(chosen, 0.0)
         self.spans = {name: [[] for _ in range(layer.num_directions)] for name, layer in chosen.items()}  # where interventions acted, input time
         self.offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
@@ -297,26 +277,23 @@ class _Recorder:
         inside = (chosen_steps >= offset) & (chosen_steps < end)  # (S,) the chosen steps this chunk reached
         H = layer.num_hidden_units
         if kept:  # recorded as computed: checked against the equations recomputed at some steps
-            self._error(layer.name, layer.check(x, states, kept, frozen))
+            self.errors[layer.name] = max(self.errors[layer.name], layer.check(x, states, kept, frozen))
             recorded = layer.explain(x, y, states, units, frozen, kept=kept)
             self.by_loop[layer.name] += 1
         else:  # recomputed from the kernel's h: checked against the kernel's h at every step
             recorded = layer.explain(x, y, states, units, frozen, edits)
             for d, r in enumerate(recorded):
                 h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
-                self._error(layer.name, r["h"].sub(h_net).abs_().max().item())  # NaN if anything is not finite
-        directions = []
+                error = r["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
+                self.errors[layer.name] = max(self.errors[layer.name], error if math.isfinite(error) else math.inf)
+        at_steps, directions = _as_index(chosen_steps[inside] - offset, T, x.device), []  # the chosen steps in this chunk's time
         for d, r in enumerate(recorded):
             span = None if edits is None else edits[d].span(T)  # in the direction's own time
             self.spans[layer.name][d].append((T - span[1], T - span[0]) if layer.reads_backward(d) and span is not None else span)
-            at_steps = {q: _steps(r[q], chosen_steps[inside] - offset) for q in self.kept_quantities[layer.name]}  # each (B, S_inside, U)
-            directions.append({q: values.cpu().numpy().astype(self.precision, copy=False) for q, values in at_steps.items()})
+            directions.append({q: r[q][:, at_steps].cpu().numpy().astype(self.precision, copy=False) for q in self.kept_quantities[layer.name]})  # (B, S_inside, U)
         self.store.add(layer.name, batch.indices, inside, directions)
         self.offsets[layer.name] = offset + T
         return y, final
-
-    def _error(self, name, error):
-        self.errors[name] = max(self.errors[name], error if math.isfinite(error) else math.inf)
 
     def finish(self):
         """{layer name: its `LayerTrace`}, once every mini-batch has run."""
@@ -399,17 +376,10 @@ def _choose_dtype(dtype, like):
 
 
 def _as_index(chosen, size, device):
-    """slice(None) when every unit is chosen (a view, no copy), else a long tensor."""
+    """The chosen units or steps of `size`: slice(None) when all, in order (a view), else a long tensor."""
     if len(chosen) == size and np.array_equal(chosen, np.arange(size)):
         return slice(None)
     return torch.as_tensor(chosen, device=device)
-
-
-def _steps(values, steps):
-    """values (B, T, U) at the chosen steps; a view when they are all the steps in order."""
-    if np.array_equal(steps, np.arange(values.shape[1])):
-        return values
-    return values[:, torch.as_tensor(steps, device=values.device)]
 
 
 def _choose_layers(layers, recurrent):

@@ -1,9 +1,7 @@
-"""Where `ll.trace` keeps what it records, mini-batch by mini-batch: in memory, or in files on disk.
+"""Where `ll.trace` keeps what it records: in memory, or in .npy files on disk (`trace(out=...)`).
 
-Both stores take the same calls: `add(name, indices, reached, directions)` for each recorded
-layer of each mini-batch (chunk) as it runs, then `finish(...)`, which gives every layer's
-recording as {layer name: [per direction: {quantity: (N, S, U) array}]}, NaN on the steps that
-no mini-batch reached.
+Both stores take `add(name, indices, reached, directions)` for each recorded layer of each
+mini-batch (chunk) as it runs; `finish` gives {layer name: [per direction: {q: (N, S, U)}]}.
 """
 
 import json
@@ -28,11 +26,8 @@ class MemoryStore:
 
 
 class DiskStore:
-    """Writes each chunk's recording into .npy files as it comes; reads them back memory-mapped.
-
-    Each chunk maps the file, writes its steps and unmaps it again, so that the pages written do
-    not stay in the process's memory.
-    """
+    """Writes each chunk's recording into .npy files as it comes; reads them back memory-mapped. Each
+    chunk maps a file, writes and unmaps it, so that the pages written leave the process's memory."""
 
     def __init__(self, folder, layers, kept, N, step_index, unit_index, dtype):
         self.folder = pathlib.Path(folder)
@@ -47,14 +42,10 @@ class DiskStore:
                     array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(N, S, U))
                     self.files[layer.name, d, q] = (path, array.offset, array.shape)
                     del array  # unmapped; each chunk maps it again
-            self.manifest["layers"][layer.name] = {
-                "kind": layer.kind,
-                "directions": list(layer.directions),
-                "quantities": list(kept[layer.name]),
-                "steps": f"{layer.name}.steps.npy",  # (S,), as long as the text: a file, not JSON
-                "units": unit_index[layer.name].tolist(),
-            }
-            np.save(self.folder / self.manifest["layers"][layer.name]["steps"], step_index[layer.name])
+            steps = f"{layer.name}.steps.npy"  # (S,), as long as the text: a file, not JSON
+            np.save(self.folder / steps, step_index[layer.name])
+            entry = {"kind": layer.kind, "directions": list(layer.directions), "quantities": list(kept[layer.name]), "steps": steps}
+            self.manifest["layers"][layer.name] = {**entry, "units": unit_index[layer.name].tolist()}
         self.reached = {name: np.zeros((N, len(step_index[name])), bool) for name in self.manifest["layers"]}  # (N, S)
         self.dtype = np.dtype(dtype)
 
@@ -67,27 +58,20 @@ class DiskStore:
 
     def finish(self, lengths, errors, computed_by):
         """Fill the steps no mini-batch reached with NaN, write manifest.json, and map the files to read."""
-        for name, reached in self.reached.items():
-            if not reached.all():  # steps a mini-batch did not reach hold NaN, as in memory
-                for (layer, d, q) in self.files:
-                    if layer == name:
-                        self._map(name, d, q)[~reached] = np.nan
-            entry = self.manifest["layers"][name]
+        for name, d, q in self.files:
+            if not self.reached[name].all():  # steps a mini-batch did not reach hold NaN, as in memory
+                self._map(name, d, q)[~self.reached[name]] = np.nan
+        for name, entry in self.manifest["layers"].items():
             entry.update(lengths=lengths[name].tolist(), max_error=errors[name], computed_by=computed_by[name])
         (self.folder / "manifest.json").write_text(json.dumps(self.manifest, indent=1))
-        return _read_arrays(self.folder, self.manifest)
+        return {  # read-only, memory-mapped
+            name: [{q: np.load(self.folder / f"{name}.{direction}.{q}.npy", mmap_mode="r") for q in entry["quantities"]} for direction in entry["directions"]]
+            for name, entry in self.manifest["layers"].items()
+        }
 
     def _map(self, name, d, q):
         path, offset, shape = self.files[name, d, q]
         return np.memmap(path, dtype=self.dtype, mode="r+", offset=offset, shape=shape)
-
-
-def _read_arrays(folder, manifest):
-    """{layer name: [per direction: {q: (N, S, U) read-only memory-mapped array}]} of a trace folder."""
-    return {
-        name: [{q: np.load(folder / f"{name}.{direction}.{q}.npy", mmap_mode="r") for q in entry["quantities"]} for direction in entry["directions"]]
-        for name, entry in manifest["layers"].items()
-    }
 
 
 def _assemble(parts, N, S):

@@ -1,14 +1,7 @@
-"""Text and character language models, one job per module:
-
-- `vocabulary`: characters to ids and back (`Vocabulary`), next-character training data
-  (`next_character_data`) and the metric `bits_per_character`;
-- `generation`: writing text with a trained model (`generate`);
-- `code_features`: what a reader of Python source knows at each character (`code_features`);
-- `cells`: the analysis of a traced text, which cells follow a feature (`find_cells`) and which
-  spans share a selected span's pattern (`match_spans`).
-
-Every name is here too: `ll.text.Vocabulary`, `ll.text.match_spans`, ...
-"""
+"""Text and character language models, one job per module (every name is here too, `ll.text.generate`):
+`vocabulary` (characters as ids, next-character data, bits per character), `generation` (writing
+text), `code_features` (what a reader of Python knows at each character) and `cells` (which cells of
+a traced text follow a feature, which spans share a pattern)."""
 
 from .cells import find_cells, match_spans
 from .code_features import CODE_FEATURES, code_features

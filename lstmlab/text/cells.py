@@ -47,18 +47,8 @@ def find_cells(tr, features):
         for direction, recorded in layer.directions.items():
             for quantity, values in recorded.arrays.items():
                 r = _correlations(values[layer.mask], table.to_numpy(np.float64))  # (U, F)
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            "layer": layer.name,
-                            "direction": direction,
-                            "quantity": quantity,
-                            "unit": np.repeat(layer.units, r.shape[1]),
-                            "feature": np.tile(table.columns.to_numpy(), r.shape[0]),
-                            "correlation": r.reshape(-1),
-                        }
-                    )
-                )
+                columns = {"unit": np.repeat(layer.units, r.shape[1]), "feature": np.tile(table.columns.to_numpy(), r.shape[0]), "correlation": r.reshape(-1)}
+                rows.append(pd.DataFrame({"layer": layer.name, "direction": direction, "quantity": quantity, **columns}))
     found = pd.concat(rows, ignore_index=True)
     order = np.argsort(-found["correlation"].abs().to_numpy(), kind="stable")
     return found.iloc[order].reset_index(drop=True)
@@ -71,9 +61,8 @@ def _feature_table(features, where):
             f"{where}: features must be a DataFrame or a dict of name -> (M,) array, with at least one feature; got "
             f"{type(features).__name__}. Use ll.text.code_features(text) for source code."
         )
-    numeric = [name for name in table.columns if table[name].dtype.kind in "biuf"]
-    if len(numeric) != table.shape[1]:
-        bad = next(name for name in table.columns if name not in numeric)
+    bad = next((name for name in table.columns if table[name].dtype.kind not in "biuf"), None)
+    if bad is not None:
         raise ValueError(f"{where}: feature {bad!r} is not numeric (dtype {table[bad].dtype}); give one number per character.")
     return table
 
@@ -122,7 +111,6 @@ def match_spans(tr, text, start, end, threshold, *, layer=None, quantity="h", di
         ValueError: for a span outside the text, a threshold that is not a finite number, a
             threshold that no unit stays above over the span, or a trace that does not hold the text.
 
-    >>> import numpy as np, lstmlab as ll
     >>> import lstmlab as ll
     >>> text = "ab ab ab"
     >>> vocabulary = ll.text.Vocabulary(text)

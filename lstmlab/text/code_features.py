@@ -60,24 +60,17 @@ def code_features(text):
         elif kind == "OP" and string in _CLOSING:
             depth_change[end] -= 1
     indents = np.array([len(line) - len(line.lstrip(" \t")) for line in lines])  # (lines,)
-    return pd.DataFrame(
-        {
-            "in_string": in_string,
-            "in_comment": in_comment,
-            "bracket_depth": np.maximum(np.cumsum(depth_change[:T]), 0),  # a stray ")" never goes below 0
-            "indent": indents[line_of],
-            "line_position": np.arange(T) - starts[line_of],
-        }
-    )
+    bracket_depth = np.maximum(np.cumsum(depth_change[:T]), 0)  # (T,) a stray ")" never goes below 0
+    columns = (in_string, in_comment, bracket_depth, indents[line_of], np.arange(T) - starts[line_of])  # (T,) each, as CODE_FEATURES names them
+    return pd.DataFrame(dict(zip(CODE_FEATURES, columns)))
 
 
 def _tokens(text, starts):
     """(kind, string, begin, end) of every token of `text`, as character offsets; an unfinished
     string at the end of the text runs to its end (reported as a STRING)."""
     offset = lambda row, col: min(int(starts[min(row, len(starts)) - 1]) + col, len(text))  # noqa: E731 (rows count from 1)
-    readline = io.StringIO(text).readline
     try:
-        for token in tokenize.generate_tokens(readline):
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
             yield tokenize.tok_name[token.type], token.string, offset(*token.start), offset(*token.end)
     except tokenize.TokenError as error:
         message, (row, col) = error.args

@@ -22,6 +22,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .._checks import check_positive_int
+
 
 def check_text(text, name, where):
     """text, checked to be a non-empty string (a TypeError or ValueError naming `name` if not)."""
@@ -131,8 +133,7 @@ def next_character_data(text, vocabulary, *, num_streams=1):
     where = "next_character_data"
     if not isinstance(vocabulary, Vocabulary):
         raise TypeError(f"{where}: vocabulary must be an ll.text.Vocabulary; got {type(vocabulary).__name__}.")
-    if isinstance(num_streams, bool) or not isinstance(num_streams, int) or num_streams < 1:
-        raise ValueError(f"{where}: num_streams must be a positive integer; got {num_streams!r}.")
+    num_streams = check_positive_int(num_streams, "num_streams", where)
     ids = vocabulary.encode(check_text(text, "text", where))  # (L,)
     length = (len(ids) - 1) // num_streams  # S: steps per stream; the last input needs a next character
     if length < 1:
@@ -143,9 +144,8 @@ def next_character_data(text, vocabulary, *, num_streams=1):
     used = num_streams * length
     inputs = ids[:used].reshape(num_streams, length)  # (B, S)
     following = ids[1:used + 1].reshape(num_streams, length)  # (B, S) the character after each input
-    categories = list(vocabulary.characters)
     X = list(inputs)
-    Y = [pd.Categorical.from_codes(codes - 1, categories=categories) for codes in following]
+    Y = [pd.Categorical.from_codes(codes - 1, categories=list(vocabulary.characters)) for codes in following]
     return X, Y
 
 
