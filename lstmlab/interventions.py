@@ -255,7 +255,7 @@ def bind(net, interventions, sequences, where, *, batches, start_states, freeze_
     for b in bound:
         if b.layer not in reached:
             warnings.warn(f"{where}: interventions[{b.position}] acts on layer {b.layer!r}, which comes after the layers this "
-                          f"call runs (up to {reached[-1]!r}); it changes nothing.", stacklevel=4)
+                          f"call runs (up to {reached[-1]!r}); it changes nothing.", stacklevel=5)
     plan = Plan(net, bound)
     plan.run_sources(batches, start_states, freeze_padding, [b for b in bound if b.layer in reached])
     return plan
