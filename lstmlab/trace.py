@@ -229,7 +229,7 @@ def trace(
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM, GRU or RNN layer to record.")
     chosen = {name: recurrent[name] for name in _choose_layers(layers, recurrent)}
-    kept_quantities = _choose_quantities(quantities, list(chosen.values()))  # {layer name: quantities}
+    recorded_quantities = _choose_quantities(quantities, list(chosen.values()))  # {layer name: quantities}
     precision = _choose_dtype(dtype, net.layers[0].like)
     sequence_length = "longest" if out is None else _check_streaming(out, chunk_length, interventions, recurrent)
     # in order, each mini-batch padded on the right to its longest sequence with the network's padding value
@@ -240,9 +240,9 @@ def trace(
     lengths = net.recurrent_lengths([len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
     step_index = {name: check_indices(steps, int(lengths[name].max()), "steps", f"the time steps of layer {name!r}", "trace") for name in chosen}
     unit_index = {name: check_indices(units, layer.num_hidden_units, "units", f"the hidden units of layer {name!r}", "trace") for name, layer in chosen.items()}
-    recorder = _Recorder(chosen, kept_quantities, step_index, unit_index, lengths, precision, out, plan)
+    recorder = _Recorder(chosen, recorded_quantities, step_index, unit_index, lengths, precision, out, plan)
     with evaluating(net):
-        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=recorder.observe):
+        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=recorder.run_and_record):
             pass  # the recorder records every mini-batch as it runs
     return Trace(recorder.finish(), interventions or ())
 
@@ -252,17 +252,17 @@ class _Recorder:
     in the folder `out` (`lstmlab.trace_stores`): their quantities at the chosen steps and units, the
     largest error of their check, where interventions acted and how many ran the compiled loop."""
 
-    def __init__(self, chosen, kept_quantities, step_index, unit_index, lengths, precision, out, plan):
-        self.chosen, self.kept_quantities, self.step_index, self.unit_index = chosen, kept_quantities, step_index, unit_index
+    def __init__(self, chosen, quantities, step_index, unit_index, lengths, precision, out, plan):
+        self.chosen, self.quantities, self.step_index, self.unit_index = chosen, quantities, step_index, unit_index
         self.lengths, self.precision, self.plan = lengths, precision, plan
         N = len(next(iter(lengths.values())))
-        self.store = MemoryStore(chosen, N, step_index) if out is None else DiskStore(out, list(chosen.values()), kept_quantities, N, step_index, unit_index, precision)
+        self.store = MemoryStore(chosen, N, step_index) if out is None else DiskStore(out, list(chosen.values()), quantities, N, step_index, unit_index, precision)
         self.errors = dict.fromkeys(chosen, 0.0)
         self.spans = {name: [[] for _ in range(layer.num_directions)] for name, layer in chosen.items()}  # where interventions acted, input time
         self.offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
         self.by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
 
-    def observe(self, batch, layer, x, states, frozen):
+    def run_and_record(self, batch, layer, x, states, frozen):
         """Run one recurrent layer on one mini-batch (`runner.run_batches`'s observe) and record it if chosen."""
         edits = None if self.plan is None else self.plan.edits(batch, layer, x, frozen)
         kept = [] if self.plan is None and layer.name in self.chosen and layer.records(x) else None  # the compiled loop keeps all
@@ -290,7 +290,7 @@ class _Recorder:
         for d, r in enumerate(recorded):
             span = None if edits is None else edits[d].span(T)  # in the direction's own time
             self.spans[layer.name][d].append((T - span[1], T - span[0]) if layer.reads_backward(d) and span is not None else span)
-            directions.append({q: r[q][:, at_steps].cpu().numpy().astype(self.precision, copy=False) for q in self.kept_quantities[layer.name]})  # (B, S_inside, U)
+            directions.append({q: r[q][:, at_steps].cpu().numpy().astype(self.precision, copy=False) for q in self.quantities[layer.name]})  # (B, S_inside, U)
         self.store.add(layer.name, batch.indices, inside, directions)
         self.offsets[layer.name] = offset + T
         return y, final
@@ -306,9 +306,8 @@ class _Recorder:
 
 
 def describe_computation(layer, spans, recorded=0):
-    """How `ll.trace` says a direction was computed (`LayerTrace.computed_by`), from the spans (first, stop)
-    of its mini-batches (input time; None where no intervention acted); recorded: how many of them the
-    compiled step loop recorded as it ran (a clean trace on a CPU, `LSTMLayer.records`)."""
+    """`LayerTrace.computed_by` of a direction, from its mini-batches' spans (first, stop) where interventions
+    acted (input time; None: nowhere) and how many of them the compiled loop `recorded` (`LSTMLayer.records`)."""
     if recorded:
         loop = "lstmlab's compiled step loop, recording every step as it ran"
         if recorded < len(spans):  # too few sequences in the others for the loop to beat torch's kernel

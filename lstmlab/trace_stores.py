@@ -29,7 +29,7 @@ class DiskStore:
     """Writes each chunk's recording into .npy files as it comes; reads them back memory-mapped. Each
     chunk maps a file, writes and unmaps it, so that the pages written leave the process's memory."""
 
-    def __init__(self, folder, layers, kept, N, step_index, unit_index, dtype):
+    def __init__(self, folder, layers, quantities, N, step_index, unit_index, dtype):
         self.folder = pathlib.Path(folder)
         self.folder.mkdir(parents=True)
         self.files = {}  # (layer name, d, q) -> (path, header offset, shape)
@@ -37,14 +37,14 @@ class DiskStore:
         for layer in layers:
             S, U = len(step_index[layer.name]), len(unit_index[layer.name])
             for d, direction in enumerate(layer.directions):
-                for q in kept[layer.name]:
+                for q in quantities[layer.name]:
                     path = self.folder / f"{layer.name}.{direction}.{q}.npy"
                     array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(N, S, U))
                     self.files[layer.name, d, q] = (path, array.offset, array.shape)
                     del array  # unmapped; each chunk maps it again
             steps = f"{layer.name}.steps.npy"  # (S,), as long as the text: a file, not JSON
             np.save(self.folder / steps, step_index[layer.name])
-            entry = {"kind": layer.kind, "directions": list(layer.directions), "quantities": list(kept[layer.name]), "steps": steps}
+            entry = {"kind": layer.kind, "directions": list(layer.directions), "quantities": list(quantities[layer.name]), "steps": steps}
             self.manifest["layers"][layer.name] = {**entry, "units": unit_index[layer.name].tolist()}
         self.reached = {name: np.zeros((N, len(step_index[name])), bool) for name in self.manifest["layers"]}  # (N, S)
         self.dtype = np.dtype(dtype)
