@@ -6,20 +6,17 @@ split into chunks, the state is carried from chunk to chunk. The outputs of each
 back together and cut to its real steps.
 """
 
-import functools
 import itertools
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_bool
-from .batching import check_batching_options, iterate_batches
 from .data import is_one_sequence
-from .interventions import bind
+from .inference import prepare_inference
 from .layers import RecurrentLayer
-from .network import Network, evaluating, prepare, sequence_options
-from .runner import held_states, keep_states, run_batches
+from .network import Network, evaluating
+from .runner import keep_states, run_batches
 
 
 def predict(
@@ -155,21 +152,12 @@ def _outputs(
     stop=None,
     update_state=False,
 ):
-    sequences = prepare(net, X, where)
-    o = sequence_options(  # the network's own for those not given
-        net,
-        sequence_length=sequence_length,
-        sequence_padding_direction=sequence_padding_direction,
-        sequence_padding_value=sequence_padding_value,
-        freeze_padding=freeze_padding,
+    sequences, batches, start, plan, freeze_padding = prepare_inference(  # the options checked, the network's own for those not given
+        net, X, where, mini_batch_size=mini_batch_size, sequence_length=sequence_length, sequence_padding_direction=sequence_padding_direction,
+        sequence_padding_value=sequence_padding_value, freeze_padding=freeze_padding, interventions=interventions, stop=stop
     )
-    freeze_padding = check_bool(o["freeze_padding"], "freeze_padding", where)
-    options = check_batching_options(mini_batch_size, o["sequence_length"], o["sequence_padding_direction"], "never", False, where)
     N = len(sequences)
     recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
-    start = held_states(recurrent, N, where)
-    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **options)
-    plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, stop=stop)
     collected, final_states = _Collected(N), {}
     with evaluating(net):
         observe = None if plan is None else plan.observe
