@@ -255,6 +255,8 @@ def main(argv=None):
     result = subprocess.run(command, env=env)
     if result.returncode:
         raise SystemExit(f"make_book: sphinx failed (exit {result.returncode}); the warnings above say where.")
+    for source_map in Path(args.out, "_static").rglob("*.map"):
+        source_map.unlink()  # the theme's source maps (3 MB) serve only to debug its scripts
     size = sum(p.stat().st_size for p in Path(args.out).rglob("*") if p.is_file())
     print(f"wrote {args.out}: {size / 2**20:.1f} MiB in {time.perf_counter() - start:.0f} s")
 
