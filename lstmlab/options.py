@@ -136,6 +136,10 @@ def training_options(solver="adam", **options):
         checkpoint_frequency_unit: "epoch" | "iteration". With sequence_length an int, a
             mini-batch is several iterations (one per chunk): its checkpoint waits for its last.
 
+    Returns:
+        A `TrainingOptions`: a frozen dataclass holding every option, defaults filled in; change
+        one with `dataclasses.replace(options, max_epochs=10)`.
+
     >>> training_options("sgdm", max_epochs=5).initial_learn_rate
     0.01
     """
