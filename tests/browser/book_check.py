@@ -6,7 +6,8 @@ browser and the pins of tests/browser/check.py), with every request off localhos
 
   (a) every page opens without a console error or page error (a request to the web counts as an
       error, except MathJax's, which only the pages with equations make: offline their TeX shows);
-  (b) every lesson figure (div.lstmlab-plotly) is drawn: an SVG and at least one trace;
+  (b) every lesson figure (div.lstmlab-plotly) is drawn: an SVG and at least one trace; every
+      solution (a cell tagged "solution") is collapsed; every page has the search box;
   (c) the search page finds "forget gate", "padding" and "import_onnx" (the last in the API);
   (d) every internal link resolves: the page exists, and so does its #anchor;
   (e) every name in ll.__all__ has a section with its signature in the API reference.
@@ -43,6 +44,12 @@ JS_PAGE = """() => {
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
     signatures: Array.from(document.querySelectorAll('dt.sig[id]')).map(e => e.id),
+    solutions: document.querySelectorAll('.cell.tag_solution').length,
+    solutions_shown: Array.from(document.querySelectorAll('.cell.tag_solution')).filter(c => {
+      const d = c.querySelector('details'), input = c.querySelector('.cell_input');
+      return !d || d.open || (input && input.checkVisibility());
+    }).length,
+    search_box: !!document.querySelector('form input[name="q"]'),
   };
 }"""
 
@@ -79,7 +86,7 @@ def public_names():
 def check(site, base, page, web):
     """Open every page; returns (failures, {page: what it holds}, figures drawn)."""
     failures, seen, figures, errors = [], {}, 0, []
-    page.on("console", lambda m: m.type == "error" and not web_only(m) and errors.append(m.text[:300]))
+    page.on("console", lambda m: m.type == "error" and not web_only(m) and errors.append(f"{m.text[:300]} ({where(m)})"))
     page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
     paths = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if not p.relative_to(site).parts[0].startswith("_"))
     for path in paths:
@@ -87,8 +94,8 @@ def check(site, base, page, web):
         web.clear()
         page.goto(base + path, wait_until="load")
         try:
-            page.wait_for_function("() => Array.from(document.querySelectorAll('div.lstmlab-plotly'))"
-                                   ".every(p => p.querySelector('svg.main-svg'))", timeout=30_000)
+            page.wait_for_function("() => typeof Plotly === 'undefined' || Array.from(document.querySelectorAll("
+                                   "'div.lstmlab-plotly')).every(p => p.querySelector('svg.main-svg'))", timeout=30_000)
         except Exception:  # noqa: BLE001 - the count below says how many
             pass
         page.wait_for_timeout(100)
@@ -97,11 +104,21 @@ def check(site, base, page, web):
         problems += [f"asked the web for {url}" for url in web if not url.startswith(WEB_ALLOWED)]
         if found["drawn"] < found["figures"]:
             problems.append(f"{found['figures'] - found['drawn']} of {found['figures']} figures not drawn")
+        if found["solutions_shown"]:
+            problems.append(f"{found['solutions_shown']} of {found['solutions']} solutions shown, not collapsed")
+        if not found["search_box"]:
+            problems.append("no search box")
         figures += found["drawn"]
         seen[path] = found
         if problems:
             failures.append(f"{path}: " + "; ".join(problems[:6]))
     return failures, seen, figures
+
+
+def where(message):
+    """The file a console message is about (a missing file's address), relative to the site."""
+    url = (message.location or {}).get("url", "")
+    return url.split("/", 3)[-1] if url.startswith("http://127.0.0.1") else url
 
 
 def web_only(message):
@@ -132,7 +149,8 @@ def check_search(base, page):
     for term, where in SEARCHES.items():
         page.goto(base + "search.html?q=" + urllib.parse.quote_plus(term), wait_until="load")
         try:
-            page.wait_for_function("() => document.querySelectorAll('#search-results li').length > 0", timeout=20_000)
+            page.wait_for_function("() => /Search finished|did not match/.test(document.querySelector('.search-summary, "
+                                   "#search-results p')?.innerText || '')", timeout=30_000)
         except Exception:  # noqa: BLE001 - reported below
             pass
         hits = page.evaluate(JS_SEARCH)
@@ -197,7 +215,8 @@ def main(argv=None):
     for line in failures:
         log(f"FAIL {line}")
     links = sum(len(f["links"]) for f in seen.values())
-    log(f"{len(seen)} pages, {figures} figures drawn, {links} links, search hits {counts}, "
+    solutions = sum(f["solutions"] for f in seen.values())
+    log(f"{len(seen)} pages, {figures} figures drawn, {solutions} solutions collapsed, {links} links, search hits {counts}, "
         f"{len(public_names()) - len(missing)} of {len(public_names())} ll names with a signature; "
         f"{'PASS' if not failures else f'{len(failures)} failures'} ({time.monotonic() - t0:.0f} s)")
     return 1 if failures else 0
