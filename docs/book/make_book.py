@@ -176,7 +176,9 @@ def api_pages():
             continue
         lines = [title, "=" * len(title), ""]
         for shown, module_name, name, obj in entries:
-            kind = "autoclass" if inspect.isclass(obj) else "autofunction"
+            # A layer is called as a function (ll.lstm_layer(100)) but is a class under another name
+            # (LSTMLayer): documented as a function, it shows its signature and docstring, not "alias of".
+            kind = "autoclass" if inspect.isclass(obj) and obj.__name__ == name else "autofunction"
             lines += [f".. {kind}:: {module_name}.{name}"]
             if kind == "autoclass":
                 lines += ["   :members:"]

@@ -10,7 +10,7 @@ browser and the pins of tests/browser/check.py), with every request off localhos
       solution (a cell tagged "solution") is collapsed; every page has the search box;
   (c) the search page finds "forget gate", "padding" and "import_onnx" (the last in the API);
   (d) every internal link resolves: the page exists, and so does its #anchor;
-  (e) every name in ll.__all__ has a section with its signature in the API reference.
+  (e) every name in ll.__all__ has a section with its signature and docstring in the API reference.
 
 Usage:  .venv/bin/python tests/browser/book_check.py [--site build/book] [--timeout S]
 Prints one line per failed page and a summary; exits 1 on any failure, 2 when it could not run (no
@@ -43,7 +43,11 @@ JS_PAGE = """() => {
     drawn: plots.filter(p => p.querySelector('svg.main-svg') && Array.isArray(p.data) && p.data.length > 0).length,
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
     ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
-    signatures: Array.from(document.querySelectorAll('dt.sig[id]')).map(e => e.id),
+    // an API entry: its id, with its docstring (the description holds more than the ll.name line)
+    signatures: Array.from(document.querySelectorAll('dt.sig[id]')).filter(dt => {
+      const dd = dt.nextElementSibling;
+      return dd && dd.children.length > 1 && !/^\s*alias of/m.test(dd.innerText);
+    }).map(e => e.id),
     solutions: document.querySelectorAll('.cell.tag_solution').length,
     solutions_shown: Array.from(document.querySelectorAll('.cell.tag_solution')).filter(c => {
       const d = c.querySelector('details'), input = c.querySelector('.cell_input');
@@ -207,7 +211,7 @@ def main(argv=None):
         signatures = {s for f in seen.values() for s in f["signatures"]}
         missing = [n for n in public_names() if f"lstmlab.{n}" not in signatures]
         if missing:
-            failures.append(f"API reference: no section with a signature for {missing}")
+            failures.append(f"API reference: no section with a signature and a docstring for {missing}")
         browser.close()
     server.shutdown()
     watchdog.cancel()
