@@ -8,7 +8,8 @@ browser and the pins of tests/browser/check.py), with every request off localhos
       error, except MathJax's, which only the pages with equations make: offline their TeX shows);
   (b) every lesson figure (div.lstmlab-plotly) is drawn: an SVG and at least one trace; every
       solution (a cell tagged "solution") is collapsed; every page has the search box;
-  (c) the search page finds "forget gate", "padding" and "import_onnx" (the last in the API);
+  (c) the search box (typed into on the first page) finds "forget gate", "padding" and
+      "import_onnx" (the last in the API);
   (d) every internal link resolves: the page exists, and so does its #anchor;
   (e) every name in ll.__all__ has a section with its signature and docstring in the API reference.
 
@@ -151,7 +152,12 @@ def check_links(base, seen):
 def check_search(base, page):
     failures, counts = [], {}
     for term, where in SEARCHES.items():
-        page.goto(base + "search.html?q=" + urllib.parse.quote_plus(term), wait_until="load")
+        page.goto(base + "index.html", wait_until="load")  # as a reader: open the search box, type, Enter
+        page.locator("button.search-button-field").first.click()
+        box = page.locator('form.bd-search input[name="q"]:visible').first
+        box.fill(term)
+        with page.expect_navigation(wait_until="load"):
+            box.press("Enter")
         try:
             page.wait_for_function("() => /Search finished|did not match/.test(document.querySelector('.search-summary, "
                                    "#search-results p')?.innerText || '')", timeout=30_000)
