@@ -16,7 +16,6 @@ nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
-suppress_warnings = ["myst.header"]  # lessons may skip a heading level; not a broken reference
 
 # Docstrings: Google style (Args:, Returns:), signatures as written, members in source order.
 napoleon_google_docstring = True
