@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test test-other-cpu test-student-edition notebooks test-browser test-binder benchmark constraints clean
+.PHONY: lab test test-other-cpu test-student-edition notebooks test-browser test-book book test-binder benchmark constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,25 @@ test-browser: $(STAMP)
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 	$(BIN)/python -m pip install --quiet -c constraints.txt $(PLAYWRIGHT)
 	$(BIN)/python tests/browser/check.py $(NOTEBOOKS)
+
+# The lessons and the API reference as a website in build/book/ (docs/book/make_book.py: Sphinx with
+# myst-nb and sphinx-book-theme), from the stored notebooks, never executed; offline, about a minute.
+# BOOK_OWNER=name puts that GitHub owner in the "launch on Binder" links; STUDENT=1 leaves solutions out.
+BOOK_STAMP := $(VENV)/.installed-book
+$(BOOK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,book]"
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)
+	$(BIN)/python docs/book/make_book.py $(if $(BOOK_OWNER),--owner $(BOOK_OWNER)) $(if $(STUDENT),--student)
+
+# The built site in a real browser (tests/browser/book_check.py): every page without a console error,
+# every figure drawn, the search, every internal link. The same chromium and playwright as test-browser.
+test-book: book
+	test -x /usr/bin/chromium || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	$(BIN)/python -m pip install --quiet -c constraints.txt $(PLAYWRIGHT)
+	$(BIN)/python tests/browser/book_check.py
 
 # The Binder set-up, installed for real in a fresh virtual environment (tests/binder/check.sh).
 test-binder:

@@ -189,6 +189,12 @@ def edit_distance(a, b):
     It aligns the two sequences before counting, so an answer that drops one word costs 1, where a
     position-by-position comparison would count every word after the gap as wrong.
 
+    Args:
+        a, b: two sequences of tokens (lists or 1-D arrays of ids, or strings).
+
+    Returns:
+        The distance, an int: 0 when a equals b, at most max(len(a), len(b)).
+
     >>> edit_distance([1, 2, 3, 4], [1, 3, 4]), edit_distance([1, 2], [2, 1]), edit_distance([], [5, 5])
     (1, 2, 2)
     """

@@ -77,17 +77,19 @@ def training_options(solver="adam", **options):
         initial_learn_rate: 0.01 for sgdm, 0.001 for adam and rmsprop when None.
         learn_rate_schedule: the learn rate of each iteration, from initial_learn_rate r0 (shown
             in the history's learn_rate column):
-            "none": r0 throughout;
-            "piecewise": r0 * learn_rate_drop_factor ** (e // learn_rate_drop_period), with e
-                the epoch counted from 0 (multiplied by 0.1 every 10 epochs by default);
-            "exponential": r0 * learn_rate_drop_factor ** (e / learn_rate_drop_period), the
-                same decay spread smoothly over the epochs;
-            "cosine": r0 * (1 + cos(pi * e / max_epochs)) / 2, from r0 at the first epoch
-                down towards 0 at the end;
-            "warmup": r0 * min(1, k / learn_rate_warmup_period), with k the iteration counted
-                from 1: a linear ramp over the first learn_rate_warmup_period (5) iterations;
-            a callable schedule(epoch, iteration) -> rate, both counted from 1 as in the
-                history, called before each iteration (e.g. a warm-up followed by a decay).
+
+            - "none": r0 throughout;
+            - "piecewise": r0 * learn_rate_drop_factor ** (e // learn_rate_drop_period), with e
+              the epoch counted from 0 (multiplied by 0.1 every 10 epochs by default);
+            - "exponential": r0 * learn_rate_drop_factor ** (e / learn_rate_drop_period), the
+              same decay spread smoothly over the epochs;
+            - "cosine": r0 * (1 + cos(pi * e / max_epochs)) / 2, from r0 at the first epoch
+              down towards 0 at the end;
+            - "warmup": r0 * min(1, k / learn_rate_warmup_period), with k the iteration counted
+              from 1: a linear ramp over the first learn_rate_warmup_period (5) iterations;
+            - a callable schedule(epoch, iteration) -> rate, both counted from 1 as in the
+              history, called before each iteration (e.g. a warm-up followed by a decay).
+
         momentum (sgdm, 0.9), gradient_decay_factor (adam, 0.9), squared_gradient_decay_factor
             (0.999 adam, 0.9 rmsprop), epsilon (1e-8).
         l2_regularization: weight decay, times each parameter's L2 factor (1e-4).
@@ -133,6 +135,10 @@ def training_options(solver="adam", **options):
         checkpoint_frequency: write one every that many epochs or iterations (1);
         checkpoint_frequency_unit: "epoch" | "iteration". With sequence_length an int, a
             mini-batch is several iterations (one per chunk): its checkpoint waits for its last.
+
+    Returns:
+        A `TrainingOptions`: a frozen dataclass holding every option, defaults filled in; change
+        one with `dataclasses.replace(options, max_epochs=10)`.
 
     >>> training_options("sgdm", max_epochs=5).initial_learn_rate
     0.01

@@ -281,8 +281,12 @@ def trace_encoder_decoder(model, X, Y, *, mini_batch_size=128, interventions=Non
 class EncoderDecoderTrace(Trace):
     """A `Trace` of an encoder–decoder: the layers "encoder" and "decoder", and `attention`.
 
-    attention: (N, T_out, T_in) float64, the weights alpha_t(s) of every pair (None without
-    attention); attention[n, t, s] is what output step t (t = 0 writes y_1) gave source step s.
+    `ll.trace_encoder_decoder` makes it; everything a `Trace` holds is there too.
+
+    Attributes:
+        attention: (N, T_out, T_in) float64, the weights alpha_t(s) of every pair (None without
+            attention); attention[n, t, s] is what output step t (t = 0 writes y_1) gave source
+            step s.
     """
 
     def __init__(self, layers, interventions=(), attention=None):

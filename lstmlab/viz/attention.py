@@ -20,6 +20,9 @@ def attention_map(trace, sequence=0, source_labels=None, output_labels=None, tit
     Only the real steps are drawn: row t is output step t + 1 (the step that wrote
     output_labels[t], the last row <end>), and it sums to 1 over the columns. The weights run
     from 0 (white) to 1 (dark blue), as gates do in every lstmlab figure; hover for the value.
+
+    Returns:
+        A plotly Figure.
     """
     where = "attention_map"
     attention = getattr(trace, "attention", None)

@@ -29,10 +29,22 @@ def _shade_padding(fig, recorded, sequence, **position):
 def gate_heatmap(trace, layer, gate="f", sequence=0, direction="forward", title=None, step_labels=None):
     """One recorded quantity of one sequence as a heatmap: hidden unit against time step.
 
-    Steps beyond the sequence's real length (padding) are shaded. step_labels: one text per time
-    step of the sequence (the words of a sentence, say) to name the steps on the axis.
-    Axes and hover texts count steps from 1, as the lessons do: index t of an array is
-    step t + 1.
+    Steps beyond the sequence's real length (padding) are shaded. Axes and hover texts count
+    steps from 1, as the lessons do: index t of an array is step t + 1.
+
+    Args:
+        trace: what `ll.trace` returned.
+        layer: the name of a recorded layer, e.g. "lstm".
+        gate: the quantity: "i", "f", "g", "o", "c" or "h" for an LSTM ("r", "z", "n", "h" for a
+            GRU); default "f".
+        sequence: which sequence of the trace (default 0).
+        direction: "forward" or "backward" (the backward LSTM of a BiLSTM).
+        title: the figure's title (default: says what is drawn).
+        step_labels: one text per time step of the sequence (the words of a sentence, say) to
+            name the steps on the axis.
+
+    Returns:
+        A plotly Figure.
     """
     recorded, arrays = _pick(trace, layer, sequence, direction, "gate_heatmap")
     check_choice(gate, "gate", recorded.quantities, "gate_heatmap")
@@ -76,6 +88,15 @@ def gate_heatmaps(trace, layer, sequence=0, direction="forward"):
     Gates share one colour bar (0..1); signed states share another, centred on 0.
     Axes and hover texts count steps from 1, as the lessons do: index t of an array is
     step t + 1.
+
+    Args:
+        trace: what `ll.trace` returned.
+        layer: the name of a recorded layer.
+        sequence: which sequence of the trace (default 0).
+        direction: "forward" or "backward" (the backward LSTM of a BiLSTM).
+
+    Returns:
+        A plotly Figure, one row of panels per quantity.
     """
     recorded, arrays = _pick(trace, layer, sequence, direction, "gate_heatmaps")
     quantities = recorded.quantities
@@ -110,6 +131,19 @@ def state_lines(trace, layer, units=None, sequence=0, quantities=None, direction
 
     Axes and hover texts count steps from 1, as the lessons do: index t of an array is
     step t + 1.
+
+    Args:
+        trace: what `ll.trace` returned.
+        layer: the name of a recorded layer.
+        units: the hidden units drawn (numbered as the trace records them), one line each
+        (default: the first five recorded).
+        sequence: which sequence of the trace (default 0).
+        quantities: the recorded quantities, one panel each (default ("c", "h"), or ("h",) for a
+            layer without a cell state).
+        direction: "forward" or "backward" (the backward LSTM of a BiLSTM).
+
+    Returns:
+        A plotly Figure.
     """
     recorded, arrays = _pick(trace, layer, sequence, direction, "state_lines")
     quantities = [q for q in ("c", "h") if q in recorded.quantities] if quantities is None else list(quantities)
@@ -143,6 +177,13 @@ def gate_health(trace, threshold=0.05):
 
     A gate value below `threshold` is closed, above 1 - threshold open: a layer whose gates are
     almost all saturated has little gradient left to learn with.
+
+    Args:
+        trace: what `ll.trace` returned.
+        threshold: how close to 0 or 1 a saturated value is (default 0.05).
+
+    Returns:
+        A plotly Figure: one stacked bar per layer and gate, its closed and its open share.
     """
     rows = []
     for name in trace:

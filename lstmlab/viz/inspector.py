@@ -72,10 +72,22 @@ def step_inspector(net, X, layer, sequence=0, step=0, unit=0, direction="forward
 
     Rows i, f, g, o show W·x_t, R·h_(t-1), b, their sum (the pre-activation) and the gate; then
     how c_(t-1) becomes c_t and what h_t is. The numbers come from `lstmlab.reference` in
-    float64, and the last column shows what `ll.trace` recorded, for comparison. `options`
-    (recording, mini_batch_size, freeze_padding) are those of `step_numbers`. `step` is an array
-    index, as everywhere in Python; the title counts steps from 1, as the lessons do (index t is
-    step t + 1).
+    float64, and the last column shows what `ll.trace` recorded, for comparison. The title
+    counts steps from 1, as the lessons do (index t is step t + 1).
+
+    Args:
+        net: an `ll.Network` with an LSTM (or BiLSTM) layer.
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+        layer: the name of the LSTM layer.
+        sequence: which sequence of X (default 0).
+        step: the time step, an array index as everywhere in Python (default 0, step 1).
+        unit: the hidden unit (default 0).
+        direction: "forward" or "backward" (the backward LSTM of a BiLSTM).
+        **options: recording (a trace of that layer to read instead of recording again),
+            mini_batch_size and freeze_padding, as for `step_numbers`.
+
+    Returns:
+        A plotly Figure holding the table.
     """
     n = step_numbers(net, X, layer, sequence, step, unit, direction, **options)
     lstm = net[layer]

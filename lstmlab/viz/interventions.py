@@ -15,9 +15,15 @@ DASHES = ["solid", "dash", "dot", "dashdot"]
 def ablation_chart(frame, metric="loss_change", top=20, title=None):
     """The units whose silencing costs the network most, ranked: one bar per unit (or group).
 
-    frame: what `ll.ablate` returns. metric: one of its columns: "loss_change" (the default,
-    largest first), "accuracy_change" or "accuracy_change[<class>]" (most negative first).
-    top: how many units to show.
+    Args:
+        frame: what `ll.ablate` returns.
+        metric: one of its columns: "loss_change" (the default, largest first),
+            "accuracy_change" or "accuracy_change[<class>]" (most negative first).
+        top: how many units to show (20).
+        title: the figure's title (default: says what is ranked).
+
+    Returns:
+        A plotly Figure.
     """
     metrics = [c for c in frame.columns if c.endswith("_change") or c.startswith("accuracy_change[")]
     check_choice(metric, "metric", metrics, "ablation_chart")
@@ -50,11 +56,21 @@ def compare_runs(traces, layer, unit, sequence=0, quantities=None, direction="fo
     """One unit over time in several recordings of the same data, e.g. a clean and an intervened
     run: one panel per quantity (default: every one the layer records), one line per run.
 
-    traces: {label: `ll.Trace`}, e.g. {"clean": ll.trace(net, X),
-    "f = 1": ll.trace(net, X, interventions=[...])}.
     Axes and hover texts count steps from 1, as the lessons do: index t of an array is
-    step t + 1.
-    An intervention with steps=slice(9, None) acts from index 9, so the runs part at step 10.
+    step t + 1. An intervention with steps=slice(9, None) acts from index 9, so the runs part at
+    step 10.
+
+    Args:
+        traces: {label: `ll.Trace`}, e.g. {"clean": ll.trace(net, X),
+            "f = 1": ll.trace(net, X, interventions=[...])}.
+        layer: the name of a layer every trace recorded.
+        unit: the hidden unit drawn.
+        sequence: which sequence of the traces (default 0).
+        quantities: the quantities drawn, one panel each (default: every one the layer records).
+        direction: "forward" or "backward" (the backward LSTM of a BiLSTM).
+
+    Returns:
+        A plotly Figure.
     """
     if not isinstance(traces, dict) or not traces:
         raise ValueError(f"compare_runs: traces must be a dict {{label: trace}} with at least one recording; got {traces!r}.")
@@ -88,11 +104,19 @@ def compare_runs(traces, layer, unit, sequence=0, quantities=None, direction="fo
 def prediction_change(clean, changed, class_names=None, labels=("clean", "intervened")):
     """A network's output for one sequence, before and after a change.
 
-    clean, changed: what `ll.predict` returns for one sequence: (K,) scores (bars side by side)
-    or (T, K) one row per step (one line per class over time: clean dotted, changed solid).
-
     Axes and hover texts count steps from 1, as the lessons do: index t of an array is
     step t + 1.
+
+    Args:
+        clean: what `ll.predict` returns for one sequence: (K,) scores (bars side by side) or
+            (T, K) one row per step (one line per class over time: clean dotted, changed solid).
+        changed: the same after the change (an intervention, an ablation), of the same shape.
+        class_names: the K names of the outputs (default "output 0", "output 1", ...; give
+            `net.class_names`).
+        labels: the names of the two runs in the legend (default ("clean", "intervened")).
+
+    Returns:
+        A plotly Figure.
     """
     clean, changed = np.asarray(clean), np.asarray(changed)
     if clean.shape != changed.shape or clean.ndim not in (1, 2):

@@ -13,7 +13,16 @@ REAL, PADDING, DISCARDED = FORWARD, "#c7c7c7", "#d62728"
 
 
 def sequence_lengths(X, sort=False, title=None):
-    """One bar per sequence, its length; sorted (shortest first) or in the data's order."""
+    """One bar per sequence, its length; sorted (shortest first) or in the data's order.
+
+    Args:
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+        sort: draw the sequences shortest first (default False: in the data's order).
+        title: the figure's title (default: the shortest and longest length, and the count).
+
+    Returns:
+        A plotly Figure.
+    """
     lengths = np.array([len(x) for x in as_sequences(X, where="sequence_lengths")])
     order = np.argsort(lengths, kind="stable") if sort else np.arange(len(lengths))
     fig = go.Figure(go.Bar(x=np.arange(len(order)), y=lengths[order], customdata=order, marker_color=REAL,
@@ -28,6 +37,18 @@ def padding_chart(X, mini_batch_size=8, sequence_length="longest", sequence_padd
     The same rule as training (`ll.sequence_batches`); dotted lines mark where a split
     mini-batch is cut into chunks. The title gives the totals. The axis counts steps from 1, as
     the lessons do: step k of the mini-batch is its index k - 1.
+
+    Args:
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+        mini_batch_size: sequences per mini-batch (8).
+        sequence_length: "longest", "shortest" or an int, as in `ll.training_options`.
+        sequence_padding_direction: "right" or "left".
+        sort_by_length: put sequences of similar length together first (default False).
+        shuffle: "never", "once" or "every-epoch", as in `ll.training_options`.
+        seed: the shuffle's seed.
+
+    Returns:
+        A plotly Figure.
     """
     sequences = as_sequences(X, where="padding_chart")
     per_sequence, boundaries = {}, []
@@ -84,6 +105,17 @@ def normalization_histograms(X, normalization="zscore", normalization_dimension=
 
     Statistics are computed as training computes them, from the real time steps of X; padding
     never enters them, so it does not appear here either.
+
+    Args:
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+        normalization: as in `ll.sequence_input_layer`: "zscore" (default), "zerocenter",
+            "rescale-symmetric", "rescale-zero-one" or "none".
+        normalization_dimension: "auto", "channel", "element" or "all".
+        channels: the channels drawn, one row each (default: the first four).
+        bins: histogram bins per panel (40).
+
+    Returns:
+        A plotly Figure.
     """
     sequences = as_sequences(X, where="normalization_histograms")
     C = sequences[0].shape[1]
@@ -109,6 +141,14 @@ def frames(video, channel=0, title=None):
 
     Values keep their scale (a shared colour bar), so a feature map's strength compares across time.
     Titles count frames from 1, as the lessons count steps: frame t + 1 is video[t].
+
+    Args:
+        video: one image sequence, a (T, H, W, C) array.
+        channel: the channel shown (default 0).
+        title: the figure's title (default: the frames' number and size, and the channel).
+
+    Returns:
+        A plotly Figure.
     """
     video = np.asarray(video)
     if video.ndim != 4:

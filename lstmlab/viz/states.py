@@ -16,6 +16,15 @@ def bilstm_flow(trace, layer, sequence=0, unit=0):
     backward LSTM's final state at step 1 (what has_state_outputs returns for it).
     Axes and hover texts count steps from 1, as the lessons do: index t of an array is
     step t + 1.
+
+    Args:
+        trace: what `ll.trace` returned for a network with a BiLSTM layer.
+        layer: the name of the BiLSTM layer.
+        sequence: which sequence of the trace (default 0).
+        unit: the hidden unit drawn (default 0).
+
+    Returns:
+        A plotly Figure.
     """
     recorded, _ = _pick(trace, layer, sequence, "forward", "bilstm_flow")
     if len(recorded.directions) != 2:
@@ -49,6 +58,18 @@ def hidden_state_pca(trace, layer, labels=None, color="class", direction="forwar
     Each sequence is a faint trajectory; points are coloured by the sequence's class (`labels`,
     one per sequence) or by time step (color="time"). Colours and hover texts count steps from 1,
     as the lessons do: index t of an array is step t + 1.
+
+    Args:
+        trace: what `ll.trace` returned.
+        layer: the name of a recorded layer.
+        labels: one label per sequence of the trace, for color="class".
+        color: "class" (default; needs labels) or "time".
+        direction: "forward" or "backward" (the backward LSTM of a BiLSTM).
+        max_sequences: how many sequences are drawn, the first ones (60); the components come
+            from every sequence of the trace.
+
+    Returns:
+        A plotly Figure.
     """
     recorded, arrays = _pick(trace, layer, 0, direction, "hidden_state_pca")
     check_choice(color, "color", ["class", "time"], "hidden_state_pca")

@@ -13,6 +13,13 @@ def training_progress(history, title="Training progress"):
     """Loss and each metric against the iteration, from `net.training_history_`.
 
     Training values are a thin line, validation values markers joined by a dashed line.
+
+    Args:
+        history: a trained network's `training_history_` (a DataFrame, one row per iteration).
+        title: the figure's title.
+
+    Returns:
+        A plotly Figure, one panel for the loss and one per metric.
     """
     metrics = [c for c in history.columns if c not in ("epoch", "iteration", "learn_rate", "seconds") and not c.startswith("validation_")]
     fig = make_subplots(rows=len(metrics), cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=[m.replace("_", " ") for m in metrics])
@@ -38,7 +45,18 @@ def training_progress(history, title="Training progress"):
 
 
 def confusion_chart(true_labels, predicted_labels, class_names=None, title="Confusion chart"):
-    """Counts of true class (rows) against predicted class (columns), with the share per true class."""
+    """Counts of true class (rows) against predicted class (columns), with the share per true class.
+
+    Args:
+        true_labels: the N true labels.
+        predicted_labels: the N predicted labels, e.g. what `ll.classify` returns.
+        class_names: the classes in the order of the rows and columns (default: every label
+            present, sorted).
+        title: the figure's title; the accuracy is added to it.
+
+    Returns:
+        A plotly Figure.
+    """
     true_labels, predicted_labels = np.asarray(true_labels).astype(str), np.asarray(predicted_labels).astype(str)
     names = [str(c) for c in (class_names if class_names is not None else sorted(set(true_labels) | set(predicted_labels)))]
     unknown = sorted(str(v) for v in (set(true_labels) | set(predicted_labels)) - set(names))

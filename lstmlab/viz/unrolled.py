@@ -48,6 +48,9 @@ def unrolled_graph(steps=4, gradient=None, chunk=None, title=None):
             into chunks of L, each with its own loss; the state is carried over a cut (blue
             arrow) but detached, so no gradient crosses it.
         title: the figure's title (default: says what is drawn).
+
+    Returns:
+        A plotly Figure.
     """
     T = check_positive_int(steps, "steps", "unrolled_graph")
     if chunk is not None:

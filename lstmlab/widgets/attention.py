@@ -14,6 +14,10 @@ from ._app import App
 def attention_explorer(model, X, Y=None, *, source_tokens=None, target_tokens=None, max_length=100):
     """Pick a pair and an output step: the pair's attention map, and that step's row as bars.
 
+    The app records everything once with `ll.trace_encoder_decoder`. Hover the map for each
+    weight; the bars show one row, the weights with which the chosen output step read every
+    source token.
+
     Args:
         model: an `ll.EncoderDecoder` made with attention.
         X: the sources, a list of 1-D integer arrays of ids.
@@ -24,9 +28,9 @@ def attention_explorer(model, X, Y=None, *, source_tokens=None, target_tokens=No
             labels; default: the ids themselves.
         max_length: the most tokens decoded for one source when Y is None (default 100).
 
-    The app records everything once with `ll.trace_encoder_decoder` (`app.trace`; `app.written`
-    holds what the decoder read). Hover the map for each weight; the bars show one row, the
-    weights with which the chosen output step read every source token.
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`), with `app.trace` (the
+        recording) and `app.written` (what the decoder read).
     """
     _check_model(model, "attention_explorer")
     if model.attend is None:

@@ -9,7 +9,14 @@ from ._app import App
 
 
 def padding_explorer(X):
-    """Mini-batch size, longest / shortest / split, left / right, sorted or not: see the padding."""
+    """Mini-batch size, longest / shortest / split, left / right, sorted or not: see the padding.
+
+    Args:
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`), drawn by `ll.viz.padding_chart`.
+    """
     sequences = as_sequences(X, where="padding_explorer")
     longest = max(len(x) for x in sequences)
     controls = {
@@ -31,7 +38,15 @@ def padding_explorer(X):
 
 
 def normalization_explorer(X):
-    """Pick a normalization, its dimension and a channel: its values before and after."""
+    """Pick a normalization, its dimension and a channel: its values before and after.
+
+    Args:
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`), drawn by
+        `ll.viz.normalization_histograms`.
+    """
     sequences = as_sequences(X, where="normalization_explorer")
     controls = {
         "normalization": widgets.Dropdown(options=[n for n in NORMALIZATIONS if n != "none"], value="zscore", description="normalization",

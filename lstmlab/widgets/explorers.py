@@ -14,10 +14,18 @@ def explore(net, X, **trace_options):
     """Pick a sequence, layer, direction, gate, unit and time step; the heatmap, the state lines
     of that unit and (for LSTM layers) the step inspector update together.
 
-    X is recorded once with `ll.trace` (trace_options are passed on), then every control only
-    redraws. The step inspector reads that recording, so its "ll.trace" column is the heatmap's
-    cell under the crosshair, padding and all. The step slider, the axes and the titles count steps
-    from 1, as the lessons do: step k is index k - 1 of the recording's arrays.
+    X is recorded once with `ll.trace`, then every control only redraws. The step inspector
+    reads that recording, so its "ll.trace" column is the heatmap's cell under the crosshair,
+    padding and all. The step slider, the axes and the titles count steps from 1, as the lessons
+    do: step k is index k - 1 of the recording's arrays.
+
+    Args:
+        net: an `ll.Network` with recurrent layers.
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+        **trace_options: passed on to `ll.trace` (e.g. freeze_padding=True, mini_batch_size).
+
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`), with `app.trace` (the recording).
     """
     if not isinstance(net, Network):
         raise TypeError(f"explore: net must be an ll.Network; got {type(net).__name__}.")
@@ -68,8 +76,15 @@ def explore(net, X, **trace_options):
 def bilstm_explorer(net, X, **trace_options):
     """A BiLSTM's forward and backward hidden states on one time axis: pick sequence, layer and unit.
 
-    X is recorded once with `ll.trace` (trace_options are passed on: give freeze_padding=True to
-    see each sequence as it is read alone, without its mini-batch's padding).
+    Args:
+        net: an `ll.Network` with a BiLSTM layer.
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array, recorded once with
+            `ll.trace`.
+        **trace_options: passed on to `ll.trace`: give freeze_padding=True to see each sequence
+            as it is read alone, without its mini-batch's padding.
+
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`), with `app.trace` (the recording).
     """
     layers = [layer.name for layer in net.layers if isinstance(layer, RecurrentLayer) and layer.num_directions == 2]
     if not layers:

@@ -23,6 +23,13 @@ def intervention_explorer(net, X):
     `ll.Intervention(layer, gate, units=unit, steps=slice(first - 1, last), direction=direction, set=clamp)`:
     the steps slider, like the axes, counts steps from 1 as the lessons do (first..last), while
     `steps=` takes array indices (step k is index k - 1).
+
+    Args:
+        net: an `ll.Network` with recurrent layers.
+        X: a data set: a list of (T, C) sequences or an (N, T, C) array.
+
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`).
     """
     if not isinstance(net, Network):
         raise TypeError(f"intervention_explorer: net must be an ll.Network; got {type(net).__name__}.")

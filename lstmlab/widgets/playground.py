@@ -30,6 +30,9 @@ def cell_playground():
 
     Everything is computed by `lstmlab.reference.lstm_sequence`, the readable equations.
     Try: a forget-gate bias of +3 keeps the memory; -3 forgets at once.
+
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`).
     """
     slider = lambda name, value: widgets.FloatSlider(value, min=-4, max=4, step=0.1, description=name,  # noqa: E731
                                                      layout=widgets.Layout(width="220px"), style={"description_width": "32px"})

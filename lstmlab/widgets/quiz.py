@@ -19,6 +19,13 @@ PREFIX = "sealed:"
 def seal(answer, why):
     """The answer and its explanation as one string that does not show them.
 
+    Args:
+        answer: the right answer, one of the quiz's choices.
+        why: the explanation the reader gets once they have answered.
+
+    Returns:
+        A string starting "sealed:", to paste as `quiz`'s third argument.
+
     >>> sealed = seal("g", "g is the cell candidate, a tanh.")
     >>> sealed.startswith("sealed:") and "tanh" not in sealed
     True
@@ -30,7 +37,14 @@ def seal(answer, why):
 
 
 def unseal(sealed):
-    """(answer, why) from a string that `seal` made."""
+    """(answer, why) from a string that `seal` made.
+
+    Args:
+        sealed: what `seal` returned.
+
+    Returns:
+        The tuple (answer, why).
+    """
     if not (isinstance(sealed, str) and sealed.startswith(PREFIX)):
         raise ValueError(
             f"quiz: the answer must be sealed, so that a student reading the notebook cannot see it; got {sealed!r}. "
@@ -88,6 +102,10 @@ def quiz(question, choices, sealed):
         sealed: the right answer (one of `choices`) and the explanation shown once the reader
             has picked it, as `seal(answer, why)` returns them: a student reading the notebook
             cannot tell the right choice without answering.
+
+    Returns:
+        A `Quiz` (an ipywidgets box) with `choices` (the radio buttons), `check` (the button) and
+        `feedback` (what the reader is told).
 
     >>> q = quiz("Which of i, f, g, o is not a gate?", ["i", "f", "g", "o"], seal("g", "g is the cell candidate, a tanh."))
     >>> q.choices.value = "f"; q.check.click(); "Not f" in q.feedback.value

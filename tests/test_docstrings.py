@@ -1,0 +1,99 @@
+"""Every public name has a docstring good enough to be its reference page (`make book` shows them).
+
+The public names are those of the site's API reference (docs/book/make_book.py): ll.__all__, ll.viz,
+ll.widgets, ll.text and ll.datasets. A function needs an "Args:" section (when it takes arguments)
+and a "Returns:" or "Yields:" section; a class that takes arguments needs "Args:" or "Attributes:".
+"""
+
+import importlib.util
+import inspect
+import pathlib
+import re
+
+import pytest
+
+BOOK = pathlib.Path(__file__).parents[1] / "docs" / "book" / "make_book.py"
+
+# Names whose modules other work is rewriting now: their docstrings get their sections there. Empty
+# this set as they do; the test fails on a name listed here that has its sections already.
+KNOWN_MISSING = {
+    "ll.Network", "ll.load_network",  # network.py
+    "ll.Trace",  # trace.py
+    "ll.activations", "ll.classify", "ll.classify_and_update_state", "ll.minibatchpredict", "ll.predict",
+    "ll.predict_and_update_state", "ll.reset_state", "ll.scores2label",  # prediction.py
+    "ll.bigru_layer", "ll.bilstm_layer", "ll.birnn_layer", "ll.dropout_layer", "ll.flatten_layer",
+    "ll.global_average_pooling1d_layer", "ll.global_max_pooling1d_layer", "ll.relu_layer", "ll.sequence_folding_layer",
+    "ll.sequence_unfolding_layer", "ll.sigmoid_layer", "ll.softmax_layer",  # layers/
+    "ll.export_onnx",  # onnx_io.py
+    "ll.text.bits_per_character", "ll.text.code_features",  # text.py
+    # and in modules outside this work's reach for now:
+    "ll.batch_summary", "ll.sequence_batches", "ll.sort_by_length",  # batching.py
+    "ll.to_torch",  # interop.py
+}
+
+
+def public_names():
+    spec = importlib.util.spec_from_file_location("make_book", BOOK)
+    make_book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_book)
+    return {shown: obj for shown, _, _, obj in make_book.public_names()}
+
+
+def has(doc, *sections):
+    return any(re.search(rf"^{s}:\s*$", doc, re.M) for s in sections)
+
+
+def missing_sections(obj):
+    """What the docstring of `obj` lacks: [] when it is a reference."""
+    doc = inspect.getdoc(obj) or ""
+    if not doc:
+        return ["a docstring"]
+    try:
+        parameters = inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if inspect.isclass(obj):
+        return [] if not parameters or has(doc, "Args", "Attributes") else ["Args: or Attributes:"]
+    lacks = []
+    if parameters and not has(doc, "Args"):
+        lacks.append("Args:")
+    if not has(doc, "Returns", "Yields"):
+        lacks.append("Returns:")
+    return lacks
+
+
+NAMES = public_names()
+
+
+def test_the_rule_reads_sections():
+    def documented(x):
+        """One line.
+
+        Args:
+            x: a number.
+
+        Returns:
+            x, unchanged.
+        """
+        return x
+
+    def bare(x):
+        """One line, and Returns: in a sentence is no section."""
+        return x
+
+    assert missing_sections(documented) == []
+    assert missing_sections(bare) == ["Args:", "Returns:"]
+    assert missing_sections(lambda: None) == ["a docstring"]
+
+
+def test_known_missing_are_public_names():
+    assert KNOWN_MISSING <= set(NAMES), f"not public names (any more): {sorted(KNOWN_MISSING - set(NAMES))}"
+
+
+@pytest.mark.parametrize("shown", sorted(NAMES))
+def test_public_name_has_args_and_returns(shown):
+    lacks = missing_sections(NAMES[shown])
+    if shown in KNOWN_MISSING:
+        assert lacks, f"{shown} has its sections now: take it out of KNOWN_MISSING in tests/test_docstrings.py"
+        pytest.xfail(f"{shown}: known to lack {', '.join(lacks)}")
+    assert not lacks, f"{shown}'s docstring lacks {', '.join(lacks)} (Google style, as in lstmlab/options.py)"
