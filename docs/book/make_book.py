@@ -141,7 +141,7 @@ def public_names():
             names = list(getattr(module, listing))
         else:
             names = [n for n, obj in vars(module).items() if not n.startswith("_")
-                     and (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module_name]
+                     and (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__.startswith(module_name)]
         for name in names:
             obj = getattr(module, name)
             if inspect.ismodule(obj):
