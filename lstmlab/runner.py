@@ -74,7 +74,7 @@ def run_batches(net, batches, *, start_states=None, stop=None, freeze_padding=Fa
         x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
         seen = None if observe is None else functools.partial(observe, batch)
-        output, finals, output_mask = net.run(x, mask, states, observe=seen, stop=stop, freeze_padding=freeze_padding)
+        output, finals, output_mask = net.run(x, mask, states, run_recurrent=seen, stop=stop, freeze_padding=freeze_padding)
         yield Pass(batch, x, mask, _targets(batch.y, like), output, output_mask, finals)
         states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}  # the next chunk starts here
 
