@@ -163,7 +163,7 @@ class Network(torch.nn.Module):
         """x (B, T, C) through every layer; see `run`."""
         return self.run(x, mask)[0]
 
-    def run(self, x, mask=None, states=None, run_recurrent=None, stop=None, freeze_padding=False):
+    def run(self, x, mask=None, states=None, run_recurrent=None, until=None, freeze_padding=False):
         """x (B, T, ...) through every layer; returns the output, each recurrent layer's final states
         and the output's mask.
 
@@ -176,11 +176,11 @@ class Network(torch.nn.Module):
         states {layer name: (h, c) or (h,), each (B, D*H)} starts those layers there instead of at
         their own states. `run_recurrent(layer, x, start, mask)`, if given, computes each recurrent
         layer instead of its `run` and returns (y, final), y its full output sequence; mask is the
-        frozen-padding mask or None. stop: run self.layers[:stop] only; frames still folded at the
-        stop are unfolded.
+        frozen-padding mask or None. until: run self.layers[:until] only (until=-1 leaves out the
+        softmax); frames still folded there are unfolded.
         """
         finals, folds = {}, []  # folds: (batch shape, mask) of each folding layer not yet unfolded
-        for layer in self.layers[:stop]:
+        for layer in self.layers[:until]:
             if isinstance(layer, RecurrentLayer):
                 frozen = mask if freeze_padding else None
                 x = layer(x, mask=frozen, states=(states or {}).get(layer.name), finals=finals, run=run_recurrent)
