@@ -411,14 +411,16 @@ def _check_token_ids(sequences, labels, layer, where, padded):
 
 @contextlib.contextmanager
 def evaluating(net):
-    """Inference mode, dropout off and exact float32; the training flag is restored afterwards."""
-    was_training = net.training
-    net.eval()
+    """Inference mode, dropout off and exact float32; each module's training flag is restored afterwards."""
+    training = [module for module in net.modules() if module.training]  # none in a network already in eval mode
+    for module in training:
+        module.training = False
     try:
         with torch.inference_mode(), exact_float32():
             yield
     finally:
-        net.train(was_training)
+        for module in training:
+            module.training = True
 
 
 @contextlib.contextmanager

@@ -70,13 +70,20 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
             states = None
             if start_states is not None:
                 rows = torch.as_tensor(batch.indices, device=like.device)
-                states = {name: tuple(s.index_select(0, rows) for s in held) for name, held in start_states.items()}
+                states = {name: _rows(held, rows) for name, held in start_states.items()}
         x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
         run = None if run_recurrent is None else functools.partial(run_recurrent, batch)
         output, finals, output_mask = net.run(x, mask, states, run_recurrent=run, until=until, freeze_padding=freeze_padding)
         yield Pass(batch, x, mask, _targets(batch.y, like), output, output_mask, finals)
         states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}  # the next chunk starts here
+
+
+def _rows(states, rows):
+    """The states (each (N, D*H)) of the sequences at `rows`; all of them, in order, as they are."""
+    if len(rows) == len(states[0]) and bool((rows == torch.arange(len(rows), device=rows.device)).all()):
+        return states
+    return tuple(s.index_select(0, rows) for s in states)
 
 
 def _targets(y, like):
@@ -107,8 +114,12 @@ def keep_states(layers, final_states, N):
     final_states: {layer name: {tuple of sequence indices: final states of those sequences}}.
     """
     for layer in layers:
+        finals = final_states[layer.name]
         for k, state_name in enumerate(layer.state_names):
-            rows = getattr(layer, f"{state_name}_state").new_empty(N, layer.output_size)
-            for indices, final in final_states[layer.name].items():
-                rows[list(indices)] = final[k]
+            if len(finals) == 1 and next(iter(finals)) == tuple(range(N)):  # one mini-batch in order (one step of generate)
+                rows = next(iter(finals.values()))[k].clone()  # a copy made outside inference mode can enter training
+            else:
+                rows = getattr(layer, f"{state_name}_state").new_empty(N, layer.output_size)
+                for indices, final in finals.items():
+                    rows[list(indices)] = final[k]
             setattr(layer, f"{state_name}_state", rows)
