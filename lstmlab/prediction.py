@@ -18,8 +18,9 @@ from .batching import check_batching_options, iterate_batches
 from .data import is_one_sequence
 from .interventions import bind
 from .layers import RecurrentLayer
-from .network import Network, evaluating, prepare, sequence_options
-from .runner import held_states, keep_states, run_batches
+from .network import Network, sequence_options
+from .preparation import prepare
+from .runner import evaluating, held_states, keep_states, run_batches
 
 
 def predict(

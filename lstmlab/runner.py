@@ -13,9 +13,11 @@ network's device and dtype, chooses the states that the recurrent layers start f
 - every later chunk of the same mini-batch starts where the chunk before it ended. The carried
   state is detached, so that training does not back-propagate into an earlier chunk.
 
-To record something more about every mini-batch, add a field to `Pass`.
+To record something more about every mini-batch, add a field to `Pass`. The mode of a run that
+learns nothing (`evaluating`: inference mode, dropout off, exact float32) is here too.
 """
 
+import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -53,7 +55,7 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
     """Run each mini-batch through the network and yield it as a `Pass`.
 
     Args:
-        net: an `ll.Network`; the caller chooses its mode (training, or `network.evaluating`).
+        net: an `ll.Network`; the caller chooses its mode (training, or `evaluating`).
         batches: `Batch` items in order, chunks of one mini-batch one after the other
             (`lstmlab.batching.iterate_batches`).
         start_states: {layer name: states with one row per sequence of X, each (N, D*H)}, from
@@ -123,3 +125,41 @@ def keep_states(layers, final_states, N):
                 for indices, final in finals.items():
                     rows[list(indices)] = final[k]
             setattr(layer, f"{state_name}_state", rows)
+
+
+@contextlib.contextmanager
+def evaluating(net):
+    """Inference mode, dropout off and exact float32; each module's training flag is restored afterwards."""
+    training = [module for module in net.modules() if module.training]  # none in a network already in eval mode
+    for module in training:
+        module.training = False
+    try:
+        with torch.inference_mode(), exact_float32():
+            yield
+    finally:
+        for module in training:
+            module.training = True
+
+
+@contextlib.contextmanager
+def exact_float32():
+    """TF32 off on a GPU, so that float32 means float32.
+
+    cuDNN may compute an LSTM in TF32 (10-bit mantissa) by default; lstmlab predicts and traces
+    with it off, so that what `ll.trace` recomputes equals what `ll.predict` returns.
+    """
+    if not torch.cuda.is_available():
+        yield
+        return
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(
+            enabled=torch.backends.cudnn.enabled,
+            benchmark=torch.backends.cudnn.benchmark,
+            deterministic=torch.backends.cudnn.deterministic,
+            allow_tf32=False,
+        ):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
