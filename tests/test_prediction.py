@@ -233,3 +233,11 @@ def test_one_step_calls_take_the_kernel_weights_contiguous_with_the_same_result(
     halved = steps()
     np.testing.assert_allclose(halved, ll.predict(net, x[None])[0], atol=1e-6)
     assert not np.allclose(halved, transposed)
+
+
+def test_every_prediction_takes_predicts_options_and_defaults():
+    net, X = sequence_net(), data()
+    np.testing.assert_array_equal(ll.activations(net, X, "fc")[1], ll.predict(net, X)[1])
+    for call in (lambda: ll.activations(net, X, "lstm", mini_batch=2), lambda: ll.predict_and_update_state(net, X, mini_batch=2)):
+        with pytest.raises(TypeError, match="unexpected keyword argument 'mini_batch'"):
+            call()
