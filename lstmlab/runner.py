@@ -1,4 +1,5 @@
-"""The mini-batch loop: prediction, `ll.trace`, training and validation all run their data here.
+"""The mini-batch loop: prediction, `ll.trace`, training and validation all run their data here,
+an encoder–decoder's too.
 
     sequences --ll.sequence_batches--> Batch (NumPy, padded) --run_batches--> Pass (torch tensors
     on the network's device) --Network.run--> each layer
@@ -40,6 +41,7 @@ class Pass:
         output: (B, T_out, K), or (B, K) for a network that outputs one vector per sequence.
         output_mask: (B, T_out), True on real output steps; None when the output has no time axis.
         finals: {recurrent layer name: final states, (h,) or (h, c), each (B, D*H)}.
+        attention: (B, T_out, S) an encoder–decoder's attention weights (see `run_batches`'s run), else None.
     """
 
     batch: Batch
@@ -49,9 +51,10 @@ class Pass:
     output: torch.Tensor
     output_mask: torch.Tensor
     finals: dict
+    attention: torch.Tensor = None
 
 
-def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=False, run_recurrent=None):
+def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=False, run_recurrent=None, run=None):
     """Run each mini-batch through the network and yield it as a `Pass`.
 
     Args:
@@ -64,6 +67,9 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
         freeze_padding: carry the recurrent states unchanged over padded steps (see `Network.run`).
         run_recurrent: `run_recurrent(batch, layer, x, states, mask)`, if given, computes each
             recurrent layer instead of its own `run` (see `Network.run`), told which mini-batch it sees.
+        run: `run(batch, x, mask, states)` -> (output, finals, output_mask, attention), if given, runs
+            each mini-batch instead of `net.run`: an encoder–decoder's, two sequences per example
+            (`seq2seq.teacher_forced`); net is then its decoder, which gives the device and dtype.
     """
     like = net.layers[0].like  # the network's device and dtype
     states = None
@@ -75,9 +81,13 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
                 states = {name: _rows(held, rows) for name, held in start_states.items()}
         x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-        run = None if run_recurrent is None else functools.partial(run_recurrent, batch)
-        output, finals, output_mask = net.run(x, mask, states, run_recurrent=run, until=until, freeze_padding=freeze_padding)
-        yield Pass(batch, x, mask, _targets(batch.y, like), output, output_mask, finals)
+        if run is None:
+            each = None if run_recurrent is None else functools.partial(run_recurrent, batch)
+            output, finals, output_mask = net.run(x, mask, states, run_recurrent=each, until=until, freeze_padding=freeze_padding)
+            attention = None
+        else:
+            output, finals, output_mask, attention = run(batch, x, mask, states)
+        yield Pass(batch, x, mask, _targets(batch.y, like), output, output_mask, finals, attention)
         states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}  # the next chunk starts here
 
 
