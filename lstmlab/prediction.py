@@ -6,6 +6,7 @@ split into chunks, the state is carried from chunk to chunk. The outputs of each
 back together and cut to its real steps.
 """
 
+import inspect
 import itertools
 
 import numpy as np
@@ -15,8 +16,8 @@ import torch
 from .data import is_one_sequence
 from .inference import prepare_inference
 from .layers import RecurrentLayer
-from .network import Network, evaluating
-from .runner import keep_states, run_batches
+from .network import Network
+from .runner import evaluating, keep_states, run_batches
 
 
 def predict(
@@ -57,20 +58,12 @@ def predict(
     (gates, states, patches from another input; see `lstmlab.interventions`). None or [] gives
     the clean outputs.
     """
-    return _outputs(
-        net,
-        X,
-        "predict",
-        mini_batch_size=mini_batch_size,
-        sequence_length=sequence_length,
-        sequence_padding_direction=sequence_padding_direction,
-        sequence_padding_value=sequence_padding_value,
-        freeze_padding=freeze_padding,
-        interventions=interventions,
-    )
+    return _outputs("predict", locals())
 
 
 minibatchpredict = predict  # MATLAB's name for prediction in mini-batches
+OPTIONS = {name: p.default for name, p in inspect.signature(predict).parameters.items() if p.kind == p.KEYWORD_ONLY}
+"""The options of every prediction and their defaults, as `predict`'s signature gives them."""
 
 
 def activations(net, X, layer_name, **options):
@@ -81,7 +74,7 @@ def activations(net, X, layer_name, **options):
     names = [layer.name for layer in net.layers]
     if layer_name not in names:
         raise ValueError(f"activations: the network has no layer {layer_name!r}; choose from {', '.join(names)}.")
-    return _outputs(net, X, "activations", stop=names.index(layer_name) + 1, **options)
+    return _outputs("activations", {"net": net, "X": X, **options}, until=names.index(layer_name) + 1)
 
 
 def scores2label(scores, class_names):
@@ -114,7 +107,7 @@ def predict_and_update_state(net, X, **options):
     also runs through the padding of its mini-batch. The states hold one row per sequence of X:
     later calls need the same number of sequences, until `ll.reset_state(net)`.
     """
-    return _outputs(net, X, "predict_and_update_state", update_state=True, **options)
+    return _outputs("predict_and_update_state", {"net": net, "X": X, **options}, update_state=True)
 
 
 def classify_and_update_state(net, X, **options):
@@ -138,30 +131,22 @@ def _as_labels(net, scores, where):
     return [as_categorical(y) for y in labels] if isinstance(labels, list) else as_categorical(labels)
 
 
-def _outputs(
-    net,
-    X,
-    where,
-    *,
-    mini_batch_size=128,
-    sequence_length=None,
-    sequence_padding_direction=None,
-    sequence_padding_value=None,
-    freeze_padding=None,
-    interventions=None,
-    stop=None,
-    update_state=False,
-):
-    sequences, batches, start, plan, freeze_padding = prepare_inference(  # the options checked, the network's own for those not given
-        net, X, where, mini_batch_size=mini_batch_size, sequence_length=sequence_length, sequence_padding_direction=sequence_padding_direction,
-        sequence_padding_value=sequence_padding_value, freeze_padding=freeze_padding, interventions=interventions, stop=stop
-    )
+def _outputs(where, arguments, until=None, update_state=False):
+    """What `predict` computes, for `where`: arguments are predict's (net, X and options), those
+    not given take predict's defaults. until: run net.layers[:until] only; update_state: keep the
+    final states (`predict_and_update_state`)."""
+    unknown = arguments.keys() - {"net", "X", *OPTIONS}
+    if unknown:
+        raise TypeError(f"{where}() got an unexpected keyword argument {min(unknown)!r}; the options are {', '.join(OPTIONS)}.")
+    options = {**OPTIONS, **arguments}  # predict's defaults for the options not given
+    net, X = options.pop("net"), options.pop("X")
+    sequences, batches, start, plan, freeze_padding = prepare_inference(net, X, where, **options, until=until)
     N = len(sequences)
-    recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
+    recurrent = [layer for layer in net.layers[:until] if isinstance(layer, RecurrentLayer)]
     collected, final_states = _Collected(N), {}
     with evaluating(net):
-        observe = None if plan is None else plan.observe
-        for step in run_batches(net, batches(sequences), start_states=start, stop=stop, freeze_padding=freeze_padding, observe=observe):
+        run_recurrent = None if plan is None else plan.run_recurrent
+        for step in run_batches(net, batches(sequences), start_states=start, until=until, freeze_padding=freeze_padding, run_recurrent=run_recurrent):
             collected.add(step)
             for name, final in step.finals.items():
                 final_states.setdefault(name, {})[tuple(step.batch.indices)] = final

@@ -37,8 +37,7 @@ import torch
 from ._checks import check_indices, check_positive_int
 from .inference import prepare_inference
 from .layers import RecurrentLayer
-from .network import evaluating
-from .runner import run_batches
+from .runner import evaluating, run_batches
 from .trace_stores import DiskStore, MemoryStore
 
 
@@ -242,7 +241,7 @@ def trace(
     unit_index = {name: check_indices(units, layer.num_hidden_units, "units", f"the hidden units of layer {name!r}", "trace") for name, layer in chosen.items()}
     recorder = _Recorder(chosen, recorded_quantities, step_index, unit_index, lengths, precision, out, plan)
     with evaluating(net):
-        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=recorder.run_and_record):
+        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, run_recurrent=recorder.run_and_record):
             pass  # the recorder records every mini-batch as it runs
     return Trace(recorder.finish(), interventions or ())
 
@@ -263,7 +262,7 @@ class _Recorder:
         self.by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
 
     def run_and_record(self, batch, layer, x, states, frozen):
-        """Run one recurrent layer on one mini-batch (`runner.run_batches`'s observe) and record it if chosen."""
+        """Run one recurrent layer on one mini-batch (`runner.run_batches`'s run_recurrent) and record it if chosen."""
         edits = None if self.plan is None else self.plan.edits(batch, layer, x, frozen)
         kept = [] if self.plan is None and layer.name in self.chosen and layer.records(x) else None  # the compiled loop keeps all
         y, final = layer.run(x, states, frozen, edits, kept)  # y (B, T, D*H)

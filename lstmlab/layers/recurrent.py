@@ -250,15 +250,29 @@ class RecurrentLayer(Layer):
 
     # --- forward ----------------------------------------------------------------------------------
 
-    def forward(self, x, *state_inputs, mask=None):
+    def forward(self, x, *state_inputs, mask=None, states=None, finals=None, run=None):
         """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last" or "final".
 
         With has_state_outputs=True also returns the final states, each (B, D*H). A mask (B, T),
         True on real steps, freezes the state over padded steps (see `run`).
+
+        A network (`Network.run`) calls its layers so, and forward hooks see what it hands on:
+        states, the states to start from instead of the layer's own (as from `start_states`);
+        finals, a dict that receives the final states under the layer's name (the output is then
+        the tensor alone); run(layer, x, start, mask) -> (y, final), what computes the layer
+        instead of its `run` (`ll.trace`, interventions).
         """
         if state_inputs and not self.has_state_inputs:
             raise ValueError(f"{self.name or self.kind}: got state inputs but has_state_inputs=False.")
-        return self.output(*self.run(x, state_inputs, mask), mask)
+        if run is None:
+            y, final = self.run(x, states or state_inputs, mask)
+        else:
+            y, final = run(self, x, self.start_states(x.shape[0], states), mask)
+        out = self.output(y, final, mask)
+        if finals is not None:
+            finals[self.name] = final
+            return out
+        return (out, *final) if self.has_state_outputs else out
 
     def output(self, y, final, mask=None):
         """What the layer hands on, from the full output sequence y (B, T, D*H) and the final states.
@@ -271,16 +285,14 @@ class RecurrentLayer(Layer):
         "last" too: what it has read last is x_1.
         """
         if self.output_mode == "sequence":
-            out = y
-        elif self.output_mode == "final" or self.direction == "reverse":
-            out = final[0]  # (B, D*H): forward after its last real step, backward after its first
-        elif mask is None:
-            out = y[:, -1]  # (B, D*H)
-        else:
-            start, length = segments(mask.transpose(0, 1))
-            last = (start + length - 1).clamp(min=0)  # a sequence of pure padding: any step holds its state
-            out = y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
-        return (out, *final) if self.has_state_outputs else out
+            return y
+        if self.output_mode == "final" or self.direction == "reverse":
+            return final[0]  # (B, D*H): forward after its last real step, backward after its first
+        if mask is None:
+            return y[:, -1]  # (B, D*H)
+        start, length = segments(mask.transpose(0, 1))
+        last = (start + length - 1).clamp(min=0)  # a sequence of pure padding: any step holds its state
+        return y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
 
     def run(self, x, states=None, mask=None, edits=None, kept=None):
         """The full output sequence (B, T, D*H) and the final states, whatever the output mode.
@@ -373,11 +385,24 @@ class RecurrentLayer(Layer):
         for d in directions:
             W, R, b = self.direction_parameters(d)
             weights += [W, R, *self.split_bias(b)]
+        if lengths is None and self.kernel is torch.lstm and x.dtype == torch.float32 and x.device.type == "cpu" and not torch.is_grad_enabled():
+            weights = self._contiguous(weights, tuple(directions))  # oneDNN reorders them into its own layout: the same result, faster
         if lengths is None:
             y, *final = self.kernel(x, hx, weights, True, 1, 0.0, self.training, D == 2, False)  # y (T, B, D*H)
         else:
             y, *final = packed(self.kernel, x, lengths, hx, weights, self.training, D == 2)
         return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in final)
+
+    def _contiguous(self, weights, directions):
+        """The weights contiguous, copied once and kept while unchanged. An orthogonal R is a QR's Q
+        transposed, which oneDNN (CPU, float32, no gradient) reorders on every call: one step 2.5x slower.
+        Elsewhere the layout changes torch's summation order, so `_fused` asks for this only there."""
+        if all(w.is_contiguous() for w in weights):
+            return weights
+        key = [directions, *((p.data_ptr(), p._version) for p in (self.input_weights, self.recurrent_weights, self.bias))]  # an update in place bumps _version
+        if getattr(self, "_contiguous_weights", (None,))[0] != key:
+            self._contiguous_weights = (key, [w.contiguous() for w in weights])
+        return self._contiguous_weights[1]
 
     def _fused_frozen(self, x, states, keep, direction=None):
         """The fused kernel with frozen padding: each sequence's real steps are moved to the start,
