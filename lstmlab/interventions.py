@@ -79,6 +79,7 @@ import torch
 from ._checks import check_choice, check_indices
 from .layers import GRULayer, LSTMLayer, RecurrentLayer, RNNLayer
 from .layers.edits import ALL, Action, Edit
+from .layers.recurrent import COMPILED, RECORDING
 from .network import evaluating, prepare
 from .runner import run_batches
 
@@ -413,19 +414,21 @@ def _mask(steps, indices, offset, T, frozen, device):
     return mask if frozen is None else mask & frozen
 
 
-def describe_computation(layer, spans, recorded=0):
-    """How `ll.trace` says a direction was computed, from the spans (first, stop) of its mini-batches
-    (input time; None where no intervention acted); recorded: how many of them the compiled step
-    loop recorded as it ran (a clean trace on a CPU, `LSTMLayer.records`)."""
+def describe_computation(layer, spans, ways):
+    """How `ll.trace` says a direction was computed, from the ways `RecurrentLayer.route` chose in
+    each of its mini-batches (a set of way names each) and the spans (first, stop) where
+    interventions acted (input time; None where none did)."""
+    recorded = sum(RECORDING in w for w in ways)
     if recorded:
         loop = "lstmlab's compiled step loop, recording every step as it ran"
-        if recorded < len(spans):  # too few sequences in the others for the loop to beat torch's kernel
-            return f"{loop}, in {recorded} of {len(spans)} mini-batches; torch's fused kernel in the smaller ones"
+        if recorded < len(ways):  # too few sequences in the others for the loop to beat torch's kernel
+            return f"{loop}, in {recorded} of {len(ways)} mini-batches; torch's fused kernel in the smaller ones"
         return loop
     acted = [s for s in spans if s is not None]
-    if not layer.uses_fused_kernel:
+    elsewhere = "lstmlab's compiled step loop" if any(COMPILED in w for w in ways) else "torch's fused kernel" if layer.uses_fused_kernel else None
+    if elsewhere is None:
         return "the step loop (torch has no fused kernel for this layer's equations)"
     if not acted:
-        return "torch's fused kernel"
+        return elsewhere
     first, last = min(s[0] for s in acted) + 1, max(s[1] for s in acted)  # counted from 1: index t is step t + 1
-    return f"the step loop over steps {first}..{last}, where interventions act; torch's fused kernel elsewhere"
+    return f"the step loop over steps {first}..{last}, where interventions act; {elsewhere} elsewhere"

@@ -257,7 +257,7 @@ def trace(
     errors = dict.fromkeys(chosen, 0.0)
     spans = {name: [[] for _ in range(recurrent[name].num_directions)] for name in chosen}  # where interventions acted, input time
     offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
-    by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
+    ways = {name: [[] for _ in range(recurrent[name].num_directions)] for name in chosen}  # what `route` chose, per mini-batch
 
     # in order, each mini-batch padded on the right to its longest sequence with the network's padding value
     batching = check_batching_options(mini_batch_size, sequence_length, "right", "never", False, "trace")
@@ -268,10 +268,12 @@ def trace(
 
     def observe(batch, layer, x, states, frozen):
         edits = None if plan is None else plan.edits(batch, layer, x, frozen)
-        kept = [] if plan is None and layer.name in chosen and layer.records(x) else None  # the compiled loop keeps all
-        y, final = layer.run(x, states, frozen, edits, kept)  # y (B, T, D*H)
+        recording = [] if plan is None and layer.name in chosen else None  # filled where `route` chooses the recording loop
+        y, final = layer.run(x, states, frozen, edits, recording)  # y (B, T, D*H)
         if layer.name not in chosen:
             return y, final
+        for d, spans_d in enumerate(layer.route(x, states, edits, recording is not None)):
+            ways[layer.name][d].append({way for *_, way in spans_d})
         units = _as_index(unit_index[layer.name], layer.num_hidden_units, x.device)
         chosen_steps = step_index[layer.name]
         T = x.shape[1]
@@ -279,10 +281,9 @@ def trace(
         end = min(offset + T, int(lengths[layer.name][batch.indices].max()))  # a last chunk may be padded beyond the longest sequence
         inside = (chosen_steps >= offset) & (chosen_steps < end)  # (S,) the chosen steps this chunk reached
         H = layer.num_hidden_units
-        if kept:  # recorded as computed: checked against the equations recomputed at some steps
-            errors[layer.name] = max(errors[layer.name], layer.check(x, states, kept, frozen))
-            recorded = layer.explain(x, y, states, units, frozen, kept=kept)
-            by_loop[layer.name] += 1
+        if recording:  # recorded as computed: checked against the equations recomputed at some steps
+            errors[layer.name] = max(errors[layer.name], layer.check(x, states, recording, frozen))
+            recorded = layer.explain(x, y, states, units, frozen, recording=recording)
         else:  # recomputed from the kernel's h: checked against the kernel's h at every step
             recorded = layer.explain(x, y, states, units, frozen, edits)
             for d, r in enumerate(recorded):
@@ -302,7 +303,7 @@ def trace(
         for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=observe):
             pass  # observe records every mini-batch as it runs
 
-    computed_by = {name: [describe_computation(recurrent[name], direction, by_loop[name]) for direction in spans[name]] for name in chosen}
+    computed_by = {name: [describe_computation(recurrent[name], *d) for d in zip(spans[name], ways[name])] for name in chosen}
     layer_traces = {
         name: LayerTrace(name, recurrent[name].kind, directions, step_index[name], unit_index[name], lengths[name], errors[name], computed_by[name], recurrent[name].directions)
         for name, directions in store.finish(lengths, errors, computed_by).items()

@@ -79,13 +79,13 @@ def check_input(x, who):
         raise ValueError(f"{who}: the input has 0 time steps; give at least one.")
 
 
-def segments(keep):
+def segments(real):
     """Start and length of each sequence's real steps in a (T, B) mask, which must be contiguous."""
-    T = keep.shape[0]
-    length = keep.sum(0)  # (B,)
-    start = torch.where(length > 0, keep.to(torch.uint8).argmax(0), 0)  # the first real step
-    t = torch.arange(T, device=keep.device)[:, None]
-    if not torch.equal((t >= start) & (t < start + length), keep):
+    T = real.shape[0]
+    length = real.sum(0)  # (B,)
+    start = torch.where(length > 0, real.to(torch.uint8).argmax(0), 0)  # the first real step
+    t = torch.arange(T, device=real.device)[:, None]
+    if not torch.equal((t >= start) & (t < start + length), real):
         raise ValueError(
             "a mask needs each sequence's real steps to be contiguous, with padding only before or "
             "after them (as ll.sequence_batches makes them); got a mask with gaps."
