@@ -50,8 +50,24 @@ class Layer(torch.nn.Module):
         return length
 
     def config(self):
-        """The constructor options that remake this layer (weights and states are saved apart)."""
+        """The constructor options that remake this layer (weights and states are saved apart):
+        type(layer)(**layer.config()).config() == layer.config()."""
         return {"name": self.name}
+
+    def initializer_options(self):
+        """The `initializers` ({parameter: initializer}) as config options, {"weights_initializer": "glorot", ...}.
+
+        A callable initializer cannot be held by a config, nor by a file (`ll.save`): refused.
+        """
+        options = {}
+        for parameter, initializer in self.initializers.items():
+            if callable(initializer):
+                raise ValueError(
+                    f"{self.name or self.kind}: {parameter}_initializer is a callable, which a config (and a file saved by "
+                    f"ll.save) cannot hold; make the layer with a named initializer, or with its weights ({parameter}=...)."
+                )
+            options[f"{parameter}_initializer"] = initializer
+        return options
 
     def learn_rate_factors(self):
         """Map of parameter name to a tensor that broadcasts against it (default: no factors)."""

@@ -473,6 +473,7 @@ class RecurrentLayer(Layer):
             "state_activation_function": self.state_activation_function,
             "gate_activation_function": self.gate_activation_function,
             "input_size": self.input_size,
+            **self.initializer_options(),
             "name": self.name,
         }
         for parameter, factor in self.learn_rate_factor.items():
