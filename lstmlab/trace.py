@@ -3,13 +3,14 @@
 How it works, and why it is fast. There are two ways, and `tr[layer].computed_by` says which one
 made a recording; both prove themselves in `max_error`.
 
-- Recorded as computed (an LSTM on a CPU, in a clean run): lstmlab's compiled step loop
+- Recorded as computed (an LSTM on a CPU, in a clean run, where `RecurrentLayer.route` finds that
+  it pays: always for activations torch has no kernel for, else for big enough batches): lstmlab's compiled step loop
   (`lstmlab.layers.loop_kernel`) runs the layer and keeps every gate and cell state as it computes
   them, so the recording is the network's forward pass itself, and the next layer reads its h. To
   check it, every tenth step and the last are computed again from the recorded h_{t-1} and c_{t-1}
   by the readable torch equations (`LSTMLayer._explain`), for every sequence and unit, and
   `max_error` is the largest difference in any of the six quantities.
-- Recomputed from the kernel's h (a GPU, a GRU or RNN, an intervention, or no compiled loop): the network
+- Recomputed from the kernel's h (a GPU, a GRU or RNN, an intervention, a small batch, or no compiled loop): the network
   runs as usual (torch's fused kernel where the options allow), which gives every hidden state h_t.
   Knowing h_{t-1} for every t, all gates of all steps are one matrix product away,
   i = sigma_g(W_i x_t + R_i h_{t-1} + b_i) and so on, and the LSTM cell state follows from

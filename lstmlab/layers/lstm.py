@@ -174,11 +174,12 @@ class LSTMLayer(RecurrentLayer):
 
     def fast_way(self, x, states, record=False):
         """As `RecurrentLayer.fast_way`, with the compiled loop (`loop_kernel`) where it may run
-        (`loop_kernel.fits`: no gradient, a CPU, float32 or float64) and builds: it records when a
-        recording is wanted and it pays, which benchmarks/trace_overhead.py measures: always with
-        activations torch has no kernel for, with torch's from RECORDING_ROWS sequences per thread
-        (fewer: torch's kernel and the recomputing product are faster); it runs the activations torch
-        has no kernel for."""
+        (`loop_kernel.fits`: no gradient, a CPU, float32 or float64) and builds. It runs the
+        activations torch has no kernel for, and records (when a recording is wanted) where that
+        pays, as benchmarks/trace_overhead.py measures: always with those activations, and with
+        torch's from loop_kernel.ROWS_PER_THREAD sequences per thread on (with fewer, torch's
+        kernel and then the recomputing product are faster).
+        """
         if not (loop_kernel.fits(x, *states, *self.parameters()) and loop_kernel.build() is not None):
             return super().fast_way(x, states)
         if record and (not self.uses_fused_kernel or len(x) >= loop_kernel.ROWS_PER_THREAD * torch.get_num_threads()):
