@@ -351,3 +351,15 @@ def test_a_build_error_is_summed_up_in_one_line():
 
 def test_prepare_says_what_happened(compiled):
     assert loop_kernel.prepare().startswith(f"lstmlab: the compiled LSTM step loop {loop_kernel.NAME} is ready (")
+
+
+def test_a_layer_that_torch_s_kernel_runs_builds_nothing(monkeypatch, rng):
+    """Predictions with torch's activations, and a trace of a small batch, never wait for a compiler."""
+    monkeypatch.setattr(loop_kernel, "_op", None)
+    monkeypatch.setattr(loop_kernel, "_reason", None)
+    monkeypatch.setattr(loop_kernel, "_build", lambda: pytest.fail("the compiled loop was built"))
+    net = ll.Network([ll.sequence_input_layer(C), ll.bilstm_layer(H)])
+    X = rng.normal(size=(3, T, C)).astype("float32")
+    ll.predict(net, X)
+    ll.predict(net, X, interventions=[ll.Intervention("bilstm", "f", steps=slice(2, 4), set=0.0)])
+    assert ll.trace(net, X)["bilstm"].computed_by["forward"] == "torch's fused kernel"

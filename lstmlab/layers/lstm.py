@@ -180,11 +180,11 @@ class LSTMLayer(RecurrentLayer):
         torch's from loop_kernel.ROWS_PER_THREAD sequences per thread on (with fewer, torch's
         kernel and then the recomputing product are faster).
         """
+        if self.uses_fused_kernel and not (record and len(x) >= loop_kernel.ROWS_PER_THREAD * torch.get_num_threads()):
+            return FUSED  # nothing to build
         if not (loop_kernel.fits(x, *states, *self.parameters()) and loop_kernel.build() is not None):
             return super().fast_way(x, states)
-        if record and (not self.uses_fused_kernel or len(x) >= loop_kernel.ROWS_PER_THREAD * torch.get_num_threads()):
-            return RECORDING
-        return FUSED if self.uses_fused_kernel else COMPILED
+        return RECORDING if record else COMPILED
 
     def _compiled(self, x, states, W, R, b, real=None, recording=None):
         """`_loop` without edits in C++ (`loop_kernel`), for the steps that need no gradient.
