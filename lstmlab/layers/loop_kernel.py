@@ -39,7 +39,10 @@ import warnings
 
 import torch
 
-ROWS_PER_THREAD = 16  # the fewest sequences a thread runs on its own (see `steps` in SOURCE)
+# The fewest sequences a thread runs on its own (see `steps` in SOURCE), and so where `route` records with the loop with
+# torch's activations: one thread, T=200, the loop's recording beats torch's kernel + the recomputing product from 8 to 12
+# sequences at H=128, and at 16 for H from 32 to 512 (benchmarks/trace_overhead.py, sweep).
+ROWS_PER_THREAD = 16
 GATE_CODES = {"sigmoid": 0, "hard-sigmoid": 1}  # the same numbers as the enum in SOURCE
 STATE_CODES = {"tanh": 2, "softsign": 3, "relu": 4}
 
