@@ -330,7 +330,7 @@ class RecurrentLayer(Layer):
                 ways.append([(0, T, fast)])
             else:
                 first, stop = span
-                ways.append([span for span in ((0, first, fast), (first, stop, LOOP), (stop, T, fast)) if span[0] < span[1]])
+                ways.append([(a, b, way) for a, b, way in ((0, first, fast), (first, stop, LOOP), (stop, T, fast)) if a < b])
         return ways
 
     def fast_way(self, x, states, record=False):
