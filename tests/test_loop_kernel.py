@@ -293,6 +293,8 @@ def test_an_intervention_runs_the_python_loop_over_its_steps_only(rng, compiled,
     assert calls["n"] == ran + 1  # steps 0 to 3 compiled, as in the clean run: the same bits
     np.testing.assert_array_equal(late[:, :4], clean[:, :4])
     assert np.abs(late[:, 4:] - clean[:, 4:]).max() > 1e-3
+    traced = ll.trace(net, X, interventions=[ll.Intervention("lstm", "f", steps=slice(4, None), set=0.0)])
+    assert traced["lstm"].computed_by == {"forward": "the step loop over steps 5..8, where interventions act; lstmlab's compiled step loop elsewhere"}
 
 
 def test_a_failed_build_warns_once_with_its_reason_and_falls_back(monkeypatch, rng):
