@@ -182,7 +182,7 @@ class LSTMLayer(RecurrentLayer):
         """
         if self.uses_fused_kernel and not (record and len(x) >= loop_kernel.ROWS_PER_THREAD * torch.get_num_threads()):
             return FUSED  # nothing to build
-        if not (loop_kernel.fits(x, *states, *self.parameters()) and loop_kernel.build() is not None):
+        if not (loop_kernel.fits(x, *self.start_states(len(x), states), *self.parameters()) and loop_kernel.build() is not None):
             return super().fast_way(x, states)
         return RECORDING if record else COMPILED
 

@@ -322,7 +322,7 @@ class RecurrentLayer(Layer):
         without interventions); `fast_way` says whether it pays. states: as `run` takes them.
         """
         T = x.shape[1]
-        fast = self.fast_way(x, self.start_states(len(x), states), record and edits is None)
+        fast = self.fast_way(x, states, record and edits is None)
         ways = []
         for edit in edits or (NO_EDIT,) * self.num_directions:
             span = edit.span(T)
@@ -334,8 +334,9 @@ class RecurrentLayer(Layer):
         return ways
 
     def fast_way(self, x, states, record=False):
-        """How the steps that no intervention touches run (see `route`): torch's fused kernel where
-        it computes this layer's equations, else the Python loop. An LSTM layer adds its compiled loop."""
+        """How the steps that no intervention touches run (see `route`; states as `run` takes them):
+        torch's fused kernel where it computes this layer's equations, else the Python loop. An LSTM
+        layer adds its compiled loop."""
         return FUSED if self.uses_fused_kernel else LOOP
 
     def _each_direction(self, x, states, ways, real=None, edits=None, recording=None):
