@@ -51,7 +51,7 @@ SOURCE = os.path.join(os.path.dirname(__file__), "loop_kernel.cpp")  # shipped a
 FLAGS = ["-O3", "-fopenmp", "-ffp-contract=off", f"-DROWS_PER_THREAD={ROWS_PER_THREAD}"]  # -fopenmp: at::parallel_for
 # splits big batches over torch's threads; -ffp-contract=off: a * x + b rounded twice, as torch computes it (no fused multiply-add)
 with open(SOURCE, "rb") as source:
-    NAME = "lstmlab_loop_" + hashlib.sha1(source.read() + f"{FLAGS}{torch.__version__}".encode()).hexdigest()[:10]
+    NAME = "lstmlab_loop_" + hashlib.sha1(source.read() + f"{FLAGS}{torch.__version__}{sys.version_info[:2]}".encode()).hexdigest()[:10]
 STALE_LOCK_SECONDS = 600  # a build's lock left by a process killed while compiling
 
 _op = None  # the compiled lstm_loop, once loaded
