@@ -6,6 +6,7 @@ Run it from the repository root:
     .venv/bin/python benchmarks/trace_overhead.py --device cpu
     .venv/bin/python benchmarks/trace_overhead.py --quick      # a fast run, fewer rounds
     .venv/bin/python benchmarks/trace_overhead.py --repeats 30
+    .venv/bin/python benchmarks/trace_overhead.py --device cpu --one-thread --cpu-time   # a shared machine
 
 What it measures, on one batch of B=64 random sequences, T=200 steps, C=12 channels, an LSTM with
 H=128 hidden units, float32:
@@ -25,13 +26,19 @@ H=128 hidden units, float32:
                against it) must do, before any activation, scan or copy
 
 Each is reported as a ratio to the baseline (median time / median baseline time). Targets:
-predict <= 1.1x, trace <= 2x. A second table runs the same for non-default activations (e.g. a
+predict <= 1.1x, trace <= 2x. A sweep then times predict and trace against the baseline at other
+shapes (B 1-256, T 50-1000, H 32-512; `SHAPES`), and on a CPU the two ways a trace can run, each
+forced (recorded by the compiled loop; torch's kernel and then the recomputing product), which is
+how `RecurrentLayer.route` chooses between them (loop_kernel.ROWS_PER_THREAD sequences per thread).
+The trace target holds where the forward pass takes 10 ms or more; below, fixed costs dominate. A second table runs the same for non-default activations (e.g. a
 hard-sigmoid gate), where lstmlab runs its step-by-step loop instead of the fused kernel:
 targets predict <= 2x, trace <= 3x.
 
 Shared machines are noisy, so: everything is warmed up first, then the cases run interleaved
 (baseline, predict, trace, naive, baseline, ...) for several rounds, and medians are compared.
-The thread count is torch's default (printed, not changed). On CUDA every timing synchronizes the
+The thread count is torch's default (printed), or one with --one-thread; --cpu-time times this
+process's CPU time instead of the wall clock, which other processes on a shared machine disturb
+less (use it with one thread: waiting threads may spin). On CUDA every timing synchronizes the
 device before starting and before stopping the clock, and TF32 is off for every case, since
 lstmlab computes in exact float32.
 
@@ -49,6 +56,10 @@ import torch
 import lstmlab as ll
 
 B, T, C, H = 64, 200, 12, 128  # sequences, time steps, channels, hidden units
+SHAPES = [(1, 200, 128), (8, 200, 128), (16, 200, 128), (32, 200, 128), (64, 200, 128), (256, 200, 128),  # (B, T, H): one
+          (64, 50, 128), (64, 1000, 128), (64, 200, 32), (64, 200, 512), (8, 1000, 512)]  # dimension at a time, and a corner
+QUICK_SHAPES = [(1, 200, 128), (64, 200, 128), (64, 200, 512)]
+CLOCK = time.perf_counter  # main's --cpu-time: time.process_time
 TARGETS = {"predict": 1.1, "trace": 2.0}
 LOOP_TARGETS = {"predict": 2.0, "trace": 3.0}  # non-default activations: lstmlab's step loop
 OTHER_ACTIVATIONS = [  # (label, lstm_layer options); the first one also runs with --quick
@@ -67,12 +78,15 @@ def positive_int(text):
     return value
 
 
-def parse_args(argv=None, description=__doc__, quick="fewer rounds and one non-default activation"):
-    """--device, --repeats and --quick, shared by the benchmarks that time against plain PyTorch."""
+def parse_args(argv=None, description=__doc__, quick="fewer rounds and one non-default activation", flags=()):
+    """--device, --repeats and --quick, shared by the benchmarks that time against plain PyTorch;
+    flags: more (option, help) pairs of a benchmark's own, each True when given."""
     parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available, else cpu")
     parser.add_argument("--repeats", type=positive_int, help="timed rounds per table (default 15, or 5 with --quick)")
     parser.add_argument("--quick", action="store_true", help=quick)
+    for flag, text in flags:
+        parser.add_argument(flag, action="store_true", help=text)
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 5 if args.quick else 15
@@ -110,8 +124,8 @@ def cpu_name():
 # --- what is timed -------------------------------------------------------------------------------
 
 
-def make_network(device, **lstm_options):
-    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H, **lstm_options)])
+def make_network(device, hidden=H, **lstm_options):
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(hidden, **lstm_options)])
     return net.to(device)
 
 
@@ -173,11 +187,11 @@ def time_once(fn, device):
     """Seconds for one call of fn(), with the GPU (if any) idle before and done after."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    start = time.perf_counter()
+    start = CLOCK()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    return CLOCK() - start
 
 
 def measure(cases, device, rounds, warmup):
@@ -267,9 +281,60 @@ def activations_table(device, X, x, rounds, warmup, variants):
     print(f"  checks: trace max_error: {'; '.join(errors)}")
 
 
+def with_rows_per_thread(rows, fn):
+    """fn() with `route` taking the compiled loop to record from `rows` sequences per thread on."""
+    from lstmlab.layers import loop_kernel
+
+    def run():
+        before, loop_kernel.ROWS_PER_THREAD = loop_kernel.ROWS_PER_THREAD, rows
+        try:
+            return fn()
+        finally:
+            loop_kernel.ROWS_PER_THREAD = before
+
+    return run
+
+
+def sweep_table(device, shapes, rounds, warmup):
+    """predict and trace against the fused forward at each (B, T, H), with torch's activations; on a
+    CPU also the two ways of tracing, each forced: recorded by the compiled loop, and torch's kernel
+    then the recomputing product. `route` takes the first from loop_kernel.ROWS_PER_THREAD sequences
+    per thread on: the two columns show where that pays."""
+    cpu = device.type == "cpu"
+    print("\nSweep: ratio = median / median of the nn.LSTM forward at the same shape (torch's activations)")
+    head = f"  {'B':>4s} {'T':>5s} {'H':>4s} {'forward':>9s} {'predict':>8s} {'trace':>7s}"
+    print(head + (f" {'recorded':>9s} {'recomputed':>11s}   trace ran" if cpu else "   trace ran"))
+    rng = np.random.default_rng(0)
+    for b, t, h in shapes:
+        torch.manual_seed(0)
+        net = make_network(device, hidden=h)
+        X = rng.standard_normal((b, t, C)).astype(np.float32)
+        x = torch.from_numpy(X).to(device)
+        baseline = make_baseline(net)
+        cases = {
+            "baseline": lambda: baseline(x),
+            "predict": lambda: ll.predict(net, X, mini_batch_size=b),
+            "trace": lambda: ll.trace(net, X, mini_batch_size=b),
+        }
+        if cpu:
+            cases["recorded"] = with_rows_per_thread(0, cases["trace"])
+            cases["recomputed"] = with_rows_per_thread(10**9, cases["trace"])
+        times = {name: np.median(values) for name, values in measure(cases, device, rounds, warmup).items()}
+        ratios = " ".join(f"{times[name] / times['baseline']:{width}.2f}x" for name, width in
+                          (("predict", 7), ("trace", 6), ("recorded", 8), ("recomputed", 10)) if name in times)
+        ran = ll.trace(net, X[: min(b, 64)], mini_batch_size=b)["lstm"].computed_by["forward"].split(",")[0]
+        print(f"  {b:4d} {t:5d} {h:4d} {times['baseline'] * 1e3:7.1f}ms {ratios}   {ran}", flush=True)
+
+
 def main(argv=None):
-    args = parse_args(argv)
+    global CLOCK
+    args = parse_args(argv, flags=[("--one-thread", "torch.set_num_threads(1): B sequences are B rows per thread"),
+                                   ("--cpu-time", "time this process's CPU time, steadier than the wall clock on a shared machine")])
     device = pick_device(args.device)
+    if args.one_thread:
+        torch.set_num_threads(1)
+    if args.cpu_time:
+        CLOCK = time.process_time
     torch.manual_seed(0)
     X = np.random.default_rng(0).standard_normal((B, T, C)).astype(np.float32)  # what a user has
     x = torch.from_numpy(X).to(device)  # what the baseline gets: already a tensor on the device
@@ -284,9 +349,11 @@ def main(argv=None):
     print(f"torch {torch.__version__} | lstmlab {ll.__version__} | device {describe_device(device)} | "
           f"torch.get_num_threads() = {torch.get_num_threads()}")
     rounds = "round" if warmup == 1 else "rounds"
-    print(f"{args.repeats} interleaved rounds after {warmup} warm-up {rounds}; ratio = median / median of the baseline")
+    clock = "this process's CPU time" if args.cpu_time else "wall clock"
+    print(f"{args.repeats} interleaved rounds after {warmup} warm-up {rounds}, {clock}; ratio = median / median of the baseline")
 
     default_table(device, X, x, args.repeats, warmup)
+    sweep_table(device, QUICK_SHAPES if args.quick else SHAPES, max(3, args.repeats // 2), 1)
     variants = OTHER_ACTIVATIONS[:1] if args.quick else OTHER_ACTIVATIONS
     activations_table(device, X, x, args.repeats, warmup, variants)
     return 0

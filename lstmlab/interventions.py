@@ -42,8 +42,9 @@ What an intervention means, exactly:
   states as X; it must hold as many sequences as X, each as long as its partner.
 - Where it runs: torch's fused kernel cannot be changed halfway, so a direction with an
   intervention runs lstmlab's step loop from the first step an intervention acts on to the last
-  one, and the fused kernel (when the layer's activations allow it) before and after; the other
-  direction of a BiLSTM runs the kernel alone. `ll.trace` says which in `tr[layer].computed_by`.
+  one, and the fused kernel (when the layer's activations allow it; else, on a CPU, lstmlab's
+  compiled loop) before and after; the other direction of a BiLSTM runs them alone.
+  `RecurrentLayer.route` chooses; `ll.trace` says what in `tr[layer].computed_by`.
 - A recording of an intervened run shows what was computed: `max_error` compares it with the
   intervened network's own output. An empty list (or None) gives the clean result, bit for bit.
 

@@ -3,8 +3,9 @@
 How it works, and why it is fast. There are two ways, and `tr[layer].computed_by` says which one
 made a recording; both prove themselves in `max_error`.
 
-- Recorded as computed (a clean run of an LSTM on a CPU; with torch's activations only in
-  mini-batches of 16 sequences per thread or more, `LSTMLayer.records`): lstmlab's compiled step loop
+- Recorded as computed (an LSTM on a CPU, in a clean run, where `RecurrentLayer.route` finds that
+  it pays: always for activations torch has no kernel for, else in mini-batches of 16 sequences per
+  thread or more): lstmlab's compiled step loop
   (`lstmlab.layers.loop_kernel`) runs the layer and keeps every gate and cell state as it computes
   them, so the recording is the network's forward pass itself, and the next layer reads its h. To
   check it, every tenth step and the last are computed again from the recorded h_{t-1} and c_{t-1}
@@ -37,6 +38,7 @@ import torch
 from ._checks import check_indices, check_positive_int
 from .inference import prepare_inference
 from .layers import RecurrentLayer
+from .layers.recurrent import COMPILED, RECORDING
 from .runner import evaluating, run_batches
 from .trace_stores import DiskStore, MemoryStore
 
@@ -249,7 +251,7 @@ def trace(
 class _Recorder:
     """Runs each mini-batch's recurrent layers and records the chosen ones, into memory or into files
     in the folder `out` (`lstmlab.trace_stores`): their quantities at the chosen steps and units, the
-    largest error of their check, where interventions acted and how many ran the compiled loop."""
+    largest error of their check, where interventions acted and the ways `route` chose."""
 
     def __init__(self, chosen, quantities, step_index, unit_index, lengths, precision, out, plan):
         self.chosen, self.quantities, self.step_index, self.unit_index = chosen, quantities, step_index, unit_index
@@ -259,15 +261,17 @@ class _Recorder:
         self.errors = dict.fromkeys(chosen, 0.0)
         self.spans = {name: [[] for _ in range(layer.num_directions)] for name, layer in chosen.items()}  # where interventions acted, input time
         self.offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
-        self.by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
+        self.ways = {name: [[] for _ in range(layer.num_directions)] for name, layer in chosen.items()}  # what `route` chose, per mini-batch
 
     def run_and_record(self, batch, layer, x, states, frozen):
         """Run one recurrent layer on one mini-batch (`runner.run_batches`'s run_recurrent) and record it if chosen."""
         edits = None if self.plan is None else self.plan.edits(batch, layer, x, frozen)
-        kept = [] if self.plan is None and layer.name in self.chosen and layer.records(x) else None  # the compiled loop keeps all
-        y, final = layer.run(x, states, frozen, edits, kept)  # y (B, T, D*H)
+        recording = [] if self.plan is None and layer.name in self.chosen else None  # filled where `route` chooses the recording loop
+        y, final = layer.run(x, states, frozen, edits, recording)  # y (B, T, D*H)
         if layer.name not in self.chosen:
             return y, final
+        for d, spans in enumerate(layer.route(x, states, edits, recording is not None)):
+            self.ways[layer.name][d].append({way for *_, way in spans})
         units = _as_index(self.unit_index[layer.name], layer.num_hidden_units, x.device)
         chosen_steps = self.step_index[layer.name]
         T = x.shape[1]
@@ -275,10 +279,9 @@ class _Recorder:
         end = min(offset + T, int(self.lengths[layer.name][batch.indices].max()))  # a last chunk may be padded beyond the longest sequence
         inside = (chosen_steps >= offset) & (chosen_steps < end)  # (S,) the chosen steps this chunk reached
         H = layer.num_hidden_units
-        if kept:  # recorded as computed: checked against the equations recomputed at some steps
-            self.errors[layer.name] = max(self.errors[layer.name], layer.check(x, states, kept, frozen))
-            recorded = layer.explain(x, y, states, units, frozen, kept=kept)
-            self.by_loop[layer.name] += 1
+        if recording:  # recorded as computed: checked against the equations recomputed at some steps
+            self.errors[layer.name] = max(self.errors[layer.name], layer.check(x, states, recording, frozen))
+            recorded = layer.explain(x, y, states, units, frozen, recording=recording)
         else:  # recomputed from the kernel's h: checked against the kernel's h at every step
             recorded = layer.explain(x, y, states, units, frozen, edits)
             for d, r in enumerate(recorded):
@@ -296,7 +299,7 @@ class _Recorder:
 
     def finish(self):
         """{layer name: its `LayerTrace`}, once every mini-batch has run."""
-        computed_by = {name: [describe_computation(layer, spans, self.by_loop[name]) for spans in self.spans[name]] for name, layer in self.chosen.items()}
+        computed_by = {name: [describe_computation(layer, *d) for d in zip(self.spans[name], self.ways[name])] for name, layer in self.chosen.items()}
         recorded = self.store.finish(self.lengths, self.errors, computed_by)  # {name: [per direction: {q: (N, S, U)}]}
         return {
             name: LayerTrace(name, layer.kind, recorded[name], self.step_index[name], self.unit_index[name], self.lengths[name], self.errors[name], computed_by[name], layer.directions)
@@ -304,21 +307,24 @@ class _Recorder:
         }
 
 
-def describe_computation(layer, spans, recorded=0):
-    """`LayerTrace.computed_by` of a direction, from its mini-batches' spans (first, stop) where interventions
-    acted (input time; None: nowhere) and how many of them the compiled loop `recorded` (`LSTMLayer.records`)."""
+def describe_computation(layer, spans, ways):
+    """`LayerTrace.computed_by` of a direction, from the ways `RecurrentLayer.route` chose in each of
+    its mini-batches (a set of way names each) and the spans (first, stop) where interventions acted
+    (input time; None where none did)."""
+    recorded = sum(RECORDING in w for w in ways)
     if recorded:
         loop = "lstmlab's compiled step loop, recording every step as it ran"
-        if recorded < len(spans):  # too few sequences in the others for the loop to beat torch's kernel
-            return f"{loop}, in {recorded} of {len(spans)} mini-batches; torch's fused kernel in the smaller ones"
+        if recorded < len(ways):  # too few sequences in the others for the loop to beat torch's kernel
+            return f"{loop}, in {recorded} of {len(ways)} mini-batches; torch's fused kernel in the smaller ones"
         return loop
     acted = [s for s in spans if s is not None]
-    if not layer.uses_fused_kernel:
+    elsewhere = "lstmlab's compiled step loop" if any(COMPILED in w for w in ways) else "torch's fused kernel" if layer.uses_fused_kernel else None
+    if elsewhere is None:
         return "the step loop (torch has no fused kernel for this layer's equations)"
     if not acted:
-        return "torch's fused kernel"
+        return elsewhere
     first, last = min(s[0] for s in acted) + 1, max(s[1] for s in acted)  # counted from 1: index t is step t + 1
-    return f"the step loop over steps {first}..{last}, where interventions act; torch's fused kernel elsewhere"
+    return f"the step loop over steps {first}..{last}, where interventions act; {elsewhere} elsewhere"
 
 
 def _check_streaming(out, chunk_length, interventions, recurrent):

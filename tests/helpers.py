@@ -2,6 +2,8 @@
 
 import torch
 
+from lstmlab.layers.recurrent import LOOP
+
 GATES = ["sigmoid", "hard-sigmoid"]
 STATES = ["tanh", "softsign", "relu"]
 
@@ -17,3 +19,9 @@ def shaken(layer, rng, scale=0.5):
         for p in layer.parameters():
             p.copy_(torch.as_tensor(rng.normal(scale=scale, size=tuple(p.shape))))
     return layer
+
+
+def step_loop(layer, x, states, real=None):
+    """Every step of every direction in the Python loop (`route`'s LOOP), whatever `route` would
+    choose: x (T, B, C) -> y (T, B, D*H) and the final states; real (T, B) True on real steps."""
+    return layer._each_direction(x, states, [[(0, len(x), LOOP)]] * layer.num_directions, real)

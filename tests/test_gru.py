@@ -7,7 +7,7 @@ import lstmlab as ll
 from lstmlab import reference as ref
 from lstmlab.layers.gru import RESET_GATE_MODES
 
-from helpers import GATES, STATES, numpy_params, shaken
+from helpers import GATES, STATES, numpy_params, shaken, step_loop
 
 C, H, B, T = 3, 4, 2, 6
 
@@ -38,7 +38,7 @@ def test_gru_matches_torch_gru_with_copied_weights(rng):
     y, h = layer(x, h0[0])
     torch.testing.assert_close(y, expected, atol=1e-5, rtol=0)
     torch.testing.assert_close(h, h_n[0], atol=1e-5, rtol=0)
-    loop, _ = layer._each_direction(x.transpose(0, 1), layer.start_states(B, (h0[0],)))
+    loop, _ = step_loop(layer, x.transpose(0, 1), layer.start_states(B, (h0[0],)))
     torch.testing.assert_close(loop.transpose(0, 1), expected, atol=1e-5, rtol=0)
 
 

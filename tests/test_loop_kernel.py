@@ -17,7 +17,7 @@ import lstmlab as ll
 from lstmlab import reference as ref
 from lstmlab.layers import loop_kernel
 
-from helpers import GATES, STATES, numpy_params, shaken
+from helpers import GATES, STATES, numpy_params, shaken, step_loop
 
 C, H, B, T = 3, 5, 4, 9
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
@@ -27,7 +27,7 @@ OTHER_PAIRS = PAIRS[1:]  # not sigmoid and tanh, which run torch's fused kernel 
 
 @pytest.fixture(scope="module")
 def compiled():
-    if loop_kernel.compiled() is None:
+    if loop_kernel.build() is None:
         pytest.skip(f"the compiled LSTM step loop is not available here: {loop_kernel.reason()}")
 
 
@@ -45,9 +45,9 @@ def calls(monkeypatch):
 
 
 def python_loop(fn, monkeypatch):
-    """fn() with the compiled loop turned off: `LSTMLayer._loop` runs its Python lines."""
+    """fn() with the compiled loop turned off: `route` chooses the Python loop or torch's kernel."""
     with monkeypatch.context() as m:
-        m.setattr(loop_kernel, "applies", lambda *args: False)
+        m.setattr(loop_kernel, "fits", lambda *args: False)
         return fn()
 
 
@@ -64,15 +64,14 @@ def test_every_activation_pair_equals_the_python_loop_and_the_reference(gate, st
     layer = make_layer(gate, state, dtype, rng)
     x = torch.as_tensor(rng.normal(size=(B, T, C)), dtype=dtype)
 
-    def steps():  # the step loop, also where torch's fused kernel would run (sigmoid, tanh)
-        y, final = layer._each_direction(x.transpose(0, 1), layer.start_states(B))  # (T, B, H)
+    def steps(way):  # every step the compiled loop's, or the Python loop's (sigmoid and tanh too, where `route` takes torch's kernel)
+        y, final = layer._each_direction(x.transpose(0, 1), layer.start_states(B), [[(0, T, way)]])  # (T, B, H)
         return y.transpose(0, 1), final
 
     with torch.no_grad():
-        y, (h, c) = steps()  # (B, T, H); (B, H) each
-    assert calls["n"] == 1
-    with torch.no_grad():
-        y_python, (h_python, c_python) = python_loop(steps, monkeypatch)
+        y, (h, c) = steps("compiled loop")  # (B, T, H); (B, H) each
+        assert calls["n"] == 1
+        y_python, (h_python, c_python) = steps("Python loop")
     assert calls["n"] == 1  # the Python loop ran
     tol = TOLERANCE[dtype]
     for got, want in ((y, y_python), (h, h_python), (c, c_python)):
@@ -156,14 +155,14 @@ def test_trace_records_what_the_compiled_loop_computed(gate, state, rng, compile
 
 
 def test_with_torch_activations_only_a_batch_that_fills_the_threads_is_recorded_by_the_loop(rng, compiled, monkeypatch):
-    """Below 16 sequences per thread torch's kernel and the recomputing product are faster (benchmarks/README.md)."""
+    """Below 16 sequences per thread torch's kernel and the recomputing product are faster (benchmarks/trace_overhead.py)."""
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     default, other = (ll.lstm_layer(H, input_size=C, gate_activation_function=gate) for gate in ("sigmoid", "hard-sigmoid"))
     small, big = torch.zeros(31, T, C), torch.zeros(32, T, C)
     with torch.no_grad():
-        assert not default.records(small) and default.records(big)
-        assert other.records(small) and other.records(big)  # the loop runs anyway: keeping what it computes is free
-    assert not default.records(big)  # the loop passes no gradient back
+        assert default.route(small, record=True) == [[(0, T, "fused kernel")]] and default.route(big, record=True) == [[(0, T, "compiled loop recording")]]
+        assert other.route(small, record=True) == other.route(big, record=True) == [[(0, T, "compiled loop recording")]]  # the loop runs anyway: keeping what it computes is free
+    assert default.route(big, record=True) == [[(0, T, "fused kernel")]]  # the loop passes no gradient back
     net = ll.Network([ll.sequence_input_layer(C), default])
     tr = ll.trace(net, rng.normal(size=(40, T, C)).astype("float32"), mini_batch_size=32)  # 32 sequences, then 8
     assert tr["lstm"].computed_by == {"forward": "lstmlab's compiled step loop, recording every step as it ran, in 1 of 2 "
@@ -186,7 +185,7 @@ def test_a_full_batch_recorded_by_the_loop_agrees_with_torch_and_with_the_recomp
                                             bias=layer.bias))(torch.as_tensor(X), (torch.zeros(1, 64, 16), c0))[0]
     np.testing.assert_allclose(tr["lstm"].h, h_torch.numpy(), atol=1e-5)
     with monkeypatch.context() as m:
-        m.setattr(type(layer), "records", lambda self, x: False)
+        m.setattr(type(layer), "fast_way", lambda self, x, states, record=False: "fused kernel")
         recomputed = ll.trace(net, X, mini_batch_size=64)
     assert recomputed["lstm"].computed_by == {"forward": "torch's fused kernel"}
     for q in "ifgoch":
@@ -204,7 +203,7 @@ def test_recorded_and_recomputed_traces_agree_for_stacked_and_projected_layers_i
     for options in ({}, {"freeze_padding": True}):
         got = ll.trace(net, X, mini_batch_size=36, **options)
         with monkeypatch.context() as m:
-            m.setattr(ll.layers.LSTMLayer, "records", lambda self, x: False)
+            m.setattr(ll.layers.LSTMLayer, "fast_way", lambda self, x, states, record=False: "fused kernel")
             want = ll.trace(net, X, mini_batch_size=36, **options)
         assert got.max_error < 1e-6 and want.max_error < 1e-6
         for name in got.layers:
@@ -232,9 +231,9 @@ def test_max_error_of_a_recording_checks_every_tenth_step(step, quantity, checke
     assert clean.max_error < 1e-6
     run = loop_kernel.lstm_loop
 
-    def spoiled(x, states, W, R, b, keep, gate, state, kept=None):
-        y, final = run(x, states, W, R, b, keep, gate, state, kept)
-        gates, cells = kept
+    def spoiled(x, states, W, R, b, real, gate, state, recording=None):
+        y, final = run(x, states, W, R, b, real, gate, state, recording)
+        gates, cells = recording
         target = cells[step] if quantity == "c" else gates[step].unflatten(-1, (4, H))[:, "ifgo".index(quantity)]
         target[1, 0] += 0.25  # sequence 1, unit 0
         return y, final
@@ -294,6 +293,8 @@ def test_an_intervention_runs_the_python_loop_over_its_steps_only(rng, compiled,
     assert calls["n"] == ran + 1  # steps 0 to 3 compiled, as in the clean run: the same bits
     np.testing.assert_array_equal(late[:, :4], clean[:, :4])
     assert np.abs(late[:, 4:] - clean[:, 4:]).max() > 1e-3
+    traced = ll.trace(net, X, interventions=[ll.Intervention("lstm", "f", steps=slice(4, None), set=0.0)])
+    assert traced["lstm"].computed_by == {"forward": "the step loop over steps 5..8, where interventions act; lstmlab's compiled step loop elsewhere"}
 
 
 def test_a_failed_build_warns_once_with_its_reason_and_falls_back(monkeypatch, rng):
@@ -352,3 +353,15 @@ def test_a_build_error_is_summed_up_in_one_line():
 
 def test_prepare_says_what_happened(compiled):
     assert loop_kernel.prepare().startswith(f"lstmlab: the compiled LSTM step loop {loop_kernel.NAME} is ready (")
+
+
+def test_a_layer_that_torch_s_kernel_runs_builds_nothing(monkeypatch, rng):
+    """Predictions with torch's activations, and a trace of a small batch, never wait for a compiler."""
+    monkeypatch.setattr(loop_kernel, "_op", None)
+    monkeypatch.setattr(loop_kernel, "_reason", None)
+    monkeypatch.setattr(loop_kernel, "_build", lambda: pytest.fail("the compiled loop was built"))
+    net = ll.Network([ll.sequence_input_layer(C), ll.bilstm_layer(H)])
+    X = rng.normal(size=(3, T, C)).astype("float32")
+    ll.predict(net, X)
+    ll.predict(net, X, interventions=[ll.Intervention("bilstm", "f", steps=slice(2, 4), set=0.0)])
+    assert ll.trace(net, X)["bilstm"].computed_by["forward"] == "torch's fused kernel"

@@ -6,7 +6,7 @@ from torch.func import functional_call
 import lstmlab as ll
 from lstmlab import reference as ref
 
-from helpers import GATES, STATES, numpy_params, shaken
+from helpers import GATES, STATES, numpy_params, shaken, step_loop
 
 C, H, B, T = 3, 4, 2, 6
 
@@ -56,7 +56,7 @@ def test_layer_matches_torch_lstm_with_copied_weights(bidirectional, rng):
     torch.testing.assert_close(h, h_n.transpose(0, 1).reshape(B, D * H), atol=1e-5, rtol=0)
     torch.testing.assert_close(c, c_n.transpose(0, 1).reshape(B, D * H), atol=1e-5, rtol=0)
     # and the step-by-step loop computes the same as the fused kernel
-    loop, _ = layer._each_direction(x.transpose(0, 1), layer.start_states(B))
+    loop, _ = step_loop(layer, x.transpose(0, 1), layer.start_states(B))
     torch.testing.assert_close(loop.transpose(0, 1), layer(x), atol=1e-5, rtol=0)
 
 

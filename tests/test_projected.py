@@ -7,7 +7,7 @@ import torch
 import lstmlab as ll
 from lstmlab import reference as ref
 
-from helpers import GATES, STATES, shaken
+from helpers import GATES, STATES, shaken, step_loop
 
 C, H, Po, Pi, B, T = 5, 6, 3, 2, 3, 7
 
@@ -54,7 +54,7 @@ def test_fused_kernel_and_step_loop_both_match_the_reference_with_state_inputs(o
     x, h0, c0 = (torch.as_tensor(rng.normal(size=shape)) for shape in ((B, T, C), (B, H), (B, H)))
     expected = reference_output(layer, x.numpy(), h0.numpy(), c0.numpy())
     y, h, c = layer(x, h0, c0)  # the fused kernel
-    loop, (h_loop, c_loop) = layer._each_direction(x.transpose(0, 1), (h0, c0))  # the step loop, (T, B, H)
+    loop, (h_loop, c_loop) = step_loop(layer, x.transpose(0, 1), (h0, c0))  # the step loop, (T, B, H)
     want = expected if output_mode == "sequence" else expected[:, -1]
     np.testing.assert_allclose(y.detach().numpy(), want, atol=1e-10, rtol=0)
     np.testing.assert_allclose(loop.transpose(0, 1).detach().numpy(), expected, atol=1e-10, rtol=0)

@@ -8,7 +8,7 @@ import lstmlab as ll
 from lstmlab import reference as ref
 from lstmlab.layers import GRULayer, LSTMLayer
 
-from helpers import numpy_params, shaken
+from helpers import numpy_params, shaken, step_loop
 
 C, H = 3, 4
 LAYERS = {
@@ -74,7 +74,7 @@ def test_gradients_flow_through_frozen_padding_and_agree_between_paths(rng):
     assert fused.uses_fused_kernel
     x, mask = batch([rng.normal(size=(T, C)) for T in (4, 2)], "left")
     grads = []
-    for run in (lambda: fused.run(x, mask=mask)[0], lambda: fused._each_direction(x.transpose(0, 1), fused.start_states(2), mask.T)[0].transpose(0, 1)):
+    for run in (lambda: fused.run(x, mask=mask)[0], lambda: step_loop(fused, x.transpose(0, 1), fused.start_states(2), mask.T)[0].transpose(0, 1)):
         fused.zero_grad()
         run()[mask].pow(2).sum().backward()
         grads.append(fused.recurrent_weights.grad.clone())
@@ -171,7 +171,7 @@ def test_a_reverse_layer_is_the_reference_run_on_the_flipped_sequence(kind, rng)
     np.testing.assert_allclose(y, expected, atol=1e-10, rtol=0)
     with torch.no_grad():  # no gradient: an LSTM's compiled step loop, where no kernel applies
         np.testing.assert_allclose(layer(torch.as_tensor(x)).numpy(), expected, atol=1e-10, rtol=0)
-    loop, final = layer._each_direction(torch.as_tensor(x).transpose(0, 1), layer.start_states(2))  # the step loop
+    loop, final = step_loop(layer, torch.as_tensor(x).transpose(0, 1), layer.start_states(2))  # the step loop
     np.testing.assert_allclose(loop.transpose(0, 1).detach().numpy(), expected, atol=1e-10, rtol=0)
     # the final state has read back to x_1: it is the output at step 1, and output_mode="last" hands it on
     np.testing.assert_allclose(final[0].detach().numpy(), expected[:, 0], atol=1e-10, rtol=0)
@@ -280,7 +280,7 @@ def test_bidirectional_gru_and_rnn_match_the_numpy_reference(kind, rng):
     x = rng.normal(size=(2, 6, C))
     expected = reference(layer, x)
     np.testing.assert_allclose(layer(torch.as_tensor(x)).detach().numpy(), expected, atol=1e-10, rtol=0)
-    loop, _ = layer._each_direction(torch.as_tensor(x).transpose(0, 1), layer.start_states(2))  # the step loop
+    loop, _ = step_loop(layer, torch.as_tensor(x).transpose(0, 1), layer.start_states(2))  # the step loop
     np.testing.assert_allclose(loop.transpose(0, 1).detach().numpy(), expected, atol=1e-10, rtol=0)
     # frozen padding: each sequence of a padded mini-batch gives what it gives alone, either side
     X = [rng.normal(size=(T, C)) for T in (5, 2, 7)]
@@ -348,3 +348,40 @@ def test_output_mode_final_is_torchs_h_n(family, rng):
     for side in ("right", "left"):
         xb, mask = batch(X, side)
         torch.testing.assert_close(layer(xb, mask=mask)[1], alone, rtol=0, atol=1e-12)
+
+
+def test_route_names_how_each_span_of_steps_runs(monkeypatch):
+    """`route` is the one place that chooses: torch's kernel, the Python loop, or the compiled loop
+    (recording or not), per direction and span of steps, from the layer, the data, gradients, edits
+    and whether a recording is wanted."""
+    from lstmlab.layers import loop_kernel
+    from lstmlab.layers.edits import ALL, Action, Edit
+
+    x = torch.zeros(4, 9, 3)
+    fused, hard = (ll.lstm_layer(5, input_size=3, gate_activation_function=gate) for gate in ("sigmoid", "hard-sigmoid"))
+    steps = torch.zeros(4, 9, dtype=torch.bool)
+    steps[:, 3:6] = True
+    edit = Edit([Action("f", ALL, steps, "set", torch.tensor(0.0))])
+    kernel, loop, compiled, recording = "fused kernel", "Python loop", "compiled loop", "compiled loop recording"
+    assert fused.route(x) == [[(0, 9, kernel)]]  # torch's kernel passes gradients back
+    assert hard.route(x, record=True) == [[(0, 9, loop)]]  # only the Python loop passes gradients back
+    assert fused.route(x, edits=(edit,)) == [[(0, 3, kernel), (3, 6, loop), (6, 9, kernel)]]
+    bilstm = ll.bilstm_layer(5, input_size=3)
+    assert bilstm.route(x, edits=(Edit(), edit)) == [[(0, 9, kernel)], [(0, 3, kernel), (3, 6, loop), (6, 9, kernel)]]
+    gru = ll.gru_layer(5, input_size=3, reset_gate_mode="before-multiplication")  # torch has no kernel for it
+    with torch.no_grad():
+        assert gru.route(x, edits=(edit,), record=True) == [[(0, 9, loop)]]
+        assert ll.gru_layer(5, input_size=3).route(x, record=True) == [[(0, 9, kernel)]]  # a GRU records nothing as it runs
+        assert fused.route(x.double(), record=True) == [[(0, 9, kernel)]]  # float64 weights differ from float32 data: no loop
+        if loop_kernel.build() is None:
+            pytest.skip(f"the compiled LSTM step loop is not available here: {loop_kernel.reason()}")
+        assert hard.route(x) == [[(0, 9, compiled)]]
+        assert hard.route(x, record=True) == [[(0, 9, recording)]]
+        assert hard.route(x, edits=(edit,), record=True) == [[(0, 3, compiled), (3, 6, loop), (6, 9, compiled)]]  # no recording with edits
+        monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+        assert fused.route(x, record=True) == [[(0, 9, kernel)]]  # 4 sequences: torch's kernel, then the recomputing product
+        assert fused.route(torch.zeros(32, 9, 3), record=True) == [[(0, 9, recording)]]  # 16 per thread
+    monkeypatch.setattr(loop_kernel, "_op", None)
+    monkeypatch.setattr(loop_kernel, "_build", lambda: pytest.fail("fits built the loop"))
+    with torch.no_grad():
+        assert loop_kernel.fits(x, *hard.parameters()) and not loop_kernel.fits(x.double(), *hard.parameters())  # a pure check

@@ -7,7 +7,7 @@ import torch
 import lstmlab as ll
 from lstmlab import reference as ref
 
-from helpers import numpy_params, shaken
+from helpers import numpy_params, shaken, step_loop
 
 C, H, B, T = 3, 4, 2, 6
 ACTIVATIONS = ["tanh", "relu"]
@@ -23,7 +23,7 @@ def test_rnn_matches_the_numpy_reference_in_float64(activation, rng):
     expected = [ref.rnn_sequence(x[n], W, R, b, h0, activation) for n in range(B)]
     y = layer(torch.as_tensor(x)).detach().numpy()  # torch's fused kernel
     np.testing.assert_allclose(y, np.stack([e.h for e in expected]), atol=1e-10, rtol=0)
-    loop, _ = layer._each_direction(torch.as_tensor(x).transpose(0, 1), layer.start_states(B))  # the step loop
+    loop, _ = step_loop(layer, torch.as_tensor(x).transpose(0, 1), layer.start_states(B))  # the step loop
     np.testing.assert_allclose(loop.transpose(0, 1).detach().numpy(), y, atol=1e-10, rtol=0)
     assert layer.uses_fused_kernel
 
@@ -62,7 +62,7 @@ def test_frozen_padding_carries_the_state_in_the_kernel_and_the_loop(rng):
     torch.testing.assert_close(y[0, :4], alone[0], atol=1e-12, rtol=0)
     torch.testing.assert_close(y[0, 4:], alone[0, -1].expand(2, H), atol=1e-12, rtol=0)  # carried over the padding
     torch.testing.assert_close(h[0], alone[0, -1], atol=1e-12, rtol=0)
-    loop, _ = layer._each_direction(x.transpose(0, 1), layer.start_states(B), keep=mask.transpose(0, 1))
+    loop, _ = step_loop(layer, x.transpose(0, 1), layer.start_states(B), real=mask.transpose(0, 1))
     torch.testing.assert_close(loop.transpose(0, 1), y, atol=1e-12, rtol=0)
 
 

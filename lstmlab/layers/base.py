@@ -55,8 +55,24 @@ class Layer(torch.nn.Module):
         return length
 
     def config(self):
-        """The constructor options that remake this layer (weights and states are saved apart)."""
+        """The constructor options that remake this layer (weights and states are saved apart):
+        type(layer)(**layer.config()).config() == layer.config()."""
         return {"name": self.name}
+
+    def initializer_options(self):
+        """The `initializers` ({parameter: initializer}) as config options, {"weights_initializer": "glorot", ...}.
+
+        A callable initializer cannot be held by a config, nor by a file (`ll.save`): refused.
+        """
+        options = {}
+        for parameter, initializer in self.initializers.items():
+            if callable(initializer):
+                raise ValueError(
+                    f"{self.name or self.kind}: {parameter}_initializer is a callable, which a config (and a file saved by "
+                    f"ll.save) cannot hold; make the layer with a named initializer, or with its weights ({parameter}=...)."
+                )
+            options[f"{parameter}_initializer"] = initializer
+        return options
 
     def learn_rate_factors(self):
         """Map of parameter name to a tensor that broadcasts against it (default: no factors)."""
@@ -84,13 +100,13 @@ def check_input(x, who):
         raise ValueError(f"{who}: the input has 0 time steps; give at least one.")
 
 
-def segments(keep):
+def segments(real):
     """Start and length of each sequence's real steps in a (T, B) mask, which must be contiguous."""
-    T = keep.shape[0]
-    length = keep.sum(0)  # (B,)
-    start = torch.where(length > 0, keep.to(torch.uint8).argmax(0), 0)  # the first real step
-    t = torch.arange(T, device=keep.device)[:, None]
-    if not torch.equal((t >= start) & (t < start + length), keep):
+    T = real.shape[0]
+    length = real.sum(0)  # (B,)
+    start = torch.where(length > 0, real.to(torch.uint8).argmax(0), 0)  # the first real step
+    t = torch.arange(T, device=real.device)[:, None]
+    if not torch.equal((t >= start) & (t < start + length), real):
         raise ValueError(
             "a mask needs each sequence's real steps to be contiguous, with padding only before or "
             "after them (as ll.sequence_batches makes them); got a mask with gaps."

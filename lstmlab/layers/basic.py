@@ -267,6 +267,7 @@ class FullyConnectedLayer(Layer):
             "input_size": self.input_size,
             **{f"{k}_learn_rate_factor": v for k, v in self.learn_rate_factor.items()},
             **{f"{k}_l2_factor": v for k, v in self.l2_factor.items()},
+            **self.initializer_options(),
             "name": self.name,
         }
 

@@ -99,6 +99,7 @@ class _Convolution(Layer):
             "dilation_factor": [w.dilation for w in self.windows],
             "padding": [w.config() for w in self.windows],
             "num_channels": self.num_channels,
+            **self.initializer_options(),
             "name": self.name,
         }
 

@@ -57,10 +57,10 @@ class WordEmbeddingLayer(Layer):
                 f"as torch's nn.Embedding); got {first_id!r}."
             )
         self.first_id = int(first_id)
-        initializer = check_choice(weights_initializer, "weights_initializer", FILTER_INITIALIZERS, where, allow_callable=True)
+        self.initializers = {"weights": check_choice(weights_initializer, "weights_initializer", FILTER_INITIALIZERS, where, allow_callable=True)}
         shape = (self.dimension, self.num_words)
         if weights is None:
-            weights = initialize(initializer, shape, "weights_initializer", where)
+            weights = initialize(self.initializers["weights"], shape, "weights_initializer", where)
         self.weights = self.make_parameter(as_tensor(weights, "weights", shape, where, " (dimension, num_words): one column per word"))
 
     def build(self, input_size):
@@ -120,7 +120,7 @@ class WordEmbeddingLayer(Layer):
         return torch.nn.Embedding.from_pretrained(table.clone(), freeze=False, padding_idx=padding_idx)
 
     def config(self):
-        return {"dimension": self.dimension, "num_words": self.num_words, "first_id": self.first_id, "name": self.name}
+        return {"dimension": self.dimension, "num_words": self.num_words, "first_id": self.first_id, **self.initializer_options(), "name": self.name}
 
     def describe(self):
         counting = "" if self.has_padding else " (ids from 0)"

@@ -142,10 +142,10 @@ class GRULayer(RecurrentLayer):
         Rh = (h_prev @ R.T + b_R).chunk(3, dim=-1)  # recurrent parts of r, z, n: each (..., H)
         return Wx, Rh, R.chunk(3)[2]
 
-    def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT):
+    def _loop(self, x, states, W, R, b, real=None, edit=NO_EDIT):
         """One direction, one step at a time. x (T, B, C); states (h,), (B, H).
 
-        keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
+        real (T, B), if given, is True on real steps: on the others (padding) the state is carried unchanged.
         edit: the interventions, as in `equations`.
         """
         (h,) = states
@@ -153,11 +153,11 @@ class GRULayer(RecurrentLayer):
         for t, x_t in enumerate(x):
             Wx, Rh, R_n = self._parts(x_t, h, W, R, b)  # x_t (B, C), h (B, H)
             *_, h_t = self.equations(Wx, Rh, h, R_n, edit, t)
-            h = h_t if keep is None else torch.where(keep[t, :, None], h_t, h)
+            h = h_t if real is None else torch.where(real[t, :, None], h_t, h)
             hs.append(h)
         return torch.stack(hs), (h,)  # (T, B, H)
 
-    def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
+    def _explain(self, xh, states, units, W, R, b, real=None, edit=NO_EDIT):
         """All steps at once from h_{t-1}: no recurrence is left to solve for a GRU.
 
         xh (B, T, C+H) holds [x_t, h_{t-1}] for every step; edit: the interventions, every step at once.

@@ -10,12 +10,14 @@ gates and updates its cell state c (notation of `lstmlab.reference`):
     c_t = f * c_{t-1} + i * g
     h_t = o * sigma_s(c_t)
 
-`_loop` below is these lines in torch, one time step at a time. With the default activations
-(sigmoid, tanh) the layer runs torch's fused kernel instead, on the very same parameters, which is
-much faster and gives the same numbers. An intervention (`ll.Intervention`) changes a quantity
-through `edit` as soon as it is computed (`lstmlab.layers.edits`); the loop then runs the steps
-it touches. Where no gradient is needed and nothing is edited, `_loop` hands its steps to the same
-lines in C++ (`lstmlab.layers.loop_kernel`), compiled on first use.
+`LSTMLayer.cell` below holds these lines in torch, once: the step loop `_loop` calls it one time
+step at a time, and `_explain` (how `ll.trace` recomputes, and `check`) for every step at once.
+With the default activations (sigmoid, tanh) the layer runs torch's fused kernel instead, on the
+very same parameters, which is much faster and gives the same numbers. An intervention
+(`ll.Intervention`) changes a quantity through `edit` as soon as it is computed
+(`lstmlab.layers.edits`); the loop then runs the steps it touches. Where no gradient is needed and
+nothing is edited, the same lines in C++ (`lstmlab.layers.loop_kernel`, `_compiled`) can run the
+steps. Which way each step runs is chosen in one place, `RecurrentLayer.route`.
 """
 
 import math
@@ -26,7 +28,7 @@ from ..initializers import BIAS_INITIALIZERS
 from ..scan import linear_recurrence
 from . import loop_kernel
 from .edits import ALL, NO_EDIT
-from .recurrent import RecurrentLayer
+from .recurrent import COMPILED, FUSED, RECORDING, RecurrentLayer
 
 CHECKED_EVERY = 10  # `LSTMLayer.check`: one step in ten, where the compiled loop recorded
 
@@ -136,64 +138,90 @@ class LSTMLayer(RecurrentLayer):
             name=name,
         )
 
-    def gates(self, z_i, z_f, z_g, z_o, out=(None, None, None, None)):
-        """The four gate equations, for one step (B, H) or all steps at once (B, T, H).
+    def cell(self, z, c_prev, edit=NO_EDIT, t=ALL, real=None, in_place=False):
+        """The LSTM cell, the one place where its lines are: i, f, g, o, c and h from the
+        pre-activations z = (z_i, z_f, z_g, z_o) and the cell state before them.
 
-        `out` names where to write each gate; `ll.trace` passes the pre-activations themselves.
+        One step t: each z (B, H), c_prev = c_{t-1} (B, H). Every step at once, t = ALL (as `ll.trace`
+        recomputes): each z (B, T, U), c_prev the state before the first step (B, U); c_t then
+        follows from the linear recurrence c_t = f * c_{t-1} + i * g, solved in one pass
+        (`lstmlab.scan`), or step by step where an edit changes c; real (B, T), if given, is True
+        on real steps: c is carried over the others (a = 1, u = 0 there). edit(quantity, t, value)
+        returns a value as the interventions leave it (`NO_EDIT`: as is). in_place: the gates are
+        written into z (no gradient needed).
         """
-        i = self.gate(z_i, out=out[0])
-        f = self.gate(z_f, out=out[1])
-        g = self.state(z_g, out=out[2])
-        o = self.gate(z_o, out=out[3])
-        return i, f, g, o
+        out = z if in_place else (None,) * 4
+        i = edit("i", t, self.gate(z[0], out=out[0]))
+        f = edit("f", t, self.gate(z[1], out=out[1]))
+        g = edit("g", t, self.state(z[2], out=out[2]))
+        o = edit("o", t, self.gate(z[3], out=out[3]))
+        if t is not ALL:
+            c = edit("c", t, torch.addcmul(i * g, f, c_prev))  # c_t = f * c_{t-1} + i * g
+        else:
+            a, u = f, i * g
+            if real is not None:  # frozen padding: c is carried over padded steps
+                padded = ~real[..., None]
+                a, u = f.masked_fill(padded, 1.0), u.masked_fill_(padded, 0.0)
+            if "c" in edit.quantities:
+                c = u  # c_t = edit(f * c_{t-1} + i * g), one step after the other, in place
+                for step in range(c.shape[1]):
+                    c[:, step] = edit("c", step, u[:, step].addcmul_(a[:, step], c_prev if step == 0 else c[:, step - 1]))
+            else:
+                c = linear_recurrence(a, u, c_prev)  # c_t = f * c_{t-1} + i * g
+        s = self.state(c, out=torch.empty_like(c) if in_place else None)  # sigma_s(c_t)
+        h = edit("h", t, s.mul_(o) if in_place else o * s)  # h_t = o * sigma_s(c_t)
+        return i, f, g, o, c, h
 
-    def fast_steps(self, x, states):
-        return self.uses_fused_kernel or loop_kernel.applies(x, *states, *self.parameters())
-
-    def records(self, x):
-        # with torch's activations, the kernel and the recomputing product are faster for a small batch
-        # (about 2x the kernel, against 2.5x to 6x for the loop at 1 to 8 sequences on 2 cores)
-        enough = len(x) >= loop_kernel.ROWS_PER_THREAD * torch.get_num_threads()
-        return (enough or not self.uses_fused_kernel) and loop_kernel.applies(x, *self.parameters())
-
-    def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT, kept=None):
-        """One direction, one step at a time. x (T, B, C); states (h, c), each (B, H).
-
-        keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
-        edit(quantity, t, value) returns a value as the interventions leave it (`NO_EDIT`: as is).
-        kept: a list that receives {"gates": (T, B, 4H) i, f, g, o, "c": (T, B, H), "h": (T, B, H)},
-        every step as computed, where the compiled loop runs these steps (`records`); or None.
+    def fast_way(self, x, states, record=False):
+        """As `RecurrentLayer.fast_way`, with the compiled loop (`loop_kernel`) where it may run
+        (`loop_kernel.fits`: no gradient, a CPU, float32 or float64) and builds. It runs the
+        activations torch has no kernel for, and records (when a recording is wanted) where that
+        pays, as benchmarks/trace_overhead.py measures: always with those activations, and with
+        torch's from loop_kernel.ROWS_PER_THREAD sequences per thread on (with fewer, torch's
+        kernel and then the recomputing product are faster).
         """
-        if not edit.actions and loop_kernel.applies(x, *states, W, R, b):  # no gradient, no intervention: these lines in C++
-            T, B, _ = x.shape
-            H = self.num_hidden_units
-            buffers = None if kept is None else (x.new_empty(T, B, 4 * H), x.new_empty(T, B, H))
-            y, states = loop_kernel.lstm_loop(x, states, W, R, b, keep, self.gate_activation_function, self.state_activation_function, buffers)
-            if kept is not None:
-                kept.append({"gates": buffers[0], "c": buffers[1], "h": y})
-            return y, states
+        if self.uses_fused_kernel and not (record and len(x) >= loop_kernel.ROWS_PER_THREAD * torch.get_num_threads()):
+            return FUSED  # nothing to build
+        if not (loop_kernel.fits(x, *self.start_states(len(x), states), *self.parameters()) and loop_kernel.build() is not None):
+            return super().fast_way(x, states)
+        return RECORDING if record else COMPILED
+
+    def _compiled(self, x, states, W, R, b, real=None, recording=None):
+        """`_loop` without edits in C++ (`loop_kernel`), for the steps that need no gradient.
+        recording: a list that receives {"gates": (T, B, 4H) i, f, g, o, "c": (T, B, H), "h": (T, B, H)},
+        every step as computed; or None."""
+        T, B, _ = x.shape
+        H = self.num_hidden_units
+        buffers = None if recording is None else (x.new_empty(T, B, 4 * H), x.new_empty(T, B, H))
+        y, states = loop_kernel.lstm_loop(x, states, W, R, b, real, self.gate_activation_function, self.state_activation_function, buffers)
+        if recording is not None:
+            recording.append({"gates": buffers[0], "c": buffers[1], "h": y})
+        return y, states
+
+    def _loop(self, x, states, W, R, b, real=None, edit=NO_EDIT):
+        """One direction, one step at a time (`cell`). x (T, B, C); states (h, c), each (B, H).
+
+        real (T, B), if given, is True on real steps: on the others (padding) the state is carried
+        unchanged. edit(quantity, t, value) returns a value as the interventions leave it.
+        """
         h, c = states
         hs = []
         for t in range(len(x)):
             z = torch.addmm(b, x[t], W.T).addmm_(h, R.T)  # (B, 4H) pre-activations: x_t W^T + b + h_{t-1} R^T
-            i, f, g, o = self.gates(*z.chunk(4, dim=-1))
-            i, f, g, o = edit("i", t, i), edit("f", t, f), edit("g", t, g), edit("o", t, o)
-            c_t = edit("c", t, torch.addcmul(i * g, f, c))  # f * c_{t-1} + i * g
-            h_t = edit("h", t, o * self.state(c_t))
-            if keep is not None:  # frozen padding: a padded step carries the state unchanged
-                real = keep[t, :, None]
-                c_t, h_t = torch.where(real, c_t, c), torch.where(real, h_t, h)
+            *_, c_t, h_t = self.cell(z.chunk(4, dim=-1), c, edit, t)
+            if real is not None:  # frozen padding: a padded step carries the state unchanged
+                c_t, h_t = torch.where(real[t, :, None], c_t, c), torch.where(real[t, :, None], h_t, h)
             h, c = h_t, c_t
             hs.append(h)
         return torch.stack(hs), (h, c)  # (T, B, H)
 
-    def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
-        """All steps of one direction at once, given h_{t-1}: one matrix product, then a scan for c.
+    def _explain(self, xh, states, units, W, R, b, real=None, edit=NO_EDIT):
+        """All steps of one direction at once, given h_{t-1}: one matrix product, then `cell`.
 
-        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step; keep (B, T), if given, is False on
-        padded steps that the state skipped. Only the rows of the chosen units are computed, and no
-        gradient is needed, so the gates are computed in place. edit: as in `_loop`, applied to
-        every step at once (with all units chosen); an edit of c solves the recurrence step by step.
+        xh (B, T, C+H) holds [x_t, h_{t-1}] for every step; real (B, T), if given, is True on real
+        steps (the state skipped the others). Only the rows of the chosen units are computed, and no
+        gradient is needed, so the gates are computed in place. edit: as in `_loop`, applied to every
+        step at once (with all units chosen).
         """
         B, T, _ = xh.shape
         H = self.num_hidden_units
@@ -202,43 +230,28 @@ class LSTMLayer(RecurrentLayer):
         WR = torch.cat([W, R], dim=2)  # (4, U, C+H)
         xh = xh.view(1, B * T, C + H)
         z = torch.baddbmm(b.transpose(1, 2), xh.expand(4, -1, -1), WR.transpose(1, 2))  # (4, B*T, U)
-        z = z.view(4, B, T, -1)
-        i, f, g, o = self.gates(*z, out=z)  # each (B, T, U)
-        i, f, g, o = edit("i", ALL, i), edit("f", ALL, f), edit("g", ALL, g), edit("o", ALL, o)
-        a, u = f, i * g
-        if keep is not None:  # frozen padding: c is carried over padded steps (a = 1, u = 0 there)
-            padded = ~keep[..., None]
-            a, u = f.masked_fill(padded, 1.0), u.masked_fill_(padded, 0.0)
-        c0 = states[1][:, units]  # (B, U)
-        if "c" in edit.quantities:
-            c = u  # c_t = edit(f * c_{t-1} + i * g), one step after the other, in place
-            for t in range(T):
-                c[:, t] = edit("c", t, u[:, t].addcmul_(a[:, t], c0 if t == 0 else c[:, t - 1]))
-        else:
-            c = linear_recurrence(a, u, c0)  # c_t = f * c_{t-1} + i * g
-        h = self.state(c, out=torch.empty_like(c))
-        h *= o  # h = o * sigma_s(c)
-        h = edit("h", ALL, h)
-        return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
+        quantities = self.cell(z.view(4, B, T, -1), states[1][:, units], edit, ALL, real, in_place=True)  # each (B, T, U)
+        return dict(zip(self.quantities, quantities))
 
-    def _unpack(self, kept):
-        """The quantities the compiled loop kept as it ran one direction (see `_loop`), each (B, T, H)."""
-        i, f, g, o = kept["gates"].transpose(0, 1).unflatten(-1, (4, -1)).unbind(-2)
-        return {"i": i, "f": f, "g": g, "o": o, "c": kept["c"].transpose(0, 1), "h": kept["h"].transpose(0, 1)}
+    def _unpack(self, recorded):
+        """The quantities the compiled loop recorded as it ran one direction (see `_compiled`), each (B, T, H)."""
+        i, f, g, o = recorded["gates"].transpose(0, 1).unflatten(-1, (4, -1)).unbind(-2)
+        return {"i": i, "f": f, "g": g, "o": o, "c": recorded["c"].transpose(0, 1), "h": recorded["h"].transpose(0, 1)}
 
-    def check(self, x, states, kept, mask=None):
-        """How far what the compiled loop kept is from the equations recomputed by `_explain`, from
-        the kept states, at every CHECKED_EVERY-th step and the last one, for every sequence and unit.
+    def check(self, x, states, recording, mask=None):
+        """How far what the compiled loop recorded is from `cell` recomputed (by `_explain`) from the
+        recorded states, at every CHECKED_EVERY-th step and the last one, for every sequence and unit.
 
-        x (B, T, C) and mask (B, T) as `run` had them; states: the start states; kept: what `run`
-        kept, per direction (see `_loop`). Returns the largest difference (inf if any is not finite).
+        x (B, T, C) and mask (B, T) as `run` had them; states: the start states; recording: what
+        `run` recorded, per direction (see `_compiled`). Returns the largest difference (inf if any
+        is not finite).
         """
         B, T, C = x.shape
         H = self.num_hidden_units
         t = torch.tensor(sorted({*range(0, T, CHECKED_EVERY), T - 1}), device=x.device)  # (K,) in each direction's own time
         first = (t == 0)[:, None, None]  # where the start state comes in
         errors = []
-        for d, k in enumerate(kept):
+        for d, k in enumerate(recording):
             xd = x.transpose(0, 1).flip(0) if self.reads_backward(d) else x.transpose(0, 1)  # (T, B, C), the direction's own time
             h0, c0 = self._direction_states(states, d)
             h_prev = torch.where(first, h0, k["h"][(t - 1).clamp(min=0)])  # (K, B, H)

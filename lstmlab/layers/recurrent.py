@@ -2,8 +2,9 @@
 
 The equations of each layer live in `lstm.py` and `gru.py`. This module handles the rest:
 checking options, creating parameters (MATLAB layout: rows grouped by gate, forward direction
-first), the initial states that `reset_state` returns to, running each direction, and choosing
-between torch's fused kernel and the readable step-by-step loop.
+first), the initial states that `reset_state` returns to, running each direction, and choosing,
+in one place (`RecurrentLayer.route`), how each span of steps runs: torch's fused kernel, the
+readable step loop in Python, or an LSTM's compiled loop.
 
 Directions: a one-way layer reads the sequence forward, or, with direction="reverse", from its end
 (ONNX's direction="reverse"; MATLAB and torch have no such layer); a bidirectional layer does both.
@@ -22,6 +23,8 @@ from ..activations import GATE_ACTIVATIONS, STATE_ACTIVATIONS
 from ..initializers import WEIGHT_INITIALIZERS, initialize
 from .base import Layer, check_dtype, check_input, segments
 from .edits import ALL, NO_EDIT
+
+FUSED, LOOP, COMPILED, RECORDING = "fused kernel", "Python loop", "compiled loop", "compiled loop recording"  # the ways of `route`
 
 
 class RecurrentLayer(Layer):
@@ -202,16 +205,6 @@ class RecurrentLayer(Layer):
 
     # --- states --------------------------------------------------------------------------------------
 
-    def fast_steps(self, x, states):
-        """Whether a kernel may run the steps that no intervention touches (see `pieces`): torch's
-        fused kernel here; an LSTM layer also has its compiled step loop."""
-        return self.uses_fused_kernel
-
-    def records(self, x):
-        """Whether `run` can keep every quantity of every step on x as it computes them (its `kept`):
-        an LSTM layer's compiled step loop can; torch's fused kernel keeps none."""
-        return False
-
     @property
     def uses_fused_kernel(self):
         """True when torch's fused kernel (cuDNN on a GPU) computes exactly this layer's equations."""
@@ -294,16 +287,17 @@ class RecurrentLayer(Layer):
         last = (start + length - 1).clamp(min=0)  # a sequence of pure padding: any step holds its state
         return y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
 
-    def run(self, x, states=None, mask=None, edits=None, kept=None):
+    def run(self, x, states=None, mask=None, edits=None, recording=None):
         """The full output sequence (B, T, D*H) and the final states, whatever the output mode.
 
         mask: None (MATLAB's behaviour: padded steps are computed like any other), or (B, T),
         True on real steps: the state is then carried unchanged over padded steps ("frozen
         padding"), so that outputs no longer depend on how much padding there is, or where.
         edits: None, or one `Edit` per direction (`lstmlab.layers.edits`): the interventions that
-        change what the layer computes. Each direction then runs on its own (see `pieces`).
-        kept: None, or a list that receives, per direction, what the compiled step loop computed,
-        step by step, in the direction's own time (only where `records`; see `LSTMLayer._loop`).
+        change what the layer computes. How each span of steps runs is `route`'s choice.
+        recording: None, or a list that receives, per direction, every quantity of every step as
+        computed, in the direction's own time, where `route` chooses RECORDING (an LSTM's compiled
+        loop; see `LSTMLayer._compiled`); it stays empty where `route` chooses another way.
         """
         who = self.name or self.kind
         check_input(x, who)
@@ -312,56 +306,72 @@ class RecurrentLayer(Layer):
         states = self.start_states(x.shape[0], states)
         if mask is not None and (mask.shape != x.shape[:2] or mask.dtype != torch.bool):
             raise ValueError(f"{who}: mask must be a bool tensor of shape (batch, time) = {tuple(x.shape[:2])}; got {mask.dtype} {tuple(mask.shape)}.")
-        keep = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B)
+        real = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B) True on real steps
+        ways = self.route(x, states, edits, recording is not None)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
         with warnings.catch_warnings():
             # cuDNN copies our weights into its own buffer on each call and says so
             warnings.filterwarnings("ignore", message="RNN module weights are not part")
-            if self.uses_fused_kernel and edits is None and kept is None and self.direction == "forward":
-                y, final = self._fused(x, states) if keep is None else self._fused_frozen(x, states, keep)
+            if self.direction == "forward" and all(spans == [(0, len(x), FUSED)] for spans in ways):  # all directions in one call
+                y, final = self._fused(x, states) if real is None else self._fused_frozen(x, states, real)
             else:
-                y, final = self._each_direction(x, states, keep, edits, fused=self.fast_steps(x, states), kept=kept)
+                y, final = self._each_direction(x, states, ways, real, edits, recording)
         return y.transpose(0, 1), final
 
-    @staticmethod
-    def pieces(T, span, fused):
-        """How one direction runs over its T steps: [(start, stop, loop)], loop True for the step loop.
+    def route(self, x, states=None, edits=None, record=False):
+        """How `run` computes each direction of x (B, T, C) from these start states: the one place
+        that chooses. Returns, per direction, [(start, stop, way)]: spans of the direction's own time
+        and the way each span runs, one of
 
-        span = (first, stop) are the steps where an intervention acts (None: nowhere). fused: whether
-        a kernel computes this layer's equations (`fast_steps`: torch's, or the compiled step loop).
-        Without it the step loop runs every step; with it, the loop runs over the span only, the
-        kernel before it (up to the first step an intervention changes) and after it.
+            FUSED      "fused kernel": torch's kernel of the layer's equations (cuDNN on a GPU)
+            LOOP       "Python loop": the readable step loop in torch, which passes gradients back
+                       and lets interventions act
+            COMPILED   "compiled loop": an LSTM's step loop in C++ (`loop_kernel`), no gradient
+            RECORDING  "compiled loop recording": the same, keeping every quantity of every step
+
+        edits: one `Edit` per direction or None: the steps they act on (`Edit.span`) run LOOP, the
+        steps before and after them the fast way. record: whether a recording is wanted (`ll.trace`
+        without interventions); `fast_way` says whether it pays. states: as `run` takes them.
         """
-        if not fused:
-            return [(0, T, True)]
-        if span is None:
-            return [(0, T, False)]
-        first, stop = span
-        return [piece for piece in ((0, first, False), (first, stop, True), (stop, T, False)) if piece[0] < piece[1]]
+        T = x.shape[1]
+        fast = self.fast_way(x, states, record and edits is None)
+        ways = []
+        for edit in edits or (NO_EDIT,) * self.num_directions:
+            span = edit.span(T)
+            if span is None or fast == LOOP:
+                ways.append([(0, T, fast)])
+            else:
+                first, stop = span
+                ways.append([(a, b, way) for a, b, way in ((0, first, fast), (first, stop, LOOP), (stop, T, fast)) if a < b])
+        return ways
 
-    def _each_direction(self, x, states, keep=None, edits=None, fused=False, kept=None):
-        """Run each direction on its own, a backward one reading time reversed: piece by piece
-        (`pieces`), each piece starting from the states where the one before it ended.
+    def fast_way(self, x, states, record=False):
+        """How the steps that no intervention touches run (see `route`; states as `run` takes them):
+        torch's fused kernel where it computes this layer's equations, else the Python loop. An LSTM
+        layer adds its compiled loop."""
+        return FUSED if self.uses_fused_kernel else LOOP
 
-        x (T, B, C); keep (T, B) or None; edits: one `Edit` per direction (None: no intervention);
-        fused: whether a kernel may run the steps no intervention touches (`fast_steps`; by default
-        the step loop runs them all). kept: as in `run`.
+    def _each_direction(self, x, states, ways, real=None, edits=None, recording=None):
+        """Run each direction on its own, a backward one reading time reversed, span by span of its
+        way (`route`), each span starting from the states where the one before it ended.
+
+        x (T, B, C); ways: from `route`; real (T, B) True on real steps, or None; edits: one `Edit`
+        per direction (None: no intervention); recording: as in `run`.
         """
-        recording = {} if kept is None else {"kept": kept}  # asked only of a layer that `records`
         outputs, finals = [], []
-        for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
+        for d, (edit, spans) in enumerate(zip(edits or (NO_EDIT,) * self.num_directions, ways)):
             backward = self.reads_backward(d)
-            xd, keep_d = (x.flip(0), None if keep is None else keep.flip(0)) if backward else (x, keep)
+            xd, real_d = (x.flip(0), None if real is None else real.flip(0)) if backward else (x, real)
             state, ys = self._direction_states(states, d), []
             parameters = self.direction_parameters(d)
-            for start, stop, loop in self.pieces(len(x), edit.span(len(x)), fused):
-                x_piece, keep_piece = xd[start:stop], None if keep_d is None else keep_d[start:stop]
-                if loop or not self.uses_fused_kernel or recording:  # a piece with no edit runs the compiled step loop (`fast_steps`)
-                    y, state = self._loop(x_piece, state, *parameters, keep=keep_piece, edit=edit.from_step(start) if loop else NO_EDIT, **recording)
-                elif keep_piece is None:
-                    y, state = self._fused(x_piece, state, direction=d)
+            for start, stop, way in spans:
+                x_span, real_span = xd[start:stop], None if real_d is None else real_d[start:stop]
+                if way == LOOP:
+                    y, state = self._loop(x_span, state, *parameters, real=real_span, edit=edit.from_step(start))
+                elif way == FUSED:
+                    y, state = self._fused(x_span, state, direction=d) if real_span is None else self._fused_frozen(x_span, state, real_span, direction=d)
                 else:
-                    y, state = self._fused_frozen(x_piece, state, keep_piece, direction=d)
+                    y, state = self._compiled(x_span, state, *parameters, real=real_span, recording=recording if way == RECORDING else None)
                 ys.append(y)
             y = ys[0] if len(ys) == 1 else torch.cat(ys)  # (T, B, H)
             outputs.append(y.flip(0) if backward else y)
@@ -404,11 +414,11 @@ class RecurrentLayer(Layer):
             self._contiguous_weights = (key, [w.contiguous() for w in weights])
         return self._contiguous_weights[1]
 
-    def _fused_frozen(self, x, states, keep, direction=None):
+    def _fused_frozen(self, x, states, real, direction=None):
         """The fused kernel with frozen padding: each sequence's real steps are moved to the start,
         the kernel runs on packed sequences (as torch.nn.LSTM does for a PackedSequence), and the
         outputs are moved back, with the carried state on the padded steps. direction: as in `_fused`."""
-        start, length = segments(keep)  # (B,), (B,)
+        start, length = segments(real)  # (B,), (B,)
         T, H = len(x), self.num_hidden_units
         t = torch.arange(T, device=x.device)[:, None]  # (T, 1)
         aligned = x.gather(0, ((t + start) % T)[..., None].expand_as(x))  # (T, B, C): real steps first
@@ -417,15 +427,15 @@ class RecurrentLayer(Layer):
         empty = (length == 0)[:, None]  # all padding: the state never moves
         final = tuple(torch.where(empty, s, f) for s, f in zip(states, final))
         before, after = (t < start)[..., None], (t >= start + length)[..., None]  # (T, B, 1)
-        pieces = []
+        outputs = []
         for d in range(self.num_directions if direction is None else 1):
             cols = slice(d * H, (d + 1) * H)
             state_before, state_after = (states[0], final[0]) if d == 0 else (final[0], states[0])  # backward runs from the end
-            piece = torch.where(before, state_before[:, cols], y[..., cols])  # (T, B, H)
-            pieces.append(torch.where(after, state_after[:, cols], piece))
-        return torch.cat(pieces, -1), final
+            y_d = torch.where(before, state_before[:, cols], y[..., cols])  # (T, B, H)
+            outputs.append(torch.where(after, state_after[:, cols], y_d))
+        return torch.cat(outputs, -1), final
 
-    def explain(self, x, y, states, units, mask=None, edits=None, kept=None):
+    def explain(self, x, y, states, units, mask=None, edits=None, recording=None):
         """Recompute every recorded quantity from the layer's input and its known hidden states.
 
         Args:
@@ -437,8 +447,9 @@ class RecurrentLayer(Layer):
                 no gate acts on a padded step there, so gates are NaN and c, h the carried state.
             edits: the `Edit`s that `run` applied, one per direction, or None: each quantity is
                 edited as the step loop edited it, so that the recording shows what was computed.
-            kept: None, or what `run` kept (see its `kept`): then nothing is recomputed, the
-                quantities are taken as they were computed (`LSTMLayer.check` checks them).
+            recording: None, or what `run` recorded (see its `recording`): then nothing is
+                recomputed, the quantities are taken as they were computed (`LSTMLayer.check`
+                checks them).
 
         Returns:
             One dict per direction: quantity name -> (B, T, U) tensor, indexed by input time.
@@ -449,10 +460,10 @@ class RecurrentLayer(Layer):
         recorded = []
         for d, edit in enumerate(edits or (NO_EDIT,) * self.num_directions):
             backward = self.reads_backward(d)
-            keep = None if mask is None else (mask.flip(1) if backward else mask)
-            padded = None if keep is None else ~keep[..., None]
-            if kept:  # as the loop computed them, h and c carried over padded steps
-                q = {name: v[..., units] for name, v in self._unpack(kept[d]).items()}
+            real = None if mask is None else (mask.flip(1) if backward else mask)  # (B, T) in the direction's own time
+            padded = None if real is None else ~real[..., None]
+            if recording:  # as the loop computed them, h and c carried over padded steps
+                q = {name: v[..., units] for name, v in self._unpack(recording[d]).items()}
             else:
                 start = self._direction_states(states, d)
                 h = y[..., d * H : (d + 1) * H]  # (B, T, H)
@@ -462,9 +473,9 @@ class RecurrentLayer(Layer):
                 xh[:, 0, C:] = start[0]  # (B, H): h before the first step
                 xh[:, 1:, C:] = hd[:, :-1]  # (B, T-1, H)
                 if edit.actions:  # an intervention acts on units of its own: compute them all, then choose
-                    q = {name: v[..., units] for name, v in self._explain(xh, start, ALL, *self.direction_parameters(d), keep=keep, edit=edit).items()}
+                    q = {name: v[..., units] for name, v in self._explain(xh, start, ALL, *self.direction_parameters(d), real=real, edit=edit).items()}
                 else:
-                    q = self._explain(xh, start, units, *self.direction_parameters(d), keep=keep)
+                    q = self._explain(xh, start, units, *self.direction_parameters(d), real=real)
                 if padded is not None:
                     q["h"] = torch.where(padded, hd[..., units], q["h"])  # the carried state
             if padded is not None:
@@ -488,6 +499,7 @@ class RecurrentLayer(Layer):
             "state_activation_function": self.state_activation_function,
             "gate_activation_function": self.gate_activation_function,
             "input_size": self.input_size,
+            **self.initializer_options(),
             "name": self.name,
         }
         for parameter, factor in self.learn_rate_factor.items():

@@ -161,21 +161,21 @@ class RNNLayer(RecurrentLayer):
         h = edit("h", t, self.state(a))
         return a, h
 
-    def _loop(self, x, states, W, R, b, keep=None, edit=NO_EDIT):
+    def _loop(self, x, states, W, R, b, real=None, edit=NO_EDIT):
         """One step at a time. x (T, B, C); states (h,), (B, H).
 
-        keep (T, B), if given, is False on padded steps, where the state is carried unchanged.
+        real (T, B), if given, is True on real steps: on the others (padding) the state is carried unchanged.
         edit: the interventions, as in `equations`.
         """
         (h,) = states
         hs = []
         for t, x_t in enumerate(x):
             _, h_t = self.equations(x_t, h, W, R, b, edit, t)  # (B, H)
-            h = h_t if keep is None else torch.where(keep[t, :, None], h_t, h)
+            h = h_t if real is None else torch.where(real[t, :, None], h_t, h)
             hs.append(h)
         return torch.stack(hs), (h,)  # (T, B, H)
 
-    def _explain(self, xh, states, units, W, R, b, keep=None, edit=NO_EDIT):
+    def _explain(self, xh, states, units, W, R, b, real=None, edit=NO_EDIT):
         """All steps at once from h_{t-1}: xh (B, T, C+H) holds [x_t, h_{t-1}] for every step."""
         C = xh.shape[2] - self.num_hidden_units
         a, h = self.equations(xh[..., :C], xh[..., C:], W, R, b, edit)  # each (B, T, H)
