@@ -83,6 +83,11 @@ def sequence_batches(
             sees the same order.
         epoch: the epoch number, which makes "every-epoch" differ from epoch to epoch.
 
+    Yields:
+        `Batch` items (x (B, T, C), y, mask (B, T), indices (B,), chunk), mini-batch after
+        mini-batch; with sequence_length=L each mini-batch's chunks come in order, chunk 0, 1,
+        ...
+
     >>> X = [np.ones((n, 1)) for n in (3, 5, 2)]
     >>> [b.x.shape for b in sequence_batches(X, mini_batch_size=2, sequence_length=2)]
     [(2, 2, 1), (2, 2, 1), (2, 2, 1), (1, 2, 1)]
@@ -163,7 +168,23 @@ def check_batching_options(mini_batch_size, sequence_length, direction, shuffle,
 def sort_by_length(X, Y=None):
     """Sort sequences by length, shortest first (ties keep their order).
 
-    Returns (X_sorted, order), or (X_sorted, Y_sorted, order) when Y is given; X[order] is X_sorted.
+    MATLAB's examples sort by hand (`[~, idx] = sort(sequenceLengths)`); training sorts by itself
+    with `sequence_batches(..., sort_by_length=True)`.
+
+    Args:
+        X: a list of (T_n, C) sequences, or an (N, T, C) array.
+        Y: None, or the targets as `sequence_batches` takes them: one per sequence, or one per
+            time step (a list of (T_n,) or (T_n, R) arrays).
+
+    Returns:
+        (X_sorted, order) without Y, (X_sorted, Y_sorted, order) with it. X_sorted is a list of
+        the sequences; order is an (N,) int array of positions in X, so that X_sorted[k] is
+        X[order[k]]. Y_sorted is an array (one target per sequence) or a list (one per step).
+
+    >>> X = [np.zeros((n, 1)) for n in (3, 1, 2)]
+    >>> X_sorted, y_sorted, order = sort_by_length(X, np.array(["a", "b", "c"]))
+    >>> [len(x) for x in X_sorted], y_sorted.tolist(), order.tolist()
+    ([1, 2, 3], ['b', 'c', 'a'], [1, 2, 0])
     """
     sequences = as_sequences(X, where="sort_by_length")
     order = _by_length(sequences)
@@ -177,10 +198,23 @@ def sort_by_length(X, Y=None):
 def batch_summary(X, **options):
     """How many steps each mini-batch pads and discards, as a DataFrame (one row per batch and chunk).
 
-    Takes the options of `sequence_batches` (shuffle included, so pass the same seed). Columns:
-    batch, chunk, sequences, time_steps (of the padded batch), real_steps, padded_steps,
-    discarded_steps (cut by "shortest"). `summary[["padded_steps", "discarded_steps"]].sum()` gives
-    the totals.
+    Args:
+        X: a list of (T_n, C) sequences, or an (N, T, C) array.
+        **options: the options of `sequence_batches` (mini_batch_size, sequence_length,
+            sequence_padding_direction, sequence_padding_value, shuffle, sort_by_length, seed,
+            epoch), shuffle included, so pass the same seed to see the same mini-batches.
+
+    Returns:
+        A pandas DataFrame, one row per mini-batch and chunk, with the columns batch (counted
+        from 0), chunk, sequences (B), time_steps (T of the padded batch), real_steps,
+        padded_steps and discarded_steps (cut by "shortest"; 0 otherwise).
+        `summary[["padded_steps", "discarded_steps"]].sum()` gives the totals.
+
+    >>> X = [np.zeros((n, 1)) for n in (3, 5, 2)]
+    >>> batch_summary(X, mini_batch_size=2).to_dict("list")["padded_steps"]
+    [2, 0]
+    >>> int(batch_summary(X, mini_batch_size=2, sequence_length="shortest").discarded_steps.sum())
+    2
     """
     sequences = as_sequences(X, where="batch_summary")
     rows, batch = [], -1

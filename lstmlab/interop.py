@@ -377,8 +377,34 @@ def _window_layer(m, name, refuse):
 
 
 def to_torch(layer):
-    """A torch module with the layer's weights, `layer.to_torch()`: a torch.nn.LSTM / GRU / RNN
-    (batch_first=True) for a recurrent layer, a torch.nn.Embedding that reads the same ids for a word embedding."""
+    """A torch module with the layer's weights, `layer.to_torch()` (the way back is `from_torch`).
+
+    The module computes what the layer computes from zero initial states, at every time step: a
+    torch module has no output mode (take y[:, -1] for "last"). torch's two biases become
+    b_ih = b, b_hh = 0, except for a GRU with reset_gate_mode="recurrent-bias-after-multiplication",
+    whose 6H bias is [b_ih; b_hh] (the module docstring says why).
+
+    Args:
+        layer: an lstmlab LSTM, BiLSTM, GRU, BiGRU, RNN or BiRNN layer with its weights (not
+            input_size="auto" before any data), activations that torch's module computes
+            (sigmoid gates, tanh states, a GRU's reset gate applied after the multiplication),
+            zero initial states and direction "forward"; or a word embedding layer.
+            Another layer, or one of these options torch cannot hold, gives an error that says
+            which.
+
+    Returns:
+        A new torch.nn.LSTM / GRU / RNN (batch_first=True, bidirectional for a Bi layer) on the
+        layer's device and dtype, or a torch.nn.Embedding that maps the same ids to the same
+        vectors (with padding_idx=0 for a layer with first_id=1). Its parameters are copies:
+        training one changes nothing in the other.
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.lstm_layer(4, input_size=3)
+    >>> module = ll.to_torch(layer)
+    >>> x = torch.randn(2, 5, 3)
+    >>> torch.allclose(module(x)[0], layer(x), atol=1e-6)
+    True
+    """
     if not isinstance(layer, (RecurrentLayer, WordEmbeddingLayer)):
         raise TypeError(f"to_torch: layer must be an LSTM, BiLSTM, GRU, RNN or word embedding layer; got {type(layer).__name__}.")
     return layer.to_torch()

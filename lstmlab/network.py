@@ -24,11 +24,40 @@ class Network(torch.nn.Module):
     ("lstm_1", "lstm_2"). When the first layer is a `sequence_input_layer`, every input size
     marked "auto" is inferred at once; otherwise on the first forward pass.
 
+    Calling the network, `net(x)`, runs a (B, T, C) tensor through every layer (`run` also gives
+    each recurrent layer's final states and the output's mask); `ll.predict`, `ll.classify` and
+    `ll.trace` take NumPy data, pad it into mini-batches and answer per sequence.
+
+    Args:
+        layers: a list of lstmlab layers (or one layer), in the order the data pass them. Each
+            layer object may appear once; a `sequence_input_layer` only first; a recurrent layer
+            must get sequences (the layer before it keeps output_mode="sequence") and cannot
+            have has_state_inputs=True (give hidden_state/cell_state instead). A ValueError or
+            TypeError names the layer at fault.
+
+    What a network holds:
+
+    - layers: the layers, in order (a list); `net["lstm"]` or `net[1]` gives one by name or
+      position, with a KeyError listing the names for an unknown one.
+    - input_size and output_size: the channels C the network reads and K it outputs ("auto"
+      until known).
+    - returns_sequence: True when the output is a sequence (B, T, K), False for one vector per
+      sequence (B, K).
+    - class_names: the classes in score order, set by `ll.trainnet` with loss "crossentropy";
+      None otherwise. label_kind: the type of the training labels.
+    - sequence_options: {option: value} of sequence_length, sequence_padding_direction,
+      sequence_padding_value and freeze_padding, MATLAB's defaults until `ll.trainnet` sets those
+      it trained with; prediction and trace pad as these say unless told otherwise.
+    - state: {layer name: {"hidden": array, "cell": array}} of every recurrent layer;
+      holds_state: whether one differs from its initial state.
+
     >>> import lstmlab as ll
     >>> net = ll.Network([ll.sequence_input_layer(12), ll.lstm_layer(100, output_mode="last"),
     ...                   ll.fully_connected_layer(9), ll.softmax_layer()])
     >>> net["lstm"].input_weights.shape
     torch.Size([400, 12])
+    >>> [layer.name for layer in net.layers], net.output_size, net.returns_sequence
+    (['sequenceinput', 'lstm', 'fc', 'softmax'], 9, False)
     """
 
     def __init__(self, layers):
@@ -256,7 +285,25 @@ def load_network(path):
 
     A file written by an `ll.EncoderDecoder`'s `save` gives the EncoderDecoder back.
 
-    The file is read and checked by `lstmlab.saving`, never unpickled.
+    The file is read and checked by `lstmlab.saving`, never unpickled (MATLAB saves a network
+    in a MAT-file with `save` and reads it with `load`).
+
+    Args:
+        path: the file that `net.save` wrote (a str or a pathlib.Path).
+
+    Returns:
+        The `Network` as it was saved: its layers with their weights, options and initial and
+        held states, input normalization statistics, class_names, label_kind, sequence_options
+        and training history. For a file of an `ll.EncoderDecoder`, that model.
+
+    >>> import pathlib, tempfile, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4)])
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "net.lstmlab"
+    >>> net.save(path)
+    >>> again = ll.load_network(path)
+    >>> bool((again["lstm"].input_weights == net["lstm"].input_weights).all())
+    True
     """
     saved = saving.read(path)
     if not isinstance(saved, saving.NetworkFile):

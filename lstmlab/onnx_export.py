@@ -303,8 +303,24 @@ def export_onnx(net, path):
     temporary file beside `path` and renamed, so a failure leaves nothing at `path`.
 
     Args:
-        net: an `ll.Network` whose first layer is a `sequence_input_layer`.
-        path: the file to write, by convention ending in .onnx.
+        net: an `ll.Network` whose first layer is a `sequence_input_layer` (which fixes C).
+        path: the file to write, by convention ending in .onnx (a str or a pathlib.Path); its
+            folder must exist, and a file there is replaced.
+
+    Returns:
+        None. The file holds one ONNX model (`ll.import_onnx(path)` reads it back as a
+        `Network`; onnxruntime runs it). Needs the onnx package (`pip install lstmlab[onnx]`):
+        an ImportError says so.
+
+    >>> import pathlib, tempfile, numpy as np, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4, output_mode="last"),
+    ...                   ll.fully_connected_layer(2)])
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "net.onnx"
+    >>> ll.export_onnx(net, path)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 3))
+    >>> bool(np.allclose(ll.predict(ll.import_onnx(path), x), ll.predict(net, x), atol=1e-6))
+    True
     """
     onnx = require_onnx("export_onnx")
     model = _export_model(net, onnx)

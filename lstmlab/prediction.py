@@ -31,32 +31,57 @@ def predict(
     freeze_padding=None,
     interventions=None,
 ):
-    """Run X through the network and return its outputs as NumPy arrays.
+    """Run X through the network and return its outputs as NumPy arrays (MATLAB's predict and
+    minibatchpredict; `ll.minibatchpredict` is this function).
 
-    A network that outputs one vector per sequence returns (N, K); one that outputs sequences
-    returns a list of (T_n, K) arrays, one per sequence, cut to its real steps (an (N, T, K)
-    array when X was an array of equal lengths). X may also be one sequence, a (T, C) array (see
-    `lstmlab.data.is_one_sequence`): the answer is then that sequence's alone, (K,) or (T, K).
-
-    The sequence options (sequence_length, sequence_padding_direction, sequence_padding_value)
-    are those of `ll.sequence_batches`. With freeze_padding=True the recurrent layers carry their
-    state unchanged over padded steps, so that a sequence's outputs do not depend on its
-    mini-batch (MATLAB has no such option). The padding options not given (None) are those the
-    network was trained with (`net.sequence_options`, set by `ll.trainnet`), so that a network
-    trained with left or frozen padding also predicts with it; an untrained network uses MATLAB's
-    defaults, right padding (with zeros) to the longest sequence of each mini-batch. A given
-    option wins. sequence_length is "longest" unless given, whatever the training used: chunks
-    change no output, but the state of a sequence shorter than a chunk would run through the
-    padding of its last chunk.
+    The padding options not given (None) are those the network was trained with
+    (`net.sequence_options`, set by `ll.trainnet`), so that a network trained with left or frozen
+    padding also predicts with it; an untrained network uses MATLAB's defaults, right padding
+    (with zeros) to the longest sequence of each mini-batch. A given option wins.
 
     The network's held states are where each sequence starts: the initial states, or those that
     `predict_and_update_state` left (as a dlnetwork's predict does; `print(net)` says when it
     holds such states, `ll.reset_state(net)` returns to the initial ones). predict does not
-    change them.
+    change them. The network runs in evaluation mode (dropout off) and without gradients.
 
-    interventions: a list of `ll.Intervention` that change what the recurrent layers compute
-    (gates, states, patches from another input; see `lstmlab.interventions`). None or [] gives
-    the clean outputs.
+    Args:
+        net: an `ll.Network`.
+        X: a list of (T_n, C) sequences, an (N, T, C) array, or one sequence, a (T, C) array (see
+            `lstmlab.data.is_one_sequence`). A network whose first layer is a word embedding
+            reads token ids: a list of (T_n,) int arrays.
+        mini_batch_size: sequences per forward pass (128); changes no output unless sequences of
+            different lengths share a mini-batch without freeze_padding (their padding runs
+            through the state).
+        sequence_length: "longest" (each mini-batch padded to its longest sequence; the default
+            whatever the training used: chunks change no output, but the state of a sequence
+            shorter than a chunk would run through the padding of its last chunk) | "shortest"
+            (truncated to its shortest, the cut steps get no output) | an int L (padded to a
+            multiple of L and run in chunks of L steps, the state carried from chunk to chunk),
+            as in `ll.sequence_batches`.
+        sequence_padding_direction: "right" | "left" (None: the network's, "right" untrained).
+        sequence_padding_value: the value of padded input steps (None: the network's, 0
+            untrained).
+        freeze_padding: True: the recurrent layers carry their state unchanged over padded
+            steps, so that a sequence's outputs do not depend on its mini-batch (MATLAB has no
+            such option). None: the network's (False untrained).
+        interventions: a list of `ll.Intervention` that change what the recurrent layers compute
+            (gates, states, patches from another input; see `lstmlab.interventions`). None or []
+            gives the clean outputs.
+
+    Returns:
+        For a network that outputs one vector per sequence, an (N, K) array; for one that outputs
+        sequences, a list of (T_n, K) arrays, one per sequence, cut to its real steps (an
+        (N, T, K) array when X was an array, so all equally long). For one (T, C) sequence X,
+        that sequence's answer alone: (K,) or (T, K). K is the output size (the class scores
+        after a softmax layer); the dtype is the network's (float32).
+
+    >>> import numpy as np, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.fully_connected_layer(2)])
+    >>> X = [np.ones((5, 3)), np.ones((2, 3))]
+    >>> [y.shape for y in ll.predict(net, X)]
+    [(5, 2), (2, 2)]
+    >>> ll.predict(net, np.ones((4, 5, 3))).shape, ll.predict(net, X[0]).shape
+    ((4, 5, 2), (5, 2))
     """
     return _outputs("predict", locals())
 
@@ -67,8 +92,30 @@ OPTIONS = {name: p.default for name, p in inspect.signature(predict).parameters.
 
 
 def activations(net, X, layer_name, **options):
-    """The outputs of the layer named `layer_name`, as `predict` returns a network's outputs (one
-    sequence's alone for one (T, C) sequence)."""
+    """The outputs of the layer named `layer_name` (MATLAB's activations, or minibatchpredict
+    with Outputs=layer_name).
+
+    The network runs up to and including that layer; frames still folded there are unfolded.
+
+    Args:
+        net: an `ll.Network`.
+        X: sequences as `predict` takes them.
+        layer_name: the name of a layer of `net` (`[layer.name for layer in net.layers]`); a
+            ValueError lists them for another.
+        **options: the options of `predict` (mini_batch_size, sequence_length, the padding
+            options, freeze_padding, interventions).
+
+    Returns:
+        The layer's outputs, as `predict` returns a network's: (N, H) for one vector per
+        sequence, else a list of (T_n, H) arrays (an (N, T, H) array for an array X), or one
+        sequence's alone for one (T, C) sequence. For the hidden states of a recurrent layer
+        that is h_t; `ll.trace` records its gates and cell state too.
+
+    >>> import numpy as np, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4), ll.fully_connected_layer(2)])
+    >>> ll.activations(net, np.ones((2, 5, 3)), "lstm").shape
+    (2, 5, 4)
+    """
     if not isinstance(net, Network):
         raise TypeError(f"activations: net must be an ll.Network; got {type(net).__name__}.")
     names = [layer.name for layer in net.layers]
@@ -78,8 +125,20 @@ def activations(net, X, layer_name, **options):
 
 
 def scores2label(scores, class_names):
-    """The label of the highest score: (N, K) scores give (N,) labels, a list of (T, K) a list of
-    (T,), and (K,) one label."""
+    """The label of the highest score (MATLAB's scores2label); a tie goes to the first class.
+
+    Args:
+        scores: (N, K) scores, a list of (T_n, K) scores, or one (K,) row, as `predict` returns
+            them for a classification network.
+        class_names: the K class names in the order of the score columns (`net.class_names`).
+
+    Returns:
+        An (N,) array of labels for (N, K) scores, a list of (T_n,) arrays for a list, one label
+        for (K,) scores; the labels are elements of class_names (as a NumPy array holds them).
+
+    >>> scores2label(np.array([[0.1, 0.9], [0.8, 0.2]]), ["no", "yes"]).tolist()
+    ['yes', 'no']
+    """
     names = np.asarray(class_names)
     if isinstance(scores, list):
         return [scores2label(s, class_names) for s in scores]
@@ -90,33 +149,81 @@ def scores2label(scores, class_names):
 
 
 def classify(net, X, **options):
-    """Labels of X, in the type the network was trained with (a Categorical, strings or ints).
+    """Labels of X, in the type the network was trained with (MATLAB's classify): `predict`'s
+    scores turned into labels by `scores2label`.
 
-    For one sequence X (a (T, C) array) the answer is one label, as MATLAB's classify gives: the
-    class itself (a string or an int, the category of a Categorical); (T,) labels for a network
-    that labels every step.
+    Args:
+        net: an `ll.Network` trained for classification (with class names, from `ll.trainnet`
+            and loss "crossentropy"; a ValueError says so for another).
+        X: sequences as `predict` takes them.
+        **options: the options of `predict`.
+
+    Returns:
+        (N,) labels for a network that labels each sequence, a list of (T_n,) labels for one
+        that labels every step; each a pandas Categorical (categories `net.class_names`) when
+        trained on a Categorical, else an array of strings or ints. For one sequence X (a (T, C)
+        array) the answer is one label, as MATLAB's classify gives: the class itself (a string
+        or an int, the category of a Categorical); (T,) labels for a network that labels every
+        step.
     """
     return _as_labels(net, predict(net, X, **options), "classify")
 
 
 def predict_and_update_state(net, X, **options):
-    """`predict`, starting from the network's current states and keeping the final ones.
+    """`predict`, starting from the network's current states and keeping the final ones
+    (MATLAB's predictAndUpdateState).
 
     Feeding sequences in pieces gives exactly what they give whole when the pieces of a call are
     equally long, or with freeze_padding=True; otherwise, as in MATLAB, a shorter piece's state
     also runs through the padding of its mini-batch. The states hold one row per sequence of X:
     later calls need the same number of sequences, until `ll.reset_state(net)`.
+
+    Args:
+        net: an `ll.Network`; its recurrent layers' held states change.
+        X: sequences as `predict` takes them.
+        **options: the options of `predict`.
+
+    Returns:
+        The outputs, as `predict` returns them.
+
+    >>> import numpy as np, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(3)])
+    >>> x = np.random.default_rng(0).normal(size=(1, 6, 1))
+    >>> first = ll.predict_and_update_state(net, x[:, :4])
+    >>> rest = ll.predict_and_update_state(net, x[:, 4:])
+    >>> bool(np.allclose(np.concatenate([first, rest], 1), ll.predict(ll.reset_state(net), x)))
+    True
     """
     return _outputs("predict_and_update_state", {"net": net, "X": X, **options}, update_state=True)
 
 
 def classify_and_update_state(net, X, **options):
-    """`classify`, starting from the network's current states and keeping the final ones."""
+    """`classify`, starting from the network's current states and keeping the final ones
+    (MATLAB's classifyAndUpdateState).
+
+    Args:
+        net: an `ll.Network` trained for classification; its recurrent layers' held states
+            change, as with `predict_and_update_state`.
+        X: sequences as `predict` takes them.
+        **options: the options of `predict`.
+
+    Returns:
+        The labels, as `classify` returns them.
+    """
     return _as_labels(net, predict_and_update_state(net, X, **options), "classify_and_update_state")
 
 
 def reset_state(net):
-    """Return every recurrent layer of the network to its initial state."""
+    """Return every recurrent layer of the network to its initial state (MATLAB's resetState),
+    undoing what `predict_and_update_state` kept.
+
+    Args:
+        net: an `ll.Network`; changed in place.
+
+    Returns:
+        The same network, `net` (so that `ll.predict(ll.reset_state(net), X)` reads as MATLAB's
+        `net = resetState(net)`).
+    """
     net.reset_state()
     return net
 

@@ -52,7 +52,7 @@ API_GROUPS = [
     ("interventions", "Interventions and ablation", ["lstmlab.interventions", "lstmlab.ablation"]),
     ("attribution", "Attribution", ["lstmlab.attribution"]),
     ("text", "Text and language models", ["lstmlab.text"]),
-    ("interop", "Interop: PyTorch and ONNX", ["lstmlab.interop", "lstmlab.onnx_io"]),
+    ("interop", "Interop: PyTorch and ONNX", ["lstmlab.interop", "lstmlab.onnx_export", "lstmlab.onnx_import"]),
     ("pictures", "Pictures (lstmlab.viz)", ["lstmlab.viz"]),
     ("apps", "Apps (lstmlab.widgets)", ["lstmlab.widgets"]),
 ]

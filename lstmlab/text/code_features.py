@@ -22,17 +22,22 @@ def code_features(text):
     that ends inside a string or a bracket (a cut-off fragment) is fine: its last string runs to
     the end.
 
-    Columns:
-        in_string: 1 on every character of a string literal, its prefix and quotes included; else 0.
-        in_comment: 1 from a comment's "#" to the end of its line (the newline excluded); else 0.
-        bracket_depth: how many brackets ( [ { are open at the character; an opening bracket
-            counts itself, a closing one still counts the bracket it closes.
-        indent: the number of spaces (and tabs) that start the character's line.
-        line_position: the character's column, 0 at the start of each line (the newline ends
-            its line).
-
     Args:
         text: Python source, a non-empty string.
+
+    Returns:
+        A pandas DataFrame of len(text) rows, row k for text[k], with int columns (in the order
+        of `CODE_FEATURES`):
+
+        - in_string: 1 on every character of a string literal, its prefix and quotes included;
+          else 0.
+        - in_comment: 1 from a comment's "#" to the end of its line (the newline excluded);
+          else 0.
+        - bracket_depth: how many brackets ( [ { are open at the character; an opening bracket
+          counts itself, a closing one still counts the bracket it closes.
+        - indent: the number of spaces (and tabs) that start the character's line.
+        - line_position: the character's column, 0 at the start of each line (the newline ends
+          its line).
 
     Raises:
         ValueError: for text that tokenize cannot read (an indentation that matches no outer
