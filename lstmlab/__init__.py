@@ -12,6 +12,7 @@ from ._version import __version__  # noqa: F401  (ll.__version__)
 from .ablation import ablate
 from .analysis import Analysis, analyze_network
 from .attribution import Attribution, attribute
+from .attribution_checks import RandomizationCheck, completeness_check, deletion_curve, randomization_check
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .interop import from_torch, to_torch

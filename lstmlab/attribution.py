@@ -82,7 +82,9 @@ class Attribution:
     @property
     def sequences(self):
         """values as a list of (T_n, C) arrays, whatever X's structure."""
-        return [self.values] if np.ndim(self.values) == 2 and not isinstance(self.values, list) else list(self.values)
+        if isinstance(self.values, list):
+            return self.values
+        return [self.values] if self.values.ndim == 2 else list(self.values)
 
     def to_frame(self):
         """A tidy DataFrame: sequence, time, channel, value (real steps only; time counted from 0,
@@ -150,7 +152,7 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
     if baseline is not None and method not in ("integrated-gradients", "occlusion"):
         raise ValueError(f"attribute: baseline applies to integrated-gradients and occlusion; method={method!r} has none. Leave baseline=None.")
     sequences = prepare(net, X, WHERE)
-    baselines = _baselines(baseline, sequences, X)
+    baselines = as_baselines(baseline, sequences, X)
     targets = _targets(net, target, len(sequences))
     explained = explain(net, sequences, method, targets=targets, output=output, baselines=baselines, steps=steps, extra=extra, **prediction)
     values, delta, score, chosen, weights = explained
@@ -386,11 +388,11 @@ def _place(row, real, W):
     return row
 
 
-def _baselines(baseline, sequences, X):
+def as_baselines(baseline, sequences, X):
     """Per sequence a (T_n, C) baseline."""
     if baseline is None:
         return [np.zeros_like(x) for x in sequences]
-    if np.ndim(baseline) == 0:
+    if isinstance(baseline, (int, float, np.number)) and not isinstance(baseline, bool):
         return [np.full_like(x, float(baseline)) for x in sequences]
     C = sequences[0].shape[1]
     if isinstance(baseline, np.ndarray) and baseline.shape == (C,):

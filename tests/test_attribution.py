@@ -181,3 +181,39 @@ def test_probability_needs_a_softmax():
         ll.attribute(net, np.zeros((1, 4, 3), np.float32), output="probability", target=0)
     with pytest.raises(ValueError, match="ends in no softmax and has 2 responses"):
         ll.attribute(net, np.zeros((1, 4, 3), np.float32))
+
+
+# --- the checks ------------------------------------------------------------------------------------
+
+
+def test_completeness_check_reports_delta_falling_with_steps(rng):
+    net, X = network("lstm"), data(rng)
+    table = ll.completeness_check(net, X, steps=(1, 4, 32))
+    assert list(table.columns) == ["steps", "largest |delta|", "mean |delta|"] and list(table.steps) == [1, 4, 32]
+    assert table["largest |delta|"].is_monotonic_decreasing and table["largest |delta|"].iloc[-1] < 1e-5
+
+
+def test_randomization_check_shuffles_a_copy_and_explains_the_same_targets(rng):
+    net, X = network("bilstm"), data(rng)
+    before = [p.detach().clone() for _, _, p in net.learnables()]
+    check = ll.randomization_check(net, X, method="gradient", target=[0, 1, 2])
+    assert all(torch.equal(a, p) for a, (_, _, p) in zip(before, net.learnables()))  # net itself unchanged
+    assert list(check.randomized.target) == list(check.original.target) == [0, 1, 2]
+    assert check.rank_correlation.shape == (3,) and np.all(np.abs(check.rank_correlation) <= 1)
+    assert not np.allclose(check.original.values[1], check.randomized.values[1])
+    same = ll.randomization_check(net, X, method="gradient", target=[0, 1, 2], seed=0)
+    np.testing.assert_allclose(same.rank_correlation, check.rank_correlation)
+
+
+def test_deletion_curve_removes_the_top_steps_first(rng):
+    net, X = network("gru"), rng.normal(size=(4, 5, 3)).astype(np.float32)
+    att = ll.attribute(net, X, method="occlusion")  # by_step: the fall of the score when the step alone goes
+    curve = ll.deletion_curve(net, X, att, fractions=6, random_orders=3)
+    ranked = curve[curve.order == "attribution"].score.to_numpy()
+    random = curve[curve.order == "random"].score.to_numpy()
+    assert list(curve.fraction[:6]) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1])
+    np.testing.assert_allclose(ranked[0], att.score.mean(), atol=1e-6)
+    np.testing.assert_allclose(ranked[1], (att.score - att.by_step.max(1)).mean(), atol=1e-6)  # one step: the largest fall
+    assert ranked[1] <= random[1] and ranked[-1] == pytest.approx(random[-1])
+    with pytest.raises(TypeError, match="attribution must be an ll.Attribution"):
+        ll.deletion_curve(net, X, att.values)
