@@ -198,13 +198,13 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
             f"attribute: sequence_length={batching['sequence_length']!r} cuts sequences into chunks or truncates them, and "
             f"gradients do not cross chunks; leave sequence_length='longest' (chunks change no score)."
         )
-    stop = _stop(net, output)
+    until = _until(net, output)
     N = len(sequences)
-    recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
+    recurrent = [layer for layer in net.layers[:until] if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, WHERE)
     batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **batching)
-    plan = bind(net, options.get("interventions"), sequences, WHERE, batches=batches, start_states=start, freeze_padding=freeze, stop=stop)
-    run = functools.partial(_run, net, stop=stop, freeze=freeze, plan=plan)
+    plan = bind(net, options.get("interventions"), sequences, WHERE, batches=batches, start_states=start, freeze_padding=freeze, stop=until)
+    run = functools.partial(_run, net, until=until, freeze=freeze, plan=plan)
     values, delta, score, chosen, used = [None] * N, np.zeros(N), np.zeros(N), [None] * N, [None] * N
     like = net.layers[0].like
     with _explaining(net):
@@ -236,16 +236,16 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
 # --- the forward function Captum differentiates -------------------------------------------------------
 
 
-def _run(net, batch, x, mask, states, *, stop, freeze, plan):
+def _run(net, batch, x, mask, states, *, until, freeze, plan):
     """x (B*k, T, C), k copies of the mini-batch (Captum's expanded batches), through the network:
     the output (B*k, T_out, K) or (B*k, K) and its mask (B*k, T_out) or None."""
     k = x.shape[0] // len(batch.indices)
     if plan is None:
         tiled = {name: tuple(s.repeat(k, 1) for s in held) for name, held in states.items()}
-        out, _, out_mask = net.run(x, mask.repeat(k, 1), tiled, stop=stop, freeze_padding=freeze)
+        out, _, out_mask = net.run(x, mask.repeat(k, 1), tiled, until=until, freeze_padding=freeze)
         return out, out_mask
-    observe = functools.partial(plan.observe, batch)  # interventions know the mini-batch's rows: one copy at a time
-    parts = [net.run(part, mask, states, observe=observe, stop=stop, freeze_padding=freeze) for part in x.split(len(batch.indices))]
+    run_recurrent = functools.partial(plan.run_recurrent, batch)  # interventions know the mini-batch's rows: one copy at a time
+    parts = [net.run(part, mask, states, run_recurrent=run_recurrent, until=until, freeze_padding=freeze) for part in x.split(len(batch.indices))]
     out_mask = parts[0][2]
     return torch.cat([p[0] for p in parts]), None if out_mask is None else out_mask.repeat(k, 1)
 
@@ -292,6 +292,8 @@ def _grad_cam(net, run, batch, x, mask, states, W, name):
     forward = _forward(run, batch, mask, states, W)
     (grads,), (A,) = compute_layer_gradients_and_eval(forward, layer, (x,), target_ind=None)  # each (B, T_l, U)
     A = A if not isinstance(A, tuple) else A[0]
+    if A.ndim != 3:
+        raise ValueError(f"attribute: grad-cam at layer {layer.name!r}, whose output has no time axis ({tuple(A.shape)}); choose a layer with an output at every step.")
     real = mask[..., None].to(x.dtype) if A.shape[1] == x.shape[1] else torch.ones_like(A[..., :1])  # (B, T_l, 1)
     alpha = (grads * real).sum(1, keepdim=True) / real.sum(1, keepdim=True)  # (B, 1, U)
     cam = torch.relu((alpha * A).sum(-1))[:, None]  # (B, 1, T_l)
@@ -305,7 +307,10 @@ def _cam_layer(net, name):
     if name is None:
         candidates = [layer for layer in net.layers if isinstance(layer, RecurrentLayer) and layer.output_mode == "sequence"]
         if not candidates:
-            raise ValueError("attribute: grad-cam needs a layer with an output at every step, and this network has no recurrent layer with output_mode='sequence'; give layer=NAME.")
+            raise ValueError(
+                "attribute: grad-cam needs a layer with an output at every step, and this network has no recurrent layer with "
+                "output_mode='sequence'; give layer=NAME (a layer before the time axis goes), or choose another method."
+            )
         return candidates[-1]
     if name not in names:
         raise ValueError(f"attribute: layer={name!r} is not a layer of the network; choose from {', '.join(names)}.")
@@ -429,12 +434,12 @@ def _split_options(method, options):
     return prediction, options
 
 
-def _stop(net, output):
+def _until(net, output):
     """How many layers F runs: all but a final softmax for scores."""
     ends_in_softmax = isinstance(net.layers[-1], SoftmaxLayer)
     if output == "probability" and not ends_in_softmax:
         raise ValueError(f"attribute: output='probability' needs a network that ends in a softmax layer; this one ends in {net.layers[-1].name!r}. Use output='score'.")
-    return len(net.layers) - 1 if output == "score" and ends_in_softmax else None
+    return -1 if output == "score" and ends_in_softmax else None
 
 
 def _choice(value, name, choices):

@@ -217,3 +217,29 @@ def test_deletion_curve_removes_the_top_steps_first(rng):
     assert ranked[1] <= random[1] and ranked[-1] == pytest.approx(random[-1])
     with pytest.raises(TypeError, match="attribution must be an ll.Attribution"):
         ll.deletion_curve(net, X, att.values)
+
+
+def test_grad_cam_weights_a_layers_output_by_its_gradient_averaged_over_time(rng):
+    net = ll.Network(
+        [ll.sequence_input_layer(3), ll.lstm_layer(5), ll.gru_layer(4, output_mode="last"), ll.fully_connected_layer(3), ll.softmax_layer()]
+    )
+    X = data(rng)
+    att = ll.attribute(net, X, method="grad-cam", target=1, freeze_padding=True)  # at "lstm", the last with an output per step
+    gru, fc = ll.to_torch(net["gru"]), net["fc"]
+    for n, x in enumerate(X):
+        A = torch.as_tensor(ll.activations(net, x, "lstm")).requires_grad_()  # (T, 5), the sequence alone
+        score = (gru(A[None])[0][0, -1] @ fc.weights.T + fc.bias)[1]
+        (grad,) = torch.autograd.grad(score, A)  # (T, 5)
+        cam = torch.relu((grad.mean(0) * A).sum(1))  # (T,)
+        assert att.values[n].shape == (len(x), 1)
+        np.testing.assert_allclose(att.by_step[n], cam.detach().numpy(), atol=1e-6)
+
+
+def test_grad_cam_needs_a_layer_with_steps(rng):
+    net, X = network("lstm"), data(rng)
+    with pytest.raises(ValueError, match="grad-cam needs a layer with an output at every step"):
+        ll.attribute(net, X, method="grad-cam")
+    with pytest.raises(ValueError, match="layer='conv' is not a layer of the network; choose from"):
+        ll.attribute(net, X, method="grad-cam", layer="conv")
+    with pytest.raises(ValueError, match="grad-cam at layer 'lstm', whose output has no time axis"):
+        ll.attribute(net, X, method="grad-cam", layer="lstm")
