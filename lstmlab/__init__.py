@@ -13,6 +13,7 @@ from .ablation import ablate
 from .analysis import Analysis, analyze_network
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
+from .decomposition import Decomposition, decompose
 from .interop import from_torch, to_torch
 from .interventions import Intervention
 from .layers import (
@@ -72,6 +73,7 @@ except ImportError:
 __all__ = [
     "Analysis",
     "Batch",
+    "Decomposition",
     "EncoderDecoder",
     "EncoderDecoderTrace",
     "Intervention",
@@ -93,6 +95,7 @@ __all__ = [
     "convolution2d_layer",
     "datasets",
     "decode",
+    "decompose",
     "dropout_layer",
     "edit_distance",
     "export_onnx",
