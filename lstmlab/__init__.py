@@ -11,6 +11,7 @@ from . import datasets, reference, text
 from ._version import __version__  # noqa: F401  (ll.__version__)
 from .ablation import ablate
 from .analysis import Analysis, analyze_network
+from .attribution import Attribution, attribute
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
 from .decomposition import Decomposition, decompose
