@@ -15,6 +15,7 @@ from .attribution import Attribution, attribute
 from .attribution_checks import RandomizationCheck, completeness_check, deletion_curve, randomization_check
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
+from .decomposition import Decomposition, decompose
 from .interop import from_torch, to_torch
 from .interventions import Intervention
 from .layers import (
@@ -73,16 +74,20 @@ except ImportError:
 
 __all__ = [
     "Analysis",
+    "Attribution",
     "Batch",
+    "Decomposition",
     "EncoderDecoder",
     "EncoderDecoderTrace",
     "Intervention",
     "Network",
+    "RandomizationCheck",
     "Solver",
     "Trace",
     "ablate",
     "analyze_network",
     "activations",
+    "attribute",
     "average_pooling1d_layer",
     "batch_normalization_layer",
     "batch_summary",
@@ -91,10 +96,13 @@ __all__ = [
     "birnn_layer",
     "classify",
     "classify_and_update_state",
+    "completeness_check",
     "convolution1d_layer",
     "convolution2d_layer",
     "datasets",
     "decode",
+    "decompose",
+    "deletion_curve",
     "dropout_layer",
     "edit_distance",
     "export_onnx",
@@ -114,6 +122,7 @@ __all__ = [
     "max_pooling1d_layer",
     "minibatchpredict",
     "pad_sequences",
+    "randomization_check",
     "predict",
     "predict_and_update_state",
     "reference",
