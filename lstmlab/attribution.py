@@ -34,6 +34,7 @@ from captum.attr import InputXGradient, IntegratedGradients, LayerAttribution, O
 from ._checks import check_bool, check_positive_int
 from .batching import check_batching_options, iterate_batches
 from .data import as_sequences, is_one_sequence
+from .decomposition import decompose
 from .interventions import bind
 from .layers import RecurrentLayer, SoftmaxLayer
 from .network import exact_float32, prepare, sequence_options
@@ -115,8 +116,9 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
             window of steps is replaced by the baseline; each channel gets an equal share, so that
             by_step is the fall), "grad-cam" (at a layer with an output at every step, as MATLAB's
             gradCAM for sequences: ReLU of the layer's output weighted by its gradient averaged
-            over time; one value per step) or "contextual-decomposition" (LSTM and BiLSTM: each
-            step's own relevant part, `ll.decompose`).
+            over time; one value per step) or "contextual-decomposition" (LSTM and BiLSTM
+            networks as `ll.decompose` takes them: each step's own relevant part of the score, one
+            value per step; they need not add up to the score).
         target: what F(x) is. None: each sequence's predicted class. A class name or index: that
             class in every sequence. For a network with an output at every step, a tuple
             (class, step): the class at that real output step (counted from 0, -1 the last), or
@@ -142,11 +144,6 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
     """
     method = _choice(method, "method", METHODS)
     output = _choice(output, "output", OUTPUTS)
-    if method == "contextual-decomposition":
-        raise ValueError(
-            "attribute: method='contextual-decomposition' is not available yet (ll.decompose is being written); "
-            "choose one of 'gradient', 'input-x-gradient', 'integrated-gradients', 'occlusion', 'grad-cam'."
-        )
     steps = check_positive_int(steps, "steps", WHERE)
     prediction, extra = _split_options(method, options)
     if baseline is not None and method not in ("integrated-gradients", "occlusion"):
@@ -154,7 +151,10 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
     sequences = prepare(net, X, WHERE)
     baselines = as_baselines(baseline, sequences, X)
     targets = _targets(net, target, len(sequences))
-    explained = explain(net, sequences, method, targets=targets, output=output, baselines=baselines, steps=steps, extra=extra, **prediction)
+    if method == "contextual-decomposition":
+        explained = _decomposed(net, sequences, targets, output, prediction)
+    else:
+        explained = explain(net, sequences, method, targets=targets, output=output, baselines=baselines, steps=steps, extra=extra, **prediction)
     values, delta, score, chosen, weights = explained
     as_array = isinstance(X, (np.ndarray, torch.Tensor))
     one = is_one_sequence(X)
@@ -231,6 +231,31 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
                 if d is not None:
                     delta[n] = d[b]
     return (None if method is None else values), (delta if method == "integrated-gradients" else None), score, chosen, used
+
+
+def _decomposed(net, sequences, targets, output, options):
+    """Contextual decomposition, step by step: each step's own relevant part (`ll.decompose` with the
+    span [t]), as explain returns it. The parts of the steps need not add up to the score: each is
+    what that step alone contributes, its interactions with the others going to the irrelevant part."""
+    if output != "score":
+        raise ValueError("attribute: contextual-decomposition splits the score (the input of the softmax); use output='score'.")
+    if any(step not in (None, -1) for _, step in targets):
+        raise ValueError("attribute: contextual-decomposition explains the last real step of a network with an output at every step; give target=class or (class, -1).")
+    lengths = [len(x) for x in sequences]
+    classes = [k for k, _ in targets]
+    if None in classes:  # the predicted class, as decompose finds it
+        predicted = decompose(net, sequences, [], **options).target
+        classes = [int(p) if k is None else k for k, p in zip(classes, predicted)]
+    values = [np.zeros((T, 1), np.float32) for T in lengths]  # one value per step
+    for t in range(max(lengths)):
+        d = decompose(net, sequences, [[t] if t < T else [] for T in lengths], target=classes, **options)
+        for n, T in enumerate(lengths):
+            if t < T:
+                values[n][t, 0] = d.relevant[n]
+    K = net.output_size
+    chosen = [(int(k), None if not net.returns_sequence else T - 1) for k, T in zip(d.target, lengths)]
+    weights = [np.eye(K)[k] if t is None else np.eye(K)[[k] * T] * (np.arange(T) == t)[:, None] for (k, t), T in zip(chosen, lengths)]
+    return values, None, np.asarray(d.score, np.float64), chosen, weights
 
 
 # --- the forward function Captum differentiates -------------------------------------------------------

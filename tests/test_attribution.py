@@ -243,3 +243,17 @@ def test_grad_cam_needs_a_layer_with_steps(rng):
         ll.attribute(net, X, method="grad-cam", layer="conv")
     with pytest.raises(ValueError, match="grad-cam at layer 'lstm', whose output has no time axis"):
         ll.attribute(net, X, method="grad-cam", layer="lstm")
+
+
+def test_contextual_decomposition_gives_each_steps_own_relevant_part(rng):
+    net, X = network("bilstm"), data(rng)
+    att = ll.attribute(net, X, method="contextual-decomposition", target=[0, 1, 2], freeze_padding=True)
+    assert [v.shape for v in att.values] == [(T, 1) for T in LENGTHS] and list(att.target) == [0, 1, 2]
+    for t in (0, 3):
+        d = ll.decompose(net, X, [[t]] * 3, target=[0, 1, 2], freeze_padding=True)
+        np.testing.assert_allclose([b[t] for b in att.by_step], d.relevant, rtol=1e-6)
+    np.testing.assert_allclose(att.score, ll.activations(net, X, "fc", freeze_padding=True)[np.arange(3), [0, 1, 2]], atol=1e-5)
+    with pytest.raises(ValueError, match="contextual-decomposition splits the score"):
+        ll.attribute(net, X, method="contextual-decomposition", output="probability")
+    with pytest.raises(ValueError, match="GRU"):
+        ll.attribute(network("gru"), X, method="contextual-decomposition")

@@ -28,3 +28,14 @@ def test_attribution_explorer_redraws_when_moved(rng):
 def test_attribution_explorer_wants_a_network():
     with pytest.raises(TypeError, match="net must be an ll.Network"):
         attribution_explorer("net", [np.zeros((3, 2))])
+
+
+def test_attribution_explorer_offers_contextual_decomposition_for_lstm_networks(rng):
+    net = ll.Network([ll.sequence_input_layer(3), ll.bilstm_layer(4, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    X = [rng.normal(size=(6, 3)).astype(np.float32)]
+    app = attribution_explorer(net, X)
+    assert "contextual-decomposition" in app.controls["method"].options and "grad-cam" not in app.controls["method"].options
+    app.controls["method"].value = "contextual-decomposition"
+    app.controls["target"].value = 1
+    expected = ll.attribute(net, X[0], method="contextual-decomposition", target=1)
+    np.testing.assert_allclose(app.figures["steps"].data[0].y, expected.by_step, rtol=1e-6)

@@ -26,8 +26,12 @@ def attribution_explorer(net, X, *, steps=32, **options):
     if not isinstance(net, Network):
         raise TypeError(f"attribution_explorer: net must be an ll.Network; got {type(net).__name__}.")
     sequences = as_sequences(X, where="attribution_explorer")
-    has_steps = any(isinstance(layer, RecurrentLayer) and layer.output_mode == "sequence" for layer in net.layers)
-    methods = [m for m in METHODS if m != "contextual-decomposition" and (m != "grad-cam" or has_steps)]
+    recurrent = [layer for layer in net.layers if isinstance(layer, RecurrentLayer)]
+    offered = {
+        "grad-cam": any(layer.output_mode == "sequence" for layer in recurrent),
+        "contextual-decomposition": bool(recurrent) and all(type(layer).__name__ in ("LSTMLayer", "BiLSTMLayer") for layer in recurrent),
+    }
+    methods = [m for m in METHODS if offered.get(m, True)]
     classes = list(map(str, net.class_names)) if net.class_names is not None else list(range(net.output_size))
     controls = {
         "sequence": widgets.IntSlider(0, 0, len(sequences) - 1, description="sequence"),
