@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 
 from ._checks import check_positive_int
-from .attribution import Attribution, as_baselines, attribute, explain
+from .attribution import Attribution, as_baselines, attribute
+from .attribution_batches import explain
 from .network import prepare
 
 WHERE = "deletion_curve"
