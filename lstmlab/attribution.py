@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 
 from ._checks import check_positive_int
-from .attribution_batches import ALL_STEPS, WHERE, explain
+from .attribution_batches import ALL_STEPS, WHERE, explain, word_embedding
 from .data import as_sequences, is_one_sequence
 from .decomposition import decompose
 from .layers import SoftmaxLayer
@@ -122,7 +122,9 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
             none), or "probability", the softmax's output.
         baseline: for integrated gradients and occlusion, the input that stands for "nothing":
             None (zeros), a number, a (C,) array (e.g. the training data's mean), or data in X's
-            structure. Padded steps take the input's own value, so they get no attribution.
+            structure. Padded steps take the input's own value, so they get no attribution. A
+            network that reads token ids (a word embedding layer) is attributed by its word
+            vectors, from zeros (padding's vector): one value per token, the vector's summed.
         steps: integrated gradients' number of points along the path.
         options: the prediction options of `ll.predict` (mini_batch_size, sequence_length,
             sequence_padding_direction, sequence_padding_value, freeze_padding, interventions):
@@ -138,6 +140,11 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
     output = _choice(output, "output", OUTPUTS)
     steps = check_positive_int(steps, "steps", WHERE)
     prediction, extra = _split_options(method, options)
+    if baseline is not None and word_embedding(net) is not None:
+        raise ValueError(
+            "attribute: the network reads token ids, so attribution works on their word vectors, whose baseline is "
+            "zeros (the vector of padding); leave baseline=None."
+        )
     if baseline is not None and method not in ("integrated-gradients", "occlusion"):
         raise ValueError(f"attribute: baseline applies to integrated-gradients and occlusion; method={method!r} has none. Leave baseline=None.")
     sequences = prepare(net, X, WHERE)

@@ -8,7 +8,9 @@ last real step, by default); Captum then sees a forward function from the padded
 gradients stacks the path's points, (steps * B, T, C)) run in one pass, the mask and start states
 repeated to match; with interventions, which know the rows of their mini-batch, one copy at a
 time. The baseline equals the input on padded steps, and each sequence's attribution is cut to
-its real steps.
+its real steps. A network that reads token ids is differentiated by its word vectors instead (a
+forward hook puts them in place of the embedding's output), from a baseline of zeros, the
+vector of padding; the values of a token's vector are summed, one value per token.
 """
 
 import contextlib
@@ -22,7 +24,7 @@ from captum.attr import InputXGradient, IntegratedGradients, LayerAttribution, O
 from ._checks import check_bool
 from .batching import check_batching_options, iterate_batches
 from .interventions import bind
-from .layers import RecurrentLayer, SoftmaxLayer
+from .layers import RecurrentLayer, SoftmaxLayer, WordEmbeddingLayer
 from .network import exact_float32, sequence_options
 from .runner import held_states
 
@@ -62,13 +64,14 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
     run = functools.partial(_run, net, until=until, freeze=freeze, plan=plan)
     values, delta, score, chosen, used = [None] * N, np.zeros(N), np.zeros(N), [None] * N, [None] * N
     like = net.layers[0].like
+    embedding = word_embedding(net)
     with _explaining(net):
         for batch in batches(sequences):
             rows = torch.as_tensor(batch.indices, device=like.device)
             states = {name: tuple(s.index_select(0, rows) for s in held) for name, held in start.items()}
             x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
             mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-            with torch.no_grad():
+            with torch.no_grad(), _recording(embedding) as vectors:
                 out, out_mask = run(batch, x, mask, states)
             W = torch.zeros_like(out)  # (B, T_out, K) or (B, K)
             for b, n in enumerate(batch.indices):
@@ -76,7 +79,13 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
                 used[n], chosen[n] = (weights[n], None) if weights is not None else _weights(out[b], real, targets[n], n)
                 W[b] = _place(W[b], real, used[n])
             forward = _forward(run, batch, mask, states, W)
-            a, d = _attribute(method, forward, x, _padded_baseline(baselines, batch, x), mask, steps, extra, net, run, batch, states, W)
+            if embedding is None or method in (None, "grad-cam"):
+                a, d = _attribute(method, forward, x, _padded_baseline(baselines, batch, x), mask, steps, extra, net, run, batch, states, W)
+            else:  # token ids: attribute the word vectors, whose baseline is padding's vector, zeros
+                E = vectors[0]  # (B, T, D)
+                base = E * ~mask[..., None]  # (B, T, D): zeros on real steps, the vectors themselves on padding
+                a, d = _attribute(method, _of_vectors(forward, embedding, x), E, base, mask, steps, extra, net, run, batch, states, W)
+                a = a.sum(-1, keepdims=True)  # (B, T, 1): one value per token
             with torch.no_grad():
                 f = forward(x)  # (B,)
             for b, n in enumerate(batch.indices):
@@ -86,6 +95,38 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
                 if d is not None:
                     delta[n] = d[b]
     return (None if method is None else values), (delta if method == "integrated-gradients" else None), score, chosen, used
+
+
+def word_embedding(net):
+    """The network's word embedding layer, if it reads token ids (first, or after the input layer)."""
+    return next((layer for layer in net.layers[:2] if isinstance(layer, WordEmbeddingLayer)), None)
+
+
+@contextlib.contextmanager
+def _recording(layer):
+    """A list that receives the layer's output while the network runs (nothing for layer None)."""
+    kept = []
+    handle = None if layer is None else layer.register_forward_hook(lambda module, inputs, output: kept.append(output))
+    try:
+        yield kept
+    finally:
+        if handle is not None:
+            handle.remove()
+
+
+def _of_vectors(forward, embedding, ids):
+    """F as a function of the word vectors (B*k, T, D): a forward hook puts them in place of the
+    embedding layer's output, the ids (B, T, 1) repeated to match."""
+
+    def forward_vectors(E):
+        k = E.shape[0] // ids.shape[0]
+        handle = embedding.register_forward_hook(lambda module, inputs, output: E)
+        try:
+            return forward(ids.repeat(k, 1, 1))
+        finally:
+            handle.remove()
+
+    return forward_vectors
 
 
 def _run(net, batch, x, mask, states, *, until, freeze, plan):

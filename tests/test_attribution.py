@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
+from captum.attr import InputXGradient, IntegratedGradients, LayerGradientXActivation, LayerIntegratedGradients, Saliency
 
 import lstmlab as ll
 
@@ -257,3 +257,35 @@ def test_contextual_decomposition_gives_each_steps_own_relevant_part(rng):
         ll.attribute(net, X, method="contextual-decomposition", output="probability")
     with pytest.raises(ValueError, match="GRU"):
         ll.attribute(network("gru"), X, method="contextual-decomposition")
+
+
+class TokenTwin(torch.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.embedding, self.lstm = ll.to_torch(net.layers[1]), ll.to_torch(net.layers[2])
+        fc = net.layers[3]
+        self.head = torch.nn.Linear(fc.input_size, fc.output_size)
+        with torch.no_grad():
+            self.head.weight.copy_(fc.weights)
+            self.head.bias.copy_(fc.bias)
+
+    def forward(self, ids):
+        return self.head(self.lstm(self.embedding(ids))[0][:, -1])
+
+
+@pytest.mark.parametrize("method", ["input-x-gradient", "integrated-gradients"])
+def test_a_token_network_is_attributed_by_its_word_vectors(method, rng):
+    net = ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(4, 10), ll.lstm_layer(5, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    X = [rng.integers(1, 11, size=(T, 1)).astype(np.float32) for T in (3, 6)]
+    att = ll.attribute(net, X, method=method, steps=16, freeze_padding=True)
+    twin = TokenTwin(net)
+    for n, x in enumerate(X):
+        ids = torch.as_tensor(x[None, :, 0]).long()  # (1, T)
+        if method == "integrated-gradients":
+            a = LayerIntegratedGradients(twin, twin.embedding).attribute(ids, baselines=torch.zeros_like(ids), target=int(att.target[n]), n_steps=16)
+        else:
+            a = LayerGradientXActivation(twin, twin.embedding).attribute(ids, target=int(att.target[n]))
+        assert att.values[n].shape == (len(x), 1)
+        np.testing.assert_allclose(att.values[n][:, 0], a[0].sum(-1).detach().numpy(), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="reads token ids, so attribution works on their word vectors"):
+        ll.attribute(net, X, baseline=0.0)
