@@ -46,7 +46,8 @@ class Attribution:
 
     Attributes:
         values: X's structure: a list of (T_n, C) arrays, an (N, T, C) array, or one (T, C)
-            sequence's array. Grad-CAM gives one value per step: C is then 1.
+            sequence's array. Grad-CAM and contextual decomposition give one value per step,
+            and a network that reads token ids one per token: C is then 1.
         by_step: values summed over channels: a list of (T_n,), (N, T), or (T,).
         delta: (N,) for integrated gradients, the completeness error: the sum of a sequence's
             values minus (F(x) - F(baseline)); None for the other methods.
