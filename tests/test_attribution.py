@@ -289,3 +289,22 @@ def test_a_token_network_is_attributed_by_its_word_vectors(method, rng):
         np.testing.assert_allclose(att.values[n][:, 0], a[0].sum(-1).detach().numpy(), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="reads token ids, so attribution works on their word vectors"):
         ll.attribute(net, X, baseline=0.0)
+
+
+def test_integrated_gradients_in_pieces_gives_the_same_answer(rng):
+    net, X = network("lstm"), data(rng)
+    whole = ll.attribute(net, X, steps=8)
+    pieces = ll.attribute(net, X, steps=8, internal_batch_size=6)  # two points of the path per forward pass
+    for a, b in zip(whole.values, pieces.values):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_every_steps_own_predicted_class_summed(rng):
+    net, X = network("gru", "sequence"), data(rng)
+    att = ll.attribute(net, X, method="gradient", target=[(None, "all steps"), 1, (2, 0)], freeze_padding=True)
+    assert list(att.target) == [-1, 1, 2] and list(att.step) == [-1, LENGTHS[1] - 1, 0]
+    probabilities = ll.predict(net, X, freeze_padding=True)
+    scores = ll.activations(net, X, "fc", freeze_padding=True)
+    expected = scores[0][np.arange(LENGTHS[0]), probabilities[0].argmax(1)].sum()
+    assert att.score[0] == pytest.approx(expected, abs=1e-5)
+    assert att.weights[0].shape == (LENGTHS[0], 4) and att.weights[0].sum() == LENGTHS[0]
