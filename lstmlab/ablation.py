@@ -14,7 +14,8 @@ from . import losses
 from ._checks import check_choice, check_indices
 from .interventions import Intervention
 from .layers import RecurrentLayer, SoftmaxLayer
-from .network import Network, prepare
+from .network import Network
+from .preparation import prepare
 from .prediction import activations, predict
 from .targets import encode
 from .trace import trace

@@ -40,7 +40,8 @@ from .layers import (
 )
 from .layers.base import Layer
 from .losses import check_loss
-from .network import Network, _unique_names, prepare, sequence_options
+from .network import Network, _unique_names, sequence_options
+from .preparation import prepare
 from .targets import is_per_step
 
 SYMBOLS = {"input_weights": "W", "recurrent_weights": "R", "bias": "b", "input_projector": "Q_i", "output_projector": "Q_o"}

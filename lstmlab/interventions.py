@@ -79,8 +79,8 @@ import torch
 from ._checks import check_choice, check_indices
 from .layers import GRULayer, LSTMLayer, RecurrentLayer, RNNLayer
 from .layers.edits import ALL, Action, Edit
-from .network import evaluating, prepare
-from .runner import run_batches
+from .preparation import prepare
+from .runner import evaluating, run_batches
 
 QUANTITIES = tuple(dict.fromkeys(LSTMLayer.quantities + GRULayer.quantities + RNNLayer.quantities))  # i, f, g, o, c, h, r, z, n, a
 ATTENTION_QUANTITIES = ("weights",)  # an encoder–decoder's attention (`lstmlab.seq2seq`)
@@ -235,15 +235,15 @@ def given(interventions, where):
     return bool(interventions)
 
 
-def bind(net, interventions, sequences, where, *, batches, start_states, freeze_padding, stop=None):
+def bind(net, interventions, sequences, where, *, batches, start_states, freeze_padding, until=None):
     """Check `interventions` against the network and its data X; return a `Plan`, or None for none.
 
     Args:
-        sequences: X, as `network.prepare` returns it.
+        sequences: X, as `preparation.prepare` returns it.
         batches: a function of a list of sequences giving its mini-batches (`iterate_batches` with
             the call's options), so that a source runs in the same mini-batches as X.
         start_states: what X's mini-batches start from (`runner.held_states`); a source too.
-        stop: the run goes through net.layers[:stop] only (`ll.activations`).
+        until: the run goes through net.layers[:until] only (`ll.activations`).
     """
     if not given(interventions, where):
         return None
@@ -251,7 +251,7 @@ def bind(net, interventions, sequences, where, *, batches, start_states, freeze_
     lengths = net.recurrent_lengths([len(x) for x in sequences])
     sources = {}  # id of a given source -> its sequences, checked once: one run per source however many patches take from it
     bound = [_bind(net, k, item, recurrent, lengths, sequences, sources, where) for k, item in enumerate(interventions)]
-    reached = [layer.name for layer in net.layers[:stop]]
+    reached = [layer.name for layer in net.layers[:until]]
     for b in bound:
         if b.layer not in reached:
             warnings.warn(f"{where}: interventions[{b.position}] acts on layer {b.layer!r}, which comes after the layers this "

@@ -7,6 +7,7 @@ back together and cut to its real steps.
 """
 
 import functools
+import inspect
 import itertools
 
 import numpy as np
@@ -18,8 +19,9 @@ from .batching import check_batching_options, iterate_batches
 from .data import is_one_sequence
 from .interventions import bind
 from .layers import RecurrentLayer
-from .network import Network, evaluating, prepare, sequence_options
-from .runner import held_states, keep_states, run_batches
+from .network import Network, sequence_options
+from .preparation import prepare
+from .runner import evaluating, held_states, keep_states, run_batches
 
 
 def predict(
@@ -60,20 +62,11 @@ def predict(
     (gates, states, patches from another input; see `lstmlab.interventions`). None or [] gives
     the clean outputs.
     """
-    return _outputs(
-        net,
-        X,
-        "predict",
-        mini_batch_size=mini_batch_size,
-        sequence_length=sequence_length,
-        sequence_padding_direction=sequence_padding_direction,
-        sequence_padding_value=sequence_padding_value,
-        freeze_padding=freeze_padding,
-        interventions=interventions,
-    )
+    return _outputs("predict", locals())
 
 
 minibatchpredict = predict  # MATLAB's name for prediction in mini-batches
+PREDICT = inspect.signature(predict)  # the options of every prediction, their names and defaults
 
 
 def activations(net, X, layer_name, **options):
@@ -84,7 +77,7 @@ def activations(net, X, layer_name, **options):
     names = [layer.name for layer in net.layers]
     if layer_name not in names:
         raise ValueError(f"activations: the network has no layer {layer_name!r}; choose from {', '.join(names)}.")
-    return _outputs(net, X, "activations", stop=names.index(layer_name) + 1, **options)
+    return _outputs("activations", {"net": net, "X": X, **options}, until=names.index(layer_name) + 1)
 
 
 def scores2label(scores, class_names):
@@ -117,7 +110,7 @@ def predict_and_update_state(net, X, **options):
     also runs through the padding of its mini-batch. The states hold one row per sequence of X:
     later calls need the same number of sequences, until `ll.reset_state(net)`.
     """
-    return _outputs(net, X, "predict_and_update_state", update_state=True, **options)
+    return _outputs("predict_and_update_state", {"net": net, "X": X, **options}, update_state=True)
 
 
 def classify_and_update_state(net, X, **options):
@@ -141,20 +134,13 @@ def _as_labels(net, scores, where):
     return [as_categorical(y) for y in labels] if isinstance(labels, list) else as_categorical(labels)
 
 
-def _outputs(
-    net,
-    X,
-    where,
-    *,
-    mini_batch_size=128,
-    sequence_length=None,
-    sequence_padding_direction=None,
-    sequence_padding_value=None,
-    freeze_padding=None,
-    interventions=None,
-    stop=None,
-    update_state=False,
-):
+def _outputs(where, arguments, until=None, update_state=False):
+    """What `predict` computes, for `where`: arguments are predict's (net, X and options), those
+    not given take predict's defaults. until: run net.layers[:until] only; update_state: keep the
+    final states (`predict_and_update_state`)."""
+    given = PREDICT.bind(**arguments)
+    given.apply_defaults()
+    net, X, mini_batch_size, sequence_length, sequence_padding_direction, sequence_padding_value, freeze_padding, interventions = given.arguments.values()
     sequences = prepare(net, X, where)
     o = sequence_options(  # the network's own for those not given
         net,
@@ -166,14 +152,14 @@ def _outputs(
     freeze_padding = check_bool(o["freeze_padding"], "freeze_padding", where)
     options = check_batching_options(mini_batch_size, o["sequence_length"], o["sequence_padding_direction"], "never", False, where)
     N = len(sequences)
-    recurrent = [layer for layer in net.layers[:stop] if isinstance(layer, RecurrentLayer)]
+    recurrent = [layer for layer in net.layers[:until] if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, where)
     batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **options)
-    plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, stop=stop)
+    plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, until=until)
     collected, final_states = _Collected(N), {}
     with evaluating(net):
         run_recurrent = None if plan is None else plan.run_recurrent
-        for step in run_batches(net, batches(sequences), start_states=start, until=stop, freeze_padding=freeze_padding, run_recurrent=run_recurrent):
+        for step in run_batches(net, batches(sequences), start_states=start, until=until, freeze_padding=freeze_padding, run_recurrent=run_recurrent):
             collected.add(step)
             for name, final in step.finals.items():
                 final_states.setdefault(name, {})[tuple(step.batch.indices)] = final

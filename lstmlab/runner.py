@@ -1,4 +1,5 @@
-"""The mini-batch loop: prediction, `ll.trace`, training and validation all run their data here.
+"""The mini-batch loop: prediction, `ll.trace`, training and validation all run their data here,
+an encoder–decoder's too.
 
     sequences --ll.sequence_batches--> Batch (NumPy, padded) --run_batches--> Pass (torch tensors
     on the network's device) --Network.run--> each layer
@@ -13,9 +14,11 @@ network's device and dtype, chooses the states that the recurrent layers start f
 - every later chunk of the same mini-batch starts where the chunk before it ended. The carried
   state is detached, so that training does not back-propagate into an earlier chunk.
 
-To record something more about every mini-batch, add a field to `Pass`.
+To record something more about every mini-batch, add a field to `Pass`. The mode of a run that
+learns nothing (`evaluating`: inference mode, dropout off, exact float32) is here too.
 """
 
+import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -38,6 +41,7 @@ class Pass:
         output: (B, T_out, K), or (B, K) for a network that outputs one vector per sequence.
         output_mask: (B, T_out), True on real output steps; None when the output has no time axis.
         finals: {recurrent layer name: final states, (h,) or (h, c), each (B, D*H)}.
+        attention: (B, T_out, S) an encoder–decoder's attention weights (see `run_batches`'s run), else None.
     """
 
     batch: Batch
@@ -47,13 +51,14 @@ class Pass:
     output: torch.Tensor
     output_mask: torch.Tensor
     finals: dict
+    attention: torch.Tensor = None
 
 
-def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=False, run_recurrent=None):
+def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=False, run_recurrent=None, run=None):
     """Run each mini-batch through the network and yield it as a `Pass`.
 
     Args:
-        net: an `ll.Network`; the caller chooses its mode (training, or `network.evaluating`).
+        net: an `ll.Network`; the caller chooses its mode (training, or `evaluating`).
         batches: `Batch` items in order, chunks of one mini-batch one after the other
             (`lstmlab.batching.iterate_batches`).
         start_states: {layer name: states with one row per sequence of X, each (N, D*H)}, from
@@ -62,6 +67,9 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
         freeze_padding: carry the recurrent states unchanged over padded steps (see `Network.run`).
         run_recurrent: `run_recurrent(batch, layer, x, states, mask)`, if given, computes each
             recurrent layer instead of its own `run` (see `Network.run`), told which mini-batch it sees.
+        run: `run(batch, x, mask, states)` -> (output, finals, output_mask, attention), if given, runs
+            each mini-batch instead of `net.run`: an encoder–decoder's, two sequences per example
+            (`seq2seq.teacher_forced`); net is then its decoder, which gives the device and dtype.
     """
     like = net.layers[0].like  # the network's device and dtype
     states = None
@@ -70,13 +78,24 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
             states = None
             if start_states is not None:
                 rows = torch.as_tensor(batch.indices, device=like.device)
-                states = {name: tuple(s.index_select(0, rows) for s in held) for name, held in start_states.items()}
+                states = {name: _rows(held, rows) for name, held in start_states.items()}
         x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-        run = None if run_recurrent is None else functools.partial(run_recurrent, batch)
-        output, finals, output_mask = net.run(x, mask, states, run_recurrent=run, until=until, freeze_padding=freeze_padding)
-        yield Pass(batch, x, mask, _targets(batch.y, like), output, output_mask, finals)
+        if run is None:
+            each = None if run_recurrent is None else functools.partial(run_recurrent, batch)
+            output, finals, output_mask = net.run(x, mask, states, run_recurrent=each, until=until, freeze_padding=freeze_padding)
+            attention = None
+        else:
+            output, finals, output_mask, attention = run(batch, x, mask, states)
+        yield Pass(batch, x, mask, _targets(batch.y, like), output, output_mask, finals, attention)
         states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}  # the next chunk starts here
+
+
+def _rows(states, rows):
+    """The states (each (N, D*H)) of the sequences at `rows`; all of them, in order, as they are."""
+    if len(rows) == len(states[0]) and bool((rows == torch.arange(len(rows), device=rows.device)).all()):
+        return states
+    return tuple(s.index_select(0, rows) for s in states)
 
 
 def _targets(y, like):
@@ -107,8 +126,50 @@ def keep_states(layers, final_states, N):
     final_states: {layer name: {tuple of sequence indices: final states of those sequences}}.
     """
     for layer in layers:
+        finals = final_states[layer.name]
         for k, state_name in enumerate(layer.state_names):
-            rows = getattr(layer, f"{state_name}_state").new_empty(N, layer.output_size)
-            for indices, final in final_states[layer.name].items():
-                rows[list(indices)] = final[k]
+            if len(finals) == 1 and next(iter(finals)) == tuple(range(N)):  # one mini-batch in order (one step of generate)
+                rows = next(iter(finals.values()))[k].clone()  # a copy made outside inference mode can enter training
+            else:
+                rows = getattr(layer, f"{state_name}_state").new_empty(N, layer.output_size)
+                for indices, final in finals.items():
+                    rows[list(indices)] = final[k]
             setattr(layer, f"{state_name}_state", rows)
+
+
+@contextlib.contextmanager
+def evaluating(net):
+    """Inference mode, dropout off and exact float32; each module's training flag is restored afterwards."""
+    training = [module for module in net.modules() if module.training]  # none in a network already in eval mode
+    for module in training:
+        module.training = False
+    try:
+        with torch.inference_mode(), exact_float32():
+            yield
+    finally:
+        for module in training:
+            module.training = True
+
+
+@contextlib.contextmanager
+def exact_float32():
+    """TF32 off on a GPU, so that float32 means float32.
+
+    cuDNN may compute an LSTM in TF32 (10-bit mantissa) by default; lstmlab predicts and traces
+    with it off, so that what `ll.trace` recomputes equals what `ll.predict` returns.
+    """
+    if not torch.cuda.is_available():
+        yield
+        return
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(
+            enabled=torch.backends.cudnn.enabled,
+            benchmark=torch.backends.cudnn.benchmark,
+            deterministic=torch.backends.cudnn.deterministic,
+            allow_tf32=False,
+        ):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul

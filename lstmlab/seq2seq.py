@@ -46,7 +46,7 @@ from .layers.edits import ALL, Action, Edit
 from .network import Network
 from .options import TrainingOptions, training_options
 from .prediction import predict_and_update_state
-from .runner import Pass
+from .runner import run_batches
 from .targets import Targets
 from .trace import Trace, trace
 from .training import Run, choose_device
@@ -388,12 +388,13 @@ def run_decoder(model, x, mask, states, memory, memory_mask, stop=None, edit=Non
     return output, finals, output_mask, alpha
 
 
-def teacher_forced(model, sources, batch, stop=None, direction="right"):
+def teacher_forced(model, sources, batch, stop=None, direction="right", plan=None):
     """One mini-batch through the encoder, then the decoder from its final states: a `runner.Pass`.
 
-    A mini-batch of an encoder–decoder holds two sequences per example, so it is run here rather
-    than by `runner.run_batches`, which runs one network. Both networks carry their states over
-    padding (freeze_padding), so that each source hands over the state after its last real token.
+    A mini-batch of an encoder–decoder holds two sequences per example: `runner.run_batches` runs it
+    with the run below, encoder then decoder, and makes it a Pass as it does a network's. Both
+    networks carry their states over padding (freeze_padding), so that each source hands over the
+    state after its last real token.
 
     Args:
         model: an `ll.EncoderDecoder`.
@@ -401,29 +402,22 @@ def teacher_forced(model, sources, batch, stop=None, direction="right"):
         batch: a `Batch` of the decoder's inputs (<start>, y_1 ... y_T) and targets, per step.
         stop: None for probabilities, or -1: the scores before softmax, for the loss.
         direction: where the sources are padded, "right" or "left", as the decoder's inputs.
+        plan: an `AttentionPlan` (interventions on the weights), or None.
 
     Returns:
-        The `Pass` (`_attended` also gives the attention weights).
+        The `Pass`; its attention (B, T, S) holds the attention weights, or None without attention.
     """
-    return _attended(model, sources, batch, stop, direction)[0]
 
+    def run(batch, x, mask, states):  # x (B, T, 1): <start>, y_1 ... y_{T-1}
+        source, source_mask = pad([sources[n] for n in batch.indices], "longest", direction, 0)
+        source = torch.as_tensor(source).to(x)  # (B, S, 1) ids
+        source_mask = torch.as_tensor(source_mask, device=x.device)  # (B, S)
+        memory, finals = encode(model, source, source_mask)  # finals["encoder"]: h_S, c_S, each (B, H)
+        edit = None if plan is None else plan.edit(batch.indices, x.shape[1], x)
+        output, _, output_mask, alpha = run_decoder(model, x, mask, {"decoder": finals["encoder"]}, memory, source_mask, stop, edit)  # (B, T, V + 1)
+        return output, finals, output_mask, alpha
 
-def _attended(model, sources, batch, stop=None, direction="right", plan=None):
-    """`teacher_forced`'s (Pass, alpha): alpha (B, T, S) the attention weights, or None without attention.
-
-    plan: an `AttentionPlan` (interventions on the weights), or None."""
-    like = model.decoder.layers[0].like  # the model's device and dtype
-    source, source_mask = pad([sources[n] for n in batch.indices], "longest", direction, 0)
-    source = torch.as_tensor(source).to(like)  # (B, S, 1) ids
-    source_mask = torch.as_tensor(source_mask, device=like.device)  # (B, S)
-    memory, finals = encode(model, source, source_mask)  # finals["encoder"]: h_S, c_S, each (B, H)
-    x = torch.as_tensor(batch.x).to(like)  # (B, T, 1): <start>, y_1 ... y_{T-1}
-    mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-    states = {"decoder": finals["encoder"]}  # the decoder starts where the encoder ended
-    edit = None if plan is None else plan.edit(batch.indices, x.shape[1], like)
-    output, _, output_mask, alpha = run_decoder(model, x, mask, states, memory, source_mask, stop, edit)  # (B, T, V + 1)
-    y = torch.as_tensor(batch.y, device=like.device).long()  # (B, T): y_1 ... y_T, <end> as class codes
-    return Pass(batch=batch, x=x, mask=mask, y=y, output=output, output_mask=output_mask, finals=finals), alpha
+    return next(run_batches(model.decoder, [batch], run=run))
 
 
 @torch.no_grad()
@@ -439,7 +433,8 @@ def teacher_forced_outputs(model, sources, targets, mini_batch_size=128, plan=No
                               direction="right", shuffle="never", sort=False, seed=None, epoch=0, padding_value=0)
     log_p, weights = [None] * len(sources), [None] * len(sources)
     for batch in batches:
-        step, alpha = _attended(model, pairs.sources, batch, stop=-1, plan=plan)
+        step = teacher_forced(model, pairs.sources, batch, stop=-1, plan=plan)
+        alpha = step.attention
         scores = torch.log_softmax(step.output.double(), dim=-1).cpu().numpy()  # (B, T, V + 1)
         for row, n in enumerate(batch.indices):
             T = len(targets[n]) + 1

@@ -113,7 +113,12 @@ class Solver:
                 theta.addcdiv_(rate * d, s.sqrt().add_(self.epsilon), value=-1)
 
     def _clip(self, gradients):
-        """The gradients clipped in place (see the module docstring)."""
+        """The gradients clipped in place (see the module docstring).
+
+        Not torch.nn.utils.clip_grad_norm_ / clip_grad_value_: they act on each parameter's .grad,
+        where d also holds the L2 term, and clip_grad_norm_ scales by threshold / (norm + 1e-6),
+        not MATLAB's threshold / norm (tests/test_solvers.py shows the difference).
+        """
         if math.isinf(self.threshold):
             return gradients
         if self.threshold_method == "absolute-value":

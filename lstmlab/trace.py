@@ -40,8 +40,9 @@ from ._checks import check_bool, check_indices, check_positive_int
 from .batching import check_batching_options, iterate_batches
 from .interventions import bind, describe_computation
 from .layers import RecurrentLayer
-from .network import evaluating, prepare, sequence_options
-from .runner import held_states, run_batches
+from .network import sequence_options
+from .preparation import prepare
+from .runner import evaluating, held_states, run_batches
 
 
 class DirectionTrace:

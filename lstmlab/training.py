@@ -31,9 +31,10 @@ from . import checkpoints, losses, parallel
 from .batching import count_batches, iterate_batches
 from .data import is_one_sequence
 from .layers import SequenceInputLayer
-from .network import SEQUENCE_OPTIONS, Network, evaluating, prepare
+from .network import SEQUENCE_OPTIONS, Network
+from .preparation import prepare
 from .options import TrainingOptions, training_options
-from .runner import run_batches
+from .runner import evaluating, run_batches
 from .solvers import Solver
 from .targets import encode
 
@@ -137,7 +138,7 @@ def fit(net, loss, options, targets, sequences, validation, team=parallel.SOLO):
 
 
 def _data_set(net, X, where):
-    """`network.prepare` for training data, which must be a data set: one sequence alone is refused.
+    """`preparation.prepare` for training data, which must be a data set: one sequence alone is refused.
 
     Predicting on one sequence is clear; training on one is more often a mistake (the rows of an
     (N, T) array of one-channel sequences read as one (T, C) sequence), and its target could be

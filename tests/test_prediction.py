@@ -205,3 +205,39 @@ def test_a_network_trained_in_chunks_predicts_whole_sequences():
         states[name] = net.state["lstm"]["hidden"]
     np.testing.assert_array_equal(states["default"], states["longest"])
     assert not np.allclose(states["chunks"], states["longest"])  # padded to 4 steps, the state ran through 3 of padding
+
+
+def test_one_step_calls_take_the_kernel_weights_contiguous_with_the_same_result():
+    torch.manual_seed(0)
+    net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(32), ll.fully_connected_layer(4), ll.softmax_layer()])
+    layer = net["lstm"]
+    assert not layer.recurrent_weights.is_contiguous(), "an orthogonal R is the transpose of a QR decomposition's Q"
+    x = np.random.default_rng(0).normal(size=(9, 3)).astype(np.float32)
+    def steps():  # one call per step, from the initial states, which are restored afterwards
+        outputs = np.stack([ll.predict_and_update_state(net, x[t : t + 1])[0] for t in range(len(x))])
+        ll.reset_state(net)
+        return outputs
+
+    W, R, b = layer.direction_parameters(0)
+    with torch.inference_mode():  # what the layer relies on: torch's CPU kernel gives the same bits from either layout
+        x_1, hx = torch.as_tensor(x[:1, None]), (torch.zeros(1, 1, 32), torch.zeros(1, 1, 32))
+        as_stored, contiguous = (torch.lstm(x_1, hx, [W, r, b, torch.zeros_like(b)], True, 1, 0.0, False, False, False)[0] for r in (R, R.contiguous()))
+        assert torch.equal(as_stored, contiguous)
+    transposed = steps()
+    with torch.no_grad():
+        layer.recurrent_weights.data = layer.recurrent_weights.data.contiguous()
+    np.testing.assert_array_equal(steps(), transposed)
+    np.testing.assert_allclose(transposed, ll.predict(net, x[None])[0], atol=1e-6)
+    with torch.no_grad():
+        layer.recurrent_weights.mul_(0.5)  # an update in place: the kept copy follows
+    halved = steps()
+    np.testing.assert_allclose(halved, ll.predict(net, x[None])[0], atol=1e-6)
+    assert not np.allclose(halved, transposed)
+
+
+def test_every_prediction_takes_predicts_options_and_defaults():
+    net, X = sequence_net(), data()
+    np.testing.assert_array_equal(ll.activations(net, X, "fc")[1], ll.predict(net, X)[1])
+    for call in (lambda: ll.activations(net, X, "lstm", mini_batch=2), lambda: ll.predict_and_update_state(net, X, mini_batch=2)):
+        with pytest.raises(TypeError, match="unexpected keyword argument 'mini_batch'"):
+            call()

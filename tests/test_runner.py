@@ -37,7 +37,7 @@ def data(lengths=(6, 4, 5)):
 
 def test_chunks_carry_the_state_so_they_equal_the_whole_mini_batch():
     net, X = network(), data()
-    with ll.network.evaluating(net):
+    with ll.runner.evaluating(net):
         whole = [p.output for p in run_batches(net, batches(X))]
         chunks = list(run_batches(net, batches(X, sequence_length=2)))
     assert [(p.batch.chunk, p.x.shape) for p in chunks] == [(0, (2, 2, C)), (1, (2, 2, C)), (2, (2, 2, C)), (0, (1, 2, C)), (1, (1, 2, C)), (2, (1, 2, C))]
@@ -50,7 +50,7 @@ def test_chunks_carry_the_state_so_they_equal_the_whole_mini_batch():
 def test_each_mini_batch_starts_from_its_sequences_held_states():
     net, X = network(), data()
     held = {"lstm": (torch.arange(3 * H, dtype=torch.float32).view(3, H) / 10, torch.zeros(3, H))}
-    with ll.network.evaluating(net):
+    with ll.runner.evaluating(net):
         second = list(run_batches(net, batches(X), start_states=held))[1]  # sequence 2 alone
         alone = net.run(torch.as_tensor(X[2])[None], states={"lstm": (held["lstm"][0][2:], held["lstm"][1][2:])})[0]
     np.testing.assert_array_equal(second.batch.indices, [2])
@@ -74,7 +74,7 @@ def test_run_recurrent_is_told_the_mini_batch():
         seen.append((layer.name, batch.indices.tolist(), tuple(x.shape)))
         return layer.run(x, states, mask)
 
-    with ll.network.evaluating(net):
+    with ll.runner.evaluating(net):
         list(run_batches(net, batches(X), run_recurrent=run_recurrent))
     assert seen == [("lstm", [0, 1], (2, 6, C)), ("lstm", [2], (1, 5, C))]
 

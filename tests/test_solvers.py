@@ -105,3 +105,18 @@ def test_gradient_thresholds_by_hand(method):
         clipped = {n: grads[n] * min(1.0, threshold / total) for n in names}
     for n in names:
         torch.testing.assert_close(getattr(net["lstm"], n).detach() - before[n], -clipped[n], rtol=1e-12, atol=1e-15)
+
+
+def test_torch_clipping_is_not_matlabs_where_the_solver_keeps_its_own():
+    """Why `Solver._clip` does not call torch.nn.utils: clip_grad_norm_ scales by threshold / (norm + 1e-6)
+    where MATLAB scales by threshold / norm, and every torch clip acts on p.grad, not on d = grad + L2 term.
+    If torch ever computes MATLAB's numbers, this fails: then call it."""
+    net = one_layer_net()
+    grads, _ = gradients(net)
+    params = [getattr(net["lstm"], n) for n in ("input_weights", "recurrent_weights", "bias")]
+    total = torch.sqrt(sum((p.grad**2).sum() for p in params))
+    threshold = float(total) / 2
+    torch.nn.utils.clip_grad_norm_(params, threshold)
+    matlab = [grads[n] * (threshold / total) for n in ("input_weights", "recurrent_weights", "bias")]
+    assert not all(torch.equal(p.grad, m) for p, m in zip(params, matlab))
+    torch.testing.assert_close([p.grad for p in params], matlab, rtol=1e-5, atol=0)  # close, not MATLAB's

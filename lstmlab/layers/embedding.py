@@ -6,7 +6,7 @@ How ids are counted is the layer's `first_id`:
 - first_id=1 (default, MATLAB's word encodings): ids count from 1 to num_words; 0 is padding and
   maps to a vector of zeros, so that `ll.sequence_batches` can pad token sequences with its default
   value 0. A sequence given in a list is not padded yet, so an id 0 in it is refused (see
-  `lstmlab.network.prepare`). This is torch's `nn.Embedding(num_words + 1, dimension, padding_idx=0)`.
+  `lstmlab.preparation.prepare`). This is torch's `nn.Embedding(num_words + 1, dimension, padding_idx=0)`.
 - first_id=0 (torch's `nn.Embedding(num_words, dimension)`): ids count from 0 to num_words - 1 and
   every id is a word; no id is padding. A padded step reads the word of the padding value (word 0
   for the default value 0), as a padded batch does in torch; `freeze_padding=True` keeps padded steps
