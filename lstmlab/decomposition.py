@@ -69,17 +69,20 @@ class Decomposition:
         score: (N,) the score the network computed (the input of its softmax, where it has one).
         target: (N,) the column of the output each row explains (a class index).
         target_names: (N,) the class names of those columns (the indices where there are none).
+        step: (N,) for a network with an output at every step, the output step explained (among
+            the sequence's real steps, counted from 0); None for one output per sequence.
         span: per sequence, the (0-based) steps the relevant part comes from.
         max_error: the largest |relevant + irrelevant - score|.
     For one (T, C) sequence X, relevant, irrelevant, score and target are numbers.
     """
 
-    def __init__(self, relevant, irrelevant, score, target, target_names, span, one):
+    def __init__(self, relevant, irrelevant, score, target, target_names, span, one, step=None):
         self.max_error = float(np.max(np.abs(relevant + irrelevant - score))) if len(score) else 0.0
         pick = (lambda a: a[0].item() if isinstance(a[0], np.generic) else a[0]) if one else (lambda a: a)
         self.relevant, self.irrelevant, self.score = pick(relevant), pick(irrelevant), pick(score)
         self.target, self.target_names = pick(target), pick(target_names)
         self.span = span[0] if one else span
+        self.step = None if step is None else pick(step)
 
     def to_frame(self):
         """A DataFrame, one row per sequence: sequence, target, relevant, irrelevant, score."""
@@ -126,8 +129,10 @@ def decompose(
             empty span). A list with one such item per sequence gives each sequence its own span.
         target: the output column to explain: None (each sequence's predicted class for a
             classifier; the only response of a network with one output), an int (a column
-            index), a class name (any other value), or a list of these, one per sequence.
-            A network with an output at every step is explained at each sequence's last real step.
+            index), a class name (a str), or a list of these, one per sequence. A network with an
+            output at every step is explained at each sequence's last real step, or, with a tuple
+            (class, step), at that real step (counted from 0, -1 the last; class None: the class
+            predicted there), as `ll.attribute` takes it.
         mini_batch_size, sequence_padding_direction, sequence_padding_value, freeze_padding: as
             in `ll.predict`, whose mini-batches (and padding) the decomposition runs on, so that
             the score is the one `ll.predict` returns with the same options (before the softmax).
@@ -184,18 +189,16 @@ def decompose(
         for step in run_batches(net, batches, start_states=start, stop=stop, freeze_padding=freeze, observe=observe):
             rel, irr = _through(chain["after"], *parts["x"])  # (B, K) or (B, T, K)
             out = step.output.detach().double().cpu()
-            if step.output_mask is not None:  # an output at every step: each sequence's last real one
-                real = step.output_mask.cpu()
-                last = real.shape[1] - 1 - real.flip(1).int().argmax(1)  # (B,)
-                rows = torch.arange(len(last))
-                rel, irr, out = rel[rows, last], irr[rows, last], out[rows, last]
+            real = None if step.output_mask is None else step.output_mask.cpu()  # (B, T_out) for an output at every step
             for b, n in enumerate(step.batch.indices):
-                relevant[n], irrelevant[n], score[n] = rel[b].numpy(), irr[b].numpy(), out[b].numpy()
-    relevant, irrelevant, score = np.stack(relevant), np.stack(irrelevant), np.stack(score)  # (N, K)
-    chosen = _targets(target, net, score)
-    rows = np.arange(N)
-    names = np.asarray(net.class_names, dtype=object)[chosen] if net.class_names is not None else chosen
-    return Decomposition(relevant[rows, chosen], irrelevant[rows, chosen], score[rows, chosen], chosen, names, spans, is_one_sequence(X))
+                keep = slice(None) if real is None else real[b]  # the real output steps
+                relevant[n], irrelevant[n], score[n] = rel[b][keep].numpy(), irr[b][keep].numpy(), out[b][keep].numpy()  # (K,) or (T_n, K)
+    chosen = [_target(t, net, score[n], n) for n, t in enumerate(_per_sequence(target, N))]  # (column, step or None)
+    pick = lambda parts: np.array([part[k] if at is None else part[at, k] for part, (k, at) in zip(parts, chosen)])  # noqa: E731
+    columns = np.array([k for k, _ in chosen], dtype=int)
+    names = np.asarray(net.class_names, dtype=object)[columns] if net.class_names is not None else columns
+    steps = None if real is None else np.array([at for _, at in chosen])
+    return Decomposition(pick(relevant), pick(irrelevant), pick(score), columns, names, spans, is_one_sequence(X), steps)
 
 
 # --- the LSTM, split in two ---------------------------------------------------------------------
@@ -344,26 +347,40 @@ def _steps(span, length, n):
     return np.unique(np.arange(length)[index])
 
 
-def _targets(target, net, score):
-    """(N,) output columns: the predicted class, a given column or class name, one per sequence."""
-    N, K = score.shape
-    if target is None:
+def _per_sequence(target, N):
+    """One target per sequence: a list (or array) gives each its own, anything else is for all."""
+    if isinstance(target, (list, np.ndarray, pd.Categorical)):
+        if len(target) != N:
+            raise ValueError(f"decompose: target has {len(target)} items but X has {N} sequences; give one target, or one per sequence.")
+        return list(target)
+    return [target] * N
+
+
+def _target(t, net, score, n):
+    """(column, step or None) for sequence n, whose score is (K,), or (T_n, K) with an output at every step."""
+    per_step = score.ndim == 2
+    at = None
+    if isinstance(t, tuple):
+        if not per_step or len(t) != 2 or not isinstance(t[1], (int, np.integer)) or isinstance(t[1], bool):
+            what = "a (class, step) pair with an int step" if per_step else "the class alone: the network has one output per sequence"
+            raise ValueError(f"decompose: target {t!r} for X[{n}]; give {what}.")
+        t, at = t
+        if not -len(score) <= at < len(score):
+            raise ValueError(f"decompose: the target step {at} is outside X[{n}]'s {len(score)} output steps; give a step from {-len(score)} to {len(score) - 1}.")
+    if per_step:
+        at = len(score) - 1 if at is None else at % len(score)
+    row = score[at] if per_step else score  # (K,)
+    K = len(row)
+    if t is None:
         if isinstance(net.layers[-1], SoftmaxLayer) or net.class_names is not None:
-            return score.argmax(1)
+            return int(row.argmax()), at
         if K == 1:
-            return np.zeros(N, dtype=int)
+            return 0, at
         raise ValueError(f"decompose: the network has {K} responses; choose one with target= (a column index 0..{K - 1}).")
-    given = list(target) if isinstance(target, (list, tuple, np.ndarray, pd.Categorical)) else [target] * N
-    if len(given) != N:
-        raise ValueError(f"decompose: target has {len(given)} items but X has {N} sequences; give one target, or one per sequence.")
-    names = [] if net.class_names is None else list(net.class_names)
-    columns = []
-    for t in given:
-        if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= t < K:
-            columns.append(int(t))
-        elif not isinstance(t, (int, np.integer)) and t in names:
-            columns.append(names.index(t))
-        else:
-            choices = f"a class name ({', '.join(map(str, names))}) or " if names else ""
-            raise ValueError(f"decompose: target must be {choices}a column index 0..{K - 1}; got {t!r}.")
-    return np.asarray(columns)
+    names = [] if net.class_names is None else [str(c) for c in net.class_names]
+    if isinstance(t, str) and t in names:
+        return names.index(t), at
+    if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= t < K:
+        return int(t), at
+    choices = f"a class name ({', '.join(names)}) or " if names else ""
+    raise ValueError(f"decompose: target must be {choices}a column index 0..{K - 1}; got {t!r}.")

@@ -140,8 +140,18 @@ def test_a_network_with_an_output_at_every_step_is_explained_at_the_last_real_st
     d = ll.decompose(net, X, [0, 1], target=1)
     last = np.array([y[-1, 1] for y in ll.predict(net, X)])
     assert np.abs(d.score - last).max() == 0.0 and d.max_error < 1e-5
+    assert list(d.step) == [len(x) - 1 for x in X]
+    at_step_1 = ll.decompose(net, X, [0, 1], target=[(0, 1), (1, 1), (0, -1), (1, 1)])
+    outputs = ll.predict(net, X)
+    assert np.array_equal(at_step_1.score, [outputs[0][1, 0], outputs[1][1, 1], outputs[2][-1, 0], outputs[3][1, 1]])
+    assert list(at_step_1.step) == [1, 1, 8, 1] and at_step_1.max_error < 1e-5
+    assert np.array_equal(ll.decompose(net, X, [1], target=(1, 0)).relevant, np.zeros(4))  # the output of step 0 has not read step 1
     with pytest.raises(ValueError, match="2 responses; choose one with target="):
         ll.decompose(net, X, [0])
+    with pytest.raises(ValueError, match=r"the target step 3 is outside X\[3\]'s 2 output steps"):
+        ll.decompose(net, X, [0], target=(0, 3))
+    with pytest.raises(ValueError, match="give the class alone: the network has one output per sequence"):
+        ll.decompose(NETWORKS["lstm"](), X, [0], target=("a", 1))
 
 
 def test_targets(rng):
