@@ -26,6 +26,9 @@ step (and zero start states) gamma is exactly 0 inside the LSTM, and the irrelev
 score is what the layers after it add as bias: exactly the bias of the last fully connected layer
 for a network that ends in one.
 
+`each_step` gives every step's own relevant part (the span [t], for each t) in one run: what
+`ll.attribute(method="contextual-decomposition")` reports.
+
 The decomposition is computed in float64 from the layer weights, on the mini-batches `ll.predict`
 runs (the same padding, frozen or not); `Decomposition.max_error` says how far relevant +
 irrelevant is from the score the network itself computed.
@@ -150,55 +153,104 @@ def decompose(
     >>> d.relevant.shape, d.max_error < 1e-5
     ((5,), True)
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"decompose: net must be an ll.Network; got {type(net).__name__}.")
+    sequences = _prepared(net, X)
+    spans = _spans(span, [len(x) for x in sequences])
+    relevant, irrelevant, score = _decomposed(net, sequences, [spans], mini_batch_size, sequence_length, sequence_padding_direction, sequence_padding_value, freeze_padding, interventions)
+    return _explained(net, relevant[0], irrelevant[0], score, target, spans, is_one_sequence(X))
+
+
+def each_step(net, X, *, target=None, **options):
+    """Each step's own relevant part: `ll.decompose` with the span [t], for every step t at once.
+
+    Takes the arguments of `ll.decompose` but span. Returns (values, decomposition): values a list
+    of (T_n,) arrays, step t of sequence n holding the relevant part of the span [t];
+    decomposition the `Decomposition` of the empty span, which holds the score and the target
+    explained. The network runs once, on each mini-batch repeated once per step: the cost
+    grows with the square of the length.
+    """
+    sequences = _prepared(net, X)
+    lengths = [len(x) for x in sequences]
+    span_sets = [[np.arange(0)] * len(lengths)] + [[np.array([t]) if t < T else np.arange(0) for T in lengths] for t in range(max(lengths, default=0))]
+    relevant, irrelevant, score = _decomposed(net, sequences, span_sets, **options)
+    empty = _explained(net, relevant[0], irrelevant[0], score, target, span_sets[0], False)
+    chosen = list(zip(np.atleast_1d(empty.target), [None] * len(lengths) if empty.step is None else np.atleast_1d(empty.step)))
+    values = [np.array([_pick(relevant[1 + t][n], *chosen[n]) for t in range(T)]) for n, T in enumerate(lengths)]
+    return values, empty
+
+
+def _decomposed(net, sequences, span_sets, mini_batch_size=128, sequence_length=None, sequence_padding_direction=None, sequence_padding_value=None, freeze_padding=None, interventions=None):
+    """The engine of `decompose`: per span set j, per sequence n, relevant[j][n] and irrelevant[j][n],
+    (K,) or (T_n, K) for an output at every step, and score[n]. Each mini-batch runs once, its
+    rows repeated once per span set."""
     chain = _check_layers(net)
     if interventions:
         raise ValueError("decompose: interventions are not supported: the decomposition follows the clean network's equations; give interventions=None.")
-    sequences = prepare(net, X, "decompose")
     o = sequence_options(net, sequence_length=sequence_length, sequence_padding_direction=sequence_padding_direction, sequence_padding_value=sequence_padding_value, freeze_padding=freeze_padding)
     if o["sequence_length"] != "longest":
         raise ValueError(f"decompose: sequence_length must be 'longest' (each sequence decomposed whole, in one piece); got {o['sequence_length']!r}. Leave sequence_length out.")
     freeze = check_bool(o["freeze_padding"], "freeze_padding", "decompose")
     batching = check_batching_options(check_positive_int(mini_batch_size, "mini_batch_size", "decompose"), "longest", o["sequence_padding_direction"], "never", False, "decompose")
-    spans = _spans(span, [len(x) for x in sequences])
-    N = len(sequences)
+    N, k = len(sequences), len(span_sets)
     recurrent = [layer for layer in net.layers if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, "decompose")
     batches = iterate_batches(sequences, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **batching)
     stop = len(net.layers) - 1 if isinstance(net.layers[-1], SoftmaxLayer) else len(net.layers)
-    parts = {}  # the two parts of what the last recurrent layer handed on, per mini-batch
+    parts = {}  # the two parts of what the last recurrent layer handed on, per mini-batch, its rows repeated k times
 
     def observe(batch, layer, x, states, frozen):
         y, final = layer.run(x, states, frozen)
         if layer is recurrent[0]:
-            in_span = torch.zeros(x.shape[:2], dtype=torch.bool)  # (B, T) in the mini-batch's own positions
-            for b, n in enumerate(batch.indices):
-                in_span[b, np.flatnonzero(batch.mask[b])[spans[n]]] = True
-            x = x.detach().double().cpu()  # (B, T, C)
+            in_span = torch.zeros((k, *x.shape[:2]), dtype=torch.bool)  # (k, B, T) in the mini-batch's own positions
+            for j, spans in enumerate(span_sets):
+                for b, n in enumerate(batch.indices):
+                    in_span[j, b, np.flatnonzero(batch.mask[b])[spans[n]]] = True
+            in_span = in_span.flatten(0, 1)  # (k*B, T): span set j in rows j*B .. (j+1)*B - 1
+            x = x.detach().double().cpu().repeat(k, 1, 1)  # (k*B, T, C)
             rel = x * in_span[..., None]
             parts["in_span"], parts["x"] = in_span, (rel, x - rel)
         else:
             parts["x"] = _through(chain[layer.name], *parts["x"])
-        rel_y, irr_y, rel_final, irr_final = _lstm(layer, *parts["x"], parts["in_span"], states, None if frozen is None else frozen.cpu())
-        parts["x"] = tuple(_handed_on(layer.output(y_part, final_part, None if frozen is None else frozen.cpu())) for y_part, final_part in ((rel_y, rel_final), (irr_y, irr_final)))
+        repeated = None if frozen is None else frozen.cpu().repeat(k, 1)  # (k*B, T)
+        starts = tuple(s.repeat(k, 1) for s in states)  # (k*B, D*H) each
+        rel_y, irr_y, rel_final, irr_final = _lstm(layer, *parts["x"], parts["in_span"], starts, repeated)
+        parts["x"] = tuple(_handed_on(layer.output(y_part, final_part, repeated)) for y_part, final_part in ((rel_y, rel_final), (irr_y, irr_final)))
         return y, final
 
-    relevant, irrelevant, score = [None] * N, [None] * N, [None] * N
+    relevant, irrelevant, score = [[None] * N for _ in range(k)], [[None] * N for _ in range(k)], [None] * N
     with evaluating(net), torch.no_grad():
         for step in run_batches(net, batches, start_states=start, stop=stop, freeze_padding=freeze, observe=observe):
-            rel, irr = _through(chain["after"], *parts["x"])  # (B, K) or (B, T, K)
+            B = len(step.batch.indices)
+            rel, irr = (p.unflatten(0, (k, B)) for p in _through(chain["after"], *parts["x"]))  # (k, B, K) or (k, B, T, K)
             out = step.output.detach().double().cpu()
             real = None if step.output_mask is None else step.output_mask.cpu()  # (B, T_out) for an output at every step
             for b, n in enumerate(step.batch.indices):
                 keep = slice(None) if real is None else real[b]  # the real output steps
-                relevant[n], irrelevant[n], score[n] = rel[b][keep].numpy(), irr[b][keep].numpy(), out[b][keep].numpy()  # (K,) or (T_n, K)
-    chosen = [_target(t, net, score[n], n) for n, t in enumerate(_per_sequence(target, N))]  # (column, step or None)
-    pick = lambda parts: np.array([part[k] if at is None else part[at, k] for part, (k, at) in zip(parts, chosen)])  # noqa: E731
-    columns = np.array([k for k, _ in chosen], dtype=int)
+                score[n] = out[b][keep].numpy()  # (K,) or (T_n, K)
+                for j in range(k):
+                    relevant[j][n], irrelevant[j][n] = rel[j, b][keep].numpy(), irr[j, b][keep].numpy()
+    return relevant, irrelevant, score
+
+
+def _prepared(net, X):
+    """X as checked sequences, after checking that net is a network."""
+    if not isinstance(net, Network):
+        raise TypeError(f"decompose: net must be an ll.Network; got {type(net).__name__}.")
+    return prepare(net, X, "decompose")
+
+
+def _explained(net, relevant, irrelevant, score, target, spans, one):
+    """The `Decomposition` of one span set, at each sequence's target."""
+    chosen = [_target(t, net, score[n], n) for n, t in enumerate(_per_sequence(target, len(score)))]  # (column, step or None)
+    pick = lambda parts: np.array([_pick(part, *c) for part, c in zip(parts, chosen)])  # noqa: E731
+    columns = np.array([c for c, _ in chosen], dtype=int)
     names = np.asarray(net.class_names, dtype=object)[columns] if net.class_names is not None else columns
-    steps = None if real is None else np.array([at for _, at in chosen])
-    return Decomposition(pick(relevant), pick(irrelevant), pick(score), columns, names, spans, is_one_sequence(X), steps)
+    steps = None if not score or score[0].ndim == 1 else np.array([at for _, at in chosen])
+    return Decomposition(pick(relevant), pick(irrelevant), pick(score), columns, names, spans, one, steps)
+
+
+def _pick(part, column, step):
+    """The explained value of one sequence's (K,) or (T_n, K) part."""
+    return part[column] if step is None else part[step, column]
 
 
 # --- the LSTM, split in two ---------------------------------------------------------------------

@@ -188,3 +188,18 @@ def test_clear_errors(rng):
         ll.decompose(net, X, [0], interventions=[ll.Intervention("lstm", "h", set=0.0)])
     with pytest.raises(TypeError, match="net must be an ll.Network"):
         ll.decompose(net["lstm"], X, [0])
+
+
+@pytest.mark.parametrize("options", [{}, {"freeze_padding": True}, {"sequence_padding_direction": "left", "mini_batch_size": 3}])
+def test_each_step_is_decompose_with_that_step_as_the_span(rng, options):
+    from lstmlab.decomposition import each_step
+
+    net = NETWORKS["bilstm"]()
+    X = lists(rng)
+    values, whole = each_step(net, X, target="b", **options)
+    assert [len(v) for v in values] == [4, 7, 9, 2] and list(whole.target_names) == ["b"] * 4
+    assert np.array_equal(whole.relevant, np.zeros(4))
+    for t in (0, 1, 6):
+        alone = ll.decompose(net, X, [[t] if t < len(x) else [] for x in X], target="b", **options)
+        assert np.abs(alone.relevant - [v[t] if t < len(v) else 0.0 for v in values]).max() < 1e-12
+        assert np.array_equal(alone.score, whole.score)
