@@ -26,8 +26,8 @@ step (and zero start states) gamma is exactly 0 inside the LSTM, and the irrelev
 score is what the layers after it add as bias: exactly the bias of the last fully connected layer
 for a network that ends in one.
 
-`each_step` gives every step's own relevant part (the span [t], for each t) in one run: what
-`ll.attribute(method="contextual-decomposition")` reports.
+`each_step` gives every step's own relevant part (the span [t], for each t) in one run, meant for
+`ll.attribute(method="contextual-decomposition")`.
 
 The decomposition is computed in float64 from the layer weights, on the mini-batches `ll.predict`
 runs (the same padding, frozen or not); `Decomposition.max_error` says how far relevant +
