@@ -218,7 +218,7 @@ def _decomposed(net, sequences, span_sets, mini_batch_size=128, sequence_length=
 
     relevant, irrelevant, score = [[None] * N for _ in range(k)], [[None] * N for _ in range(k)], [None] * N
     with evaluating(net), torch.no_grad():
-        for step in run_batches(net, batches, start_states=start, stop=stop, freeze_padding=freeze, observe=observe):
+        for step in run_batches(net, batches, start_states=start, until=stop, freeze_padding=freeze, run_recurrent=observe):
             B = len(step.batch.indices)
             rel, irr = (p.unflatten(0, (k, B)) for p in _through(chain["after"], *parts["x"]))  # (k, B, K) or (k, B, T, K)
             out = step.output.detach().double().cpu()

@@ -372,8 +372,8 @@ class Plan:
             return None
         return tuple(Edit(a) for a in actions)
 
-    def observe(self, batch, layer, x, states, frozen):
-        """Run one recurrent layer with the interventions (`runner.run_batches`'s observe)."""
+    def run_recurrent(self, batch, layer, x, states, frozen):
+        """Run one recurrent layer with the interventions (`runner.run_batches`'s run_recurrent)."""
         return layer.run(x, states, frozen, self.edits(batch, layer, x, frozen))
 
     def run_sources(self, batches, start_states, freeze_padding, bound):
@@ -390,7 +390,7 @@ class Plan:
                 return layer.run(x, states, frozen, self.edits(batch, layer, x, frozen, recording=positions))
 
             with evaluating(self.net):
-                for _ in run_batches(self.net, batches(source), start_states=start_states, stop=stop, freeze_padding=freeze_padding, observe=record):
+                for _ in run_batches(self.net, batches(source), start_states=start_states, until=stop, freeze_padding=freeze_padding, run_recurrent=record):
                     pass  # record keeps the values as the source runs
 
 

@@ -163,35 +163,34 @@ class Network(torch.nn.Module):
         """x (B, T, C) through every layer; see `run`."""
         return self.run(x, mask)[0]
 
-    def run(self, x, mask=None, states=None, observe=None, stop=None, freeze_padding=False):
+    def run(self, x, mask=None, states=None, run_recurrent=None, until=None, freeze_padding=False):
         """x (B, T, ...) through every layer; returns the output, each recurrent layer's final states
         and the output's mask.
 
+        Each layer is called as a module (`layer(x, ...)`), so its forward hooks fire and see the
+        tensor handed to the next layer; a hook that returns another changes what follows.
         mask (B, T), True on real steps (None: every step is real), travels with the data: layers that
         change the time axis (convolution, pooling) change it too, and pooling leaves padding out.
         freeze_padding: recurrent layers carry their states unchanged over padded steps (see
         `RecurrentLayer.run`); otherwise they compute padded steps like any other, as MATLAB does.
         states {layer name: (h, c) or (h,), each (B, D*H)} starts those layers there instead of at
-        their own states. `observe(layer, x, start, mask)`, if given, runs each recurrent layer
-        instead and returns (y, final), y its full output sequence; mask is the frozen-padding mask
-        or None. stop: run self.layers[:stop] only; frames still folded at the stop are unfolded.
+        their own states. `run_recurrent(layer, x, start, mask)`, if given, computes each recurrent
+        layer instead of its `run` and returns (y, final), y its full output sequence; mask is the
+        frozen-padding mask or None. until: run self.layers[:until] only (until=-1 leaves out the
+        softmax); frames still folded there are unfolded.
         """
         finals, folds = {}, []  # folds: (batch shape, mask) of each folding layer not yet unfolded
-        for layer in self.layers[:stop]:
+        for layer in self.layers[:until]:
             if isinstance(layer, RecurrentLayer):
                 frozen = mask if freeze_padding else None
-                start = layer.start_states(x.shape[0], (states or {}).get(layer.name))
-                y, finals[layer.name] = layer.run(x, start, frozen) if observe is None else observe(layer, x, start, frozen)
-                x = layer.output(y, finals[layer.name], frozen)
-                if isinstance(x, tuple):  # state outputs do not travel down a chain
-                    x = x[0]
-                mask = mask if layer.output_mode == "sequence" else None
-            elif isinstance(layer, SequenceFoldingLayer):
-                folds.append((x.shape[:2], mask))
-                x, mask = layer.fold(x, mask), None
+                x = layer(x, mask=frozen, states=(states or {}).get(layer.name), finals=finals, run=run_recurrent)
+                mask = layer.output_mask(mask)
             elif isinstance(layer, SequenceUnfoldingLayer):
-                x, mask = layer.unfold(x, *folds.pop())
+                batch_shape, mask = folds.pop()
+                x = layer(x, batch_shape=batch_shape, mask=mask)
             else:
+                if isinstance(layer, SequenceFoldingLayer):
+                    folds.append((x.shape[:2], mask))
                 x, mask = layer.propagate(x, mask)
         while folds:
             x, mask = SequenceUnfoldingLayer.unfold(x, *folds.pop())

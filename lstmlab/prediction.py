@@ -172,8 +172,8 @@ def _outputs(
     plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, stop=stop)
     collected, final_states = _Collected(N), {}
     with evaluating(net):
-        observe = None if plan is None else plan.observe
-        for step in run_batches(net, batches(sequences), start_states=start, stop=stop, freeze_padding=freeze_padding, observe=observe):
+        run_recurrent = None if plan is None else plan.run_recurrent
+        for step in run_batches(net, batches(sequences), start_states=start, until=stop, freeze_padding=freeze_padding, run_recurrent=run_recurrent):
             collected.add(step)
             for name, final in step.finals.items():
                 final_states.setdefault(name, {})[tuple(step.batch.indices)] = final

@@ -49,7 +49,7 @@ class Pass:
     finals: dict
 
 
-def run_batches(net, batches, *, start_states=None, stop=None, freeze_padding=False, observe=None):
+def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=False, run_recurrent=None):
     """Run each mini-batch through the network and yield it as a `Pass`.
 
     Args:
@@ -58,10 +58,10 @@ def run_batches(net, batches, *, start_states=None, stop=None, freeze_padding=Fa
             (`lstmlab.batching.iterate_batches`).
         start_states: {layer name: states with one row per sequence of X, each (N, D*H)}, from
             `held_states`; None starts every mini-batch from each layer's own state.
-        stop: run `net.layers[:stop]` only (see `Network.run`).
+        until: run `net.layers[:until]` only (see `Network.run`).
         freeze_padding: carry the recurrent states unchanged over padded steps (see `Network.run`).
-        observe: `observe(batch, layer, x, states, mask)`, if given, runs each recurrent layer
-            instead of its own `run` (see `Network.run`), told which mini-batch it sees.
+        run_recurrent: `run_recurrent(batch, layer, x, states, mask)`, if given, computes each
+            recurrent layer instead of its own `run` (see `Network.run`), told which mini-batch it sees.
     """
     like = net.layers[0].like  # the network's device and dtype
     states = None
@@ -73,8 +73,8 @@ def run_batches(net, batches, *, start_states=None, stop=None, freeze_padding=Fa
                 states = {name: tuple(s.index_select(0, rows) for s in held) for name, held in start_states.items()}
         x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
-        seen = None if observe is None else functools.partial(observe, batch)
-        output, finals, output_mask = net.run(x, mask, states, observe=seen, stop=stop, freeze_padding=freeze_padding)
+        run = None if run_recurrent is None else functools.partial(run_recurrent, batch)
+        output, finals, output_mask = net.run(x, mask, states, run_recurrent=run, until=until, freeze_padding=freeze_padding)
         yield Pass(batch, x, mask, _targets(batch.y, like), output, output_mask, finals)
         states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}  # the next chunk starts here
 

@@ -377,10 +377,10 @@ def run_decoder(model, x, mask, states, memory, memory_mask, stop=None, edit=Non
     """
     decoder = model.decoder
     if model.attend is None:
-        output, finals, output_mask = decoder.run(x, mask=mask, states=states, stop=stop, freeze_padding=True)
+        output, finals, output_mask = decoder.run(x, mask=mask, states=states, until=stop, freeze_padding=True)
         return output, finals, output_mask, None
     lstm = decoder.layers.index(decoder["decoder"])
-    h, finals, output_mask = decoder.run(x, mask=mask, states=states, stop=lstm + 1, freeze_padding=True)  # (B, T, H)
+    h, finals, output_mask = decoder.run(x, mask=mask, states=states, until=lstm + 1, freeze_padding=True)  # (B, T, H)
     h_tilde, alpha = model.attend(h, memory, memory_mask, edit)  # (B, T, H), (B, T, S)
     output, output_mask = decoder["fc"].propagate(h_tilde, output_mask)  # (B, T, V + 1)
     if stop is None:

@@ -299,7 +299,7 @@ def trace(
         return y, final
 
     with evaluating(net):
-        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, observe=observe):
+        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, run_recurrent=observe):
             pass  # observe records every mini-batch as it runs
 
     computed_by = {name: [describe_computation(recurrent[name], direction, by_loop[name]) for direction in spans[name]] for name in chosen}

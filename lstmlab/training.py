@@ -256,7 +256,7 @@ class Run:
             batches = (batch for k, batch in _numbered(batches) if k >= skip)
         if piece:
             batches = self.team.piece(batches)
-        return run_batches(self.net, batches, stop=self.stop, freeze_padding=o.freeze_padding)
+        return run_batches(self.net, batches, until=self.stop, freeze_padding=o.freeze_padding)
 
     def scored(self, step):
         """The scores of one pass, its targets, and the mask of its real steps (per-step targets only)."""

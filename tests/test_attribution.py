@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
+from captum.attr import InputXGradient, IntegratedGradients, LayerGradientXActivation, LayerIntegratedGradients, Saliency
 
 import lstmlab as ll
 
@@ -181,3 +181,130 @@ def test_probability_needs_a_softmax():
         ll.attribute(net, np.zeros((1, 4, 3), np.float32), output="probability", target=0)
     with pytest.raises(ValueError, match="ends in no softmax and has 2 responses"):
         ll.attribute(net, np.zeros((1, 4, 3), np.float32))
+
+
+# --- the checks ------------------------------------------------------------------------------------
+
+
+def test_completeness_check_reports_delta_falling_with_steps(rng):
+    net, X = network("lstm"), data(rng)
+    table = ll.completeness_check(net, X, steps=(1, 4, 32))
+    assert list(table.columns) == ["steps", "largest |delta|", "mean |delta|"] and list(table.steps) == [1, 4, 32]
+    assert table["largest |delta|"].is_monotonic_decreasing and table["largest |delta|"].iloc[-1] < 1e-5
+
+
+def test_randomization_check_shuffles_a_copy_and_explains_the_same_targets(rng):
+    net, X = network("bilstm"), data(rng)
+    before = [p.detach().clone() for _, _, p in net.learnables()]
+    check = ll.randomization_check(net, X, method="gradient", target=[0, 1, 2])
+    assert all(torch.equal(a, p) for a, (_, _, p) in zip(before, net.learnables()))  # net itself unchanged
+    assert list(check.randomized.target) == list(check.original.target) == [0, 1, 2]
+    assert check.rank_correlation.shape == (3,) and np.all(np.abs(check.rank_correlation) <= 1)
+    assert not np.allclose(check.original.values[1], check.randomized.values[1])
+    same = ll.randomization_check(net, X, method="gradient", target=[0, 1, 2], seed=0)
+    np.testing.assert_allclose(same.rank_correlation, check.rank_correlation)
+
+
+def test_deletion_curve_removes_the_top_steps_first(rng):
+    net, X = network("gru"), rng.normal(size=(4, 5, 3)).astype(np.float32)
+    att = ll.attribute(net, X, method="occlusion")  # by_step: the fall of the score when the step alone goes
+    curve = ll.deletion_curve(net, X, att, fractions=6, random_orders=3)
+    ranked = curve[curve.order == "attribution"].score.to_numpy()
+    random = curve[curve.order == "random"].score.to_numpy()
+    assert list(curve.fraction[:6]) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1])
+    np.testing.assert_allclose(ranked[0], att.score.mean(), atol=1e-6)
+    np.testing.assert_allclose(ranked[1], (att.score - att.by_step.max(1)).mean(), atol=1e-6)  # one step: the largest fall
+    assert ranked[1] <= random[1] and ranked[-1] == pytest.approx(random[-1])
+    with pytest.raises(TypeError, match="attribution must be an ll.Attribution"):
+        ll.deletion_curve(net, X, att.values)
+
+
+def test_grad_cam_weights_a_layers_output_by_its_gradient_averaged_over_time(rng):
+    net = ll.Network(
+        [ll.sequence_input_layer(3), ll.lstm_layer(5), ll.gru_layer(4, output_mode="last"), ll.fully_connected_layer(3), ll.softmax_layer()]
+    )
+    X = data(rng)
+    att = ll.attribute(net, X, method="grad-cam", target=1, freeze_padding=True)  # at "lstm", the last with an output per step
+    gru, fc = ll.to_torch(net["gru"]), net["fc"]
+    for n, x in enumerate(X):
+        A = torch.as_tensor(ll.activations(net, x, "lstm")).requires_grad_()  # (T, 5), the sequence alone
+        score = (gru(A[None])[0][0, -1] @ fc.weights.T + fc.bias)[1]
+        (grad,) = torch.autograd.grad(score, A)  # (T, 5)
+        cam = torch.relu((grad.mean(0) * A).sum(1))  # (T,)
+        assert att.values[n].shape == (len(x), 1)
+        np.testing.assert_allclose(att.by_step[n], cam.detach().numpy(), atol=1e-6)
+
+
+def test_grad_cam_needs_a_layer_with_steps(rng):
+    net, X = network("lstm"), data(rng)
+    with pytest.raises(ValueError, match="grad-cam needs a layer with an output at every step"):
+        ll.attribute(net, X, method="grad-cam")
+    with pytest.raises(ValueError, match="layer='conv' is not a layer of the network; choose from"):
+        ll.attribute(net, X, method="grad-cam", layer="conv")
+    with pytest.raises(ValueError, match="grad-cam at layer 'lstm', whose output has no time axis"):
+        ll.attribute(net, X, method="grad-cam", layer="lstm")
+
+
+def test_contextual_decomposition_gives_each_steps_own_relevant_part(rng):
+    net, X = network("bilstm"), data(rng)
+    att = ll.attribute(net, X, method="contextual-decomposition", target=[0, 1, 2], freeze_padding=True)
+    assert [v.shape for v in att.values] == [(T, 1) for T in LENGTHS] and list(att.target) == [0, 1, 2]
+    for t in (0, 3):
+        d = ll.decompose(net, X, [[t]] * 3, target=[0, 1, 2], freeze_padding=True)
+        np.testing.assert_allclose([b[t] for b in att.by_step], d.relevant, rtol=1e-6)
+    np.testing.assert_allclose(att.score, ll.activations(net, X, "fc", freeze_padding=True)[np.arange(3), [0, 1, 2]], atol=1e-5)
+    with pytest.raises(ValueError, match="contextual-decomposition splits the score"):
+        ll.attribute(net, X, method="contextual-decomposition", output="probability")
+    with pytest.raises(ValueError, match="GRU"):
+        ll.attribute(network("gru"), X, method="contextual-decomposition")
+
+
+class TokenTwin(torch.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.embedding, self.lstm = ll.to_torch(net.layers[1]), ll.to_torch(net.layers[2])
+        fc = net.layers[3]
+        self.head = torch.nn.Linear(fc.input_size, fc.output_size)
+        with torch.no_grad():
+            self.head.weight.copy_(fc.weights)
+            self.head.bias.copy_(fc.bias)
+
+    def forward(self, ids):
+        return self.head(self.lstm(self.embedding(ids))[0][:, -1])
+
+
+@pytest.mark.parametrize("method", ["input-x-gradient", "integrated-gradients"])
+def test_a_token_network_is_attributed_by_its_word_vectors(method, rng):
+    net = ll.Network([ll.sequence_input_layer(1), ll.word_embedding_layer(4, 10), ll.lstm_layer(5, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])
+    X = [rng.integers(1, 11, size=(T, 1)).astype(np.float32) for T in (3, 6)]
+    att = ll.attribute(net, X, method=method, steps=16, freeze_padding=True)
+    twin = TokenTwin(net)
+    for n, x in enumerate(X):
+        ids = torch.as_tensor(x[None, :, 0]).long()  # (1, T)
+        if method == "integrated-gradients":
+            a = LayerIntegratedGradients(twin, twin.embedding).attribute(ids, baselines=torch.zeros_like(ids), target=int(att.target[n]), n_steps=16)
+        else:
+            a = LayerGradientXActivation(twin, twin.embedding).attribute(ids, target=int(att.target[n]))
+        assert att.values[n].shape == (len(x), 1)
+        np.testing.assert_allclose(att.values[n][:, 0], a[0].sum(-1).detach().numpy(), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="reads token ids, so attribution works on their word vectors"):
+        ll.attribute(net, X, baseline=0.0)
+
+
+def test_integrated_gradients_in_pieces_gives_the_same_answer(rng):
+    net, X = network("lstm"), data(rng)
+    whole = ll.attribute(net, X, steps=8)
+    pieces = ll.attribute(net, X, steps=8, internal_batch_size=6)  # two points of the path per forward pass
+    for a, b in zip(whole.values, pieces.values):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_every_steps_own_predicted_class_summed(rng):
+    net, X = network("gru", "sequence"), data(rng)
+    att = ll.attribute(net, X, method="gradient", target=[(None, "all steps"), 1, (2, 0)], freeze_padding=True)
+    assert list(att.target) == [-1, 1, 2] and list(att.step) == [-1, LENGTHS[1] - 1, 0]
+    probabilities = ll.predict(net, X, freeze_padding=True)
+    scores = ll.activations(net, X, "fc", freeze_padding=True)
+    expected = scores[0][np.arange(LENGTHS[0]), probabilities[0].argmax(1)].sum()
+    assert att.score[0] == pytest.approx(expected, abs=1e-5)
+    assert att.weights[0].shape == (LENGTHS[0], 4) and att.weights[0].sum() == LENGTHS[0]

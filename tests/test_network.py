@@ -172,3 +172,77 @@ def test_summary_shows_image_steps_and_folded_frames():
     table = net.summary()
     assert list(table["output shape"]) == ["(T, 8x8x1)", "(frames, 8x8x1)", "(frames, 3x3x4)", "(T, 3x3x4)", "(T, 36)", "(T, 2)"]
     assert table.set_index("name").loc["conv2d", "description"] == "4 filters of 3x3, stride 2x2, no padding, input channels 1"
+
+
+def hooked_network():
+    return ll.Network([ll.sequence_input_layer(C, min_length=2), ll.convolution1d_layer(2, 4), ll.batch_normalization_layer(),
+                       ll.max_pooling1d_layer(2, stride=2, padding="same"), ll.lstm_layer(5, output_mode="last"),
+                       ll.fully_connected_layer(2), ll.softmax_layer()])
+
+
+def test_forward_hooks_fire_on_every_layer_during_predict(rng):
+    net = hooked_network()
+    X = [rng.normal(size=(T, C)).astype(np.float32) for T in (9, 6, 7)]
+    seen = []
+    hooks = [layer.register_forward_hook(lambda m, args, out: seen.append((m.name, tuple(args[0].shape), tuple(out.shape)))) for layer in net.layers]
+    ll.predict(net, X, mini_batch_size=2)
+    for h in hooks:
+        h.remove()
+    first = [(name, x, y) for name, x, y in seen[:7]]  # the first mini-batch: 2 sequences of 9 and 6 steps, padded to 9
+    assert first == [("sequenceinput", (2, 9, 3), (2, 9, 3)), ("conv1d", (2, 9, 3), (2, 8, 4)), ("batchnorm", (2, 8, 4), (2, 8, 4)),
+                     ("maxpool1d", (2, 8, 4), (2, 4, 4)), ("lstm", (2, 4, 4), (2, 5)), ("fc", (2, 5), (2, 2)), ("softmax", (2, 2), (2, 2))]
+    assert [name for name, *_ in seen[7:]] == [layer.name for layer in net.layers], "the second mini-batch fires each hook once"
+
+
+def test_a_forward_hook_that_replaces_the_output_changes_what_follows(rng):
+    net = hooked_network()
+    X = rng.normal(size=(3, 8, C)).astype(np.float32)
+    clean = ll.predict(net, X)
+    hook = net["lstm"].register_forward_hook(lambda m, args, out: torch.zeros_like(out))
+    zeroed = ll.predict(net, X)
+    hook.remove()
+    b = net["fc"].bias.detach().numpy()
+    np.testing.assert_allclose(zeroed, np.tile(np.exp(b) / np.exp(b).sum(), (3, 1)), rtol=1e-6)  # fc reads zeros: softmax(b)
+    assert not np.allclose(clean, zeroed)
+    np.testing.assert_array_equal(ll.predict(net, X), clean)
+
+
+def test_a_forward_pre_hook_sees_the_input_and_hooks_fire_in_trace_and_under_interventions(rng):
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(4), ll.lstm_layer(3, output_mode="last")])
+    X = rng.normal(size=(2, 6, C)).astype(np.float32)
+    inputs = []
+    hook = net["lstm_2"].register_forward_pre_hook(lambda m, args: inputs.append(args[0].clone()))
+    ll.trace(net, X)
+    ll.predict(net, X, interventions=[ll.Intervention("lstm_1", "f", set=0.0)])
+    hook.remove()
+    h = ll.trace(net, X)["lstm_1"].h  # (N, T, H): what lstm_1 hands lstm_2
+    assert len(inputs) == 2
+    np.testing.assert_allclose(inputs[0].numpy(), h, atol=1e-6)
+    assert not torch.allclose(inputs[1], inputs[0]), "the intervention changed what lstm_2 reads"
+
+
+def test_a_forward_hook_output_carries_gradients_as_layer_attribution_needs(rng):
+    net = hooked_network()
+    x = torch.as_tensor(rng.normal(size=(2, 7, C)), dtype=torch.float32)
+    kept = {}
+    net["lstm"].register_forward_hook(lambda m, args, out: kept.setdefault("h", out))
+    scores = net(x)  # (2, 2)
+    grad = torch.autograd.grad(scores[:, 1].sum(), kept["h"])[0]  # (2, 5)
+    W = net["fc"].weights  # (2, 5)
+    p = scores.detach()
+    expected = (p[:, 1:2] * ((torch.arange(2) == 1).float() - p)) @ W.detach()  # d softmax_1 / d h through fc
+    torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("direction", ["right", "left"])
+def test_the_output_mask_of_a_time_layer_is_the_one_its_output_is_laid_out_by(direction):
+    lengths = [9, 5, 3, 0]
+    real = torch.arange(9)[None] < torch.tensor(lengths)[:, None]  # (4, 9)
+    mask = real if direction == "right" else real.flip(1)
+    for layer in (ll.convolution1d_layer(3, 2, padding="causal"), ll.convolution1d_layer(2, 2, stride=2, padding=1),
+                  ll.max_pooling1d_layer(2, stride=2, padding="same"), ll.average_pooling1d_layer(3)):
+        x = torch.ones(4, 9, 1)
+        y = layer(x, mask=mask)  # (4, T_out, K): zeros off the real outputs
+        out = layer.output_mask(mask)
+        assert out.shape == y.shape[:2] and out.sum(1).tolist() == [layer.output_length(n) if n else 0 for n in lengths]
+        assert not y[~out].any() and (y[out] != 0).all(), layer.describe()

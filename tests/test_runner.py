@@ -66,16 +66,16 @@ def test_targets_come_as_long_codes_or_in_the_network_dtype():
     assert list(run_batches(net, batches(X)))[0].y is None
 
 
-def test_observe_is_told_the_mini_batch():
+def test_run_recurrent_is_told_the_mini_batch():
     net, X = network(), data()
     seen = []
 
-    def observe(batch, layer, x, states, mask):
+    def run_recurrent(batch, layer, x, states, mask):
         seen.append((layer.name, batch.indices.tolist(), tuple(x.shape)))
         return layer.run(x, states, mask)
 
     with ll.network.evaluating(net):
-        list(run_batches(net, batches(X), observe=observe))
+        list(run_batches(net, batches(X), run_recurrent=run_recurrent))
     assert seen == [("lstm", [0, 1], (2, 6, C)), ("lstm", [2], (1, 5, C))]
 
 

@@ -13,6 +13,7 @@ class Layer(torch.nn.Module):
     """
 
     kind = "layer"
+    reads_mask = False  # whether forward takes mask=, the (B, T) real steps (layers that look across time)
 
     def __init__(self, name=""):
         super().__init__()
@@ -39,11 +40,15 @@ class Layer(torch.nn.Module):
     def propagate(self, x, mask):
         """x and its mask through the layer: the output and which of its steps are real.
 
-        mask is (B, T), True on real steps, or None when every step is real. Layers that change
-        the time axis (convolution and pooling over time) override this; the rest keep the mask
-        while they return sequences.
+        mask is (B, T), True on real steps, or None when every step is real. The layer runs through
+        `nn.Module.__call__`, so forward hooks see (and may replace) the output handed on.
         """
-        return self(x), (mask if self.returns_sequence(True) else None)
+        return self(x, mask=mask) if self.reads_mask else self(x), self.output_mask(mask)
+
+    def output_mask(self, mask):
+        """Which output steps are real, from the input's mask: layers that change the time axis
+        (convolution and pooling over time) override this; the rest keep it while they return sequences."""
+        return mask if self.returns_sequence(True) else None
 
     def output_length(self, length):
         """How many time steps come out for `length` going in (an int or an integer tensor)."""

@@ -35,6 +35,7 @@ class BatchNormalizationLayer(Layer):
     """
 
     kind = "batchnorm"
+    reads_mask = True  # statistics over real steps only
 
     def __init__(
         self,
@@ -82,10 +83,7 @@ class BatchNormalizationLayer(Layer):
             )
         return input_size
 
-    def forward(self, x):
-        return self.propagate(x, None)[0]
-
-    def propagate(self, x, mask):
+    def forward(self, x, mask=None):
         who = self.name or self.kind
         if not torch.is_tensor(x):
             raise TypeError(f"{who}: expects a torch tensor; got {type(x).__name__}.")
@@ -103,8 +101,7 @@ class BatchNormalizationLayer(Layer):
                 self.trained_variance.lerp_(sigma2.detach() * n / (n - 1), self.variance_decay)
         else:
             mu, sigma2 = self.trained_mean, self.trained_variance
-        y = self.scale * (x - mu) / torch.sqrt(sigma2 + self.epsilon) + self.offset
-        return y, mask
+        return self.scale * (x - mu) / torch.sqrt(sigma2 + self.epsilon) + self.offset
 
     def config(self):
         return {

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from .._checks import as_tensor, check_choice, check_positive_int
 from ..initializers import BIAS_INITIALIZERS, FILTER_INITIALIZERS, initialize
 from .base import Layer, check_dtype, check_input
-from .window import Window, slide
+from .window import Window, real_outputs, slide
 
 
 class _Convolution(Layer):
@@ -144,6 +144,7 @@ class Convolution1DLayer(_Convolution):
     """
 
     kind = "conv1d"
+    reads_mask = True  # each sequence convolved as if alone
     dims = 1
 
     @property
@@ -162,17 +163,17 @@ class Convolution1DLayer(_Convolution):
     def output_length(self, length):
         return self.window.output_length(length)
 
-    def forward(self, x):
-        return self.propagate(x, None)[0]
-
-    def propagate(self, x, mask):
+    def forward(self, x, mask=None):
         who = self.name or self.kind
         check_input(x, who)
         self.build(x.shape[-1])
         check_dtype(x, self.weights, who)
         W = self.weights.permute(2, 1, 0)  # (K, C, k): torch's layout
         w = self.window
-        return slide(x, mask, w, 0.0, lambda z: F.conv1d(z, W, self.bias, w.stride, 0, w.dilation), who)
+        return slide(x, mask, w, 0.0, lambda z: F.conv1d(z, W, self.bias, w.stride, 0, w.dilation), who)[0]
+
+    def output_mask(self, mask):
+        return real_outputs(mask, self.window)
 
 
 class Convolution2DLayer(_Convolution):

@@ -22,13 +22,17 @@ class SequenceFoldingLayer(Layer):
     """
 
     kind = "fold"
+    reads_mask = True  # padded frames left out
 
     def fold(self, x, mask):
         """The real frames of x (B, T, ...) in order, sequence by sequence: (M, ...)."""
         return x.reshape(-1, *x.shape[2:]) if mask is None else x[mask]
 
-    def forward(self, x):
-        return self.fold(x, None)
+    def forward(self, x, mask=None):
+        return self.fold(x, mask)
+
+    def output_mask(self, mask):
+        return None  # frames, no time axis
 
     def describe(self):
         return "frames of every sequence into one batch"
@@ -51,11 +55,15 @@ class SequenceUnfoldingLayer(Layer):
         out[mask] = frames
         return out, mask
 
-    def forward(self, x):
-        raise ValueError(
-            f"{self.name or self.kind}: a sequence unfolding layer needs the sequence folding layer before it, "
-            f"which an ll.Network pairs it with; use it inside ll.Network([...])."
-        )
+    def forward(self, x, batch_shape=None, mask=None):
+        """x (M, ...) into (B, T, ...): batch_shape (B, T) and mask are the folding layer's, which
+        an ll.Network hands on."""
+        if batch_shape is None:
+            raise ValueError(
+                f"{self.name or self.kind}: a sequence unfolding layer needs the sequence folding layer before it, "
+                f"which an ll.Network pairs it with; use it inside ll.Network([...])."
+            )
+        return self.unfold(x, batch_shape, mask)[0]
 
     def describe(self):
         return "frames back into sequences"

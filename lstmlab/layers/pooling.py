@@ -9,11 +9,13 @@ import torch.nn.functional as F
 
 from .._checks import check_positive_int
 from .base import Layer, check_input
-from .window import Window, slide
+from .window import Window, real_outputs, slide
 
 
 class _Pooling1D(Layer):
     """What max and average pooling over time share: the window and the shapes."""
+
+    reads_mask = True  # padding never pooled
 
     def __init__(self, pool_size, stride, padding, name):
         super().__init__(name)
@@ -23,13 +25,13 @@ class _Pooling1D(Layer):
     def output_length(self, length):
         return self.window.output_length(length)
 
-    def forward(self, x):
-        return self.propagate(x, None)[0]
-
-    def propagate(self, x, mask):
+    def forward(self, x, mask=None):
         who = self.name or self.kind
         check_input(x, who)
-        return self._pool(x, mask, who)
+        return self._pool(x, mask, who)[0]
+
+    def output_mask(self, mask):
+        return real_outputs(mask, self.window)
 
     def config(self):
         return {"pool_size": self.window.size, "stride": self.window.stride, "padding": self.window.config(), "name": self.name}
@@ -106,6 +108,8 @@ class AveragePooling1DLayer(_Pooling1D):
 class _GlobalPooling1D(Layer):
     """Pools each sequence's real steps into one vector: (B, T, C) -> (B, C)."""
 
+    reads_mask = True  # padding never pooled
+
     def returns_sequence(self, input_is_sequence):
         return False
 
@@ -115,8 +119,6 @@ class _GlobalPooling1D(Layer):
         real = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if mask is None else mask  # (B, T)
         return self._pool(x, real[..., None])
 
-    def propagate(self, x, mask):
-        return self(x, mask), None
 
 
 class GlobalMaxPooling1DLayer(_GlobalPooling1D):

@@ -250,15 +250,29 @@ class RecurrentLayer(Layer):
 
     # --- forward ----------------------------------------------------------------------------------
 
-    def forward(self, x, *state_inputs, mask=None):
+    def forward(self, x, *state_inputs, mask=None, states=None, finals=None, run=None):
         """x (B, T, C) -> (B, T, D*H), or (B, D*H) with output_mode="last" or "final".
 
         With has_state_outputs=True also returns the final states, each (B, D*H). A mask (B, T),
         True on real steps, freezes the state over padded steps (see `run`).
+
+        A network (`Network.run`) calls its layers so, and forward hooks see what it hands on:
+        states, the states to start from instead of the layer's own (as from `start_states`);
+        finals, a dict that receives the final states under the layer's name (the output is then
+        the tensor alone); run(layer, x, start, mask) -> (y, final), what computes the layer
+        instead of its `run` (`ll.trace`, interventions).
         """
         if state_inputs and not self.has_state_inputs:
             raise ValueError(f"{self.name or self.kind}: got state inputs but has_state_inputs=False.")
-        return self.output(*self.run(x, state_inputs, mask), mask)
+        if run is None:
+            y, final = self.run(x, states or state_inputs, mask)
+        else:
+            y, final = run(self, x, self.start_states(x.shape[0], states), mask)
+        out = self.output(y, final, mask)
+        if finals is not None:
+            finals[self.name] = final
+            return out
+        return (out, *final) if self.has_state_outputs else out
 
     def output(self, y, final, mask=None):
         """What the layer hands on, from the full output sequence y (B, T, D*H) and the final states.
@@ -271,16 +285,14 @@ class RecurrentLayer(Layer):
         "last" too: what it has read last is x_1.
         """
         if self.output_mode == "sequence":
-            out = y
-        elif self.output_mode == "final" or self.direction == "reverse":
-            out = final[0]  # (B, D*H): forward after its last real step, backward after its first
-        elif mask is None:
-            out = y[:, -1]  # (B, D*H)
-        else:
-            start, length = segments(mask.transpose(0, 1))
-            last = (start + length - 1).clamp(min=0)  # a sequence of pure padding: any step holds its state
-            out = y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
-        return (out, *final) if self.has_state_outputs else out
+            return y
+        if self.output_mode == "final" or self.direction == "reverse":
+            return final[0]  # (B, D*H): forward after its last real step, backward after its first
+        if mask is None:
+            return y[:, -1]  # (B, D*H)
+        start, length = segments(mask.transpose(0, 1))
+        last = (start + length - 1).clamp(min=0)  # a sequence of pure padding: any step holds its state
+        return y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
 
     def run(self, x, states=None, mask=None, edits=None, kept=None):
         """The full output sequence (B, T, D*H) and the final states, whatever the output mode.

@@ -136,3 +136,18 @@ def slide(x, mask, window, fill, apply, who):
     index = src.clamp(0, max(y.shape[1] - 1, 0))[..., None].expand(B, T_out, y.shape[2])
     y = y.gather(1, index).masked_fill(~real[..., None], 0)  # (B, T_out, K)
     return y, (None if mask is None else real)
+
+
+def real_outputs(mask, window):
+    """Which outputs of `slide` are real, from its input's mask (B, T): (B, T_out), None for None.
+
+    Each sequence has as many real outputs as its real steps make (none without real steps); a
+    left-padded one keeps its padding before them, as `slide` lays them out.
+    """
+    if mask is None:
+        return None
+    start, length = segments(mask.transpose(0, 1))
+    out_length = torch.where(length > 0, window.output_length(length), 0).clamp(min=0)  # (B,)
+    q = torch.arange(int(out_length.max()), device=mask.device)[None]  # (1, T_out)
+    first = torch.where(start > 0, q.shape[1] - out_length, 0)[:, None]  # (B, 1): the first real output
+    return (q >= first) & (q < first + out_length[:, None])
