@@ -26,6 +26,9 @@ step (and zero start states) gamma is exactly 0 inside the LSTM, and the irrelev
 score is what the layers after it add as bias: exactly the bias of the last fully connected layer
 for a network that ends in one.
 
+`each_step` gives every step's own relevant part (the span [t], for each t) in one run, meant for
+`ll.attribute(method="contextual-decomposition")`.
+
 The decomposition is computed in float64 from the layer weights, on the mini-batches `ll.predict`
 runs (the same padding, frozen or not); `Decomposition.max_error` says how far relevant +
 irrelevant is from the score the network itself computed.
@@ -69,17 +72,20 @@ class Decomposition:
         score: (N,) the score the network computed (the input of its softmax, where it has one).
         target: (N,) the column of the output each row explains (a class index).
         target_names: (N,) the class names of those columns (the indices where there are none).
+        step: (N,) for a network with an output at every step, the output step explained (among
+            the sequence's real steps, counted from 0); None for one output per sequence.
         span: per sequence, the (0-based) steps the relevant part comes from.
         max_error: the largest |relevant + irrelevant - score|.
     For one (T, C) sequence X, relevant, irrelevant, score and target are numbers.
     """
 
-    def __init__(self, relevant, irrelevant, score, target, target_names, span, one):
+    def __init__(self, relevant, irrelevant, score, target, target_names, span, one, step=None):
         self.max_error = float(np.max(np.abs(relevant + irrelevant - score))) if len(score) else 0.0
         pick = (lambda a: a[0].item() if isinstance(a[0], np.generic) else a[0]) if one else (lambda a: a)
         self.relevant, self.irrelevant, self.score = pick(relevant), pick(irrelevant), pick(score)
         self.target, self.target_names = pick(target), pick(target_names)
         self.span = span[0] if one else span
+        self.step = None if step is None else pick(step)
 
     def to_frame(self):
         """A DataFrame, one row per sequence: sequence, target, relevant, irrelevant, score."""
@@ -126,8 +132,10 @@ def decompose(
             empty span). A list with one such item per sequence gives each sequence its own span.
         target: the output column to explain: None (each sequence's predicted class for a
             classifier; the only response of a network with one output), an int (a column
-            index), a class name (any other value), or a list of these, one per sequence.
-            A network with an output at every step is explained at each sequence's last real step.
+            index), a class name (a str), or a list of these, one per sequence. A network with an
+            output at every step is explained at each sequence's last real step, or, with a tuple
+            (class, step), at that real step (counted from 0, -1 the last; class None: the class
+            predicted there), as `ll.attribute` takes it.
         mini_batch_size, sequence_padding_direction, sequence_padding_value, freeze_padding: as
             in `ll.predict`, whose mini-batches (and padding) the decomposition runs on, so that
             the score is the one `ll.predict` returns with the same options (before the softmax).
@@ -145,57 +153,104 @@ def decompose(
     >>> d.relevant.shape, d.max_error < 1e-5
     ((5,), True)
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"decompose: net must be an ll.Network; got {type(net).__name__}.")
+    sequences = _prepared(net, X)
+    spans = _spans(span, [len(x) for x in sequences])
+    relevant, irrelevant, score = _decomposed(net, sequences, [spans], mini_batch_size, sequence_length, sequence_padding_direction, sequence_padding_value, freeze_padding, interventions)
+    return _explained(net, relevant[0], irrelevant[0], score, target, spans, is_one_sequence(X))
+
+
+def each_step(net, X, *, target=None, **options):
+    """Each step's own relevant part: `ll.decompose` with the span [t], for every step t at once.
+
+    Takes the arguments of `ll.decompose` but span. Returns (values, decomposition): values a list
+    of (T_n,) arrays, step t of sequence n holding the relevant part of the span [t];
+    decomposition the `Decomposition` of the empty span, which holds the score and the target
+    explained. The network runs once, on each mini-batch repeated once per step: the cost
+    grows with the square of the length.
+    """
+    sequences = _prepared(net, X)
+    lengths = [len(x) for x in sequences]
+    span_sets = [[np.arange(0)] * len(lengths)] + [[np.array([t]) if t < T else np.arange(0) for T in lengths] for t in range(max(lengths, default=0))]
+    relevant, irrelevant, score = _decomposed(net, sequences, span_sets, **options)
+    empty = _explained(net, relevant[0], irrelevant[0], score, target, span_sets[0], False)
+    chosen = list(zip(np.atleast_1d(empty.target), [None] * len(lengths) if empty.step is None else np.atleast_1d(empty.step)))
+    values = [np.array([_pick(relevant[1 + t][n], *chosen[n]) for t in range(T)]) for n, T in enumerate(lengths)]
+    return values, empty
+
+
+def _decomposed(net, sequences, span_sets, mini_batch_size=128, sequence_length=None, sequence_padding_direction=None, sequence_padding_value=None, freeze_padding=None, interventions=None):
+    """The engine of `decompose`: per span set j, per sequence n, relevant[j][n] and irrelevant[j][n],
+    (K,) or (T_n, K) for an output at every step, and score[n]. Each mini-batch runs once, its
+    rows repeated once per span set."""
     chain = _check_layers(net)
     if interventions:
         raise ValueError("decompose: interventions are not supported: the decomposition follows the clean network's equations; give interventions=None.")
-    sequences = prepare(net, X, "decompose")
     o = sequence_options(net, sequence_length=sequence_length, sequence_padding_direction=sequence_padding_direction, sequence_padding_value=sequence_padding_value, freeze_padding=freeze_padding)
     if o["sequence_length"] != "longest":
         raise ValueError(f"decompose: sequence_length must be 'longest' (each sequence decomposed whole, in one piece); got {o['sequence_length']!r}. Leave sequence_length out.")
     freeze = check_bool(o["freeze_padding"], "freeze_padding", "decompose")
     batching = check_batching_options(check_positive_int(mini_batch_size, "mini_batch_size", "decompose"), "longest", o["sequence_padding_direction"], "never", False, "decompose")
-    spans = _spans(span, [len(x) for x in sequences])
-    N = len(sequences)
+    N, k = len(sequences), len(span_sets)
     recurrent = [layer for layer in net.layers if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, "decompose")
     batches = iterate_batches(sequences, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **batching)
     stop = len(net.layers) - 1 if isinstance(net.layers[-1], SoftmaxLayer) else len(net.layers)
-    parts = {}  # the two parts of what the last recurrent layer handed on, per mini-batch
+    parts = {}  # the two parts of what the last recurrent layer handed on, per mini-batch, its rows repeated k times
 
     def observe(batch, layer, x, states, frozen):
         y, final = layer.run(x, states, frozen)
         if layer is recurrent[0]:
-            in_span = torch.zeros(x.shape[:2], dtype=torch.bool)  # (B, T) in the mini-batch's own positions
-            for b, n in enumerate(batch.indices):
-                in_span[b, np.flatnonzero(batch.mask[b])[spans[n]]] = True
-            x = x.detach().double().cpu()  # (B, T, C)
+            in_span = torch.zeros((k, *x.shape[:2]), dtype=torch.bool)  # (k, B, T) in the mini-batch's own positions
+            for j, spans in enumerate(span_sets):
+                for b, n in enumerate(batch.indices):
+                    in_span[j, b, np.flatnonzero(batch.mask[b])[spans[n]]] = True
+            in_span = in_span.flatten(0, 1)  # (k*B, T): span set j in rows j*B .. (j+1)*B - 1
+            x = x.detach().double().cpu().repeat(k, 1, 1)  # (k*B, T, C)
             rel = x * in_span[..., None]
             parts["in_span"], parts["x"] = in_span, (rel, x - rel)
         else:
             parts["x"] = _through(chain[layer.name], *parts["x"])
-        rel_y, irr_y, rel_final, irr_final = _lstm(layer, *parts["x"], parts["in_span"], states, None if frozen is None else frozen.cpu())
-        parts["x"] = tuple(_handed_on(layer.output(y_part, final_part, None if frozen is None else frozen.cpu())) for y_part, final_part in ((rel_y, rel_final), (irr_y, irr_final)))
+        repeated = None if frozen is None else frozen.cpu().repeat(k, 1)  # (k*B, T)
+        starts = tuple(s.repeat(k, 1) for s in states)  # (k*B, D*H) each
+        rel_y, irr_y, rel_final, irr_final = _lstm(layer, *parts["x"], parts["in_span"], starts, repeated)
+        parts["x"] = tuple(_handed_on(layer.output(y_part, final_part, repeated)) for y_part, final_part in ((rel_y, rel_final), (irr_y, irr_final)))
         return y, final
 
-    relevant, irrelevant, score = [None] * N, [None] * N, [None] * N
+    relevant, irrelevant, score = [[None] * N for _ in range(k)], [[None] * N for _ in range(k)], [None] * N
     with evaluating(net), torch.no_grad():
         for step in run_batches(net, batches, start_states=start, until=stop, freeze_padding=freeze, run_recurrent=observe):
-            rel, irr = _through(chain["after"], *parts["x"])  # (B, K) or (B, T, K)
+            B = len(step.batch.indices)
+            rel, irr = (p.unflatten(0, (k, B)) for p in _through(chain["after"], *parts["x"]))  # (k, B, K) or (k, B, T, K)
             out = step.output.detach().double().cpu()
-            if step.output_mask is not None:  # an output at every step: each sequence's last real one
-                real = step.output_mask.cpu()
-                last = real.shape[1] - 1 - real.flip(1).int().argmax(1)  # (B,)
-                rows = torch.arange(len(last))
-                rel, irr, out = rel[rows, last], irr[rows, last], out[rows, last]
+            real = None if step.output_mask is None else step.output_mask.cpu()  # (B, T_out) for an output at every step
             for b, n in enumerate(step.batch.indices):
-                relevant[n], irrelevant[n], score[n] = rel[b].numpy(), irr[b].numpy(), out[b].numpy()
-    relevant, irrelevant, score = np.stack(relevant), np.stack(irrelevant), np.stack(score)  # (N, K)
-    chosen = _targets(target, net, score)
-    rows = np.arange(N)
-    names = np.asarray(net.class_names, dtype=object)[chosen] if net.class_names is not None else chosen
-    return Decomposition(relevant[rows, chosen], irrelevant[rows, chosen], score[rows, chosen], chosen, names, spans, is_one_sequence(X))
+                keep = slice(None) if real is None else real[b]  # the real output steps
+                score[n] = out[b][keep].numpy()  # (K,) or (T_n, K)
+                for j in range(k):
+                    relevant[j][n], irrelevant[j][n] = rel[j, b][keep].numpy(), irr[j, b][keep].numpy()
+    return relevant, irrelevant, score
+
+
+def _prepared(net, X):
+    """X as checked sequences, after checking that net is a network."""
+    if not isinstance(net, Network):
+        raise TypeError(f"decompose: net must be an ll.Network; got {type(net).__name__}.")
+    return prepare(net, X, "decompose")
+
+
+def _explained(net, relevant, irrelevant, score, target, spans, one):
+    """The `Decomposition` of one span set, at each sequence's target."""
+    chosen = [_target(t, net, score[n], n) for n, t in enumerate(_per_sequence(target, len(score)))]  # (column, step or None)
+    pick = lambda parts: np.array([_pick(part, *c) for part, c in zip(parts, chosen)])  # noqa: E731
+    columns = np.array([c for c, _ in chosen], dtype=int)
+    names = np.asarray(net.class_names, dtype=object)[columns] if net.class_names is not None else columns
+    steps = None if not score or score[0].ndim == 1 else np.array([at for _, at in chosen])
+    return Decomposition(pick(relevant), pick(irrelevant), pick(score), columns, names, spans, one, steps)
+
+
+def _pick(part, column, step):
+    """The explained value of one sequence's (K,) or (T_n, K) part."""
+    return part[column] if step is None else part[step, column]
 
 
 # --- the LSTM, split in two ---------------------------------------------------------------------
@@ -344,26 +399,40 @@ def _steps(span, length, n):
     return np.unique(np.arange(length)[index])
 
 
-def _targets(target, net, score):
-    """(N,) output columns: the predicted class, a given column or class name, one per sequence."""
-    N, K = score.shape
-    if target is None:
+def _per_sequence(target, N):
+    """One target per sequence: a list (or array) gives each its own, anything else is for all."""
+    if isinstance(target, (list, np.ndarray, pd.Categorical)):
+        if len(target) != N:
+            raise ValueError(f"decompose: target has {len(target)} items but X has {N} sequences; give one target, or one per sequence.")
+        return list(target)
+    return [target] * N
+
+
+def _target(t, net, score, n):
+    """(column, step or None) for sequence n, whose score is (K,), or (T_n, K) with an output at every step."""
+    per_step = score.ndim == 2
+    at = None
+    if isinstance(t, tuple):
+        if not per_step or len(t) != 2 or not isinstance(t[1], (int, np.integer)) or isinstance(t[1], bool):
+            what = "a (class, step) pair with an int step" if per_step else "the class alone: the network has one output per sequence"
+            raise ValueError(f"decompose: target {t!r} for X[{n}]; give {what}.")
+        t, at = t
+        if not -len(score) <= at < len(score):
+            raise ValueError(f"decompose: the target step {at} is outside X[{n}]'s {len(score)} output steps; give a step from {-len(score)} to {len(score) - 1}.")
+    if per_step:
+        at = len(score) - 1 if at is None else at % len(score)
+    row = score[at] if per_step else score  # (K,)
+    K = len(row)
+    if t is None:
         if isinstance(net.layers[-1], SoftmaxLayer) or net.class_names is not None:
-            return score.argmax(1)
+            return int(row.argmax()), at
         if K == 1:
-            return np.zeros(N, dtype=int)
+            return 0, at
         raise ValueError(f"decompose: the network has {K} responses; choose one with target= (a column index 0..{K - 1}).")
-    given = list(target) if isinstance(target, (list, tuple, np.ndarray, pd.Categorical)) else [target] * N
-    if len(given) != N:
-        raise ValueError(f"decompose: target has {len(given)} items but X has {N} sequences; give one target, or one per sequence.")
-    names = [] if net.class_names is None else list(net.class_names)
-    columns = []
-    for t in given:
-        if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= t < K:
-            columns.append(int(t))
-        elif not isinstance(t, (int, np.integer)) and t in names:
-            columns.append(names.index(t))
-        else:
-            choices = f"a class name ({', '.join(map(str, names))}) or " if names else ""
-            raise ValueError(f"decompose: target must be {choices}a column index 0..{K - 1}; got {t!r}.")
-    return np.asarray(columns)
+    names = [] if net.class_names is None else [str(c) for c in net.class_names]
+    if isinstance(t, str) and t in names:
+        return names.index(t), at
+    if isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 0 <= t < K:
+        return int(t), at
+    choices = f"a class name ({', '.join(names)}) or " if names else ""
+    raise ValueError(f"decompose: target must be {choices}a column index 0..{K - 1}; got {t!r}.")

@@ -140,8 +140,18 @@ def test_a_network_with_an_output_at_every_step_is_explained_at_the_last_real_st
     d = ll.decompose(net, X, [0, 1], target=1)
     last = np.array([y[-1, 1] for y in ll.predict(net, X)])
     assert np.abs(d.score - last).max() == 0.0 and d.max_error < 1e-5
+    assert list(d.step) == [len(x) - 1 for x in X]
+    at_step_1 = ll.decompose(net, X, [0, 1], target=[(0, 1), (1, 1), (0, -1), (1, 1)])
+    outputs = ll.predict(net, X)
+    assert np.array_equal(at_step_1.score, [outputs[0][1, 0], outputs[1][1, 1], outputs[2][-1, 0], outputs[3][1, 1]])
+    assert list(at_step_1.step) == [1, 1, 8, 1] and at_step_1.max_error < 1e-5
+    assert np.array_equal(ll.decompose(net, X, [1], target=(1, 0)).relevant, np.zeros(4))  # the output of step 0 has not read step 1
     with pytest.raises(ValueError, match="2 responses; choose one with target="):
         ll.decompose(net, X, [0])
+    with pytest.raises(ValueError, match=r"the target step 3 is outside X\[3\]'s 2 output steps"):
+        ll.decompose(net, X, [0], target=(0, 3))
+    with pytest.raises(ValueError, match="give the class alone: the network has one output per sequence"):
+        ll.decompose(NETWORKS["lstm"](), X, [0], target=("a", 1))
 
 
 def test_targets(rng):
@@ -178,3 +188,18 @@ def test_clear_errors(rng):
         ll.decompose(net, X, [0], interventions=[ll.Intervention("lstm", "h", set=0.0)])
     with pytest.raises(TypeError, match="net must be an ll.Network"):
         ll.decompose(net["lstm"], X, [0])
+
+
+@pytest.mark.parametrize("options", [{}, {"freeze_padding": True}, {"sequence_padding_direction": "left", "mini_batch_size": 3}])
+def test_each_step_is_decompose_with_that_step_as_the_span(rng, options):
+    from lstmlab.decomposition import each_step
+
+    net = NETWORKS["bilstm"]()
+    X = lists(rng)
+    values, whole = each_step(net, X, target="b", **options)
+    assert [len(v) for v in values] == [4, 7, 9, 2] and list(whole.target_names) == ["b"] * 4
+    assert np.array_equal(whole.relevant, np.zeros(4))
+    for t in (0, 1, 6):
+        alone = ll.decompose(net, X, [[t] if t < len(x) else [] for x in X], target="b", **options)
+        assert np.abs(alone.relevant - [v[t] if t < len(v) else 0.0 for v in values]).max() < 1e-12
+        assert np.array_equal(alone.score, whole.score)
