@@ -30,13 +30,14 @@ import torch
 from ._checks import check_positive_int
 from .attribution_batches import ALL_STEPS, WHERE, explain, word_embedding
 from .data import as_sequences, is_one_sequence
-from .decomposition import decompose
+from .decomposition import each_step
 from .layers import SoftmaxLayer
-from .network import prepare
+from .prediction import PREDICT
+from .preparation import prepare
 
 METHODS = ("gradient", "input-x-gradient", "integrated-gradients", "occlusion", "grad-cam", "contextual-decomposition")
 OUTPUTS = ("score", "probability")
-PREDICTION_OPTIONS = ("mini_batch_size", "sequence_length", "sequence_padding_direction", "sequence_padding_value", "freeze_padding", "interventions")
+PREDICTION_OPTIONS = tuple(PREDICT.parameters)[2:]  # predict's options, after net and X
 METHOD_OPTIONS = {"integrated-gradients": ("internal_batch_size",), "occlusion": ("window",), "grad-cam": ("layer",)}
 
 
@@ -177,27 +178,19 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
 
 def _decomposed(net, sequences, targets, output, options):
     """Contextual decomposition, step by step: each step's own relevant part (`ll.decompose` with the
-    span [t]), as explain returns it. The parts of the steps need not add up to the score: each is
-    what that step alone contributes, its interactions with the others going to the irrelevant part."""
+    span [t]; `decomposition.each_step`), as explain returns it. The parts of the steps need not add
+    up to the score: each is what that step alone contributes, its interactions with the others
+    going to the irrelevant part."""
     if output != "score":
         raise ValueError("attribute: contextual-decomposition splits the score (the input of the softmax); use output='score'.")
-    if any(step not in (None, -1) for _, step in targets):
-        raise ValueError("attribute: contextual-decomposition explains the last real step of a network with an output at every step; give target=class or (class, -1).")
-    lengths = [len(x) for x in sequences]
-    classes = [k for k, _ in targets]
-    if None in classes:  # the predicted class, as decompose finds it
-        predicted = decompose(net, sequences, [], **options).target
-        classes = [int(p) if k is None else k for k, p in zip(classes, predicted)]
-    values = [np.zeros((T, 1), np.float32) for T in lengths]  # one value per step
-    for t in range(max(lengths)):
-        d = decompose(net, sequences, [[t] if t < T else [] for T in lengths], target=classes, **options)
-        for n, T in enumerate(lengths):
-            if t < T:
-                values[n][t, 0] = d.relevant[n]
-    K = net.output_size
-    chosen = [(int(k), None if not net.returns_sequence else T - 1) for k, T in zip(d.target, lengths)]
-    weights = [np.eye(K)[k] if t is None else np.eye(K)[[k] * T] * (np.arange(T) == t)[:, None] for (k, t), T in zip(chosen, lengths)]
-    return values, None, np.asarray(d.score, np.float64), chosen, weights
+    if any(step == ALL_STEPS for _, step in targets):
+        raise ValueError("attribute: contextual-decomposition explains one step; give target=(class, step), not 'all steps'.")
+    by_step, d = each_step(net, sequences, target=[k if step is None else (k, step) for k, step in targets], **options)
+    steps = [None] * len(sequences) if d.step is None else [int(t) for t in d.step]
+    chosen = [(int(k), t) for k, t in zip(d.target, steps)]
+    one_hot = np.eye(net.output_size)
+    weights = [one_hot[k] if t is None else one_hot[[k] * len(x)] * (np.arange(len(x)) == t)[:, None] for (k, t), x in zip(chosen, sequences)]
+    return [v.astype(np.float32)[:, None] for v in by_step], None, np.asarray(d.score, np.float64), chosen, weights
 
 
 # --- targets, baselines, options --------------------------------------------------------------------

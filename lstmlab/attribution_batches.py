@@ -25,8 +25,8 @@ from ._checks import check_bool
 from .batching import check_batching_options, iterate_batches
 from .interventions import bind
 from .layers import RecurrentLayer, SoftmaxLayer, WordEmbeddingLayer
-from .network import exact_float32, sequence_options
-from .runner import held_states
+from .network import sequence_options
+from .runner import exact_float32, held_states
 
 ALL_STEPS = "all steps"
 WHERE = "attribute"
@@ -60,7 +60,7 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
     recurrent = [layer for layer in net.layers[:until] if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, WHERE)
     batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **batching)
-    plan = bind(net, options.get("interventions"), sequences, WHERE, batches=batches, start_states=start, freeze_padding=freeze, stop=until)
+    plan = bind(net, options.get("interventions"), sequences, WHERE, batches=batches, start_states=start, freeze_padding=freeze, until=until)
     run = functools.partial(_run, net, until=until, freeze=freeze, plan=plan)
     values, delta, score, chosen, used = [None] * N, np.zeros(N), np.zeros(N), [None] * N, [None] * N
     like = net.layers[0].like

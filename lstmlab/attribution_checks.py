@@ -20,7 +20,7 @@ import torch
 from ._checks import check_positive_int
 from .attribution import Attribution, as_baselines, attribute
 from .attribution_batches import explain
-from .network import prepare
+from .preparation import prepare
 
 WHERE = "deletion_curve"
 

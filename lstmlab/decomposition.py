@@ -54,8 +54,9 @@ from .layers import (
     SoftmaxLayer,
     WordEmbeddingLayer,
 )
-from .network import Network, evaluating, prepare, sequence_options
-from .runner import held_states, run_batches
+from .network import Network, sequence_options
+from .preparation import prepare
+from .runner import evaluating, held_states, run_batches
 
 BEFORE = (SequenceInputLayer, WordEmbeddingLayer, FullyConnectedLayer, DropoutLayer, ReluLayer, SigmoidLayer)
 """Layers that may come before the first LSTM: each acts on every step alone."""
