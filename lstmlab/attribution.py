@@ -137,11 +137,19 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
 
     Returns:
         An `Attribution`.
+
+    >>> import numpy as np, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4, output_mode="last"),
+    ...                   ll.fully_connected_layer(2), ll.softmax_layer()])
+    >>> att = ll.attribute(net, [np.ones((5, 3)), np.ones((2, 3))], steps=64)
+    >>> [v.shape for v in att.values], att.by_step[1].shape, bool(np.abs(att.delta).max() < 1e-4)
+    ([(5, 3), (2, 3)], (2,), True)
     """
     method = _choice(method, "method", METHODS)
     output = _choice(output, "output", OUTPUTS)
     steps = check_positive_int(steps, "steps", WHERE)
     prediction, extra = _split_options(method, options)
+    sequences = prepare(net, X, WHERE)
     if baseline is not None and word_embedding(net) is not None:
         raise ValueError(
             "attribute: the network reads token ids, so attribution works on their word vectors, whose baseline is "
@@ -149,7 +157,6 @@ def attribute(net, X, *, method="integrated-gradients", target=None, output="sco
         )
     if baseline is not None and method not in ("integrated-gradients", "occlusion"):
         raise ValueError(f"attribute: baseline applies to integrated-gradients and occlusion; method={method!r} has none. Leave baseline=None.")
-    sequences = prepare(net, X, WHERE)
     baselines = as_baselines(baseline, sequences, X)
     targets = _targets(net, target, len(sequences))
     if method == "contextual-decomposition":

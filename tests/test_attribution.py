@@ -308,3 +308,8 @@ def test_every_steps_own_predicted_class_summed(rng):
     expected = scores[0][np.arange(LENGTHS[0]), probabilities[0].argmax(1)].sum()
     assert att.score[0] == pytest.approx(expected, abs=1e-5)
     assert att.weights[0].shape == (LENGTHS[0], 4) and att.weights[0].sum() == LENGTHS[0]
+
+
+def test_net_must_be_a_network(rng):
+    with pytest.raises(TypeError, match="attribute: net must be an ll.Network"):
+        ll.attribute("net", data(rng), baseline=0.0)
