@@ -18,8 +18,7 @@ import functools
 
 import numpy as np
 import torch
-from captum._utils.gradient import compute_layer_gradients_and_eval
-from captum.attr import InputXGradient, IntegratedGradients, LayerAttribution, Occlusion, Saliency
+from captum.attr import InputXGradient, IntegratedGradients, LayerActivation, LayerAttribution, LayerGradientXActivation, Occlusion, Saliency
 
 from ._checks import check_bool
 from .batching import check_batching_options, iterate_batches
@@ -80,11 +79,11 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
                 W[b] = _place(W[b], real, used[n])
             forward = _forward(run, batch, mask, states, W)
             if embedding is None or method in (None, "grad-cam"):
-                a, d = _attribute(method, forward, x, _padded_baseline(baselines, batch, x), mask, steps, extra, net, run, batch, states, W)
+                a, d = _attribute(method, forward, x, _padded_baseline(baselines, batch, x), mask, steps, extra, net)
             else:  # token ids: attribute the word vectors, whose baseline is padding's vector, zeros
                 E = vectors[0]  # (B, T, D)
                 base = E * ~mask[..., None]  # (B, T, D): zeros on real steps, the vectors themselves on padding
-                a, d = _attribute(method, _of_vectors(forward, embedding, x), E, base, mask, steps, extra, net, run, batch, states, W)
+                a, d = _attribute(method, _of_vectors(forward, embedding, x), E, base, mask, steps, extra, net)
                 a = a.sum(-1, keepdims=True)  # (B, T, 1): one value per token
             with torch.no_grad():
                 f = forward(x)  # (B,)
@@ -154,7 +153,7 @@ def _forward(run, batch, mask, states, W):
     return forward
 
 
-def _attribute(method, forward, x, base, mask, steps, extra, net, run, batch, states, W):
+def _attribute(method, forward, x, base, mask, steps, extra, net):
     """Captum's attribution of F on the mini-batch x (B, T, C): ((B, T, C) NumPy, delta (B,) or None)."""
     keep = mask[..., None].to(x.dtype)  # (B, T, 1): padded steps get nothing
     if method is None:
@@ -174,19 +173,18 @@ def _attribute(method, forward, x, base, mask, steps, extra, net, run, batch, st
         C = x.shape[-1]
         a = Occlusion(forward).attribute(x, sliding_window_shapes=(window, C), strides=(1, C), baselines=base) / C
     else:
-        a = _grad_cam(net, run, batch, x, mask, states, W, extra.get("layer"))
+        a = _grad_cam(net, forward, x, mask, extra.get("layer"))
     return a.detach().cpu().numpy(), None
 
 
-def _grad_cam(net, run, batch, x, mask, states, W, name):
+def _grad_cam(net, forward, x, mask, name):
     """MATLAB's gradCAM for sequences, at a layer with an output at every step: ReLU(sum over units of
     A[t, u] * mean over real steps of dF/dA[:, u]), brought to the input's time; (B, T, 1)."""
     layer = _cam_layer(net, name)
-    forward = _forward(run, batch, mask, states, W)
-    (grads,), (A,) = compute_layer_gradients_and_eval(forward, layer, (x,), target_ind=None)  # each (B, T_l, U)
-    A = A if not isinstance(A, tuple) else A[0]
+    A = LayerActivation(forward, layer).attribute(x)  # (B, T_l, U)
     if A.ndim != 3:
         raise ValueError(f"attribute: grad-cam at layer {layer.name!r}, whose output has no time axis ({tuple(A.shape)}); choose a layer with an output at every step.")
+    grads = LayerGradientXActivation(forward, layer, multiply_by_inputs=False).attribute(x)  # (B, T_l, U): dF/dA
     real = mask[..., None].to(x.dtype) if A.shape[1] == x.shape[1] else torch.ones_like(A[..., :1])  # (B, T_l, 1)
     alpha = (grads * real).sum(1, keepdim=True) / real.sum(1, keepdim=True)  # (B, 1, U)
     cam = torch.relu((alpha * A).sum(-1))[:, None]  # (B, 1, T_l)
