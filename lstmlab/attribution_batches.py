@@ -85,8 +85,7 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
                 base = E * ~mask[..., None]  # (B, T, D): zeros on real steps, the vectors themselves on padding
                 a, d = _attribute(method, _of_vectors(forward, embedding, x), E, base, mask, steps, extra, net)
                 a = a.sum(-1, keepdims=True)  # (B, T, 1): one value per token
-            with torch.no_grad():
-                f = forward(x)  # (B,)
+            f = (out * W).flatten(1).sum(1)  # (B,) F(x), from the pass that chose W
             for b, n in enumerate(batch.indices):
                 score[n] = f[b]
                 if a is not None:
