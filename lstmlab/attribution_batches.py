@@ -157,11 +157,10 @@ def _attribute(method, forward, x, base, mask, steps, extra, net):
     keep = mask[..., None].to(x.dtype)  # (B, T, 1): padded steps get nothing
     if method is None:
         return None, None
-    x = x.detach().requires_grad_()
     if method == "gradient":
-        a = Saliency(forward).attribute(x, abs=False) * keep
+        a = Saliency(forward).attribute(x.detach().requires_grad_(), abs=False) * keep
     elif method == "input-x-gradient":
-        a = InputXGradient(forward).attribute(x) * keep
+        a = InputXGradient(forward).attribute(x.detach().requires_grad_()) * keep
     elif method == "integrated-gradients":
         a, d = IntegratedGradients(forward).attribute(
             x, baselines=base, n_steps=steps, internal_batch_size=extra.get("internal_batch_size"), return_convergence_delta=True
