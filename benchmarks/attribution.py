@@ -2,7 +2,7 @@
 
 Run it from the repository root:
 
-    .venv/bin/python benchmarks/attribution.py             # 5 rounds: about 5 minutes on 2 CPU cores
+    .venv/bin/python benchmarks/attribution.py             # 5 rounds: about a minute on 2 idle CPU cores
     .venv/bin/python benchmarks/attribution.py --quick     # 3 rounds: a smoke test
 
 The Japanese Vowels network of lesson 04 (sequence input 12 -> LSTM 100, output "last" -> fully
