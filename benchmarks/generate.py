@@ -8,7 +8,7 @@ Run it from the repository root:
 
 Both write `length` characters after the same prompt with the shipped character language model
 (`ll.datasets.python_char_lm()`: word embedding -> LSTM of 256 units -> fully connected -> softmax),
-the same weights, seed and sampling rule (`lstmlab.text._sample`, p ** (1 / temperature)):
+the same weights, seed and sampling rule (`lstmlab.text.generation._sample`, p ** (1 / temperature)):
 
     torch      the network rebuilt from plain torch: its embedding table, `ll.to_torch(net["lstm"])`
                (a torch.nn.LSTM) and its fully connected weights, stepped one character at a time
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 import lstmlab as ll
-from lstmlab.text import _sample
+from lstmlab.text.generation import _sample
 
 PROMPT = "def "
 TARGET = 1.5

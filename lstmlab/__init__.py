@@ -46,7 +46,8 @@ from .layers import (
 )
 from .checkpoints import load_checkpoint
 from .network import Network, load_network
-from .onnx_io import export_onnx, import_onnx
+from .onnx_export import export_onnx
+from .onnx_import import import_onnx
 from .options import training_options
 from .prediction import (
     activations,

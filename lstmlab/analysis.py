@@ -27,17 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .batching import batch_summary
-from .layers import (
-    AveragePooling1DLayer,
-    Convolution1DLayer,
-    GlobalAveragePooling1DLayer,
-    GlobalMaxPooling1DLayer,
-    MaxPooling1DLayer,
-    RecurrentLayer,
-    SequenceFoldingLayer,
-    SequenceInputLayer,
-    SequenceUnfoldingLayer,
-)
+from .layers import REGISTRY, RecurrentLayer, SequenceFoldingLayer, SequenceInputLayer, SequenceUnfoldingLayer
 from .layers.base import Layer
 from .losses import check_loss
 from .network import Network, _unique_names, sequence_options
@@ -46,7 +36,7 @@ from .targets import is_per_step
 
 SYMBOLS = {"input_weights": "W", "recurrent_weights": "R", "bias": "b", "input_projector": "Q_i", "output_projector": "Q_o"}
 BYTES = 4  # float32
-OVER_TIME = (Convolution1DLayer, MaxPooling1DLayer, AveragePooling1DLayer, GlobalMaxPooling1DLayer, GlobalAveragePooling1DLayer)
+OVER_TIME = tuple(row.cls for row in REGISTRY if row.over_time)  # the layers that need sequences
 
 
 class Analysis:

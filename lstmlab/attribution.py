@@ -32,12 +32,12 @@ from .attribution_batches import ALL_STEPS, WHERE, explain, word_embedding
 from .data import as_sequences, is_one_sequence
 from .decomposition import each_step
 from .layers import SoftmaxLayer
-from .prediction import PREDICT
+from .prediction import OPTIONS
 from .preparation import prepare
 
 METHODS = ("gradient", "input-x-gradient", "integrated-gradients", "occlusion", "grad-cam", "contextual-decomposition")
 OUTPUTS = ("score", "probability")
-PREDICTION_OPTIONS = tuple(PREDICT.parameters)[2:]  # predict's options, after net and X
+PREDICTION_OPTIONS = tuple(OPTIONS)  # predict's options
 METHOD_OPTIONS = {"integrated-gradients": ("internal_batch_size",), "occlusion": ("window",), "grad-cam": ("layer",)}
 
 

@@ -20,12 +20,9 @@ import numpy as np
 import torch
 from captum.attr import InputXGradient, IntegratedGradients, LayerActivation, LayerAttribution, LayerGradientXActivation, Occlusion, Saliency
 
-from ._checks import check_bool
-from .batching import check_batching_options, iterate_batches
-from .interventions import bind
+from .inference import prepare_inference
 from .layers import RecurrentLayer, SoftmaxLayer, WordEmbeddingLayer
-from .network import sequence_options
-from .runner import exact_float32, held_states
+from .runner import exact_float32
 
 ALL_STEPS = "all steps"
 WHERE = "attribute"
@@ -40,26 +37,15 @@ def explain(net, sequences, method, *, targets, output, baselines, steps=64, ext
     or None, F(x) (N,), the (class, step) explained per sequence, W per sequence).
     """
     extra = extra or {}
-    o = sequence_options(
-        net,
-        sequence_length=options.get("sequence_length"),
-        sequence_padding_direction=options.get("sequence_padding_direction"),
-        sequence_padding_value=options.get("sequence_padding_value"),
-        freeze_padding=options.get("freeze_padding"),
-    )
-    freeze = check_bool(o["freeze_padding"], "freeze_padding", WHERE)
-    batching = check_batching_options(options.get("mini_batch_size", 128), o["sequence_length"], o["sequence_padding_direction"], "never", False, WHERE)
-    if batching["sequence_length"] != "longest":
+    if options.get("sequence_length") not in (None, "longest"):
         raise ValueError(
-            f"attribute: sequence_length={batching['sequence_length']!r} cuts sequences into chunks or truncates them, and "
+            f"attribute: sequence_length={options['sequence_length']!r} cuts sequences into chunks or truncates them, and "
             f"gradients do not cross chunks; leave sequence_length='longest' (chunks change no score)."
         )
     until = _until(net, output)
+    options = {"mini_batch_size": 128, **options}
+    sequences, batches, start, plan, freeze = prepare_inference(net, sequences, WHERE, **options, until=until)  # as ll.predict runs X
     N = len(sequences)
-    recurrent = [layer for layer in net.layers[:until] if isinstance(layer, RecurrentLayer)]
-    start = held_states(recurrent, N, WHERE)
-    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **batching)
-    plan = bind(net, options.get("interventions"), sequences, WHERE, batches=batches, start_states=start, freeze_padding=freeze, until=until)
     run = functools.partial(_run, net, until=until, freeze=freeze, plan=plan)
     values, delta, score, chosen, used = [None] * N, np.zeros(N), np.zeros(N), [None] * N, [None] * N
     like = net.layers[0].like

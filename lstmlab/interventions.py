@@ -255,7 +255,7 @@ def bind(net, interventions, sequences, where, *, batches, start_states, freeze_
     for b in bound:
         if b.layer not in reached:
             warnings.warn(f"{where}: interventions[{b.position}] acts on layer {b.layer!r}, which comes after the layers this "
-                          f"call runs (up to {reached[-1]!r}); it changes nothing.", stacklevel=4)
+                          f"call runs (up to {reached[-1]!r}); it changes nothing.", stacklevel=5)
     plan = Plan(net, bound)
     plan.run_sources(batches, start_states, freeze_padding, [b for b in bound if b.layer in reached])
     return plan
@@ -411,21 +411,3 @@ def _mask(steps, indices, offset, T, frozen, device):
         mask[:, inside] = steps[np.ix_(indices, columns[inside])]
     mask = torch.as_tensor(mask, device=device)
     return mask if frozen is None else mask & frozen
-
-
-def describe_computation(layer, spans, recorded=0):
-    """How `ll.trace` says a direction was computed, from the spans (first, stop) of its mini-batches
-    (input time; None where no intervention acted); recorded: how many of them the compiled step
-    loop recorded as it ran (a clean trace on a CPU, `LSTMLayer.records`)."""
-    if recorded:
-        loop = "lstmlab's compiled step loop, recording every step as it ran"
-        if recorded < len(spans):  # too few sequences in the others for the loop to beat torch's kernel
-            return f"{loop}, in {recorded} of {len(spans)} mini-batches; torch's fused kernel in the smaller ones"
-        return loop
-    acted = [s for s in spans if s is not None]
-    if not layer.uses_fused_kernel:
-        return "the step loop (torch has no fused kernel for this layer's equations)"
-    if not acted:
-        return "torch's fused kernel"
-    first, last = min(s[0] for s in acted) + 1, max(s[1] for s in acted)  # counted from 1: index t is step t + 1
-    return f"the step loop over steps {first}..{last}, where interventions act; torch's fused kernel elsewhere"

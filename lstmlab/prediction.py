@@ -6,7 +6,6 @@ split into chunks, the state is carried from chunk to chunk. The outputs of each
 back together and cut to its real steps.
 """
 
-import functools
 import inspect
 import itertools
 
@@ -14,14 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_bool
-from .batching import check_batching_options, iterate_batches
 from .data import is_one_sequence
-from .interventions import bind
+from .inference import prepare_inference
 from .layers import RecurrentLayer
-from .network import Network, sequence_options
-from .preparation import prepare
-from .runner import evaluating, held_states, keep_states, run_batches
+from .network import Network
+from .runner import evaluating, keep_states, run_batches
 
 
 def predict(
@@ -66,7 +62,8 @@ def predict(
 
 
 minibatchpredict = predict  # MATLAB's name for prediction in mini-batches
-PREDICT = inspect.signature(predict)  # the options of every prediction, their names and defaults
+OPTIONS = {name: p.default for name, p in inspect.signature(predict).parameters.items() if p.kind == p.KEYWORD_ONLY}
+"""The options of every prediction and their defaults, as `predict`'s signature gives them."""
 
 
 def activations(net, X, layer_name, **options):
@@ -138,24 +135,14 @@ def _outputs(where, arguments, until=None, update_state=False):
     """What `predict` computes, for `where`: arguments are predict's (net, X and options), those
     not given take predict's defaults. until: run net.layers[:until] only; update_state: keep the
     final states (`predict_and_update_state`)."""
-    given = PREDICT.bind(**arguments)
-    given.apply_defaults()
-    net, X, mini_batch_size, sequence_length, sequence_padding_direction, sequence_padding_value, freeze_padding, interventions = given.arguments.values()
-    sequences = prepare(net, X, where)
-    o = sequence_options(  # the network's own for those not given
-        net,
-        sequence_length=sequence_length,
-        sequence_padding_direction=sequence_padding_direction,
-        sequence_padding_value=sequence_padding_value,
-        freeze_padding=freeze_padding,
-    )
-    freeze_padding = check_bool(o["freeze_padding"], "freeze_padding", where)
-    options = check_batching_options(mini_batch_size, o["sequence_length"], o["sequence_padding_direction"], "never", False, where)
+    unknown = arguments.keys() - {"net", "X", *OPTIONS}
+    if unknown:
+        raise TypeError(f"{where}() got an unexpected keyword argument {min(unknown)!r}; the options are {', '.join(OPTIONS)}.")
+    options = {**OPTIONS, **arguments}  # predict's defaults for the options not given
+    net, X = options.pop("net"), options.pop("X")
+    sequences, batches, start, plan, freeze_padding = prepare_inference(net, X, where, **options, until=until)
     N = len(sequences)
     recurrent = [layer for layer in net.layers[:until] if isinstance(layer, RecurrentLayer)]
-    start = held_states(recurrent, N, where)
-    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **options)
-    plan = bind(net, interventions, sequences, where, batches=batches, start_states=start, freeze_padding=freeze_padding, until=until)
     collected, final_states = _Collected(N), {}
     with evaluating(net):
         run_recurrent = None if plan is None else plan.run_recurrent

@@ -22,6 +22,7 @@ import contextlib
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .batching import Batch
@@ -77,8 +78,7 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
         if batch.chunk == 0:  # a new mini-batch starts from the start states
             states = None
             if start_states is not None:
-                rows = torch.as_tensor(batch.indices, device=like.device)
-                states = {name: _rows(held, rows) for name, held in start_states.items()}
+                states = {name: _rows(held, batch.indices) for name, held in start_states.items()}
         x = torch.as_tensor(batch.x).to(like)  # (B, T, C)
         mask = torch.as_tensor(batch.mask, device=like.device)  # (B, T)
         if run is None:
@@ -91,10 +91,11 @@ def run_batches(net, batches, *, start_states=None, until=None, freeze_padding=F
         states = {name: tuple(s.detach() for s in final) for name, final in finals.items()}  # the next chunk starts here
 
 
-def _rows(states, rows):
-    """The states (each (N, D*H)) of the sequences at `rows`; all of them, in order, as they are."""
-    if len(rows) == len(states[0]) and bool((rows == torch.arange(len(rows), device=rows.device)).all()):
+def _rows(states, indices):
+    """The states (each (N, D*H)) of the sequences at `indices`; all of them, in order, as they are."""
+    if np.array_equal(indices, np.arange(len(states[0]))):
         return states
+    rows = torch.as_tensor(indices, device=states[0].device)
     return tuple(s.index_select(0, rows) for s in states)
 
 
@@ -164,12 +165,8 @@ def exact_float32():
     matmul = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False
     try:
-        with torch.backends.cudnn.flags(
-            enabled=torch.backends.cudnn.enabled,
-            benchmark=torch.backends.cudnn.benchmark,
-            deterministic=torch.backends.cudnn.deterministic,
-            allow_tf32=False,
-        ):
+        cudnn = torch.backends.cudnn
+        with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False):
             yield
     finally:
         torch.backends.cuda.matmul.allow_tf32 = matmul

@@ -30,10 +30,10 @@ import pandas as pd
 import torch
 
 from ._version import __version__
-from .layers import CLASSES
+from .layers import REGISTRY
 
 FORMAT, VERSION = "lstmlab network", 1
-LAYERS = {cls.__name__: cls for cls in CLASSES}
+LAYERS = {row.cls.__name__: row.cls for row in REGISTRY}
 CONFIG = "__config__"
 STATE = "training_state"  # what a checkpoint adds: see lstmlab.checkpoints
 ZIP_SIGNATURE = b"PK\x03\x04"  # the first bytes of every .npz file, a zip archive

@@ -3,46 +3,42 @@
 How it works, and why it is fast. There are two ways, and `tr[layer].computed_by` says which one
 made a recording; both prove themselves in `max_error`.
 
-- Recorded as computed (an LSTM on a CPU, in a clean run): lstmlab's compiled step loop
+- Recorded as computed (a clean run of an LSTM on a CPU; with torch's activations only in
+  mini-batches of 16 sequences per thread or more, `LSTMLayer.records`): lstmlab's compiled step loop
   (`lstmlab.layers.loop_kernel`) runs the layer and keeps every gate and cell state as it computes
   them, so the recording is the network's forward pass itself, and the next layer reads its h. To
   check it, every tenth step and the last are computed again from the recorded h_{t-1} and c_{t-1}
   by the readable torch equations (`LSTMLayer._explain`), for every sequence and unit, and
   `max_error` is the largest difference in any of the six quantities.
-- Recomputed from the kernel's h (a GPU, a GRU or RNN, an intervention, or no compiled loop): the network
-  runs as usual (torch's fused kernel where the options allow), which gives every hidden state h_t.
+- Recomputed from the kernel's h (a GPU, a GRU, RNN or projected LSTM, an intervention, a smaller
+  mini-batch, or no compiled loop): the network runs as usual (torch's fused kernel where the options allow), which gives every hidden state h_t.
   Knowing h_{t-1} for every t, all gates of all steps are one matrix product away,
   i = sigma_g(W_i x_t + R_i h_{t-1} + b_i) and so on, and the LSTM cell state follows from
   c_t = f * c_{t-1} + i * g, a linear recurrence solved in one pass (`lstmlab.scan`). Finally
   h_t = o * sigma_s(c_t) is computed again from the recorded gates and compared with what the
   network output at every step: `max_error` reports the largest difference.
 
-Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per step and per unit, for each direction:
-24 bytes for an LSTM (i, f, g, o, c, h), 16 bytes for a GRU (r, z, n, h) and 8 for a plain RNN
-(a, h). The Japanese Vowels
-test set (370 sequences padded to 29 steps, 100 units) takes 26 MB. For long sequences choose what
-to record with `layers`, `units`, `steps`, `quantities` and `dtype` (float16 halves it), and
-for a corpus (a million characters of text) stream the recording to disk with `out`: the
-sequences then run in chunks that carry the state on, and the memory is that of one chunk.
+Memory: a recording holds one value (float32, 4 bytes, for a float32 network) per sequence, per
+step and per unit, for each direction: 24 bytes for an LSTM (i, f, g, o, c, h), 16 bytes for a GRU
+(r, z, n, h) and 8 for a plain RNN (a, h). The Japanese Vowels test set (370 sequences padded to
+29 steps, 100 units) takes 26 MB. For long sequences choose what to record with `layers`, `units`,
+`steps`, `quantities` and `dtype` (float16 halves it), and for a corpus (a million characters of
+text) stream the recording to disk with `out`: the sequences then run in chunks that carry the
+state on, and the memory is that of one chunk.
 """
 
-import functools
-import json
 import math
 import os
-import pathlib
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_bool, check_indices, check_positive_int
-from .batching import check_batching_options, iterate_batches
-from .interventions import bind, describe_computation
+from ._checks import check_indices, check_positive_int
+from .inference import prepare_inference
 from .layers import RecurrentLayer
-from .network import sequence_options
-from .preparation import prepare
-from .runner import evaluating, held_states, run_batches
+from .runner import evaluating, run_batches
+from .trace_stores import DiskStore, MemoryStore
 
 
 class DirectionTrace:
@@ -77,9 +73,9 @@ class LayerTrace:
             docstring): the largest |h recomputed from the gates - h the network output| over all
             steps, or, for a recording the compiled loop made as it ran, the largest difference in
             any quantity at every tenth step (and the last), recomputed from the recorded states.
-        computed_by: {direction: how the layer computed it}: lstmlab's compiled step loop recording
-            as it ran, torch's fused kernel, the step loop, or, where interventions acted, the step
-            loop over those steps (see `ll.Intervention`).
+        computed_by: {direction: how the layer computed it, in words (`describe_computation`)}:
+            lstmlab's compiled step loop recording as it ran (in all mini-batches, or in the larger
+            ones), torch's fused kernel, the step loop, or the step loop where interventions acted.
     """
 
     def __init__(self, name, kind, directions, steps, units, lengths, max_error, computed_by, names=("forward", "backward")):
@@ -139,31 +135,23 @@ class Trace:
         return max(layer.max_error for layer in self.layers.values())
 
     def to_frame(self, include_padding=False):
-        """A tidy DataFrame: sequence, layer, direction, time, unit, quantity, value (real steps only).
+        """A tidy DataFrame: sequence, layer, direction, time, unit, quantity, value.
 
+        One row per recorded value on each sequence's real steps; with include_padding=True on
+        every recorded step, padded ones too (see `trace`'s freeze_padding for what they hold).
         time is the array index, as in `steps=` and `LayerTrace.steps`: time t is step t + 1 of the
         lessons and the figures, which count from 1.
         """
         frames = []
         for layer in self.layers.values():
-            keep = np.ones_like(layer.mask) if include_padding else layer.mask  # (N, S)
-            n, s = np.nonzero(keep)
+            shown = np.ones_like(layer.mask) if include_padding else layer.mask  # (N, S)
+            n, s = np.nonzero(shown)
             U = len(layer.units)
+            sequence, time, unit = np.repeat(n, U), np.repeat(layer.steps[s], U), np.tile(layer.units, len(n))
             for direction, recorded in layer.directions.items():
                 for quantity, values in recorded.arrays.items():
-                    frames.append(
-                        pd.DataFrame(
-                            {
-                                "sequence": np.repeat(n, U),
-                                "layer": layer.name,
-                                "direction": direction,
-                                "time": np.repeat(layer.steps[s], U),
-                                "unit": np.tile(layer.units, len(n)),
-                                "quantity": quantity,
-                                "value": values[n, s].reshape(-1),
-                            }
-                        )
-                    )
+                    columns = {"sequence": sequence, "layer": layer.name, "direction": direction, "time": time, "unit": unit, "quantity": quantity}
+                    frames.append(pd.DataFrame({**columns, "value": values[n, s].reshape(-1)}))
         frame = pd.concat(frames, ignore_index=True)
         for column in ("layer", "direction", "quantity"):
             frame[column] = frame[column].astype("category")
@@ -209,10 +197,9 @@ def trace(
             then NaN on padded steps (none acted there) and c, h hold the carried state. Not
             given (None): the network's own (`net.sequence_options`, those it was trained with).
             The trace always pads on the right (with the network's sequence_padding_value), so
-            each sequence's recorded steps are its own,
-            as if it ran alone; for a network trained with left padding and without
-            freeze_padding, `ll.predict` differs from that by the padding run before each
-            shorter sequence.
+            each sequence's recorded steps are its own, as if it ran alone; for a network trained
+            with left padding and without freeze_padding, `ll.predict` differs from that by the
+            padding run before each shorter sequence.
         interventions: a list of `ll.Intervention`, as in `ll.predict`: the recording shows what
             the intervened network computed (a clamped gate holds its value), and `max_error`
             compares it with the intervened network's output. Not with `out`.
@@ -237,156 +224,101 @@ def trace(
     >>> tr["lstm"].f.shape, tr.max_error < 1e-5
     ((2, 7, 5), True)
     """
-    sequences = prepare(net, X, "trace")
-    trained = sequence_options(net, freeze_padding=freeze_padding)  # the network's own where not given
-    freeze_padding = check_bool(trained["freeze_padding"], "freeze_padding", "trace")
     recurrent = {layer.name: layer for layer in net.layers if isinstance(layer, RecurrentLayer)}
     if not recurrent:
         raise ValueError("trace: the network has no LSTM, BiLSTM, GRU or RNN layer to record.")
-    chosen = _choose_layers(layers, recurrent)
-    kept_quantities = _choose_quantities(quantities, [recurrent[name] for name in chosen])  # {layer name: quantities}
-    precision = _choose_dtype(dtype)
+    chosen = {name: recurrent[name] for name in _choose_layers(layers, recurrent)}
+    recorded_quantities = _choose_quantities(quantities, list(chosen.values()))  # {layer name: quantities}
+    precision = _choose_dtype(dtype, net.layers[0].like)
     sequence_length = "longest" if out is None else _check_streaming(out, chunk_length, interventions, recurrent)
+    # in order, each mini-batch padded on the right to its longest sequence with the network's padding value
+    sequences, batches, start, plan, freeze_padding = prepare_inference(
+        net, X, "trace", mini_batch_size=mini_batch_size, sequence_length=sequence_length, sequence_padding_direction="right",
+        freeze_padding=freeze_padding, interventions=interventions,
+    )
     lengths = net.recurrent_lengths([len(x) for x in sequences])  # {layer name: (N,)} in each layer's own time
     step_index = {name: check_indices(steps, int(lengths[name].max()), "steps", f"the time steps of layer {name!r}", "trace") for name in chosen}
-    unit_index = {name: check_indices(units, recurrent[name].num_hidden_units, "units", f"the hidden units of layer {name!r}", "trace") for name in chosen}
-    N = len(sequences)
-    if out is None:
-        store = _MemoryRecording(chosen, N, step_index)
-    else:
-        store = _DiskRecording(out, [recurrent[name] for name in chosen], kept_quantities, N, step_index, unit_index, precision or _numpy(recurrent[chosen[0]].like, None).dtype)
-    errors = dict.fromkeys(chosen, 0.0)
-    spans = {name: [[] for _ in range(recurrent[name].num_directions)] for name in chosen}  # where interventions acted, input time
-    offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
-    by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
+    unit_index = {name: check_indices(units, layer.num_hidden_units, "units", f"the hidden units of layer {name!r}", "trace") for name, layer in chosen.items()}
+    recorder = _Recorder(chosen, recorded_quantities, step_index, unit_index, lengths, precision, out, plan)
+    with evaluating(net):
+        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, run_recurrent=recorder.run_and_record):
+            pass  # the recorder records every mini-batch as it runs
+    return Trace(recorder.finish(), interventions or ())
 
-    # in order, each mini-batch padded on the right to its longest sequence with the network's padding value
-    batching = check_batching_options(mini_batch_size, sequence_length, "right", "never", False, "trace")
-    padding_value = trained["sequence_padding_value"]
-    batches = functools.partial(iterate_batches, targets=None, per_step=False, seed=None, epoch=0, padding_value=padding_value, **batching)
-    start = held_states(list(recurrent.values()), N, "trace")
-    plan = bind(net, interventions, sequences, "trace", batches=batches, start_states=start, freeze_padding=freeze_padding)
 
-    def observe(batch, layer, x, states, frozen):
-        edits = None if plan is None else plan.edits(batch, layer, x, frozen)
-        kept = [] if plan is None and layer.name in chosen and layer.records(x) else None  # the compiled loop keeps all
+class _Recorder:
+    """Runs each mini-batch's recurrent layers and records the chosen ones, into memory or into files
+    in the folder `out` (`lstmlab.trace_stores`): their quantities at the chosen steps and units, the
+    largest error of their check, where interventions acted and how many ran the compiled loop."""
+
+    def __init__(self, chosen, quantities, step_index, unit_index, lengths, precision, out, plan):
+        self.chosen, self.quantities, self.step_index, self.unit_index = chosen, quantities, step_index, unit_index
+        self.lengths, self.precision, self.plan = lengths, precision, plan
+        N = len(next(iter(lengths.values())))
+        self.store = MemoryStore(chosen, N, step_index) if out is None else DiskStore(out, list(chosen.values()), quantities, N, step_index, unit_index, precision)
+        self.errors = dict.fromkeys(chosen, 0.0)
+        self.spans = {name: [[] for _ in range(layer.num_directions)] for name, layer in chosen.items()}  # where interventions acted, input time
+        self.offsets = dict.fromkeys(chosen, 0)  # where the current chunk starts, in each layer's own time
+        self.by_loop = dict.fromkeys(chosen, 0)  # how many mini-batches the compiled loop recorded as it ran, per layer
+
+    def run_and_record(self, batch, layer, x, states, frozen):
+        """Run one recurrent layer on one mini-batch (`runner.run_batches`'s run_recurrent) and record it if chosen."""
+        edits = None if self.plan is None else self.plan.edits(batch, layer, x, frozen)
+        kept = [] if self.plan is None and layer.name in self.chosen and layer.records(x) else None  # the compiled loop keeps all
         y, final = layer.run(x, states, frozen, edits, kept)  # y (B, T, D*H)
-        if layer.name not in chosen:
+        if layer.name not in self.chosen:
             return y, final
-        units = _as_index(unit_index[layer.name], layer.num_hidden_units, x.device)
-        chosen_steps = step_index[layer.name]
+        units = _as_index(self.unit_index[layer.name], layer.num_hidden_units, x.device)
+        chosen_steps = self.step_index[layer.name]
         T = x.shape[1]
-        offset = offsets[layer.name] = 0 if batch.chunk == 0 else offsets[layer.name]
-        end = min(offset + T, int(lengths[layer.name][batch.indices].max()))  # a last chunk may be padded beyond the longest sequence
+        offset = 0 if batch.chunk == 0 else self.offsets[layer.name]
+        end = min(offset + T, int(self.lengths[layer.name][batch.indices].max()))  # a last chunk may be padded beyond the longest sequence
         inside = (chosen_steps >= offset) & (chosen_steps < end)  # (S,) the chosen steps this chunk reached
         H = layer.num_hidden_units
         if kept:  # recorded as computed: checked against the equations recomputed at some steps
-            errors[layer.name] = max(errors[layer.name], layer.check(x, states, kept, frozen))
+            self.errors[layer.name] = max(self.errors[layer.name], layer.check(x, states, kept, frozen))
             recorded = layer.explain(x, y, states, units, frozen, kept=kept)
-            by_loop[layer.name] += 1
+            self.by_loop[layer.name] += 1
         else:  # recomputed from the kernel's h: checked against the kernel's h at every step
             recorded = layer.explain(x, y, states, units, frozen, edits)
             for d, r in enumerate(recorded):
                 h_net = y[..., d * H : (d + 1) * H][..., units]  # (B, T, U)
                 error = r["h"].sub(h_net).abs_().max().item()  # NaN if anything is not finite
-                errors[layer.name] = max(errors[layer.name], error if math.isfinite(error) else math.inf)
-        directions = []
+                self.errors[layer.name] = max(self.errors[layer.name], error if math.isfinite(error) else math.inf)
+        at_steps, directions = _as_index(chosen_steps[inside] - offset, T, x.device), []  # the chosen steps in this chunk's time
         for d, r in enumerate(recorded):
             span = None if edits is None else edits[d].span(T)  # in the direction's own time
-            spans[layer.name][d].append((T - span[1], T - span[0]) if layer.reads_backward(d) and span is not None else span)
-            directions.append({q: _numpy(_steps(r[q], chosen_steps[inside] - offset), precision) for q in kept_quantities[layer.name]})
-        store.add(layer.name, batch.indices, inside, directions)
-        offsets[layer.name] = offset + T
+            self.spans[layer.name][d].append((T - span[1], T - span[0]) if layer.reads_backward(d) and span is not None else span)
+            directions.append({q: r[q][:, at_steps].cpu().numpy().astype(self.precision, copy=False) for q in self.quantities[layer.name]})  # (B, S_inside, U)
+        self.store.add(layer.name, batch.indices, inside, directions)
+        self.offsets[layer.name] = offset + T
         return y, final
 
-    with evaluating(net):
-        for _ in run_batches(net, batches(sequences), start_states=start, freeze_padding=freeze_padding, run_recurrent=observe):
-            pass  # observe records every mini-batch as it runs
-
-    computed_by = {name: [describe_computation(recurrent[name], direction, by_loop[name]) for direction in spans[name]] for name in chosen}
-    layer_traces = {
-        name: LayerTrace(name, recurrent[name].kind, directions, step_index[name], unit_index[name], lengths[name], errors[name], computed_by[name], recurrent[name].directions)
-        for name, directions in store.finish(lengths, errors, computed_by).items()
-    }
-    return Trace(layer_traces, interventions or ())
+    def finish(self):
+        """{layer name: its `LayerTrace`}, once every mini-batch has run."""
+        computed_by = {name: [describe_computation(layer, spans, self.by_loop[name]) for spans in self.spans[name]] for name, layer in self.chosen.items()}
+        recorded = self.store.finish(self.lengths, self.errors, computed_by)  # {name: [per direction: {q: (N, S, U)}]}
+        return {
+            name: LayerTrace(name, layer.kind, recorded[name], self.step_index[name], self.unit_index[name], self.lengths[name], self.errors[name], computed_by[name], layer.directions)
+            for name, layer in self.chosen.items()
+        }
 
 
-class _MemoryRecording:
-    """Keeps each mini-batch's recording in memory and assembles (N, S, U) arrays at the end."""
-
-    def __init__(self, names, N, step_index):
-        self.parts = {name: [] for name in names}  # per layer: (indices, reached, [per direction: {q: (B, S_reached, U)}])
-        self.N, self.step_index = N, step_index
-
-    def add(self, name, indices, reached, directions):
-        self.parts[name].append((indices, reached, directions))
-
-    def finish(self, lengths, errors, computed_by):
-        """{layer name: [per direction: {q: (N, S, U)}]}; the arguments are for `_DiskRecording`'s manifest."""
-        return {name: _assemble(parts, self.N, len(self.step_index[name])) for name, parts in self.parts.items()}
-
-
-class _DiskRecording:
-    """Writes each chunk's recording into .npy files as it comes; reads them back memory-mapped.
-
-    Each chunk maps the file, writes its steps and unmaps it again, so that the pages written do
-    not stay in the process's memory.
-    """
-
-    def __init__(self, folder, layers, kept, N, step_index, unit_index, dtype):
-        self.folder = pathlib.Path(folder)
-        self.folder.mkdir(parents=True)
-        self.files = {}  # (layer name, d, q) -> (path, header offset, shape)
-        self.manifest = {"format": "lstmlab trace", "version": 1, "dtype": np.dtype(dtype).name, "layers": {}}
-        for layer in layers:
-            S, U = len(step_index[layer.name]), len(unit_index[layer.name])
-            for d, direction in enumerate(layer.directions):
-                for q in kept[layer.name]:
-                    path = self.folder / f"{layer.name}.{direction}.{q}.npy"
-                    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(N, S, U))
-                    self.files[layer.name, d, q] = (path, array.offset, array.shape)
-                    del array  # unmapped; each chunk maps it again
-            self.manifest["layers"][layer.name] = {
-                "kind": layer.kind,
-                "directions": list(layer.directions),
-                "quantities": list(kept[layer.name]),
-                "steps": f"{layer.name}.steps.npy",  # (S,), as long as the text: a file, not JSON
-                "units": unit_index[layer.name].tolist(),
-            }
-            np.save(self.folder / self.manifest["layers"][layer.name]["steps"], step_index[layer.name])
-        self.reached = {name: np.zeros((N, len(step_index[name])), bool) for name in self.manifest["layers"]}  # (N, S)
-        self.dtype = np.dtype(dtype)
-
-    def add(self, name, indices, reached, directions):
-        where = np.ix_(indices, np.flatnonzero(reached))
-        for d, arrays in enumerate(directions):
-            for q, values in arrays.items():
-                self._map(name, d, q)[where] = values
-        self.reached[name][where] = True
-
-    def finish(self, lengths, errors, computed_by):
-        """Fill the steps no mini-batch reached with NaN, write manifest.json, and map the files to read."""
-        for name, reached in self.reached.items():
-            if not reached.all():  # steps a mini-batch did not reach hold NaN, as in memory
-                for (layer, d, q) in self.files:
-                    if layer == name:
-                        self._map(name, d, q)[~reached] = np.nan
-            entry = self.manifest["layers"][name]
-            entry.update(lengths=lengths[name].tolist(), max_error=errors[name], computed_by=computed_by[name])
-        (self.folder / "manifest.json").write_text(json.dumps(self.manifest, indent=1))
-        return _read_arrays(self.folder, self.manifest)
-
-    def _map(self, name, d, q):
-        path, offset, shape = self.files[name, d, q]
-        return np.memmap(path, dtype=self.dtype, mode="r+", offset=offset, shape=shape)
-
-
-def _read_arrays(folder, manifest):
-    """{layer name: [per direction: {q: (N, S, U) read-only memory-mapped array}]} of a trace folder."""
-    return {
-        name: [{q: np.load(folder / f"{name}.{direction}.{q}.npy", mmap_mode="r") for q in entry["quantities"]} for direction in entry["directions"]]
-        for name, entry in manifest["layers"].items()
-    }
+def describe_computation(layer, spans, recorded=0):
+    """`LayerTrace.computed_by` of a direction, from its mini-batches' spans (first, stop) where interventions
+    acted (input time; None: nowhere) and how many of them the compiled loop `recorded` (`LSTMLayer.records`)."""
+    if recorded:
+        loop = "lstmlab's compiled step loop, recording every step as it ran"
+        if recorded < len(spans):  # too few sequences in the others for the loop to beat torch's kernel
+            return f"{loop}, in {recorded} of {len(spans)} mini-batches; torch's fused kernel in the smaller ones"
+        return loop
+    acted = [s for s in spans if s is not None]
+    if not layer.uses_fused_kernel:
+        return "the step loop (torch has no fused kernel for this layer's equations)"
+    if not acted:
+        return "torch's fused kernel"
+    first, last = min(s[0] for s in acted) + 1, max(s[1] for s in acted)  # counted from 1: index t is step t + 1
+    return f"the step loop over steps {first}..{last}, where interventions act; torch's fused kernel elsewhere"
 
 
 def _check_streaming(out, chunk_length, interventions, recurrent):
@@ -427,10 +359,10 @@ def _choose_quantities(quantities, layers):
     return {layer.name: tuple(q for q in layer.quantities if q in names) for layer in layers}
 
 
-def _choose_dtype(dtype):
-    """None (keep the network's dtype) or np.float16 / np.float32."""
+def _choose_dtype(dtype, like):
+    """The NumPy dtype of the recording: np.float16 or np.float32 as chosen, else the network's own (that of `like`)."""
     if dtype is None:
-        return None
+        return torch.empty(0, dtype=like.dtype).numpy().dtype
     allowed = (np.dtype(np.float16), np.dtype(np.float32))
     try:
         chosen = np.dtype(dtype)
@@ -441,39 +373,11 @@ def _choose_dtype(dtype):
     return chosen
 
 
-def _numpy(values, dtype):
-    """A tensor on the CPU as a NumPy array, in dtype when one is chosen (else no conversion)."""
-    values = values.cpu().numpy()
-    return values if dtype is None else values.astype(dtype, copy=False)
-
-
 def _as_index(chosen, size, device):
-    """slice(None) when every unit is chosen (a view, no copy), else a long tensor."""
+    """The chosen units or steps of `size`: slice(None) when all, in order (a view), else a long tensor."""
     if len(chosen) == size and np.array_equal(chosen, np.arange(size)):
         return slice(None)
     return torch.as_tensor(chosen, device=device)
-
-
-def _steps(values, steps):
-    """values (B, T, U) at the chosen steps; a view when they are all the steps in order."""
-    if np.array_equal(steps, np.arange(values.shape[1])):
-        return values
-    return values[:, torch.as_tensor(steps, device=values.device)]
-
-
-def _assemble(parts, N, S):
-    """Per-direction {q: (N, S, U)} arrays from per-batch parts; NaN where a batch did not reach."""
-    indices, reached, directions = parts[0]
-    if len(parts) == 1 and reached.all() and np.array_equal(indices, np.arange(N)):
-        return directions  # one mini-batch that reached every chosen step: no copy at all
-    assembled = []
-    for d, first in enumerate(directions):
-        arrays = {q: np.full((N, S, v.shape[2]), np.nan, dtype=v.dtype) for q, v in first.items()}
-        for indices, reached, directions in parts:
-            for q, v in directions[d].items():
-                arrays[q][np.ix_(indices, np.flatnonzero(reached))] = v
-        assembled.append(arrays)
-    return assembled
 
 
 def _choose_layers(layers, recurrent):

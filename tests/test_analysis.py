@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import lstmlab as ll
+from lstmlab.layers import REGISTRY
 
 LESSONS = {  # the networks that lessons 02-07 and 13 build
     "04 Japanese Vowels": lambda: [ll.sequence_input_layer(12, normalization="zscore"), ll.lstm_layer(100, output_mode="last"),
@@ -160,3 +161,21 @@ def test_a_layer_over_time_after_output_mode_last(over_time):
     assert ll.analyze_network([ll.sequence_input_layer(3), ll.global_average_pooling1d_layer(), ll.max_pooling1d_layer(2)]).issues == [
         ("error", "maxpool1d", "'maxpool1d' works over time, but 'gavgpool1d' hands on one vector per sequence; move 'maxpool1d' "
                                "before 'gavgpool1d', or remove 'maxpool1d'.")]
+
+
+def test_the_layers_registered_over_time_are_those_that_fail_on_one_vector_per_sequence():
+    """REGISTRY's over_time column, which analyze_network reads, against running: after an LSTM that hands on
+    one vector per sequence, ll.Network lets these layers pass and ll.predict fails."""
+    X = np.random.default_rng(0).normal(size=(2, 6, 3))
+    fail = set()
+    for row in REGISTRY:
+        try:
+            net = ll.Network([ll.sequence_input_layer(3), ll.lstm_layer(4, output_mode="last"), row.cls(**row.example)])
+        except ValueError:
+            continue  # refused already by the network (recurrent layers, image frames, token ids)
+        try:
+            ll.predict(net, X)
+        except ValueError as error:
+            assert "expects input of shape (batch, time, channels)" in str(error)
+            fail.add(row.cls)
+    assert fail == {row.cls for row in REGISTRY if row.over_time}

@@ -1,12 +1,19 @@
-"""Imports point down the layers of docs/ARCHITECTURE.md, and no modules import each other.
+"""Imports point down the layers of docs/ARCHITECTURE.md, and no modules import each other; every
+layer class has its row in lstmlab.layers.REGISTRY, and every row what its columns promise.
 
 The layers are read from the ```layers block of docs/ARCHITECTURE.md (the one list of them).
 Every import of an lstmlab module counts, also one inside a function.
 """
 
 import ast
+import importlib
+import inspect
 import re
 from pathlib import Path
+
+import lstmlab as ll
+from lstmlab.layers import REGISTRY, Layer, RecurrentLayer
+from lstmlab.onnx_export import EXPORTERS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "lstmlab"
@@ -135,3 +142,35 @@ def test_the_checks_see_an_upward_import_in_a_function_and_a_cycle():
     assert found == [(1, "lstmlab.reference"), (2, "lstmlab.layers.lstm"), (5, "lstmlab.viz")]
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _path_back("a", edges) == ["a", "b", "c"] and _path_back("d", edges) is None
+
+
+# --- the layer registry ---------------------------------------------------------------------------
+
+
+def defined_layer_classes():
+    """Every public layer class that a module of lstmlab/layers/ defines, but the bases Layer and RecurrentLayer."""
+    found = set()
+    for path in (PACKAGE / "layers").glob("[!_]*.py"):
+        module = importlib.import_module(f"lstmlab.layers.{path.stem}")
+        found |= {
+            cls for name, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, Layer) and cls.__module__ == module.__name__ and not name.startswith("_")
+        }
+    return found - {Layer, RecurrentLayer}
+
+
+def test_every_layer_class_has_one_row_and_every_factory_is_public():
+    classes = [row.cls for row in REGISTRY]
+    assert set(classes) == defined_layer_classes() and len(set(classes)) == len(classes)
+    assert len({cls.__name__ for cls in classes}) == len(classes)  # a network file names the class
+    public = {name for name in ll.__all__ if inspect.isclass(getattr(ll, name)) and issubclass(getattr(ll, name), Layer)}
+    assert public == {row.factory for row in REGISTRY}
+    assert all(getattr(ll, row.factory) is row.cls for row in REGISTRY)
+
+
+def test_every_row_has_what_its_columns_promise():
+    for row in REGISTRY:
+        assert (row.cls in EXPORTERS) != bool(row.no_onnx), f"{row.factory}: an ONNX exporter, or no_onnx saying why none"
+        made = row.cls(**row.example)  # what the designer's palette adds
+        assert set(row.form) <= set(made.config()), f"{row.factory}: the designer's form shows options the layer does not have"
+    assert set(EXPORTERS) <= {row.cls for row in REGISTRY}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lstmlab as ll
-from lstmlab.layers import FACTORIES
+from lstmlab.layers import REGISTRY
 from lstmlab.widgets import designer
 
 EVERY_KIND = {  # networks that hold every layer kind, each with options away from the defaults
@@ -31,7 +31,7 @@ EVERY_KIND = {  # networks that hold every layer kind, each with options away fr
 
 def test_every_layer_kind_is_in_the_palette_and_in_a_round_trip():
     kinds = {type(layer).__name__ for build in EVERY_KIND.values() for layer in build()}
-    assert len(kinds) == len(FACTORIES) == len(designer().controls["palette"].options)
+    assert len(kinds) == len(REGISTRY) == len(designer().controls["palette"].options)
 
 
 @pytest.mark.parametrize("network", EVERY_KIND)

@@ -5,6 +5,7 @@ compared with ll.predict in float32, to 1e-5. Imports are compared with the torc
 torch.onnx.export wrote, and traced with ll.trace.
 """
 
+import re
 import sys
 import warnings
 
@@ -13,6 +14,7 @@ import pytest
 import torch
 
 import lstmlab as ll
+from lstmlab.onnx_export import EXPORTERS
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -21,6 +23,11 @@ from helpers import GATES, STATES, shaken  # noqa: E402
 
 ATOL = 1e-5
 SHAPES = [(2, 5), (3, 11)]  # (batch, time): two of each, from one file
+
+
+def naming(*parts):
+    """A `match` regex for a message that names each of `parts` (an argument or a node, the value it got), in order."""
+    return ".*".join(map(re.escape, parts))
 
 
 def run_file(path, X):
@@ -304,7 +311,7 @@ def test_round_trip_keeps_predictions_and_trace(reset_gate_mode, tmp_path):
 def test_an_unsupported_layer_is_named_and_nothing_is_written(tmp_path):
     net = ll.Network([ll.sequence_input_layer((8, 8, 1)), ll.sequence_folding_layer(), ll.convolution2d_layer(3, 2), ll.sequence_unfolding_layer(), ll.flatten_layer(), ll.lstm_layer(2)])
     path = tmp_path / "net.onnx"
-    with pytest.raises(ValueError, match=r"export_onnx: layer 'fold' \(SequenceFoldingLayer\) has no ONNX export; lstmlab exports layers of the kinds .*conv1d"):
+    with pytest.raises(ValueError, match=naming("layer 'fold' (SequenceFoldingLayer) has no ONNX export", "image sequences")):
         ll.export_onnx(net, path)
     assert list(tmp_path.iterdir()) == []
 
@@ -312,14 +319,14 @@ def test_an_unsupported_layer_is_named_and_nothing_is_written(tmp_path):
 def test_states_of_a_stateful_prediction_are_refused(tmp_path):
     net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)])
     ll.predict_and_update_state(net, np.zeros((2, 4, 2)))
-    with pytest.raises(ValueError, match=r"layer 'lstm' \(LSTMLayer\) holds states for 2 sequences .*call ll.reset_state\(net\)"):
+    with pytest.raises(ValueError, match=naming("layer 'lstm' (LSTMLayer)", "states for 2 sequences", "ll.reset_state(net)")):
         ll.export_onnx(net, tmp_path / "net.onnx")
     ll.reset_state(net)
     ll.export_onnx(net, tmp_path / "net.onnx")
 
 
 def test_missing_statistics_and_callables_are_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"layer 'sequenceinput' \(SequenceInputLayer\) has normalization='zscore' without mean, standard_deviation; train"):
+    with pytest.raises(ValueError, match=naming("layer 'sequenceinput'", "normalization='zscore' without mean, standard_deviation")):
         ll.export_onnx(ll.Network([ll.sequence_input_layer(2, normalization="zscore"), ll.lstm_layer(3)]), tmp_path / "a.onnx")
     with pytest.raises(ValueError, match=r"normalizes with a Python callable"):
         ll.export_onnx(ll.Network([ll.sequence_input_layer(2, normalization=lambda x: x), ll.lstm_layer(3)]), tmp_path / "a.onnx")
@@ -339,10 +346,10 @@ def test_an_existing_file_survives_a_failed_export(tmp_path):
 
 
 def test_missing_and_non_onnx_files_are_refused(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"import_onnx: there is no file .*nothing.onnx"):
+    with pytest.raises(FileNotFoundError, match=naming("import_onnx: there is no file", "nothing.onnx")):
         ll.import_onnx(tmp_path / "nothing.onnx")
     (tmp_path / "notes.onnx").write_text("not a model")
-    with pytest.raises(ValueError, match=r"import_onnx: .*notes.onnx is not a valid ONNX model"):
+    with pytest.raises(ValueError, match=naming("notes.onnx is not a valid ONNX model")):
         ll.import_onnx(tmp_path / "notes.onnx")
     ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)]).save(tmp_path / "net.npz")
     with pytest.raises(ValueError, match=r"is not a valid ONNX model"):
@@ -364,7 +371,7 @@ def model_file(path, nodes, initializers=(), output_shape=("N", "T", 3), input_s
 
 def test_an_unsupported_operator_is_named_with_its_node(tmp_path):
     path = model_file(tmp_path / "tanh.onnx", [onnx.helper.make_node("Tanh", ["x"], ["y"], name="squash")])
-    with pytest.raises(ValueError, match=r"import_onnx: node 'squash' \(Tanh\) has no lstmlab layer; lstmlab imports chains of .*GRU.*LSTM.*MatMul"):
+    with pytest.raises(ValueError, match=naming("node 'squash' (Tanh) has no lstmlab layer", "GRU", "LSTM", "MatMul")):
         ll.import_onnx(path)
 
 
@@ -373,8 +380,8 @@ def test_lstm_options_lstmlab_cannot_compute_are_refused(tmp_path):
     weights = [("W", np.zeros((1, 4 * H, 3))), ("R", np.zeros((1, 4 * H, H))), ("h0", np.arange(4.0).reshape(1, 2, H))]
     x = onnx.helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2])
     for attributes, message in [
-        ({"activations": ["Sigmoid", "Elu", "Elu"]}, r"node 'rnn' \(LSTM\) has activations \['Sigmoid', 'Elu', 'Elu'\].*HardSigmoid alpha 0.2 beta 0.5"),
-        ({"activations": ["HardSigmoid", "Tanh", "Tanh"], "activation_alpha": [0.25]}, r"has activations \['HardSigmoid', 'Tanh', 'Tanh'\] \(alpha \[0.25"),
+        ({"activations": ["Sigmoid", "Elu", "Elu"]}, naming("node 'rnn' (LSTM) has activations ['Sigmoid', 'Elu', 'Elu']")),
+        ({"activations": ["HardSigmoid", "Tanh", "Tanh"], "activation_alpha": [0.25]}, naming("activations ['HardSigmoid', 'Tanh', 'Tanh'] (alpha [0.25")),
         ({"clip": 3.0}, r"has clip=3.0, which lstmlab layers do not compute"),
         ({"inputs": ["xt", "W", "R", "", "", "h0"]}, r"starts from an initial hidden state that differs between sequences"),
     ]:
@@ -401,7 +408,7 @@ def test_an_output_without_the_batch_is_refused(tmp_path):
 
 def test_without_onnx_the_error_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ImportError, match=r"export_onnx: needs the onnx package, which is not installed; pip install lstmlab\[onnx\]"):
+    with pytest.raises(ImportError, match=naming("export_onnx: needs the onnx package", "pip install lstmlab[onnx]")):
         ll.export_onnx(ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(3)]), tmp_path / "net.onnx")
 
 
@@ -412,7 +419,7 @@ def test_a_branching_graph_is_refused(tmp_path):
         onnx.helper.make_node("Add", ["a", "b"], ["y"], name="join"),
     ]
     path = model_file(tmp_path / "branch.onnx", nodes)
-    with pytest.raises(ValueError, match=r"node 'second' \(Sigmoid\) reads an activation from before the newest layer: the graph branches"):
+    with pytest.raises(ValueError, match=naming("node 'second' (Sigmoid)", "the graph branches")):
         ll.import_onnx(path)
 
 
@@ -439,7 +446,7 @@ def as_an_exporter_writes_it(case, path):
 
 
 # The (case, output) pairs lstmlab refuses, and what the refusal names. Every other one must agree.
-CELL_STATE = r"the graph's output 'Y_c' is the final cell state Y_c of node writing 'Y_h', which lstmlab networks do not output"
+CELL_STATE = naming("output 'Y_c' is the final cell state Y_c of node writing 'Y_h'")
 REFUSED = {
     ("test_lstm_with_peepholes", "Y_h"): r"has sequence_lens",
     ("test_lstm_reverse", "Y_c"): CELL_STATE,
@@ -488,7 +495,7 @@ def test_input_format_says_the_layout_where_the_graph_does_not(tmp_path):
     path = model_file(tmp_path / "relu.onnx", [onnx.helper.make_node("Relu", ["x"], ["y"], name="relu")], input_shape=("a", "b", 3))
     X = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
     assert np.array_equal(ll.predict(ll.import_onnx(path, input_format="TBC"), X), np.maximum(X, 0))
-    with pytest.raises(ValueError, match=r"input_format must be one of 'BTC', 'TBC' for the graph's input 'x' of 3 axes .*; got 'NTC'"):
+    with pytest.raises(ValueError, match=naming("input_format must be one of 'BTC', 'TBC'", "got 'NTC'")):
         ll.import_onnx(path, input_format="NTC")
 
 
@@ -496,10 +503,10 @@ def test_a_layout_that_contradicts_the_graph_is_refused(tmp_path):
     torch.manual_seed(2)
     module = TorchClassifier(torch.nn.LSTM(3, 5))
     torch_export(module, tmp_path / "time_major.onnx", names=("d0", "d1"))
-    with pytest.raises(ValueError, match=r"layout of input 'x' is contradictory: BTC from input_format='BTC', TBC from the recurrent node that reads it"):
+    with pytest.raises(ValueError, match=naming("input 'x' is contradictory", "BTC from input_format='BTC', TBC from the recurrent node")):
         ll.import_onnx(tmp_path / "time_major.onnx", input_format="BTC")
     torch_export(module, tmp_path / "mislabelled.onnx", names=("time", "batch"))
-    with pytest.raises(ValueError, match=r"BTC from its dim names, TBC from the recurrent node that reads it; give the input_format that is true"):
+    with pytest.raises(ValueError, match=naming("BTC from its dim names, TBC from the recurrent node")):
         ll.import_onnx(tmp_path / "mislabelled.onnx")
 
 
@@ -520,7 +527,7 @@ def lstm_with_two_outputs(path, direction="forward"):
 
 def test_several_outputs_import_the_one_named_and_warn_which_by_default(tmp_path):
     path = lstm_with_two_outputs(tmp_path / "two.onnx")
-    with pytest.warns(UserWarning, match=r"the graph has 2 outputs \('Y', 'Y_h'\); the network computes the first, 'Y'. Give output="):
+    with pytest.warns(UserWarning, match=naming("2 outputs ('Y', 'Y_h')", "the first, 'Y'", "output=")):
         net = ll.import_onnx(path)
     assert net["lstm"].output_mode == "sequence"
     last = ll.import_onnx(path, output="Y_h")
@@ -530,7 +537,7 @@ def test_several_outputs_import_the_one_named_and_warn_which_by_default(tmp_path
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     Y, Y_h = session.run(None, {"x": X.transpose(1, 0, 2)})
     assert np.abs(ll.predict(last, X) - Y_h[0]).max() < ATOL
-    with pytest.raises(ValueError, match=r"output='Y_c' is not an output of the graph; its outputs are 'Y', 'Y_h'"):
+    with pytest.raises(ValueError, match=naming("output='Y_c' is not an output", "'Y', 'Y_h'")):
         ll.import_onnx(path, output="Y_c")
 
 
@@ -554,7 +561,7 @@ def test_the_last_step_of_a_reverse_node_is_refused(tmp_path):
     del model.graph.output[:]
     model.graph.output.append(onnx.helper.make_tensor_value_info("last", onnx.TensorProto.FLOAT, [1, "N", 2]))
     onnx.save(model, tmp_path / "last.onnx")
-    with pytest.raises(ValueError, match=r"node 'last' \(Gather\) takes the last time step of a reverse node, whose output there has read x_T alone"):
+    with pytest.raises(ValueError, match=naming("node 'last' (Gather) takes the last time step of a reverse node")):
         ll.import_onnx(tmp_path / "last.onnx")
     net = ll.import_onnx(path, output="Y_h")  # the final state: after reading back to x_1
     assert net["lstm"].direction == "reverse" and net["lstm"].output_mode == "last"
@@ -566,11 +573,11 @@ def test_the_last_step_of_a_reverse_node_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "attributes,message",
     [
-        ({"direction": "backward"}, r"node 'rnn' \(LSTM\) has direction='backward'; ONNX defines 'forward', 'reverse' and 'bidirectional'"),
-        ({"input_forget": 1}, r"node 'rnn' \(LSTM\) has input_forget=1, which lstmlab layers do not compute"),
+        ({"direction": "backward"}, naming("node 'rnn' (LSTM) has direction='backward'")),
+        ({"input_forget": 1}, naming("node 'rnn' (LSTM) has input_forget=1")),
         ({"clip": 1e9}, r"node 'rnn' \(LSTM\) has clip=1000000000.0"),
         ({"hidden_size": 3}, r"node 'rnn' \(LSTM\) has hidden_size=3 with W \(1, 8, 3\)"),
-        ({"activation_alpha": [0.5]}, r"node 'rnn' \(LSTM\) has activations \['Sigmoid', 'Tanh', 'Tanh'\] \(alpha \[0.5"),
+        ({"activation_alpha": [0.5]}, naming("node 'rnn' (LSTM) has activations ['Sigmoid', 'Tanh', 'Tanh'] (alpha [0.5")),
         ({"layout": 2}, r"node 'rnn' \(LSTM\) has layout=2; ONNX defines 0 and 1"),
     ],
     ids=["direction", "input_forget", "clip", "hidden_size", "unread-alpha", "layout"],
@@ -636,7 +643,7 @@ def test_every_exportable_layer_kind_reads_back_with_the_same_outputs(tmp_path):
         back = round_trip(net, tmp_path)
         assert np.abs(np.asarray(ll.predict(back, X)) - np.asarray(ll.predict(net, X))).max() < ATOL, [layer.kind for layer in net.layers]
         covered |= {layer.kind for layer in net.layers}
-    assert covered == set(ll.onnx_io.EXPORTERS)
+    assert covered == {cls.kind for cls in EXPORTERS}
     directions = {(layer.kind, layer.directions) for net, _ in every_exportable_network() for layer in net.layers if isinstance(layer, ll.layers.RecurrentLayer)}
     assert {(kind, ("backward",)) for kind in ("lstm", "gru", "rnn")} <= directions  # and reverse layers read back as reverse
     back = round_trip(every_exportable_network()[4][0], tmp_path)
@@ -667,7 +674,7 @@ def test_a_torch_text_classifier_imports_and_takes_the_same_token_ids(batch_firs
     net = ll.import_onnx(tmp_path / "text.onnx")
     assert [layer.kind for layer in net.layers] == ["sequenceinput", "embedding", "lstm", "fc"]
     wrong, right = ("TB", "BT") if batch_first else ("BT", "TB")  # the ids' layout: what input_format says for token ids
-    with pytest.raises(ValueError, match=rf"contradictory: {wrong} from input_format='{wrong}', {right} from the recurrent node that reads it"):
+    with pytest.raises(ValueError, match=naming(f"{wrong} from input_format='{wrong}', {right} from the recurrent node")):
         ll.import_onnx(tmp_path / "text.onnx", input_format=wrong)
     assert len(ll.import_onnx(tmp_path / "text.onnx", input_format=right).layers) == 4
     assert net["embedding"].first_id == 0 and net["embedding"].num_words == 12
@@ -750,5 +757,5 @@ def test_a_time_major_lstm_whose_length_the_default_exporter_fixed_is_refused(tm
     """torch.export fixes T of a time-major nn.LSTM (the file reshapes to [7, -1, 5]): lstmlab, whose T is free, refuses."""
     module = TorchClassifier(torch.nn.LSTM(3, 5))
     dynamo_export(module, torch.randn(7, 2, 3), tmp_path / "dynamo.onnx", {0: torch.export.Dim("time"), 1: torch.export.Dim("batch")})
-    with pytest.raises(ValueError, match=r"\(Reshape\) reshapes an activation with axes \('T', 'N', 'D', 'C'\) to \[7, -1, 5\]"):
+    with pytest.raises(ValueError, match=naming("(Reshape) reshapes", "('T', 'N', 'D', 'C') to [7, -1, 5]")):
         ll.import_onnx(tmp_path / "dynamo.onnx")

@@ -7,6 +7,7 @@ import torch
 
 import lstmlab as ll
 from lstmlab import text
+from lstmlab.text import generation
 from lstmlab.trace import LayerTrace, Trace
 
 
@@ -116,8 +117,8 @@ def test_generate_runs_one_step_per_character_read(monkeypatch):
     vocabulary = text.Vocabulary("abcde")
     net = char_model(vocabulary, seed=3)
     steps = []
-    read = text.predict_and_update_state
-    monkeypatch.setattr(text, "predict_and_update_state", lambda net, ids, **options: steps.append(len(ids)) or read(net, ids, **options))
+    read = generation.predict_and_update_state
+    monkeypatch.setattr(generation, "predict_and_update_state", lambda net, ids, **options: steps.append(len(ids)) or read(net, ids, **options))
     text.generate(net, vocabulary, "abc", 8, temperature=0)
     assert steps == [3] + [1] * 7  # the prompt, then every written character but the last: 3 + 8 - 1 steps
 

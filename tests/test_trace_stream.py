@@ -88,6 +88,10 @@ def test_bad_streaming_options_are_clear_errors(rng, tmp_path):
         ll.trace(net, X, out=tmp_path / "new", chunk_length=0)
     with pytest.raises(TypeError, match=r"out must be a folder path .*; got int"):
         ll.trace(net, X, out=3)
+    with pytest.raises(ValueError, match=r"mini_batch_size must be a positive integer; got 0"):  # checked before the folder is made
+        ll.trace(net, X, out=tmp_path / "new", mini_batch_size=0)
+    with pytest.raises(ValueError, match=r"units must be integers in 0..3 .*; got 7"):
+        ll.trace(net, X, out=tmp_path / "new", units=7)
     bi = ll.Network([ll.sequence_input_layer(C), ll.bilstm_layer(3)])
     with pytest.raises(ValueError, match=r"the bidirectional layer 'bilstm' reads each sequence backwards"):
         ll.trace(bi, X, out=tmp_path / "bi")

@@ -56,8 +56,7 @@ class SequenceUnfoldingLayer(Layer):
         return out, mask
 
     def forward(self, x, batch_shape=None, mask=None):
-        """x (M, ...) into (B, T, ...): batch_shape (B, T) and mask are the folding layer's, which
-        an ll.Network hands on."""
+        """x (M, ...) into (B, T, ...) with the folding layer's batch_shape (B, T) and mask, from the network."""
         if batch_shape is None:
             raise ValueError(
                 f"{self.name or self.kind}: a sequence unfolding layer needs the sequence folding layer before it, "

@@ -394,13 +394,9 @@ class RecurrentLayer(Layer):
         return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in final)
 
     def _contiguous(self, weights, directions):
-        """The weights in contiguous memory, copied once and kept while they are unchanged.
-
-        An orthogonal R is the transpose of a QR decomposition's Q: the CPU kernel (oneDNN, float32,
-        no gradient) would reorder it from that layout on every call, which makes one step of a
-        language model 2.5 times slower. Elsewhere the layout changes torch's summation order, so
-        `_fused` asks for this only there.
-        """
+        """The weights contiguous, copied once and kept while unchanged. An orthogonal R is a QR's Q
+        transposed, which oneDNN (CPU, float32, no gradient) reorders on every call: one step 2.5x slower.
+        Elsewhere the layout changes torch's summation order, so `_fused` asks for this only there."""
         if all(w.is_contiguous() for w in weights):
             return weights
         key = [directions, *((p.data_ptr(), p._version) for p in (self.input_weights, self.recurrent_weights, self.bias))]  # an update in place bumps _version

@@ -23,42 +23,10 @@ from ..network import Network, _unique_names
 from ..viz._style import FORWARD, finish
 from ._app import App
 
-FACTORY = dict(zip(L.CLASSES, L.FACTORIES))  # class -> factory name
+FACTORY = {row.cls: row.factory for row in L.REGISTRY}  # class -> factory name
 INFERRED = ("input_size", "num_channels")  # set from the layer before; never written by hand (but for the input layer)
-MAIN = {  # the options the form shows, besides the name
-    "sequence_input_layer": ("input_size", "normalization", "min_length"),
-    "lstm_layer": ("num_hidden_units", "output_mode", "state_activation_function", "gate_activation_function"),
-    "bilstm_layer": ("num_hidden_units", "output_mode", "state_activation_function", "gate_activation_function"),
-    "lstm_projected_layer": ("num_hidden_units", "output_projector_size", "input_projector_size", "output_mode"),
-    "gru_layer": ("num_hidden_units", "output_mode", "reset_gate_mode"),
-    "bigru_layer": ("num_hidden_units", "output_mode", "reset_gate_mode"),
-    "rnn_layer": ("num_hidden_units", "output_mode", "activation"),
-    "birnn_layer": ("num_hidden_units", "output_mode", "activation"),
-    "fully_connected_layer": ("output_size",),
-    "dropout_layer": ("p",),
-    "convolution1d_layer": ("filter_size", "num_filters", "stride", "dilation_factor", "padding"),
-    "convolution2d_layer": ("filter_size", "num_filters", "stride", "dilation_factor", "padding"),
-    "max_pooling1d_layer": ("pool_size", "stride", "padding"),
-    "average_pooling1d_layer": ("pool_size", "stride", "padding", "padding_value"),
-    "batch_normalization_layer": ("epsilon",),
-    "word_embedding_layer": ("dimension", "num_words", "first_id"),
-}
-EXAMPLES = {  # values for the options a factory requires, when the palette adds a layer
-    "sequence_input_layer": {"input_size": 12},
-    "lstm_layer": {"num_hidden_units": 100},
-    "bilstm_layer": {"num_hidden_units": 100},
-    "lstm_projected_layer": {"num_hidden_units": 100, "output_projector_size": 25, "input_projector_size": 4},
-    "gru_layer": {"num_hidden_units": 100},
-    "bigru_layer": {"num_hidden_units": 100},
-    "rnn_layer": {"num_hidden_units": 100},
-    "birnn_layer": {"num_hidden_units": 100},
-    "fully_connected_layer": {"output_size": 10},
-    "convolution1d_layer": {"filter_size": 3, "num_filters": 32},
-    "convolution2d_layer": {"filter_size": 3, "num_filters": 32},
-    "max_pooling1d_layer": {"pool_size": 2},
-    "average_pooling1d_layer": {"pool_size": 2},
-    "word_embedding_layer": {"dimension": 100, "num_words": 1000},
-}
+MAIN = {row.factory: row.form for row in L.REGISTRY}  # the options the form shows, besides the name
+EXAMPLES = {row.factory: row.example for row in L.REGISTRY}  # values for the options a factory requires, when the palette adds a layer
 
 
 def defaults(factory):
@@ -171,7 +139,7 @@ class Designer(widgets.VBox):
         self.app = App({"layer": select}, lambda layer: {"chain": chain_figure(self.analysis, layer)})
         self.controls = {
             "layer": select,
-            "palette": widgets.Dropdown(options=L.FACTORIES, value="lstm_layer", description="palette"),
+            "palette": widgets.Dropdown(options=[row.factory for row in L.REGISTRY], value="lstm_layer", description="palette"),
             "add": widgets.Button(description="add after", icon="plus"),
             "remove": widgets.Button(description="remove", icon="trash"),
             "up": widgets.Button(description="up", icon="arrow-up"),
@@ -223,7 +191,7 @@ class Designer(widgets.VBox):
         taken = {layer.name for layer in self.layers}
         kind = getattr(L, factory).kind
         name = next(n for n in (kind, *(f"{kind}_{k}" for k in range(1, len(taken) + 2))) if n not in taken)
-        self.layers.insert(self.selected + 1 if self.layers else 0, getattr(L, factory)(**EXAMPLES.get(factory, {}), name=name))
+        self.layers.insert(self.selected + 1 if self.layers else 0, getattr(L, factory)(**EXAMPLES[factory], name=name))
         self.selected = min(self.selected + 1, len(self.layers) - 1) if len(self.layers) > 1 else 0
 
     def _remove(self):
@@ -296,7 +264,7 @@ class Designer(widgets.VBox):
         factory = FACTORY[type(layer)]
         known, config = defaults(factory), layer.config()
         rows = [widgets.HTML(f"<b>{factory}</b>")]
-        for option in (*MAIN.get(factory, ()), "name"):
+        for option in (*MAIN[factory], "name"):
             box = widgets.Text(value=_as_text(config[option]), description=option, continuous_update=False,
                                style={"description_width": "170px"}, layout=widgets.Layout(width="360px"))
             box.observe(lambda change, option=option: self._edit(self._set, option, change["new"]), names="value")
