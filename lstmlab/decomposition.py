@@ -22,7 +22,8 @@ pass both parts on: a fully connected layer gives W beta and W gamma + b (its bi
 irrelevant: no step put it there), a ReLU or sigmoid layer is linearized as above.
 
 Conventions that follow: with an empty span the relevant part is exactly 0. With a span of every
-step (and zero start states) gamma is exactly 0 inside the LSTM, and the irrelevant part of the
+step (zero start states, and no padded step computed: equal lengths or frozen padding, since a
+computed padded step is outside every span) gamma is exactly 0 inside the LSTM, and the irrelevant part of the
 score is what the layers after it add as bias: exactly the bias of the last fully connected layer
 for a network that ends in one.
 
