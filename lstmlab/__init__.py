@@ -11,8 +11,11 @@ from . import datasets, reference, text
 from ._version import __version__  # noqa: F401  (ll.__version__)
 from .ablation import ablate
 from .analysis import Analysis, analyze_network
+from .attribution import Attribution, attribute
+from .attribution_checks import RandomizationCheck, completeness_check, deletion_curve, randomization_check
 from .batching import Batch, batch_summary, sequence_batches, sort_by_length
 from .data import pad_sequences
+from .decomposition import Decomposition, decompose
 from .interop import from_torch, to_torch
 from .interventions import Intervention
 from .layers import (
@@ -72,16 +75,20 @@ except ImportError:
 
 __all__ = [
     "Analysis",
+    "Attribution",
     "Batch",
+    "Decomposition",
     "EncoderDecoder",
     "EncoderDecoderTrace",
     "Intervention",
     "Network",
+    "RandomizationCheck",
     "Solver",
     "Trace",
     "ablate",
     "analyze_network",
     "activations",
+    "attribute",
     "average_pooling1d_layer",
     "batch_normalization_layer",
     "batch_summary",
@@ -90,10 +97,13 @@ __all__ = [
     "birnn_layer",
     "classify",
     "classify_and_update_state",
+    "completeness_check",
     "convolution1d_layer",
     "convolution2d_layer",
     "datasets",
     "decode",
+    "decompose",
+    "deletion_curve",
     "dropout_layer",
     "edit_distance",
     "export_onnx",
@@ -113,6 +123,7 @@ __all__ = [
     "max_pooling1d_layer",
     "minibatchpredict",
     "pad_sequences",
+    "randomization_check",
     "predict",
     "predict_and_update_state",
     "reference",

@@ -8,6 +8,7 @@ labels and hover text with the exact values. Functions share one glossary of par
 
 from ..progress import draw_live_figures_with
 from .attention import attention_map
+from .attribution import attribution_bars, attribution_heatmap, attribution_text, deletion_chart, randomization_chart
 from .gates import gate_health, gate_heatmap, gate_heatmaps, state_lines
 from .inspector import step_inspector
 from .interventions import ablation_chart, compare_runs, prediction_change
@@ -22,10 +23,14 @@ draw_live_figures_with(training_progress)  # the live figure of ll.training_opti
 __all__ = [
     "ablation_chart",
     "attention_map",
+    "attribution_bars",
+    "attribution_heatmap",
+    "attribution_text",
     "bilstm_flow",
     "colored_text",
     "compare_runs",
     "confusion_chart",
+    "deletion_chart",
     "frames",
     "gate_health",
     "gate_heatmap",
@@ -34,6 +39,7 @@ __all__ = [
     "normalization_histograms",
     "padding_chart",
     "prediction_change",
+    "randomization_chart",
     "sequence_lengths",
     "state_lines",
     "step_inspector",

@@ -7,6 +7,7 @@ notebook until the reader checks a choice.
 """
 
 from .attention import attention_explorer
+from .attribution import attribution_explorer
 from .cells import cell_explorer
 from .data import normalization_explorer, padding_explorer
 from .designer import designer
@@ -15,4 +16,4 @@ from .interventions import intervention_explorer
 from .playground import cell_playground
 from .quiz import quiz, seal, unseal
 
-__all__ = ["attention_explorer", "bilstm_explorer", "cell_explorer", "cell_playground", "designer", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz", "seal", "unseal"]
+__all__ = ["attention_explorer", "attribution_explorer", "bilstm_explorer", "cell_explorer", "cell_playground", "designer", "explore", "intervention_explorer", "normalization_explorer", "padding_explorer", "quiz", "seal", "unseal"]
