@@ -18,7 +18,6 @@ import functools
 
 import numpy as np
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, LayerActivation, LayerAttribution, LayerGradientXActivation, Occlusion, Saliency
 
 from .inference import prepare_inference
 from .layers import RecurrentLayer, SoftmaxLayer, WordEmbeddingLayer
@@ -140,6 +139,9 @@ def _forward(run, batch, mask, states, W):
 
 def _attribute(method, forward, x, base, mask, steps, extra, net):
     """Captum's attribution of F on the mini-batch x (B, T, C): ((B, T, C) NumPy, delta (B,) or None)."""
+    # imported here, as every use of captum: it brings matplotlib (~0.7 s), and `import lstmlab` stays free of plotting
+    from captum.attr import InputXGradient, IntegratedGradients, Occlusion, Saliency
+
     keep = mask[..., None].to(x.dtype)  # (B, T, 1): padded steps get nothing
     if method is None:
         return None, None
@@ -164,6 +166,8 @@ def _attribute(method, forward, x, base, mask, steps, extra, net):
 def _grad_cam(net, forward, x, mask, name):
     """MATLAB's gradCAM for sequences, at a layer with an output at every step: ReLU(sum over units of
     A[t, u] * mean over real steps of dF/dA[:, u]), brought to the input's time; (B, T, 1)."""
+    from captum.attr import LayerActivation, LayerAttribution, LayerGradientXActivation  # see `_attribute`
+
     layer = _cam_layer(net, name)
     A = LayerActivation(forward, layer).attribute(x)  # (B, T_l, U)
     if A.ndim != 3:

@@ -9,6 +9,8 @@ import ast
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import lstmlab as ll
@@ -174,3 +176,10 @@ def test_every_row_has_what_its_columns_promise():
         made = row.cls(**row.example)  # what the designer's palette adds
         assert set(row.form) <= set(made.config()), f"{row.factory}: the designer's form shows options the layer does not have"
     assert set(EXPORTERS) <= {row.cls for row in REGISTRY}
+
+
+def test_import_lstmlab_waits_for_captum_until_an_attribution():
+    # captum brings matplotlib (~0.7 s), which nothing else needs: lstmlab.attribution_batches imports it when it runs
+    code = "import sys, lstmlab; print(sorted({m.split('.')[0] for m in sys.modules} & {'captum', 'matplotlib'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
