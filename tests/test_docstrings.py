@@ -14,14 +14,6 @@ import pytest
 
 BOOK = pathlib.Path(__file__).parents[1] / "docs" / "book" / "make_book.py"
 
-# Names whose modules other work is rewriting now: their docstrings get their sections there. Empty
-# this set as they do; the test fails on a name listed here that has its sections already.
-KNOWN_MISSING = {
-    "ll.bigru_layer", "ll.bilstm_layer", "ll.birnn_layer", "ll.dropout_layer", "ll.flatten_layer",
-    "ll.global_average_pooling1d_layer", "ll.global_max_pooling1d_layer", "ll.relu_layer", "ll.sequence_folding_layer",
-    "ll.sequence_unfolding_layer", "ll.sigmoid_layer", "ll.softmax_layer",  # layers/
-}
-
 
 def public_names():
     spec = importlib.util.spec_from_file_location("make_book", BOOK)
@@ -77,14 +69,7 @@ def test_the_rule_reads_sections():
     assert missing_sections(lambda: None) == ["a docstring"]
 
 
-def test_known_missing_are_public_names():
-    assert KNOWN_MISSING <= set(NAMES), f"not public names (any more): {sorted(KNOWN_MISSING - set(NAMES))}"
-
-
 @pytest.mark.parametrize("shown", sorted(NAMES))
 def test_public_name_has_args_and_returns(shown):
     lacks = missing_sections(NAMES[shown])
-    if shown in KNOWN_MISSING:
-        assert lacks, f"{shown} has its sections now: take it out of KNOWN_MISSING in tests/test_docstrings.py"
-        pytest.xfail(f"{shown}: known to lack {', '.join(lacks)}")
     assert not lacks, f"{shown}'s docstring lacks {', '.join(lacks)} (Google style, as in lstmlab/options.py)"

@@ -276,7 +276,21 @@ class FullyConnectedLayer(Layer):
 
 
 class SoftmaxLayer(Layer):
-    """Turns scores into probabilities over the channels, at every time step."""
+    """Turns scores into probabilities over the channels, at every time step: e^(x_k) / sum_j e^(x_j).
+
+    Shapes are unchanged, (B, T, K) -> (B, T, K) or (B, K) -> (B, K): each step's K values become
+    positive and sum to 1. Padded steps are computed like any other, and the padding mask passes
+    through unchanged (the loss leaves those steps out). A classifier ends with it: the
+    "crossentropy" loss of `ll.trainnet` asks for it last. As MATLAB's softmaxLayer.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> ll.softmax_layer()(torch.tensor([[1.0, 1.0], [0.0, 2.0]]))
+    tensor([[0.5000, 0.5000],
+            [0.1192, 0.8808]])
+    """
 
     kind = "softmax"
 
@@ -288,7 +302,20 @@ class SoftmaxLayer(Layer):
 
 
 class SigmoidLayer(Layer):
-    """Squashes every value into (0, 1): independent probabilities, e.g. for binary-crossentropy."""
+    """Squashes every value into (0, 1), 1 / (1 + e^-x): independent probabilities.
+
+    Shapes are unchanged, and so is the padding mask. Unlike `softmax_layer` the channels do not
+    share one distribution: each is the probability of its own yes-or-no answer (multi-label
+    classification); the "binary-crossentropy" loss of `ll.trainnet` asks for this layer last.
+    As MATLAB's sigmoidLayer.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> ll.sigmoid_layer()(torch.tensor([-2.0, 0.0, 2.0]))
+    tensor([0.1192, 0.5000, 0.8808])
+    """
 
     kind = "sigmoid"
 
@@ -300,7 +327,18 @@ class SigmoidLayer(Layer):
 
 
 class ReluLayer(Layer):
-    """max(x, 0) of every value: negative values become zero."""
+    """max(x, 0) of every value: negative values become zero.
+
+    Shapes are unchanged, and so is the padding mask. It works on vectors, sequences and image
+    frames alike (after a convolution, for instance). As MATLAB's reluLayer.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> ll.relu_layer()(torch.tensor([-2.0, 0.0, 3.0]))
+    tensor([0., 0., 3.])
+    """
 
     kind = "relu"
 
@@ -312,7 +350,26 @@ class ReluLayer(Layer):
 
 
 class DropoutLayer(Layer):
-    """Sets a random fraction p of the inputs to zero while training (scaling the rest by 1/(1-p))."""
+    """Sets a random fraction p of the inputs to zero while training (scaling the rest by 1/(1-p)).
+
+    Each value is dropped on its own, drawn anew for every mini-batch, so that the expected output
+    is the input. It acts only in training mode: `ll.trainnet` trains with it, while `ll.predict`,
+    `ll.trace` and the other functions that learn nothing run with it off, where it passes its input
+    on unchanged. A layer just made is in torch's training mode: called on its own it drops values
+    until `layer.eval()`. Shapes and the padding mask are unchanged. As MATLAB's
+    dropoutLayer(Probability=p).
+
+    Args:
+        p: the probability that a value is dropped, in [0, 1); default 0.5.
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.dropout_layer(0.5)
+    >>> layer(torch.ones(1000)).unique()  # training: dropped, or scaled by 1/(1-p)
+    tensor([0., 2.])
+    >>> layer.eval()(torch.ones(3))  # as ll.predict runs it
+    tensor([1., 1., 1.])
+    """
 
     kind = "dropout"
 

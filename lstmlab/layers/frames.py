@@ -17,8 +17,24 @@ from .base import Layer
 class SequenceFoldingLayer(Layer):
     """(B, T, H, W, C) image sequences -> (M, H, W, C): every real frame, as one batch of images.
 
-    Between this layer and the next `sequence_unfolding_layer`, frames are independent images:
-    batch normalization there takes its statistics over real frames only.
+    M is the number of real frames (B*T without padding), sequence by sequence in order; padded
+    frames are left out. Between this layer and the next `sequence_unfolding_layer`, frames are
+    independent images: 2-D convolution, ReLU and batch normalization work on them (the latter takes
+    its statistics over real frames only); a recurrent layer, or one that pools time away, is
+    refused there by `ll.Network`, which also pairs each folding layer with the next unfolding
+    layer and hands that one the batch shape (B, T) and the mask. As MATLAB's sequenceFoldingLayer,
+    with no miniBatchSize output to connect. `ll.export_onnx` cannot write it.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> fold = ll.sequence_folding_layer()
+    >>> fold(torch.zeros(2, 5, 8, 8, 1)).shape
+    torch.Size([10, 8, 8, 1])
+    >>> real = torch.tensor([[True] * 3 + [False] * 2, [True] * 5])  # (B, T): 3 and 5 real frames
+    >>> fold(torch.zeros(2, 5, 8, 8, 1), mask=real).shape
+    torch.Size([8, 8, 8, 1])
     """
 
     kind = "fold"
@@ -41,7 +57,21 @@ class SequenceFoldingLayer(Layer):
 class SequenceUnfoldingLayer(Layer):
     """(M, ...) frames -> (B, T, ...): the inverse of the `sequence_folding_layer` before it.
 
-    In an `ll.Network` the two are paired automatically; padded frames come back as zeros.
+    Each frame goes back to its sequence and time step, with the batch shape (B, T) and the mask of
+    that folding layer: in an `ll.Network` the two are paired automatically, and the network hands
+    them over (MATLAB's connectLayers(lgraph, 'fold/miniBatchSize', 'unfold/miniBatchSize') has
+    nothing to do here). Padded frames come back as zeros, and the mask is the folding layer's
+    again. Called on its own, outside a network, it asks for them: layer(x, batch_shape=(B, T),
+    mask=None). As MATLAB's sequenceUnfoldingLayer. `ll.export_onnx` cannot write it.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer((8, 8, 1)), ll.sequence_folding_layer(),
+    ...                   ll.convolution2d_layer(3, 4, padding="same"), ll.sequence_unfolding_layer()])
+    >>> net(torch.zeros(2, 5, 8, 8, 1)).shape  # frames (10, 8, 8, 4) back into sequences
+    torch.Size([2, 5, 8, 8, 4])
     """
 
     kind = "unfold"
@@ -71,8 +101,21 @@ class SequenceUnfoldingLayer(Layer):
 class FlattenLayer(Layer):
     """Each (H, W, C) frame becomes one vector of H*W*C values (row-major: C varies fastest).
 
-    (B, T, H, W, C) -> (B, T, H*W*C), or (M, H, W, C) -> (M, H*W*C) for folded frames. Vector
-    inputs pass unchanged.
+    (B, T, H, W, C) -> (B, T, H*W*C), or (M, H, W, C) -> (M, H*W*C) for folded frames: after 2-D
+    convolutions it makes vector sequences for the recurrent layers. The frame shape comes from the
+    layer before it when a network is built (`build`); frames of another shape are refused, and
+    vector inputs pass unchanged, as does any input before the layer is built. The padding mask
+    passes through unchanged. As MATLAB's flattenLayer.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.flatten_layer()
+    >>> layer.build((4, 4, 3))  # what a network does, from the size of the layer before
+    48
+    >>> layer(torch.zeros(2, 5, 4, 4, 3)).shape
+    torch.Size([2, 5, 48])
     """
 
     kind = "flatten"

@@ -172,11 +172,35 @@ class GRULayer(RecurrentLayer):
 class BiGRULayer(GRULayer):
     """Bidirectional GRU: one GRU reads the sequence forward, a second one reads it backward.
 
-    Takes the options of `GRULayer`; as `BiLSTMLayer` (see there what output_mode="last" and
-    has_state_outputs give), parameters stack the two directions, forward first: W (6H, C),
-    R (6H, H), b (6H,), or (12H,) with "recurrent-bias-after-multiplication" (each direction's
-    input bias then its recurrent bias), initial state (2H,). As torch.nn.GRU(bidirectional=True).
-    MATLAB has no such layer.
+    Takes the options of `GRULayer` (Args below: how they differ); as `BiLSTMLayer` (see there what
+    output_mode="last" and has_state_outputs give), parameters stack the two directions, forward
+    first, and the output at step t concatenates [h_forward_t, h_backward_t], 2H channels. As
+    torch.nn.GRU(bidirectional=True). MATLAB has no such layer.
+
+    Args:
+        num_hidden_units: H, the size of each direction's hidden state.
+        output_mode: as `BiLSTMLayer`'s: "sequence" (default), (B, T, 2H); "last" or "final", (B, 2H).
+        direction: "forward" only (the default), as `BiLSTMLayer`'s.
+        has_state_inputs: if True the layer is called as layer(x, h0) with h0 (B, 2H), forward
+            then backward.
+        has_state_outputs: if True the layer also returns its final h, (B, 2H): forward after x_T,
+            backward after x_1.
+        hidden_state: initial hidden state, (2H,), forward then backward; zeros if None.
+        input_weights: W, (6H, C): the forward direction's 3H rows in gate order r, z, n, then the
+            backward direction's; initialized if None.
+        recurrent_weights: R, (6H, H), same row order.
+        bias: b, (6H,), same order; with reset_gate_mode="recurrent-bias-after-multiplication",
+            (12H,): each direction's input bias, then its recurrent bias.
+        *_learn_rate_factor, *_l2_factor: a scalar or 3 values (r, z, n), for both directions.
+        reset_gate_mode, state_activation_function, gate_activation_function: as `GRULayer`'s.
+        *_initializer, input_size, name: as `GRULayer`'s.
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.bigru_layer(4, input_size=2)
+    >>> layer(torch.zeros(3, 7, 2)).shape
+    torch.Size([3, 7, 8])
+    >>> layer.input_weights.shape, layer.bias.shape
+    (torch.Size([24, 2]), torch.Size([24]))
     """
 
     kind = "bigru"

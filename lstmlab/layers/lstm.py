@@ -271,16 +271,46 @@ class LSTMLayer(RecurrentLayer):
 class BiLSTMLayer(LSTMLayer):
     """Bidirectional LSTM: one LSTM reads the sequence forward, a second one reads it backward.
 
-    Takes the options of `LSTMLayer`. Parameters stack the two directions, forward first:
-    W (8H, C), R (8H, H), b (8H,), initial states (2H,). Learn-rate and L2 factors given per gate
-    apply to both directions.
+    Takes the options of `LSTMLayer` (Args below: how they differ): parameters and states stack the
+    two directions, forward first, and learn-rate and L2 factors given per gate apply to both.
 
     The output at step t concatenates [h_forward_t, h_backward_t], 2H channels. With
     output_mode="last" the layer returns that concatenation at the last step T (as MATLAB does):
     the forward half has read the whole sequence, but the backward half has read only x_T, since
     the backward LSTM starts there. To summarise the whole sequence in both directions use
     output_mode="final" (or has_state_outputs=True): the final hidden state holds the backward
-    state after it has read back to x_1.
+    state after it has read back to x_1. With frozen padding (a mask) the backward LSTM starts at
+    each sequence's last real step, as if the sequence were alone; without one (MATLAB's way) it
+    reads the padding at the end first. As MATLAB's bilstmLayer and
+    torch.nn.LSTM(bidirectional=True).
+
+    Args:
+        num_hidden_units: H, the size of each direction's hidden and cell states.
+        output_mode: "sequence" (default), (B, T, 2H); "last", (B, 2H), step T; "final",
+            (B, 2H), [h_forward after x_T, h_backward after x_1] (see above).
+        direction: "forward" only (the default): the layer reads both ways; for one way from the
+            end, `LSTMLayer` with direction="reverse".
+        has_state_inputs: if True the layer is called as layer(x, h0, c0), each (B, 2H): the
+            forward direction's H values, then the backward one's.
+        has_state_outputs: if True the layer also returns its final h and c, each (B, 2H): forward
+            after x_T, backward after x_1.
+        cell_state, hidden_state: initial states, (2H,), forward then backward; zeros if None.
+        input_weights: W, (8H, C): the forward direction's 4H rows in gate order i, f, g, o, then
+            the backward direction's; initialized if None.
+        recurrent_weights: R, (8H, H), same row order.
+        bias: b, (8H,), same order.
+        *_learn_rate_factor, *_l2_factor: a scalar or 4 values (i, f, g, o), for both directions.
+        state_activation_function, gate_activation_function, *_initializer, input_size, name: as
+            `LSTMLayer`'s.
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.bilstm_layer(8, input_size=3)
+    >>> layer(torch.zeros(2, 5, 3)).shape
+    torch.Size([2, 5, 16])
+    >>> layer.input_weights.shape, layer.recurrent_weights.shape, layer.hidden_state.shape
+    (torch.Size([64, 3]), torch.Size([64, 8]), torch.Size([16]))
+    >>> ll.bilstm_layer(8, input_size=3, output_mode="final")(torch.zeros(2, 5, 3)).shape
+    torch.Size([2, 16])
     """
 
     kind = "bilstm"

@@ -122,7 +122,22 @@ class _GlobalPooling1D(Layer):
 
 
 class GlobalMaxPooling1DLayer(_GlobalPooling1D):
-    """The largest value of each channel over a sequence's real steps: (B, T, C) -> (B, C)."""
+    """The largest value of each channel over a sequence's real steps: (B, T, C) -> (B, C).
+
+    The time axis is pooled away: the layers after it see one vector per sequence, with no mask.
+    Padding never takes part (forward(x, mask=None) takes the (B, T) mask, True on real steps, which
+    a network hands it), so a sequence pools to the same values alone or in any mini-batch; a
+    sequence with no real step gives zeros. As MATLAB's globalMaxPooling1dLayer.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> x = torch.tensor([[[1.0], [5.0], [9.0]]])  # (B, T, C) = (1, 3, 1)
+    >>> layer = ll.global_max_pooling1d_layer()
+    >>> layer(x), layer(x, mask=torch.tensor([[True, True, False]]))  # the last step padding
+    (tensor([[9.]]), tensor([[5.]]))
+    """
 
     kind = "gmaxpool1d"
 
@@ -135,7 +150,22 @@ class GlobalMaxPooling1DLayer(_GlobalPooling1D):
 
 
 class GlobalAveragePooling1DLayer(_GlobalPooling1D):
-    """The mean of each channel over a sequence's real steps: (B, T, C) -> (B, C)."""
+    """The mean of each channel over a sequence's real steps: (B, T, C) -> (B, C).
+
+    The time axis is pooled away: the layers after it see one vector per sequence, with no mask.
+    Padding never dilutes the mean (forward(x, mask=None) takes the (B, T) mask, True on real
+    steps, which a network hands it), so a sequence pools to the same values alone or in any
+    mini-batch; a sequence with no real step gives zeros. As MATLAB's globalAveragePooling1dLayer.
+
+    Args:
+        name: the layer's name in a network ("" gets one assigned).
+
+    >>> import torch, lstmlab as ll
+    >>> x = torch.tensor([[[1.0], [5.0], [9.0]]])  # (B, T, C) = (1, 3, 1)
+    >>> layer = ll.global_average_pooling1d_layer()
+    >>> layer(x), layer(x, mask=torch.tensor([[True, True, False]]))  # the last step padding
+    (tensor([[5.]]), tensor([[3.]]))
+    """
 
     kind = "gavgpool1d"
 

@@ -185,9 +185,33 @@ class RNNLayer(RecurrentLayer):
 class BiRNNLayer(RNNLayer):
     """Bidirectional plain recurrent layer: one reads the sequence forward, a second one backward.
 
-    Takes the options of `RNNLayer`; as `BiLSTMLayer` (see there what output_mode="last" and
-    has_state_outputs give), parameters stack the two directions, forward first: W (2H, C),
-    R (2H, H), b (2H,), initial state (2H,). As torch.nn.RNN(bidirectional=True).
+    Takes the options of `RNNLayer` (Args below: how they differ); as `BiLSTMLayer` (see there what
+    output_mode="last" and has_state_outputs give), parameters stack the two directions, forward
+    first, and the output at step t concatenates [h_forward_t, h_backward_t], 2H channels. As
+    torch.nn.RNN(bidirectional=True); MATLAB has no such layer.
+
+    Args:
+        num_hidden_units: H, the size of each direction's hidden state.
+        output_mode: as `BiLSTMLayer`'s: "sequence" (default), (B, T, 2H); "last" or "final", (B, 2H).
+        direction: "forward" only (the default), as `BiLSTMLayer`'s.
+        has_state_inputs: if True the layer is called as layer(x, h0) with h0 (B, 2H), forward
+            then backward.
+        has_state_outputs: if True the layer also returns its final h, (B, 2H): forward after x_T,
+            backward after x_1.
+        hidden_state: initial hidden state, (2H,), forward then backward; zeros if None.
+        input_weights: W, (2H, C): the forward direction's H rows, then the backward direction's;
+            initialized if None.
+        recurrent_weights: R, (2H, H), same row order.
+        bias: b, (2H,), same order: one bias per direction, b_ih + b_hh.
+        *_learn_rate_factor, *_l2_factor: a scalar each, for both directions.
+        activation, *_initializer, input_size, name: as `RNNLayer`'s.
+
+    >>> import torch, lstmlab as ll
+    >>> layer = ll.birnn_layer(4, input_size=2, output_mode="last")
+    >>> layer(torch.zeros(3, 7, 2)).shape
+    torch.Size([3, 8])
+    >>> layer.input_weights.shape, layer.recurrent_weights.shape
+    (torch.Size([8, 2]), torch.Size([8, 4]))
     """
 
     kind = "birnn"
