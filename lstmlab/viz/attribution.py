@@ -61,7 +61,16 @@ def attribution_heatmap(attribution, X, sequence=0, *, channel_names=None, title
 
 
 def attribution_bars(attribution, sequence=0, *, title=None):
-    """One sequence's attribution per step (summed over channels): a bar per step, red for, blue against."""
+    """One sequence's attribution per step (summed over channels): a bar per step, red for, blue against.
+
+    Args:
+        attribution: an `Attribution` (`ll.attribute`).
+        sequence: which sequence, an index into the X it explains.
+        title: the figure's title. Default: the method, the target and the sequence.
+
+    Returns:
+        A plotly Figure, steps counted from 1 on the x axis.
+    """
     values = _values(attribution, sequence, "attribution_bars").sum(1)  # (T,)
     unit = _unit(attribution)
     fig = go.Figure(
@@ -74,8 +83,15 @@ def attribution_bars(attribution, sequence=0, *, title=None):
 def attribution_text(attribution, text, sequence=0, *, title=None):
     """Text coloured by each step's attribution (`viz.colored_text`).
 
-    text: a string with one character per step (a character model), or a list of tokens, one per
-    step (a word model): each token's characters take its value, the space after it 0.
+    Args:
+        attribution: an `Attribution` (`ll.attribute`).
+        text: a string with one character per step (a character model), or a list of tokens, one
+            per step (a word model): each token's characters take its value, the space after it 0.
+        sequence: which sequence, an index into the X it explains.
+        title: the figure's title. Default: the method, the target and the sequence.
+
+    Returns:
+        A plotly Figure (`viz.colored_text`): the text as a heatmap, each character on its value's colour.
     """
     values = _values(attribution, sequence, "attribution_text").sum(1)  # (T,)
     if isinstance(text, str):
@@ -92,7 +108,15 @@ def attribution_text(attribution, text, sequence=0, *, title=None):
 def deletion_chart(curve, *, title=None):
     """The deletion curve (`ll.deletion_curve`): the explained score against the fraction of steps
     replaced, the attribution's top steps first and random steps; the sooner it falls, the better
-    the attribution found what matters."""
+    the attribution found what matters.
+
+    Args:
+        curve: the DataFrame `ll.deletion_curve` returns (columns order, fraction, score).
+        title: the figure's title.
+
+    Returns:
+        A plotly Figure: one line for the top steps first, a dashed one for random steps.
+    """
     fig = go.Figure()
     for order, colour, dash in (("attribution", FOR, "solid"), ("random", "#7f7f7f", "dash")):
         part = curve[curve["order"] == order]
@@ -104,7 +128,16 @@ def deletion_chart(curve, *, title=None):
 
 def randomization_chart(check, sequence=0, *, title=None):
     """Adebayo et al.'s sanity check for one sequence: the attribution per step of the trained network
-    and of its shuffled copy, with their rank correlation in the title (near 1: do not trust it)."""
+    and of its shuffled copy, with their rank correlation in the title (near 1: do not trust it).
+
+    Args:
+        check: what `ll.randomization_check` returns.
+        sequence: which sequence, an index into the X it explains.
+        title: the figure's title. Default: the sequence and its rank correlation.
+
+    Returns:
+        A plotly Figure with a line per network, steps counted from 1.
+    """
     if not isinstance(check, RandomizationCheck):
         raise TypeError(f"randomization_chart: check must be what ll.randomization_check returns; got {type(check).__name__}.")
     fig = go.Figure()

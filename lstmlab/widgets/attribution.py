@@ -22,6 +22,9 @@ def attribution_explorer(net, X, *, steps=32, **options):
         X: the sequences to choose from (any of X's structures).
         steps: integrated gradients' number of points along the path. Default 32.
         options: more arguments of `ll.attribute` (output, baseline, the prediction options).
+
+    Returns:
+        An app (an ipywidgets box: its `controls` and `figures`).
     """
     if not isinstance(net, Network):
         raise TypeError(f"attribution_explorer: net must be an ll.Network; got {type(net).__name__}.")
