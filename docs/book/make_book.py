@@ -50,7 +50,7 @@ API_GROUPS = [
     ("prediction", "Prediction and state", ["lstmlab.prediction", "lstmlab.decoding", "lstmlab.seq2seq"]),
     ("trace", "Trace: every gate, every step", ["lstmlab.trace"]),
     ("interventions", "Interventions and ablation", ["lstmlab.interventions", "lstmlab.ablation"]),
-    ("attribution", "Attribution", ["lstmlab.attribution"]),
+    ("attribution", "Attribution", ["lstmlab.attribution", "lstmlab.attribution_checks", "lstmlab.decomposition"]),
     ("text", "Text and language models", ["lstmlab.text"]),
     ("interop", "Interop: PyTorch and ONNX", ["lstmlab.interop", "lstmlab.onnx_export", "lstmlab.onnx_import"]),
     ("pictures", "Pictures (lstmlab.viz)", ["lstmlab.viz"]),
