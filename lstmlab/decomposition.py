@@ -196,10 +196,10 @@ def _decomposed(net, sequences, span_sets, mini_batch_size=128, sequence_length=
     recurrent = [layer for layer in net.layers if isinstance(layer, RecurrentLayer)]
     start = held_states(recurrent, N, "decompose")
     batches = iterate_batches(sequences, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **batching)
-    stop = len(net.layers) - 1 if isinstance(net.layers[-1], SoftmaxLayer) else len(net.layers)
+    until = len(net.layers) - 1 if isinstance(net.layers[-1], SoftmaxLayer) else len(net.layers)
     parts = {}  # the two parts of what the last recurrent layer handed on, per mini-batch, its rows repeated k times
 
-    def observe(batch, layer, x, states, frozen):
+    def run_and_split(batch, layer, x, states, frozen):  # runs each LSTM, and carries the two parts through it
         y, final = layer.run(x, states, frozen)
         if layer is recurrent[0]:
             in_span = torch.zeros((k, *x.shape[:2]), dtype=torch.bool)  # (k, B, T) in the mini-batch's own positions
@@ -220,7 +220,7 @@ def _decomposed(net, sequences, span_sets, mini_batch_size=128, sequence_length=
 
     relevant, irrelevant, score = [[None] * N for _ in range(k)], [[None] * N for _ in range(k)], [None] * N
     with evaluating(net), torch.no_grad():
-        for step in run_batches(net, batches, start_states=start, until=stop, freeze_padding=freeze, run_recurrent=observe):
+        for step in run_batches(net, batches, start_states=start, until=until, freeze_padding=freeze, run_recurrent=run_and_split):
             B = len(step.batch.indices)
             rel, irr = (p.unflatten(0, (k, B)) for p in _through(chain["after"], *parts["x"]))  # (k, B, K) or (k, B, T, K)
             out = step.output.detach().double().cpu()
