@@ -47,6 +47,7 @@ from .onnx_export import export_onnx
 from .onnx_import import import_onnx
 from .options import training_options
 from .prediction import (
+    Stepper,
     activations,
     classify,
     classify_and_update_state,
@@ -78,6 +79,7 @@ __all__ = [
     "Intervention",
     "Network",
     "Solver",
+    "Stepper",
     "Trace",
     "ablate",
     "analyze_network",

@@ -17,7 +17,8 @@ from .data import is_one_sequence
 from .inference import prepare_inference
 from .layers import RecurrentLayer
 from .network import Network
-from .runner import evaluating, keep_states, run_batches
+from .preparation import prepare
+from .runner import evaluating, held_states, keep_states, run_batches
 
 
 def predict(
@@ -226,6 +227,56 @@ def reset_state(net):
     """
     net.reset_state()
     return net
+
+
+class Stepper:
+    """One sequence through a network a few steps at a time, the states carried from call to call:
+    what `predict_and_update_state` computes for one sequence, without its mini-batch machinery, so
+    that a step costs little more than the network's own work (closed-loop forecasting, `ll.generate`).
+
+    Each call checks its steps as `predict` does (channels, NaN or Inf, token ids) and runs them
+    through the network (`Network.run`: each layer through `nn.Module.__call__`, so forward hooks
+    fire), in evaluation mode, without gradients; no padding, no mini-batches, the states kept on
+    the network's device. It starts from the network's held states and leaves them as they are.
+
+    Args:
+        net: an `ll.Network`; its layers' weights are read at each call, its held states once.
+
+    Attributes:
+        states: {recurrent layer name: its states, (h,) or (h, c), each a (1, D*H) tensor}: where
+            the next call starts. After calls on x_1, ..., x_n they are what
+            `predict_and_update_state(net, x)` called on each piece in turn leaves in `net.state`.
+
+    >>> import numpy as np, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(3), ll.fully_connected_layer(1)])
+    >>> step = ll.Stepper(net)
+    >>> y = step(np.zeros((5, 1)))[-1]  # (1,): read 5 steps, then feed each forecast back
+    >>> forecast = [y := step(y[None])[-1] for _ in range(3)]
+    >>> np.array(forecast).shape
+    (3, 1)
+    """
+
+    def __init__(self, net):
+        if not isinstance(net, Network):
+            raise TypeError(f"Stepper: net must be an ll.Network; got {type(net).__name__}.")
+        self.net = net
+        self.states = held_states([layer for layer in net.layers if isinstance(layer, RecurrentLayer)], 1, "Stepper")
+
+    def __call__(self, X):
+        """Run the next steps of the sequence, from `states`, and keep the final states there.
+
+        Args:
+            X: a (T, C) array, one sequence's next T steps (a (T,) int array of token ids for a
+                network that reads them), as `predict` takes one sequence.
+
+        Returns:
+            Their outputs as `predict` returns one sequence's: (T, K), or (K,) for a network that
+            outputs one vector per sequence.
+        """
+        x = prepare(self.net, X, "Stepper")[0]  # (T, C) checked
+        with evaluating(self.net):
+            y, self.states, _ = self.net.run(torch.as_tensor(x[None]).to(self.net.layers[0].like), states=self.states)  # (1, T, K) or (1, K)
+        return y[0].cpu().numpy()
 
 
 def _as_labels(net, scores, where):
