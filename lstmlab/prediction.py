@@ -17,7 +17,7 @@ from .data import is_one_sequence
 from .inference import prepare_inference
 from .layers import RecurrentLayer
 from .network import Network
-from .preparation import prepare
+from .preparation import prepare, token_layer
 from .runner import evaluating, held_states, keep_states, run_batches
 
 
@@ -234,8 +234,8 @@ class Stepper:
     what `predict_and_update_state` computes for one sequence, without its mini-batch machinery, so
     that a step costs little more than the network's own work (closed-loop forecasting, `ll.generate`).
 
-    Each call checks its steps as `predict` does (channels, NaN or Inf, token ids) and runs them
-    through the network (`Network.run`: each layer through `nn.Module.__call__`, so forward hooks
+    Each call checks its steps as `predict` does (channels, NaN or Inf, token ids; steps shaped
+    and typed as steps already checked need only the last two) and runs them through the network (`Network.run`: each layer through `nn.Module.__call__`, so forward hooks
     fire), in evaluation mode, without gradients; no padding, no mini-batches, the states kept on
     the network's device. It starts from the network's held states and leaves them as they are.
 
@@ -259,7 +259,7 @@ class Stepper:
     def __init__(self, net):
         if not isinstance(net, Network):
             raise TypeError(f"Stepper: net must be an ll.Network; got {type(net).__name__}.")
-        self.net = net
+        self.net, self._embedding, self._checked = net, token_layer(net), None  # _checked: (shape, dtype) of X that passed prepare
         self.states = held_states([layer for layer in net.layers if isinstance(layer, RecurrentLayer)], 1, "Stepper")
 
     def __call__(self, X):
@@ -273,10 +273,23 @@ class Stepper:
             Their outputs as `predict` returns one sequence's: (T, K), or (K,) for a network that
             outputs one vector per sequence.
         """
-        x = prepare(self.net, X, "Stepper")[0]  # (T, C) checked
+        if not is_one_sequence(X):
+            raise ValueError(
+                f"Stepper: X must be one sequence, a (T, C) array (a (T,) int array of token ids); got "
+                f"{getattr(X, 'shape', type(X).__name__)}. Step each sequence with its own Stepper."
+            )
+        if isinstance(X, np.ndarray) and (X.shape, X.dtype) == self._checked and self._fits(X):
+            x = X if X.ndim > 1 else X[:, None]  # (T, C), as prepare makes it
+        else:
+            x = prepare(self.net, X, "Stepper")[0]  # (T, C) checked
+            self._checked = (X.shape, X.dtype) if isinstance(X, np.ndarray) and X.dtype.kind in "iuf" else None
         with evaluating(self.net):
             y, self.states, _ = self.net.run(torch.as_tensor(x[None]).to(self.net.layers[0].like), states=self.states)  # (1, T, K) or (1, K)
         return y[0].cpu().numpy()
+
+    def _fits(self, X):
+        """Whether X, shaped and typed as steps that passed `prepare`, passes it too: finite, its ids words."""
+        return (X.dtype.kind != "f" or np.isfinite(X).all()) and (self._embedding is None or not self._embedding.bad_ids(X, padded=False).any())
 
 
 def _as_labels(net, scores, where):

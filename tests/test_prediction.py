@@ -71,11 +71,15 @@ def test_a_stepper_gives_what_predict_and_update_state_gives_and_keeps_the_state
 
 def test_a_stepper_checks_every_call():
     step = ll.Stepper(sequence_net())
-    step(data(lengths=(3,))[0])
+    x = data(lengths=(3,))[0]
+    step(x)  # checked whole; later steps of its shape and type are checked for NaN alone
+    x[1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Stepper: X has NaN or Inf at time step 1"):
+        step(x)
     with pytest.raises(ValueError, match=r"Stepper: X has 3 channels; the network expects 2"):
         step(np.ones((1, 3)))
-    with pytest.raises(ValueError, match=r"Stepper: X has NaN or Inf at time step 1"):
-        step(np.array([[0.0, 1.0], [np.nan, 0.0]]))
+    with pytest.raises(ValueError, match=r"Stepper: X must be one sequence, a \(T, C\) array .*; got \(2, 3, 2\)"):
+        step(np.ones((2, 3, 2)))
     with pytest.raises(TypeError, match=r"Stepper: net must be an ll.Network; got list"):
         ll.Stepper([])
 

@@ -138,8 +138,12 @@ def test_generate_writes_what_predict_and_update_state_writes():
         scores = ll.predict_and_update_state(net, np.array(written[-1:]))[-1]
     ll.reset_state(net)
     assert text.generate(net, vocabulary, "ab", 30, seed=4) == vocabulary.decode(written)
+    step = ll.Stepper(net)
+    step(np.array([2]))  # checked whole; later ids of its shape and type are checked against the vocabulary alone
     with pytest.raises(ValueError, match=r"Stepper: X has token id 6 at time step 0, outside the vocabulary of layer 'embedding'"):
-        ll.Stepper(net)(np.array([6]))
+        step(np.array([6]))
+    with pytest.raises(ValueError, match=r"Stepper: X has token id 0 at time step 0, but layer 'embedding' counts words from 1"):
+        step(np.array([0]))
 
 
 def test_generate_sampling_is_reproducible_with_a_seed():
