@@ -12,6 +12,7 @@ A direction that reads from the end ("backward") runs exactly as a bidirectional
 half: the same equations on each sequence's steps in reverse order.
 """
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -309,9 +310,9 @@ class RecurrentLayer(Layer):
         real = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B) True on real steps
         ways = self.route(x, states, edits, recording is not None)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
-        with warnings.catch_warnings():
-            # cuDNN copies our weights into its own buffer on each call and says so
-            warnings.filterwarnings("ignore", message="RNN module weights are not part")
+        with warnings.catch_warnings() if x.is_cuda else contextlib.nullcontext():  # a CPU step skips the filters' save and restore
+            if x.is_cuda:  # cuDNN copies our weights into its own buffer on each call and says so
+                warnings.filterwarnings("ignore", message="RNN module weights are not part")
             if self.direction == "forward" and all(spans == [(0, len(x), FUSED)] for spans in ways):  # all directions in one call
                 y, final = self._fused(x, states) if real is None else self._fused_frozen(x, states, real)
             else:
