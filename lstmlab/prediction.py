@@ -260,6 +260,7 @@ class Stepper:
         if not isinstance(net, Network):
             raise TypeError(f"Stepper: net must be an ll.Network; got {type(net).__name__}.")
         self.net, self._embedding, self._checked = net, token_layer(net), None  # _checked: (shape, dtype) of X that passed prepare
+        self._first, self._net_modules = net.layers[0], list(net.modules())  # a network's layers are fixed
         self.states = held_states([layer for layer in net.layers if isinstance(layer, RecurrentLayer)], 1, "Stepper")
 
     def __call__(self, X):
@@ -283,8 +284,8 @@ class Stepper:
         else:
             x = prepare(self.net, X, "Stepper")[0]  # (T, C) checked
             self._checked = (X.shape, X.dtype) if isinstance(X, np.ndarray) and X.dtype.kind in "iuf" else None
-        with evaluating(self.net):
-            y, self.states, _ = self.net.run(torch.as_tensor(x[None]).to(self.net.layers[0].like), states=self.states)  # (1, T, K) or (1, K)
+        with evaluating(self.net, self._net_modules):
+            y, self.states, _ = self.net.run(torch.as_tensor(x[None]).to(self._first.like), states=self.states)  # (1, T, K) or (1, K)
         return y[0].cpu().numpy()
 
     def _fits(self, X):

@@ -55,7 +55,7 @@ def test_a_stepper_gives_what_predict_and_update_state_gives_and_keeps_the_state
     pieces = ((0, 5), (5, 6), (6, 7), (7, 12))
     expected = [ll.predict_and_update_state(net, x[a:b]) for a, b in pieces]
     held = net.state
-    ll.reset_state(net)
+    ll.reset_state(net).train()  # a step runs in evaluation mode and restores the flags
     step = ll.Stepper(net)
     calls = []
     net["lstm"].register_forward_hook(lambda *_: calls.append("lstm"))
@@ -65,6 +65,7 @@ def test_a_stepper_gives_what_predict_and_update_state_gives_and_keeps_the_state
         for state_name, s in zip(net[name].state_names, states):
             assert np.array_equal(s.numpy(), held[name][state_name])
     assert calls == ["lstm"] * 4 and not net.holds_state  # hooks fire; the network's own states stay
+    assert all(module.training for module in net.modules())
     ll.predict_and_update_state(net, x[:5])
     assert np.array_equal(ll.Stepper(net)(x[5:6]), expected[1])  # starts from the held states
 
