@@ -274,15 +274,13 @@ class Stepper:
             Their outputs as `predict` returns one sequence's: (T, K), or (K,) for a network that
             outputs one vector per sequence.
         """
-        if not is_one_sequence(X):
-            raise ValueError(
-                f"Stepper: X must be one sequence, a (T, C) array (a (T,) int array of token ids); got "
-                f"{getattr(X, 'shape', type(X).__name__)}. Step each sequence with its own Stepper."
-            )
         if isinstance(X, np.ndarray) and (X.shape, X.dtype) == self._checked and self._fits(X):
             x = X if X.ndim > 1 else X[:, None]  # (T, C), as prepare makes it
         else:
-            x = prepare(self.net, X, "Stepper")[0]  # (T, C) checked
+            sequences = prepare(self.net, X, "Stepper")
+            if not is_one_sequence(X):
+                raise ValueError(f"Stepper: X must be one sequence, a (T, C) array; got a data set of {len(sequences)}. Step each sequence with its own Stepper.")
+            x = sequences[0]  # (T, C) checked
             self._checked = (X.shape, X.dtype) if isinstance(X, np.ndarray) and X.dtype.kind in "iuf" else None
         with evaluating(self.net, self._net_modules):
             y, self.states, _ = self.net.run(torch.as_tensor(x[None]).to(self._first.like), states=self.states)  # (1, T, K) or (1, K)

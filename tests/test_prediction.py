@@ -79,8 +79,10 @@ def test_a_stepper_checks_every_call():
         step(x)
     with pytest.raises(ValueError, match=r"Stepper: X has 3 channels; the network expects 2"):
         step(np.ones((1, 3)))
-    with pytest.raises(ValueError, match=r"Stepper: X must be one sequence, a \(T, C\) array .*; got \(2, 3, 2\)"):
+    with pytest.raises(ValueError, match=r"Stepper: X must be one sequence, a \(T, C\) array; got a data set of 2"):
         step(np.ones((2, 3, 2)))
+    with pytest.raises(ValueError, match=r"Stepper: X must be one sequence, a \(T, C\) array; got a data set of 1"):
+        step([np.ones((3, 2))])
     with pytest.raises(TypeError, match=r"Stepper: net must be an ll.Network; got list"):
         ll.Stepper([])
 
