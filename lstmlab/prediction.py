@@ -287,8 +287,11 @@ class Stepper:
         return y[0].cpu().numpy()
 
     def _fits(self, X):
-        """Whether X, shaped and typed as steps that passed `prepare`, passes it too: finite, its ids words."""
-        return (X.dtype.kind != "f" or np.isfinite(X).all()) and (self._embedding is None or not self._embedding.bad_ids(X, padded=False).any())
+        """Whether X, shaped and typed as steps that passed `prepare`, passes it too: finite values, or
+        integer token ids that are words (float ids go through `prepare`)."""
+        if self._embedding is None:
+            return X.dtype.kind != "f" or np.isfinite(X).all()
+        return X.dtype.kind in "iu" and self._embedding.first_id <= X.min() and X.max() <= self._embedding.last_id
 
 
 def _as_labels(net, scores, where):

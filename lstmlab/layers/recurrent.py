@@ -390,7 +390,7 @@ class RecurrentLayer(Layer):
         """
         directions = tuple(range(self.num_directions)) if direction is None else (direction,)
         D, H, B = len(directions), self.num_hidden_units, x.shape[1]
-        hx = tuple(s.reshape(B, D, H).transpose(0, 1).contiguous() for s in states)  # each (D, B, H)
+        hx = tuple((s[None] if D == 1 else s.reshape(B, D, H).transpose(0, 1)).contiguous() for s in states)  # each (D, B, H)
         hx = hx if len(hx) > 1 else hx[0]  # an LSTM's (h0, c0); one tensor for the others
         kept = lengths is None and self.kernel is torch.lstm and x.dtype == torch.float32 and x.device.type == "cpu" and not torch.is_grad_enabled()
         weights = self._kernel_weights(directions, kept)
@@ -398,7 +398,7 @@ class RecurrentLayer(Layer):
             y, *final = self.kernel(x, hx, weights, True, 1, 0.0, self.training, D == 2, False)  # y (T, B, D*H)
         else:
             y, *final = packed(self.kernel, x, lengths, hx, weights, self.training, D == 2)
-        return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in final)
+        return y, tuple(s[0] if D == 1 else s.transpose(0, 1).reshape(B, D * H) for s in final)  # each (B, D*H)
 
     def _kernel_weights(self, directions, kept):
         """W, R, b_W, b_R of each direction, as torch's kernel takes them. kept (`_fused` asks where
