@@ -283,7 +283,8 @@ class Stepper:
             x = sequences[0]  # (T, C) checked
             self._checked = (X.shape, X.dtype) if isinstance(X, np.ndarray) and X.dtype.kind in "iuf" else None
         with evaluating(self.net, self._net_modules):
-            y, self.states, _ = self.net.run(torch.as_tensor(x[None]).to(self._first.like), states=self.states)  # (1, T, K) or (1, K)
+            like = self._first.like  # the network's device and dtype
+            y, self.states, _ = self.net.run(torch.as_tensor(x[None], dtype=like.dtype, device=like.device), states=self.states)  # (1, T, K) or (1, K)
         return y[0].cpu().numpy()
 
     def _fits(self, X):
