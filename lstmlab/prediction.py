@@ -235,9 +235,10 @@ class Stepper:
     that a step costs little more than the network's own work (closed-loop forecasting, `ll.generate`).
 
     Each call checks its steps as `predict` does (channels, NaN or Inf, token ids; steps shaped
-    and typed as steps already checked need only the last two) and runs them through the network (`Network.run`: each layer through `nn.Module.__call__`, so forward hooks
-    fire), in evaluation mode, without gradients; no padding, no mini-batches, the states kept on
-    the network's device. It starts from the network's held states and leaves them as they are.
+    and typed as steps already checked need only the last two) and runs them through the network
+    (`Network.run`: each layer through `nn.Module.__call__`, so forward hooks fire), in evaluation
+    mode, without gradients; no padding, no mini-batches, the states kept on the network's device.
+    It starts from the network's held states and leaves them as they are.
 
     Args:
         net: an `ll.Network`; its layers' weights are read at each call, its held states once.
@@ -279,7 +280,10 @@ class Stepper:
         else:
             sequences = prepare(self.net, X, "Stepper")
             if not is_one_sequence(X):
-                raise ValueError(f"Stepper: X must be one sequence, a (T, C) array; got a data set of {len(sequences)}. Step each sequence with its own Stepper.")
+                raise ValueError(
+                    f"Stepper: X must be one sequence, a (T, C) array; got a data set of {len(sequences)}. Step each "
+                    f"sequence with its own Stepper."
+                )
             x = sequences[0]  # (T, C) checked
             self._checked = (X.shape, X.dtype) if isinstance(X, np.ndarray) and X.dtype.kind in "iuf" else None
         with evaluating(self.net, self._net_modules):
