@@ -50,6 +50,7 @@ from .onnx_export import export_onnx
 from .onnx_import import import_onnx
 from .options import training_options
 from .prediction import (
+    Stepper,
     activations,
     classify,
     classify_and_update_state,
@@ -84,6 +85,7 @@ __all__ = [
     "Network",
     "RandomizationCheck",
     "Solver",
+    "Stepper",
     "Trace",
     "ablate",
     "analyze_network",

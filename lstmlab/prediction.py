@@ -17,7 +17,8 @@ from .data import is_one_sequence
 from .inference import prepare_inference
 from .layers import RecurrentLayer
 from .network import Network
-from .runner import evaluating, keep_states, run_batches
+from .preparation import prepare, token_layer
+from .runner import evaluating, held_states, keep_states, run_batches
 
 
 def predict(
@@ -226,6 +227,76 @@ def reset_state(net):
     """
     net.reset_state()
     return net
+
+
+class Stepper:
+    """One sequence through a network a few steps at a time, the states carried from call to call:
+    what `predict_and_update_state` computes for one sequence, without its mini-batch machinery, so
+    that a step costs little more than the network's own work (closed-loop forecasting, `ll.generate`).
+
+    Each call checks its steps as `predict` does (channels, NaN or Inf, token ids; steps shaped
+    and typed as steps already checked need only the last two) and runs them through the network
+    (`Network.run`: each layer through `nn.Module.__call__`, so forward hooks fire), in evaluation
+    mode, without gradients; no padding, no mini-batches, the states kept on the network's device.
+    It starts from the network's held states and leaves them as they are.
+
+    Args:
+        net: an `ll.Network`; its layers' weights are read at each call, its held states once.
+
+    Attributes:
+        states: {recurrent layer name: its states, (h,) or (h, c), each a (1, D*H) tensor}: where
+            the next call starts. After calls on x_1, ..., x_n they are what
+            `predict_and_update_state(net, x)` called on each piece in turn leaves in `net.state`.
+
+    >>> import numpy as np, lstmlab as ll
+    >>> net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(3), ll.fully_connected_layer(1)])
+    >>> step = ll.Stepper(net)
+    >>> y = step(np.zeros((5, 1)))[-1]  # (1,): read 5 steps, then feed each forecast back
+    >>> forecast = [y := step(y[None])[-1] for _ in range(3)]
+    >>> np.array(forecast).shape
+    (3, 1)
+    """
+
+    def __init__(self, net):
+        if not isinstance(net, Network):
+            raise TypeError(f"Stepper: net must be an ll.Network; got {type(net).__name__}.")
+        self.net, self._embedding, self._checked = net, token_layer(net), None  # _checked: (shape, dtype) of X that passed prepare
+        self._first, self._net_modules = net.layers[0], list(net.modules())  # a network's layers are fixed
+        self.states = held_states([layer for layer in net.layers if isinstance(layer, RecurrentLayer)], 1, "Stepper")
+
+    def __call__(self, X):
+        """Run the next steps of the sequence, from `states`, and keep the final states there.
+
+        Args:
+            X: a (T, C) array, one sequence's next T steps (a (T,) int array of token ids for a
+                network that reads them), as `predict` takes one sequence.
+
+        Returns:
+            Their outputs as `predict` returns one sequence's: (T, K), or (K,) for a network that
+            outputs one vector per sequence.
+        """
+        if isinstance(X, np.ndarray) and (X.shape, X.dtype) == self._checked and self._fits(X):
+            x = X if X.ndim > 1 else X[:, None]  # (T, C), as prepare makes it
+        else:
+            sequences = prepare(self.net, X, "Stepper")
+            if not is_one_sequence(X):
+                raise ValueError(
+                    f"Stepper: X must be one sequence, a (T, C) array; got a data set of {len(sequences)}. Step each "
+                    f"sequence with its own Stepper."
+                )
+            x = sequences[0]  # (T, C) checked
+            self._checked = (X.shape, X.dtype) if isinstance(X, np.ndarray) and X.dtype.kind in "iuf" else None
+        with evaluating(self.net, self._net_modules):
+            like = self._first.like  # the network's device and dtype
+            y, self.states, _ = self.net.run(torch.as_tensor(x[None], dtype=like.dtype, device=like.device), states=self.states)  # (1, T, K) or (1, K)
+        return y[0].cpu().numpy()
+
+    def _fits(self, X):
+        """Whether X, shaped and typed as steps that passed `prepare`, passes it too: finite values, or
+        integer token ids that are words (float ids go through `prepare`)."""
+        if self._embedding is None:
+            return X.dtype.kind != "f" or np.isfinite(X).all()
+        return X.dtype.kind in "iu" and self._embedding.first_id <= X.min() and X.max() <= self._embedding.last_id
 
 
 def _as_labels(net, scores, where):

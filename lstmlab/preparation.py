@@ -17,7 +17,7 @@ def prepare(net, X, where):
         raise TypeError(f"{where}: net must be an ll.Network; got {type(net).__name__}. Wrap layers with ll.Network([...]).")
     first = net.layers[0]
     is_input = isinstance(first, SequenceInputLayer)
-    embedding = next((layer for layer in net.layers[:2] if isinstance(layer, WordEmbeddingLayer)), None)
+    embedding = token_layer(net)
     one = is_one_sequence(X)
     if one and embedding is not None and X.ndim == 2 and X.shape[1] != 1:
         raise ValueError(
@@ -50,6 +50,11 @@ def prepare(net, X, where):
     if embedding is not None:
         _check_token_ids(sequences, labels, embedding, where, padded=not one and hasattr(X, "ndim"))
     return sequences
+
+
+def token_layer(net):
+    """The word embedding layer that reads the network's token ids (its first or second layer), or None."""
+    return next((layer for layer in net.layers[:2] if isinstance(layer, WordEmbeddingLayer)), None)
 
 
 def _transpose_hint(X, one):

@@ -139,9 +139,10 @@ def keep_states(layers, final_states, N):
 
 
 @contextlib.contextmanager
-def evaluating(net):
-    """Inference mode, dropout off and exact float32; each module's training flag is restored afterwards."""
-    training = [module for module in net.modules() if module.training]  # none in a network already in eval mode
+def evaluating(net, modules=None):
+    """Inference mode, dropout off and exact float32; each module's training flag is restored afterwards.
+    modules: list(net.modules()) where the caller keeps it (a `Stepper`: a step then walks no tree)."""
+    training = [module for module in modules or net.modules() if module.training]  # none in a network already in eval mode
     for module in training:
         module.training = False
     try:

@@ -104,6 +104,9 @@ def test_bad_options_and_inputs(rng):
     layer, _ = embedding(rng)
     with pytest.raises(ValueError, match=r"embedding: token id 6 is outside the vocabulary; ids must be whole numbers from 1 to num_words=5"):
         layer(torch.tensor([[[6.0]]]))
+    for bad in (1.5, float("nan")):
+        with pytest.raises(ValueError, match=rf"embedding: token id {bad:g} is outside the vocabulary"):
+            layer(torch.tensor([[[2.0]], [[bad]]]))
     with pytest.raises(ValueError, match=r"embedding: expects token ids of shape \(batch, time, 1\); got torch.Size\(\[1, 2, 2\]\)"):
         layer(torch.zeros(1, 2, 2))
     with pytest.raises(ValueError, match=r"embedding: expects one channel of token ids \(sequence_input_layer\(1\)\); the input has time steps of size 3"):

@@ -50,6 +50,43 @@ def test_stateful_prediction_in_pieces_equals_the_whole():
     np.testing.assert_allclose(ll.predict(net, X)[0], whole[0], atol=1e-6)
 
 
+def test_a_stepper_gives_what_predict_and_update_state_gives_and_keeps_the_states_itself():
+    net, x = sequence_net(), data(lengths=(12,))[0]
+    pieces = ((0, 5), (5, 6), (6, 7), (7, 12))
+    expected = [ll.predict_and_update_state(net, x[a:b]) for a, b in pieces]
+    held = net.state
+    ll.reset_state(net).train()  # a step runs in evaluation mode and restores the flags
+    step = ll.Stepper(net)
+    calls = []
+    net["lstm"].register_forward_hook(lambda *_: calls.append("lstm"))
+    for (a, b), y in zip(pieces, expected):
+        assert np.array_equal(step(x[a:b]), y)  # bit for bit
+    for name, states in step.states.items():
+        for state_name, s in zip(net[name].state_names, states):
+            assert np.array_equal(s.numpy(), held[name][state_name])
+    assert calls == ["lstm"] * 4 and not net.holds_state  # hooks fire; the network's own states stay
+    assert all(module.training for module in net.modules())
+    ll.predict_and_update_state(net, x[:5])
+    assert np.array_equal(ll.Stepper(net)(x[5:6]), expected[1])  # starts from the held states
+
+
+def test_a_stepper_checks_every_call():
+    step = ll.Stepper(sequence_net())
+    x = data(lengths=(3,))[0]
+    step(x)  # checked whole; later steps of its shape and type are checked for NaN alone
+    x[1, 0] = np.nan
+    with pytest.raises(ValueError, match=r"Stepper: X has NaN or Inf at time step 1"):
+        step(x)
+    with pytest.raises(ValueError, match=r"Stepper: X has 3 channels; the network expects 2"):
+        step(np.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"Stepper: X must be one sequence, a \(T, C\) array; got a data set of 2"):
+        step(np.ones((2, 3, 2)))
+    with pytest.raises(ValueError, match=r"Stepper: X must be one sequence, a \(T, C\) array; got a data set of 1"):
+        step([np.ones((3, 2))])
+    with pytest.raises(TypeError, match=r"Stepper: net must be an ll.Network; got list"):
+        ll.Stepper([])
+
+
 def test_stateful_classification_of_labels():
     torch.manual_seed(0)
     net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H, output_mode="last"), ll.fully_connected_layer(2), ll.softmax_layer()])

@@ -117,10 +117,33 @@ def test_generate_runs_one_step_per_character_read(monkeypatch):
     vocabulary = text.Vocabulary("abcde")
     net = char_model(vocabulary, seed=3)
     steps = []
-    read = generation.predict_and_update_state
-    monkeypatch.setattr(generation, "predict_and_update_state", lambda net, ids, **options: steps.append(len(ids)) or read(net, ids, **options))
+
+    class Counting(ll.Stepper):
+        def __call__(self, ids):
+            steps.append(len(ids))
+            return super().__call__(ids)
+
+    monkeypatch.setattr(generation, "Stepper", Counting)
     text.generate(net, vocabulary, "abc", 8, temperature=0)
     assert steps == [3] + [1] * 7  # the prompt, then every written character but the last: 3 + 8 - 1 steps
+
+
+def test_generate_writes_what_predict_and_update_state_writes():
+    vocabulary = text.Vocabulary("abcde")
+    net = char_model(vocabulary)
+    rng, written = np.random.default_rng(4), []
+    scores = ll.predict_and_update_state(net, vocabulary.encode("ab"))[-1]  # (V,)
+    for _ in range(30):
+        written.append(generation._sample(scores, 1.0, rng) + 1)
+        scores = ll.predict_and_update_state(net, np.array(written[-1:]))[-1]
+    ll.reset_state(net)
+    assert text.generate(net, vocabulary, "ab", 30, seed=4) == vocabulary.decode(written)
+    step = ll.Stepper(net)
+    step(np.array([2]))  # checked whole; later ids of its shape and type are checked against the vocabulary alone
+    with pytest.raises(ValueError, match=r"Stepper: X has token id 6 at time step 0, outside the vocabulary of layer 'embedding'"):
+        step(np.array([6]))
+    with pytest.raises(ValueError, match=r"Stepper: X has token id 0 at time step 0, but layer 'embedding' counts words from 1"):
+        step(np.array([0]))
 
 
 def test_generate_sampling_is_reproducible_with_a_seed():

@@ -97,14 +97,17 @@ class WordEmbeddingLayer(Layer):
             raise ValueError(f"{who}: expects token ids of shape (batch, time, 1); got {getattr(x, 'shape', type(x).__name__)}.")
         check_dtype(x, self.weights, who)
         ids = x[..., 0]  # (B, T)
-        bad = self.bad_ids(ids)
-        if bad.any():
+        low, high = map(float, ids.aminmax()) if ids.numel() else (self.first_id, self.first_id)  # one pass: cheap for one step
+        if low < 0 or high > self.last_id or not torch.equal(ids, ids.round()):  # NaN fails the last
+            bad = self.bad_ids(ids)
             raise ValueError(
                 f"{who}: token id {ids[bad][0].item():g} is outside the vocabulary; ids must be {self.ids_text()}."
             )
         ids = ids.long()
+        if low >= self.first_id:  # no padding
+            return F.embedding(ids - self.first_id, self.weights.T)  # (B, T, dimension)
         vectors = F.embedding((ids - self.first_id).clamp(min=0), self.weights.T)  # (B, T, dimension)
-        return vectors * (ids > 0)[..., None] if self.has_padding else vectors  # padding: zeros
+        return vectors * (ids > 0)[..., None]  # padding (id 0 where first_id=1): zeros
 
     def to_torch(self):
         """A torch.nn.Embedding that maps the same ids to the same vectors.

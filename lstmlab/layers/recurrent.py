@@ -12,6 +12,7 @@ A direction that reads from the end ("backward") runs exactly as a bidirectional
 half: the same equations on each sequence's steps in reverse order.
 """
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -309,9 +310,9 @@ class RecurrentLayer(Layer):
         real = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B) True on real steps
         ways = self.route(x, states, edits, recording is not None)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
-        with warnings.catch_warnings():
-            # cuDNN copies our weights into its own buffer on each call and says so
-            warnings.filterwarnings("ignore", message="RNN module weights are not part")
+        with warnings.catch_warnings() if x.is_cuda else contextlib.nullcontext():  # a CPU step skips the filters' save and restore
+            if x.is_cuda:  # cuDNN copies our weights into its own buffer on each call and says so
+                warnings.filterwarnings("ignore", message="RNN module weights are not part")
             if self.direction == "forward" and all(spans == [(0, len(x), FUSED)] for spans in ways):  # all directions in one call
                 y, final = self._fused(x, states) if real is None else self._fused_frozen(x, states, real)
             else:
@@ -387,32 +388,34 @@ class RecurrentLayer(Layer):
         None runs every direction (torch's bidirectional kernel reads the second one from the end);
         0 or 1 runs that one alone, on x already in its own time order.
         """
-        directions = range(self.num_directions) if direction is None else [direction]
+        directions = tuple(range(self.num_directions)) if direction is None else (direction,)
         D, H, B = len(directions), self.num_hidden_units, x.shape[1]
-        hx = tuple(s.reshape(B, D, H).transpose(0, 1).contiguous() for s in states)  # each (D, B, H)
+        hx = tuple((s[None] if D == 1 else s.reshape(B, D, H).transpose(0, 1)).contiguous() for s in states)  # each (D, B, H)
         hx = hx if len(hx) > 1 else hx[0]  # an LSTM's (h0, c0); one tensor for the others
-        weights = []
-        for d in directions:
-            W, R, b = self.direction_parameters(d)
-            weights += [W, R, *self.split_bias(b)]
-        if lengths is None and self.kernel is torch.lstm and x.dtype == torch.float32 and x.device.type == "cpu" and not torch.is_grad_enabled():
-            weights = self._contiguous(weights, tuple(directions))  # oneDNN reorders them into its own layout: the same result, faster
+        kept = lengths is None and self.kernel is torch.lstm and x.dtype == torch.float32 and x.device.type == "cpu" and not torch.is_grad_enabled()
+        weights = self._kernel_weights(directions, kept)
         if lengths is None:
             y, *final = self.kernel(x, hx, weights, True, 1, 0.0, self.training, D == 2, False)  # y (T, B, D*H)
         else:
             y, *final = packed(self.kernel, x, lengths, hx, weights, self.training, D == 2)
-        return y, tuple(s.transpose(0, 1).reshape(B, D * H) for s in final)
+        return y, tuple(s[0] if D == 1 else s.transpose(0, 1).reshape(B, D * H) for s in final)  # each (B, D*H)
 
-    def _contiguous(self, weights, directions):
-        """The weights contiguous, copied once and kept while unchanged. An orthogonal R is a QR's Q
-        transposed, which oneDNN (CPU, float32, no gradient) reorders on every call: one step 2.5x slower.
-        Elsewhere the layout changes torch's summation order, so `_fused` asks for this only there."""
-        if all(w.is_contiguous() for w in weights):
-            return weights
-        key = [directions, *((p.data_ptr(), p._version) for p in (self.input_weights, self.recurrent_weights, self.bias))]  # an update in place bumps _version
-        if getattr(self, "_contiguous_weights", (None,))[0] != key:
-            self._contiguous_weights = (key, [w.contiguous() for w in weights])
-        return self._contiguous_weights[1]
+    def _kernel_weights(self, directions, kept):
+        """W, R, b_W, b_R of each direction, as torch's kernel takes them. kept (`_fused` asks where
+        oneDNN runs: CPU, float32, no gradient): made contiguous once and kept while the parameters are
+        unchanged. An orthogonal R is a QR's Q transposed, which oneDNN reorders on every call: one step
+        2.5x slower. Elsewhere the layout changes torch's summation order, so they are taken as they are."""
+        key = kept and [directions, *((p.data_ptr(), p._version) for p in (self.input_weights, self.recurrent_weights, self.bias))]  # an update in place bumps _version
+        if key and getattr(self, "_kept_weights", (None,))[0] == key:
+            return self._kept_weights[1]
+        weights = []
+        for d in directions:
+            W, R, b = self.direction_parameters(d)
+            weights += [W, R, *self.split_bias(b)]
+        if key:
+            weights = [w.contiguous() for w in weights]
+            self._kept_weights = (key, weights)
+        return weights
 
     def _fused_frozen(self, x, states, real, direction=None):
         """The fused kernel with frozen padding: each sequence's real steps are moved to the start,

@@ -1,19 +1,22 @@
 """`ll.generate`: write text with a trained character language model, one character at a time."""
 
+import functools
+
 import numpy as np
 
 from .._checks import check_nonnegative, check_positive_int
-from ..prediction import predict_and_update_state, reset_state
+from ..prediction import Stepper, predict_and_update_state, reset_state
 from .vocabulary import Vocabulary, check_text
 
 
 def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None, interventions=None):
     """Write `length` characters after `prompt`, one at a time, with a character language model.
 
-    The network reads the prompt once (`ll.predict_and_update_state`), then each new character
-    but the last costs one step: sample it from the probabilities of the last step, feed it in, and
-    so on, the state carried throughout (P + length - 1 steps for a prompt of P characters). The network starts from its initial state and is left there
-    (`ll.reset_state`) when the text is written.
+    The network reads the prompt once (an `ll.Stepper`; `ll.predict_and_update_state` with
+    interventions), then each new character but the last costs one step: sample it from the
+    probabilities of the last step, feed it in, and so on, the state carried throughout (P + length
+    - 1 steps for a prompt of P characters). The network starts from its initial state and is left
+    there (`ll.reset_state`) when the text is written.
 
     Temperature reshapes the probabilities before sampling, p ** (1 / temperature), normalized:
     1 samples the model's own distribution, below 1 is more cautious (0 always takes the most
@@ -49,13 +52,14 @@ def generate(net, vocabulary, prompt, length, *, temperature=1.0, seed=None, int
     rng = np.random.default_rng(seed)
     written = []
     reset_state(net)
+    step = Stepper(net) if not interventions else functools.partial(predict_and_update_state, net, interventions=interventions)
     try:
-        scores = predict_and_update_state(net, ids, interventions=interventions)[-1]  # (V,) after the prompt
+        scores = step(ids)[-1]  # (V,) after the prompt
         for k in range(length):
             code = _sample(scores, temperature, rng)  # 0..V-1, the class code of the next character
             written.append(code + 1)
             if k + 1 < length:  # the last character is written, not read: nothing needs the step after it
-                scores = predict_and_update_state(net, np.array([code + 1]), interventions=interventions)[-1]  # (V,) one step on
+                scores = step(np.array([code + 1]))[-1]  # (V,) one step on
     finally:
         reset_state(net)
     return vocabulary.decode(written)
