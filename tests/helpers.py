@@ -1,5 +1,7 @@
 """Helpers shared by the tests."""
 
+import re
+
 import torch
 
 from lstmlab.layers.recurrent import LOOP
@@ -25,3 +27,8 @@ def step_loop(layer, x, states, real=None):
     """Every step of every direction in the Python loop (`route`'s LOOP), whatever `route` would
     choose: x (T, B, C) -> y (T, B, D*H) and the final states; real (T, B) True on real steps."""
     return layer._each_direction(x, states, [[(0, len(x), LOOP)]] * layer.num_directions, real)
+
+
+def naming(*parts):
+    """A `match` regex for a message that names each of `parts` (an argument or a node, the value it got), in order."""
+    return ".*".join(map(re.escape, parts))

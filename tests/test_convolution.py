@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import lstmlab as ll
-from helpers import shaken
+from helpers import naming, shaken
 
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 DTYPES = [torch.float32, torch.float64]
@@ -214,7 +214,7 @@ def test_bad_constructor_options(make, message):
 def test_a_filter_bigger_than_the_frame_is_refused_at_build():
     with pytest.raises(ValueError, match=r"conv2d: frames of 8x4 pixels are too small for filters of .*they need at least 3x5"):
         ll.convolution2d_layer((3, 5), 2).build((8, 4, 1))
-    with pytest.raises(ValueError, match=r"small: frames of 4x4 pixels are too small for filters of size 5.* they need at least 5x5"):
+    with pytest.raises(ValueError, match=naming("small: frames of 4x4", "filters of size 5", "at least 5x5")):
         ll.Network([ll.sequence_input_layer((4, 4, 1)), ll.convolution2d_layer(5, 2, name="small")])
 
 
@@ -236,8 +236,7 @@ def test_wrong_inputs_for_each_convolution():
 def test_network_min_length_must_be_enough():
     with pytest.raises(
         ValueError,
-        match=r"Network: layer 'conv1d' \(.*\) gets 1 time step from a sequence of min_length=1 and has no output "
-        r"step left\. The network needs sequences of at least 5 steps: give sequence_input_layer\(\.\.\., min_length=5\)",
+        match=naming("layer 'conv1d'", "1 time step", "min_length=1", "at least 5 steps", "min_length=5"),
     ):
         ll.Network([ll.sequence_input_layer(2), ll.convolution1d_layer(5, 3), ll.lstm_layer(4)])
     with pytest.raises(ValueError, match=r"layer 'pool' .* gets 1 time step from a sequence of min_length=5 .* at least 6 steps"):
@@ -255,7 +254,7 @@ def test_predict_refuses_a_too_short_sequence(rng):
     for net in (with_input, without):
         with pytest.raises(ValueError, match=r"predict: X\[1\] has 4 time steps, fewer than the 5 the network needs \(min_length=5\)"):
             ll.predict(net, X)
-    with pytest.raises(ValueError, match=r"conv1d: a sequence of 4 time steps is too short for a window of size 5\b.*; it needs at least 5 steps"):
+    with pytest.raises(ValueError, match=naming("conv1d: a sequence of 4 time steps", "window of size 5", "at least 5 steps")):
         ll.convolution1d_layer(5, 3)(torch.zeros(1, 4, 2))
 
 

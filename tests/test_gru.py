@@ -7,7 +7,7 @@ import lstmlab as ll
 from lstmlab import reference as ref
 from lstmlab.layers.gru import RESET_GATE_MODES
 
-from helpers import GATES, STATES, numpy_params, shaken, step_loop
+from helpers import GATES, STATES, naming, numpy_params, shaken, step_loop
 
 C, H, B, T = 3, 4, 2, 6
 
@@ -66,12 +66,12 @@ def test_gru_bias_has_6h_values_with_a_recurrent_bias():
     layer = ll.gru_layer(H, input_size=C, reset_gate_mode="recurrent-bias-after-multiplication")
     assert layer.bias.shape == (6 * H,)
     assert layer.learn_rate_factors()["bias"].shape == (6 * H,)
-    with pytest.raises(ValueError, match=r"bias must have shape \(24,\) \(rows: 3 blocks of num_hidden_units in gate order r, z, n \(input bias then recurrent bias\)\)"):
+    with pytest.raises(ValueError, match=naming("bias must have shape (24,)", "got (12,)")):
         ll.gru_layer(H, reset_gate_mode="recurrent-bias-after-multiplication", bias=np.zeros(12))
 
 
 def test_gru_rejects_lstm_only_options():
-    with pytest.raises(ValueError, match=r"bias_initializer must be one of 'zeros', 'narrow-normal', 'ones' or a callable; got 'unit-forget-gate'"):
+    with pytest.raises(ValueError, match=naming("bias_initializer must be one of", "got 'unit-forget-gate'")):
         ll.gru_layer(H, bias_initializer="unit-forget-gate")
     with pytest.raises(ValueError, match=r"reset_gate_mode must be one of 'after-multiplication'"):
         ll.gru_layer(H, reset_gate_mode="after")

@@ -5,6 +5,8 @@ import torch
 import lstmlab as ll
 from lstmlab import losses
 
+from helpers import naming
+
 
 def test_crossentropy_by_hand():
     scores = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -41,5 +43,5 @@ def test_check_loss():
     net = ll.Network([ll.sequence_input_layer(1), ll.lstm_layer(2, output_mode="last"), ll.fully_connected_layer(2)])
     with pytest.raises(ValueError, match=r"loss 'crossentropy' needs probabilities; end the network with ll.softmax_layer\(\)"):
         losses.check_loss("crossentropy", net)
-    with pytest.raises(ValueError, match=r"loss must be one of 'crossentropy', 'binary-crossentropy', 'mse', 'mae', 'huber' or a callable; got 'l2'"):
+    with pytest.raises(ValueError, match=naming("loss must be one of", "got 'l2'")):
         losses.check_loss("l2", net)

@@ -4,6 +4,8 @@ import torch
 
 import lstmlab as ll
 
+from helpers import naming
+
 C = 3
 
 
@@ -91,7 +93,7 @@ def test_bad_chains(layers, error, message):
 
 
 def test_a_recurrent_layer_after_last_is_rejected():
-    with pytest.raises(ValueError, match=r"layer 'lstm_2' needs sequences, but 'lstm_1' has output_mode='last' and hands on one vector per sequence; give 'lstm_1' output_mode='sequence'"):
+    with pytest.raises(ValueError, match=naming("layer 'lstm_2' needs sequences", "'lstm_1' has output_mode='last'", "output_mode='sequence'")):
         ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(4, output_mode="last"), ll.dropout_layer(), ll.lstm_layer(4)])
 
 
@@ -153,9 +155,7 @@ def test_run_carries_the_mask_through_layers_that_change_time():
 def test_min_length_must_cover_every_layer_that_shortens_time():
     with pytest.raises(
         ValueError,
-        match=r"layer 'conv1d' \(8 filters of 5, dilation 2, no padding, input channels auto\) gets 4 time steps from a sequence "
-        r"of min_length=4 and has no output step left\. The network needs sequences of at least 9 steps: give "
-        r"sequence_input_layer\(\.\.\., min_length=9\)",
+        match=naming("layer 'conv1d'", "4 time steps", "min_length=4", "at least 9 steps", "min_length=9"),
     ):
         ll.Network([ll.sequence_input_layer(C, min_length=4), ll.convolution1d_layer(5, 8, dilation_factor=2), ll.lstm_layer(2)])
     net = ll.Network([ll.sequence_input_layer(C, min_length=9), ll.convolution1d_layer(5, 8, dilation_factor=2), ll.lstm_layer(2)])

@@ -5,7 +5,6 @@ compared with ll.predict in float32, to 1e-5. Imports are compared with the torc
 torch.onnx.export wrote, and traced with ll.trace.
 """
 
-import re
 import sys
 import warnings
 
@@ -19,15 +18,10 @@ from lstmlab.onnx_export import EXPORTERS
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from helpers import GATES, STATES, shaken  # noqa: E402
+from helpers import GATES, STATES, naming, shaken  # noqa: E402
 
 ATOL = 1e-5
 SHAPES = [(2, 5), (3, 11)]  # (batch, time): two of each, from one file
-
-
-def naming(*parts):
-    """A `match` regex for a message that names each of `parts` (an argument or a node, the value it got), in order."""
-    return ".*".join(map(re.escape, parts))
 
 
 def run_file(path, X):

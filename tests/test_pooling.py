@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import lstmlab as ll
-from helpers import shaken
+from helpers import naming, shaken
 
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 DTYPES = [torch.float32, torch.float64]
@@ -188,9 +188,9 @@ def test_bad_options(make, message):
 
 
 def test_too_short_and_wrong_shapes():
-    with pytest.raises(ValueError, match=r"maxpool1d: a sequence of 2 time steps is too short for a window of size 3\b.*it needs at least 3 steps"):
+    with pytest.raises(ValueError, match=naming("maxpool1d: a sequence of 2 time steps", "window of size 3", "at least 3 steps")):
         ll.max_pooling1d_layer(3)(torch.zeros(1, 2, 1))
-    with pytest.raises(ValueError, match=r"layer 'avgpool1d' .* at least 4 steps: give sequence_input_layer\(\.\.\., min_length=4\)"):
+    with pytest.raises(ValueError, match=naming("layer 'avgpool1d'", "at least 4 steps", "min_length=4")):
         ll.Network([ll.sequence_input_layer(1, min_length=2), ll.average_pooling1d_layer(4)])
     with pytest.raises(ValueError, match=r"gmaxpool1d: expects input of shape \(batch, time, channels\); got \(2, 3\)"):
         ll.global_max_pooling1d_layer()(torch.zeros(2, 3))

@@ -5,6 +5,8 @@ import pytest
 import lstmlab as ll
 from lstmlab import progress
 
+from helpers import naming
+
 
 class Handle:
     """Stands in for a notebook's display handle: keeps what it was asked to show."""
@@ -46,7 +48,7 @@ def test_the_live_figure_draws_the_history_with_the_function_handed_in(notebook,
 
 def test_without_a_drawing_function_training_warns_and_goes_on(notebook, monkeypatch):
     monkeypatch.setattr(progress, "_draw", None)
-    with pytest.warns(UserWarning, match=r"plots='training-progress' draws its live figure with plotly, which is not installed; pip install 'lstmlab\[lab\]'"):
+    with pytest.warns(UserWarning, match=naming("plots='training-progress'", "plotly", "pip install 'lstmlab[lab]'")):
         net = train()
     assert len(net.training_history_) == 2 and notebook.shown == []
 

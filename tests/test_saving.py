@@ -8,6 +8,8 @@ import torch
 
 import lstmlab as ll
 
+from helpers import naming
+
 
 def trained(tmp_path):
     rng = np.random.default_rng(0)
@@ -115,7 +117,7 @@ def test_a_file_cut_short_or_not_a_zip_says_so(tmp_path):
     damaged = bytearray(data)
     damaged[100:140] = bytes(40)  # inside the first entry: its checksum no longer matches
     (tmp_path / "damaged.npz").write_bytes(damaged)
-    with pytest.raises(ValueError, match=r"damaged.npz is not a complete lstmlab network file \(\d+ bytes; zipfile: (Bad CRC-32|Error -3 while decompressing)"):
+    with pytest.raises(ValueError, match=naming("damaged.npz is not a complete lstmlab network file", "zipfile:")):
         ll.load_network(tmp_path / "damaged.npz")
     np.save(tmp_path / "array.npy", np.zeros(3))
     (tmp_path / "text.npz").write_text("hello")

@@ -12,6 +12,8 @@ from lstmlab.batching import iterate_batches
 from lstmlab import reference
 from lstmlab.seq2seq import _pairs, teacher_forced, teacher_forced_outputs
 
+from helpers import naming
+
 X = [np.array([3, 1, 4]), np.array([1, 5]), np.array([9, 2, 6, 5, 3])]  # ids 1..9
 Y = [np.array([7, 7]), np.array([1, 2, 3, 4]), np.array([5])]  # ids 1..8
 
@@ -217,7 +219,7 @@ def test_a_file_of_version_1_without_attention_still_loads(model, tmp_path):
     assert loaded.options() == model.options() and loaded.attend is None
     config["version"] = 3
     np.savez(tmp_path / "new.npz", __config__=np.frombuffer(json.dumps(config).encode(), dtype=np.uint8), **entries)
-    with pytest.raises(ValueError, match=r"new.npz holds format 'lstmlab encoder-decoder' version 3; this lstmlab reads versions 1 to 2"):
+    with pytest.raises(ValueError, match=naming("new.npz", "version 3", "versions 1 to 2")):
         ll.load_network(tmp_path / "new.npz")
 
 
@@ -228,7 +230,7 @@ def test_a_damaged_model_file_is_refused(model, tmp_path):
         entries = dict(archive)
     config = entries.pop("__config__").tobytes().decode().replace('"num_hidden_units": 5', '"num_hidden_units": 6')
     np.savez(tmp_path / "bad.npz", __config__=np.frombuffer(config.encode(), dtype=np.uint8), **entries)
-    with pytest.raises(ValueError, match=r"load_network: .*bad.npz does not hold the weights of an EncoderDecoder with options .*'num_hidden_units': 6"):
+    with pytest.raises(ValueError, match=naming("load_network:", "bad.npz", "'num_hidden_units': 6")):
         ll.load_network(tmp_path / "bad.npz")
 
 

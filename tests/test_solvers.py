@@ -4,6 +4,8 @@ import torch
 
 import lstmlab as ll
 
+from helpers import naming
+
 H, C = 2, 3
 
 
@@ -78,7 +80,7 @@ def test_defaults_and_errors():
 
 
 def test_solver_refuses_networks_without_weights_and_bad_values():
-    with pytest.raises(ValueError, match=r"layer 'lstm' has no weights yet \(input_size='auto'\); start the network with ll.sequence_input_layer"):
+    with pytest.raises(ValueError, match=naming("layer 'lstm' has no weights yet", "input_size='auto'", "ll.sequence_input_layer")):
         ll.Solver(ll.Network([ll.lstm_layer(2)]))
     with pytest.raises(TypeError, match=r"net must be an ll.Network; got LSTMLayer"):
         ll.Solver(ll.lstm_layer(2, input_size=1))

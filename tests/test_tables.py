@@ -6,6 +6,8 @@ import pytest
 
 import lstmlab as ll
 
+from helpers import naming
+
 
 def recordings():
     """Two sequences, rows shuffled, one NaN in 'b' at time 2 and a leading NaN in 'a'."""
@@ -35,7 +37,7 @@ def test_rows_become_sequences_sorted_by_time_with_one_label_each():
 
 def test_missing_values_are_refused_with_their_count_and_place_or_filled():
     df = recordings()
-    with pytest.raises(ValueError, match=r"the channels have 2 missing values \(NaN\), the first in sequence 'a' at time 0, channel 'x'; give fill='previous'"):
+    with pytest.raises(ValueError, match=naming("2 missing values", "sequence 'a' at time 0, channel 'x'", "fill='previous'")):
         ll.sequences_from_frame(df, sequence="id", time="t", channels=["x", "y"])
     X, _ = ll.sequences_from_frame(df, sequence="id", time="t", channels=["x", "y"], fill="previous")
     assert X[0][:, 0].tolist() == [1.0, 1.0, 2.0]  # a leading NaN takes the first value

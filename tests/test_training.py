@@ -7,6 +7,8 @@ import torch
 
 import lstmlab as ll
 
+from helpers import naming
+
 
 def drift_data(n=60, T=20, seed=0):
     """Class 'up' when channel 0 drifts upward overall, 'down' otherwise."""
@@ -126,7 +128,7 @@ def test_a_nan_loss_stops_training_with_the_iteration():
     X, y = drift_data()
     X[3][2, 0] = 1e38  # finite, but the loss overflows
     net = ll.Network([ll.sequence_input_layer(2), ll.lstm_layer(4, output_mode="last", state_activation_function="relu"), ll.fully_connected_layer(1)])
-    with pytest.raises(FloatingPointError, match=r"the loss became (nan|inf) at iteration \d+ \(epoch \d+\); training stopped. Lower initial_learn_rate"):
+    with pytest.raises(FloatingPointError, match=r"the loss became (nan|inf) at iteration \d+.*initial_learn_rate"):
         ll.trainnet(X, np.ones(len(X)), net, "mse", quick(shuffle="never"))
 
 
@@ -158,7 +160,7 @@ def test_continuous_labels_are_refused_for_crossentropy_and_whole_floats_are_cla
     with pytest.raises(ValueError, match=r"trainnet: Y\[0\] holds continuous numbers \(float64 values such as 0.5\)"):
         ll.trainnet(X, per_step, net, "crossentropy", quick(max_epochs=1))
     whole = (y == "up").astype(float) + 1.0  # 1.0 and 2.0: classes, as MATLAB's double labels are
-    with pytest.raises(ValueError, match=r"trainnet \(validation_data\): Y holds continuous numbers \(float64 values such as 1.5\)"):
+    with pytest.raises(ValueError, match=naming("trainnet (validation_data): Y", "float64 values such as 1.5")):
         ll.trainnet(X, whole, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X[:2], np.array([1.5, 2.0]))))
     net = ll.trainnet(X, whole, classifier(), "crossentropy", quick(max_epochs=1))
     assert net.class_names == [1.0, 2.0]
@@ -171,7 +173,7 @@ def test_training_on_one_sequence_alone_asks_for_a_data_set_of_one():
     message = r"trainnet: X is one sequence \(an array of shape \(18, 2\)\); training needs a data set with one target per sequence. To train on this sequence alone give a data set of one, \[X\]"
     with pytest.raises(ValueError, match=message):
         ll.trainnet(X[0], y[0], classifier(), "crossentropy", quick(max_epochs=1))
-    with pytest.raises(ValueError, match=r"trainnet \(validation_data\): X is one sequence .* if the rows of X are sequences of one channel, give X\[..., None\]"):
+    with pytest.raises(ValueError, match=naming("trainnet (validation_data): X is one sequence", "X[..., None]")):
         ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, validation_data=(X[0], y[0])))
     net = ll.trainnet([X[0]], pd.Categorical([y[0]], categories=["down", "up"]), classifier(), "crossentropy", quick(max_epochs=1))  # a data set of one
     assert len(net.training_history_) == 1
@@ -274,7 +276,7 @@ def test_sequence_to_sequence_targets_need_the_time_axis_kept():
     X = [np.zeros((6, 2), dtype="float32"), np.zeros((8, 2), dtype="float32")]
     Y = [np.zeros((6, 1)), np.zeros((8, 1))]
     layers = [ll.sequence_input_layer(2, min_length=2), ll.max_pooling1d_layer(2, stride=2), ll.fully_connected_layer(1)]
-    with pytest.raises(ValueError, match=r"trainnet: the network outputs 4 time steps for a mini-batch of 8, so sequence-to-sequence targets do not line up"):
+    with pytest.raises(ValueError, match=naming("trainnet:", "4 time steps for a mini-batch of 8")):
         ll.trainnet(X, Y, layers, "mse", quick(max_epochs=1))
     same = [ll.sequence_input_layer(2), ll.convolution1d_layer(3, 4, padding="causal"), ll.fully_connected_layer(1)]
     net = ll.trainnet(X, Y, same, "mse", quick(max_epochs=1))
@@ -318,7 +320,7 @@ def test_output_network_best_validation_loss_returns_the_best_validation_network
 
 
 def test_best_validation_loss_needs_validation_data():
-    with pytest.raises(ValueError, match=r"output_network='best-validation-loss' needs validation_data; got none. Give validation_data=\(X_val, Y_val\)"):
+    with pytest.raises(ValueError, match=naming("output_network='best-validation-loss' needs validation_data", "validation_data=(X_val, Y_val)")):
         ll.training_options(output_network="best-validation-loss")
     with pytest.raises(ValueError, match=r"output_network must be one of 'last-iteration', 'best-validation-loss'; got 'best'"):
         ll.training_options(output_network="best")
@@ -369,7 +371,7 @@ def test_class_weights_that_do_not_fit_the_classes_are_refused(weights, loss, me
 
 def test_class_weights_are_checked_in_the_options():
     for bad in ("even", [1, -1], [], {"a": float("nan")}, [[1, 2]]):
-        with pytest.raises(ValueError, match=r"class_weights must be None, 'balanced', a dict \{class name: weight\} or one weight per class"):
+        with pytest.raises(ValueError, match=naming("class_weights must be None", f"got {bad!r}")):
             ll.training_options(class_weights=bad)
     with pytest.raises(ValueError, match=r"class_weights is for training in one process; got execution_environment='parallel'"):
         ll.training_options(class_weights="balanced", execution_environment="parallel")
@@ -408,9 +410,9 @@ def test_warmup_and_a_callable_schedule():
     net = ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=2, learn_rate_schedule=schedule))
     assert calls == [(1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (2, 6)]  # counted from 1, as the history counts
     assert net.training_history_.learn_rate.tolist() == pytest.approx([0.01 / k for k in range(1, 7)], rel=1e-12)
-    with pytest.raises(ValueError, match=r"learn_rate_schedule\(1, 1\) \(epoch, iteration\) returned -1; it must return the learn rate"):
+    with pytest.raises(ValueError, match=naming("learn_rate_schedule(1, 1)", "returned -1")):
         ll.trainnet(X, y, classifier(), "crossentropy", quick(max_epochs=1, learn_rate_schedule=lambda e, k: -1))
-    with pytest.raises(ValueError, match=r"learn_rate_schedule must be one of 'none', 'piecewise', 'exponential', 'cosine', 'warmup' or a callable; got 'linear'"):
+    with pytest.raises(ValueError, match=naming("learn_rate_schedule must be one of", "got 'linear'")):
         ll.training_options(learn_rate_schedule="linear")
 def three_classes():
     X, _ = drift_data(n=90)
@@ -465,7 +467,7 @@ def test_fine_tuning_warns_once_when_it_replaces_the_input_statistics_and_goes_o
     X, y, net = three_classes()
     first = net.training_history_.copy()
     mean = net["sequenceinput"].mean.clone()
-    with pytest.warns(UserWarning, match=r"reset_input_normalization=True .* replacing those it holds.*reset_input_normalization=False") as caught:
+    with pytest.warns(UserWarning, match=naming("reset_input_normalization=True", "reset_input_normalization=False")) as caught:
         ll.trainnet(X[:40], y[:40], net, "crossentropy", quick(max_epochs=2, initial_learn_rate=1e-12))
     assert len(caught) == 1 and not torch.equal(net["sequenceinput"].mean, mean)
     history = net.training_history_

@@ -3,6 +3,8 @@ import pytest
 
 from lstmlab.viz import colored_text
 
+from helpers import naming
+
 
 def test_colored_text_lays_characters_out_line_by_line():
     text = "ab\ncde\n"
@@ -29,7 +31,7 @@ def test_colored_text_without_a_final_newline():
 
 
 def test_colored_text_bad_input():
-    with pytest.raises(ValueError, match=r"colored_text: values has 2 numbers but text has 3 characters; give one value per character"):
+    with pytest.raises(ValueError, match=naming("colored_text: values has 2 numbers", "text has 3 characters")):
         colored_text("abc", [1, 2])
     with pytest.raises(ValueError, match=r"colored_text: text has 3 lines; at most max_lines=2 stay readable"):
         colored_text("a\nb\nc\n", np.zeros(6), max_lines=2)
