@@ -147,6 +147,13 @@ def lstm_loop(x, states, W, R, b, real, gate, state, recording=None):
     return y, (h, c)
 
 
+def empty_steps(T, B, n, like):
+    """An empty (T, B, n) tensor of like's dtype for the loop's recording, in 2 MB pages where the
+    system allows (see `empty_steps` in loop_kernel.cpp: fresh memory is written page by page)."""
+    build()
+    return torch.ops.lstmlab_loop_kernel.empty_steps(T, B, n, like)
+
+
 def prepare():
     """Build (or load) the compiled loop now; says how long it took, or why it is not available."""
     if build() is None:

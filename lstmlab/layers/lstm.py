@@ -195,7 +195,7 @@ class LSTMLayer(RecurrentLayer):
         every step as computed; or None."""
         T, B, _ = x.shape
         H = self.num_hidden_units
-        buffers = None if recording is None else (x.new_empty(T, B, 4 * H), x.new_empty(T, B, H))
+        buffers = None if recording is None else (loop_kernel.empty_steps(T, B, 4 * H, x), loop_kernel.empty_steps(T, B, H, x))
         y, states = loop_kernel.lstm_loop(x, states, W, R, b, real, self.gate_activation_function, self.state_activation_function, buffers)
         if recording is not None:
             recording.append({"gates": buffers[0], "c": buffers[1], "h": y})
