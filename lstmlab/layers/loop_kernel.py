@@ -11,10 +11,10 @@ check), `build` builds or loads it.
 The loop can also keep each step's gates and cell state as it computes them, so that recording
 costs hardly more than running: `ll.trace` records with it on a CPU where that pays
 (`LSTMLayer.fast_way`), and `LSTMLayer.check` recomputes one step in ten in torch to check the
-recording. Recording in float32, the loop computes its products as torch's kernel does: x_t W^T + b
-for all steps in one product, and h_{t-1} R^T with oneDNN's brgemm (twice as fast as addmm on a few
-rows), which round differently from the Python loop in the last bits (the check measures it);
-predictions keep the Python loop's products, bit for bit. Each of torch's threads runs its own
+recording. Recording in float32, the loop adds each step's h_{t-1} R^T with oneDNN's brgemm, as
+torch's kernel does (twice as fast as addmm on a few rows), which rounds differently from the Python
+loop in the last bits (the check measures it); predictions keep the Python loop's products, bit for
+bit. The recording and y are written into 2 MB pages where they are big (`empty_steps`). Each of torch's threads runs its own
 share of the sequences through all the steps, at least ROWS_PER_THREAD of them. A recording beats
 torch's kernel plus the recomputing product on one thread in float32 from one sequence on, and
 elsewhere once every thread has ROWS_PER_THREAD; with fewer, a layer with torch's activations is
