@@ -13,7 +13,9 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
-#include <ATen/native/CPUBlas.h>
+#if __has_include(<ATen/native/CPUBlas.h>)
+#include <ATen/native/CPUBlas.h>  // at::native::cpublas::brgemm: torch's, not part of its stable API
+#endif
 #include <torch/library.h>
 
 #include <algorithm>
@@ -119,10 +121,12 @@ void step(const Loop& L, Rows& w, at::Tensor z, int64_t t) {
   const int64_t B = L.x.size(1), H = L.Rt.size(0), n = w.n;
   const at::Tensor h_prev = t == 0 ? w.h0 : w.y[t - 1];                   // (n, H)
   at::addmm_out(z, L.b, w.x[t], L.Wt);                                     // z = x_t W^T + b
+#ifdef CPUBLAS_BRGEMM_F32F32F32
   if (L.brgemm)
     at::native::cpublas::brgemm(n, 4 * H, H, H, 4 * H, 4 * H, true, h_prev.data_ptr<float>(), L.Rc.data_ptr<float>(),
                                 z.data_ptr<float>(), false);              //   + h_{t-1} R^T
   else
+#endif
     z.addmm_(h_prev, L.Rt);                                                //   + h_{t-1} R^T
   scalar_t* zs = z.data_ptr<scalar_t>();
   scalar_t* cs = w.c.data_ptr<scalar_t>();                                // c_{t-1}, then c_t
@@ -184,7 +188,9 @@ void steps(const Loop& L) {
     const at::Tensor gates = L.gates.defined() ? L.gates.narrow(1, first, n) : at::Tensor();  // (T, n, 4H)
     at::Tensor scratch = at::empty({n, 4 * H}, options);
     for (int64_t t = 0; t < T; ++t) step<scalar_t>(L, w, gates.defined() ? gates[t] : scratch, t);
+#ifdef CPUBLAS_BRGEMM_F32F32F32
     if (L.brgemm) at::native::cpublas::brgemm_release(false);
+#endif
   });
 }
 
