@@ -178,11 +178,13 @@ class LSTMLayer(RecurrentLayer):
         activations torch has no kernel for, and records (when a recording is wanted) where that
         pays, as benchmarks/trace_overhead.py measures: always with those activations, and with
         torch's from loop_kernel.ROWS_PER_THREAD sequences per thread on, or on one thread in
-        float32 from one sequence on (its recording products are then torch's kernel's; elsewhere,
-        with fewer sequences, torch's kernel and then the recomputing product are faster).
+        float32 from loop_kernel.ONE_THREAD_FROM sequences on (its recording product is then
+        oneDNN's, as torch's kernel's; elsewhere, with fewer sequences, torch's kernel and then the
+        recomputing product are faster, or as fast).
         """
         threads = torch.get_num_threads()
-        pays = len(x) >= loop_kernel.ROWS_PER_THREAD * threads or (threads == 1 and x.dtype == torch.float32)
+        one_thread = threads == 1 and x.dtype == torch.float32 and len(x) >= loop_kernel.ONE_THREAD_FROM
+        pays = len(x) >= loop_kernel.ROWS_PER_THREAD * threads or one_thread
         if self.uses_fused_kernel and not (record and pays):
             return FUSED  # nothing to build
         if not (loop_kernel.fits(x, *self.start_states(len(x), states), *self.parameters()) and loop_kernel.build() is not None):
