@@ -29,7 +29,8 @@ Each is reported as a ratio to the baseline (median time / median baseline time)
 predict <= 1.1x, trace <= 2x. A sweep then times predict and trace against the baseline at other
 shapes (B 1-256, T 50-1000, H 32-512; `SHAPES`), and on a CPU the two ways a trace can run, each
 forced (recorded by the compiled loop; torch's kernel and then the recomputing product), which is
-how `RecurrentLayer.route` chooses between them (loop_kernel.ROWS_PER_THREAD sequences per thread).
+how `LSTMLayer.fast_way` chooses between them (loop_kernel.ROWS_PER_THREAD sequences per thread, or
+one thread in float32).
 The trace target holds where the forward pass takes 10 ms or more; below, fixed costs dominate. A second table runs the same for non-default activations (e.g. a
 hard-sigmoid gate), where lstmlab runs its step-by-step loop instead of the fused kernel:
 targets predict <= 2x, trace <= 3x.
@@ -54,6 +55,7 @@ import numpy as np
 import torch
 
 import lstmlab as ll
+from lstmlab.layers.recurrent import FUSED, RECORDING
 
 B, T, C, H = 64, 200, 12, 128  # sequences, time steps, channels, hidden units
 SHAPES = [(1, 200, 128), (8, 200, 128), (16, 200, 128), (32, 200, 128), (64, 200, 128), (256, 200, 128),  # (B, T, H): one
@@ -281,16 +283,18 @@ def activations_table(device, X, x, rounds, warmup, variants):
     print(f"  checks: trace max_error: {'; '.join(errors)}")
 
 
-def with_rows_per_thread(rows, fn):
-    """fn() with `route` taking the compiled loop to record from `rows` sequences per thread on."""
-    from lstmlab.layers import loop_kernel
+def forced(way, fn):
+    """fn() with every LSTM layer recording `way` (RECORDING or FUSED) where a recording is wanted,
+    whatever `LSTMLayer.fast_way` would choose."""
+    from lstmlab.layers.lstm import LSTMLayer
 
     def run():
-        before, loop_kernel.ROWS_PER_THREAD = loop_kernel.ROWS_PER_THREAD, rows
+        chooses = LSTMLayer.fast_way
+        LSTMLayer.fast_way = lambda self, x, states, record=False: way if record else chooses(self, x, states, record)
         try:
             return fn()
         finally:
-            loop_kernel.ROWS_PER_THREAD = before
+            LSTMLayer.fast_way = chooses
 
     return run
 
@@ -298,8 +302,7 @@ def with_rows_per_thread(rows, fn):
 def sweep_table(device, shapes, rounds, warmup):
     """predict and trace against the fused forward at each (B, T, H), with torch's activations; on a
     CPU also the two ways of tracing, each forced: recorded by the compiled loop, and torch's kernel
-    then the recomputing product. `route` takes the first from loop_kernel.ROWS_PER_THREAD sequences
-    per thread on: the two columns show where that pays."""
+    then the recomputing product. The two columns show where `LSTMLayer.fast_way`'s choice pays."""
     cpu = device.type == "cpu"
     print("\nSweep: ratio = median / median of the nn.LSTM forward at the same shape (torch's activations)")
     head = f"  {'B':>4s} {'T':>5s} {'H':>4s} {'forward':>9s} {'predict':>8s} {'trace':>7s}"
@@ -317,8 +320,8 @@ def sweep_table(device, shapes, rounds, warmup):
             "trace": lambda: ll.trace(net, X, mini_batch_size=b),
         }
         if cpu:
-            cases["recorded"] = with_rows_per_thread(0, cases["trace"])
-            cases["recomputed"] = with_rows_per_thread(10**9, cases["trace"])
+            cases["recorded"] = forced(RECORDING, cases["trace"])
+            cases["recomputed"] = forced(FUSED, cases["trace"])
         times = {name: np.median(values) for name, values in measure(cases, device, rounds, warmup).items()}
         ratios = " ".join(f"{times[name] / times['baseline']:{width}.2f}x" for name, width in
                           (("predict", 7), ("trace", 6), ("recorded", 8), ("recomputed", 10)) if name in times)

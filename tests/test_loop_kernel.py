@@ -155,7 +155,7 @@ def test_trace_records_what_the_compiled_loop_computed(gate, state, rng, compile
 
 
 def test_with_torch_activations_only_a_batch_that_fills_the_threads_is_recorded_by_the_loop(rng, compiled, monkeypatch):
-    """Below 16 sequences per thread torch's kernel and the recomputing product are faster (benchmarks/trace_overhead.py)."""
+    """On several threads, below 16 sequences per thread torch's kernel and the recomputing product are faster (benchmarks/trace_overhead.py)."""
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     default, other = (ll.lstm_layer(H, input_size=C, gate_activation_function=gate) for gate in ("sigmoid", "hard-sigmoid"))
     small, big = torch.zeros(31, T, C), torch.zeros(32, T, C)
@@ -168,6 +168,25 @@ def test_with_torch_activations_only_a_batch_that_fills_the_threads_is_recorded_
     assert tr["lstm"].computed_by == {"forward": "lstmlab's compiled step loop, recording every step as it ran, in 1 of 2 "
                                                  "mini-batches; torch's fused kernel in the smaller ones"}
     assert tr.max_error < 1e-6
+
+
+@pytest.mark.parametrize("dtype, way", [(torch.float32, "compiled loop recording"), (torch.float64, "fused kernel")])
+def test_with_torch_activations_on_one_thread_float32_is_recorded_by_the_loop_from_two_sequences(dtype, way, rng, compiled, monkeypatch):
+    """On one thread the float32 recording loop (brgemm's product) beats torch's kernel and the
+    recomputing product from 2 sequences on (benchmarks/trace_overhead.py, sweep); float64 keeps 16."""
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    layer = ll.lstm_layer(H, input_size=C).to(dtype)
+    with torch.no_grad():
+        assert layer.route(torch.zeros(1, T, C, dtype=dtype), record=True) == [[(0, T, "fused kernel")]]  # the two ways tie
+        assert layer.route(torch.zeros(2, T, C, dtype=dtype), record=True) == [[(0, T, way)]]
+        assert layer.route(torch.zeros(16, T, C, dtype=dtype), record=True) == [[(0, T, "compiled loop recording")]]
+        assert layer.route(torch.zeros(1, T, C, dtype=dtype)) == [[(0, T, "fused kernel")]]  # predictions: torch's kernel
+    net = ll.Network([ll.sequence_input_layer(C), ll.lstm_layer(H)])
+    X = rng.normal(size=(3, T, C)).astype("float32")
+    tr = ll.trace(net, X)
+    assert tr["lstm"].computed_by == {"forward": "lstmlab's compiled step loop, recording every step as it ran"}
+    assert tr.max_error < 1e-6
+    np.testing.assert_allclose(tr["lstm"].h, ll.predict(net, X), atol=1e-6)
 
 
 def test_a_full_batch_recorded_by_the_loop_agrees_with_torch_and_with_the_recomputed_trace(rng, compiled, monkeypatch):
@@ -356,7 +375,8 @@ def test_prepare_says_what_happened(compiled):
 
 
 def test_a_layer_that_torch_s_kernel_runs_builds_nothing(monkeypatch, rng):
-    """Predictions with torch's activations, and a trace of a small batch, never wait for a compiler."""
+    """Predictions with torch's activations, and a trace of a small batch on two threads, never wait for a compiler."""
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     monkeypatch.setattr(loop_kernel, "_op", None)
     monkeypatch.setattr(loop_kernel, "_reason", None)
     monkeypatch.setattr(loop_kernel, "_build", lambda: pytest.fail("the compiled loop was built"))

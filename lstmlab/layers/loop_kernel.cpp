@@ -13,12 +13,19 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/ThreadLocalState.h>
+#if __has_include(<ATen/native/CPUBlas.h>)
+#include <ATen/native/CPUBlas.h>  // at::native::cpublas::brgemm: torch's, not part of its stable API
+#endif
 #include <torch/library.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <tuple>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace {
 
@@ -61,6 +68,25 @@ void activate(int64_t activation, const at::Tensor& x, at::Tensor out) {
   apply_cheap<scalar_t>(activation, from_x, out);
 }
 
+// An empty (T, B, n) tensor of like's dtype, for what the loop writes once per call (y, and a recording).
+// From 32 MB on, glibc's malloc maps fresh memory for each call, which costs a page fault per page
+// written: a third of the recording loop's time at B=256, T=200, H=128 with 4 KB pages. So there, on
+// Linux, it asks the kernel for 2 MB pages (as torch does with THP_MEM_ALLOC_ENABLE=1, for this memory
+// alone): 5 times faster to write the first time. Below, malloc reuses memory already mapped: at::empty.
+at::Tensor empty_steps(int64_t T, int64_t B, int64_t n, const at::Tensor& like) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr size_t page = size_t(1) << 21, mapped = size_t(32) << 20;  // glibc's largest mmap threshold
+  const size_t bytes = size_t(T * B * n) * like.element_size(), size = (bytes + page - 1) / page * page;
+  if (bytes >= mapped) {
+    if (void* memory = std::aligned_alloc(page, size)) {
+      madvise(memory, size, MADV_HUGEPAGE);  // a hint: where the kernel declines, 4 KB pages as before
+      return at::from_blob(memory, {T, B, n}, [](void* p) { std::free(p); }, like.options());
+    }
+  }
+#endif
+  return at::empty({T, B, n}, like.options());
+}
+
 struct Loop {
   at::Tensor x;          // (T, B, C)
   at::Tensor Wt, Rt, b;  // (C, 4H), (H, 4H), (4H,): W^T, R^T, b; the g rows doubled where `doubled`
@@ -75,6 +101,11 @@ struct Loop {
   // of the product when the g rows of W, R and b are doubled (a power of two rounds nothing), so
   // one sigmoid call covers all four blocks of z.
   bool doubled;
+  // Recording in float32, each step's h_{t-1} R^T is added by oneDNN's brgemm on Rc = R^T contiguous,
+  // as torch's kernel computes it (twice as fast as addmm on a few rows). It rounds differently from
+  // the Python loop's addmm, in the last bits: predictions keep addmm, a trace's `check` measures it.
+  bool brgemm;
+  at::Tensor Rc;         // (H, 4H) R^T contiguous, where brgemm
 };
 
 // The rows of the batch that one thread runs: views made once, for all its steps.
@@ -89,7 +120,14 @@ template <typename scalar_t>
 void step(const Loop& L, Rows& w, at::Tensor z, int64_t t) {
   const int64_t B = L.x.size(1), H = L.Rt.size(0), n = w.n;
   const at::Tensor h_prev = t == 0 ? w.h0 : w.y[t - 1];                   // (n, H)
-  at::addmm_out(z, L.b, w.x[t], L.Wt).addmm_(h_prev, L.Rt);               // z = x_t W^T + b + h_{t-1} R^T
+  at::addmm_out(z, L.b, w.x[t], L.Wt);                                     // z = x_t W^T + b
+#ifdef CPUBLAS_BRGEMM_F32F32F32
+  if (L.brgemm)
+    at::native::cpublas::brgemm(n, 4 * H, H, H, 4 * H, 4 * H, true, h_prev.data_ptr<float>(), L.Rc.data_ptr<float>(),
+                                z.data_ptr<float>(), false);              //   + h_{t-1} R^T
+  else
+#endif
+    z.addmm_(h_prev, L.Rt);                                                //   + h_{t-1} R^T
   scalar_t* zs = z.data_ptr<scalar_t>();
   scalar_t* cs = w.c.data_ptr<scalar_t>();                                // c_{t-1}, then c_t
   scalar_t *cts = w.c_t.data_ptr<scalar_t>(), *ss = w.s.data_ptr<scalar_t>();
@@ -150,6 +188,9 @@ void steps(const Loop& L) {
     const at::Tensor gates = L.gates.defined() ? L.gates.narrow(1, first, n) : at::Tensor();  // (T, n, 4H)
     at::Tensor scratch = at::empty({n, 4 * H}, options);
     for (int64_t t = 0; t < T; ++t) step<scalar_t>(L, w, gates.defined() ? gates[t] : scratch, t);
+#ifdef CPUBLAS_BRGEMM_F32F32F32
+    if (L.brgemm) at::native::cpublas::brgemm_release(false);
+#endif
   });
 }
 
@@ -171,7 +212,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_loop(
   L.x = x; L.Wt = W2.t(); L.Rt = R2.t(); L.b = b2;
   L.h0 = h0.contiguous();
   L.c = c0.clone(at::MemoryFormat::Contiguous);
-  L.y = at::empty({T, B, H}, x.options());
+  L.y = empty_steps(T, B, H, x);
   L.gates = gates.has_value() ? *gates : at::Tensor();
   L.cells = cells.has_value() ? *cells : at::Tensor();
   TORCH_CHECK(!L.gates.defined() || (L.gates.is_contiguous() && L.gates.sizes() == at::IntArrayRef({T, B, 4 * H}) &&
@@ -183,10 +224,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm_loop(
   const at::Tensor kept = keep.has_value() ? keep->contiguous() : at::Tensor();
   L.keep = keep.has_value() ? kept.data_ptr<bool>() : nullptr;
   L.gate = gate; L.state = state;
+  L.brgemm = L.gates.defined() && x.scalar_type() == at::kFloat;
+  if (L.brgemm) L.Rc = L.Rt.contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "lstm_loop", [&] { steps<scalar_t>(L); });
   return {L.y, T > 0 ? L.y[T - 1].clone() : L.h0.clone(), L.c};
 }
 
 }  // namespace
 
-TORCH_LIBRARY(lstmlab_loop_kernel, m) { m.def("lstm_loop", &lstm_loop); }
+TORCH_LIBRARY(lstmlab_loop_kernel, m) {
+  m.def("lstm_loop", &lstm_loop);
+  m.def("empty_steps", &empty_steps);
+}

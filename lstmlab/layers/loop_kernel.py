@@ -11,10 +11,14 @@ check), `build` builds or loads it.
 The loop can also keep each step's gates and cell state as it computes them, so that recording
 costs hardly more than running: `ll.trace` records with it on a CPU where that pays
 (`LSTMLayer.fast_way`), and `LSTMLayer.check` recomputes one step in ten in torch to check the
-recording. Each of torch's threads runs its own share of the sequences through all the steps, at
-least ROWS_PER_THREAD of them, which beats torch's kernel plus the recomputing product once every
-thread has that many; with fewer, a layer with torch's activations is traced the other way
-(`lstmlab/trace.py` has both).
+recording. Recording in float32, the loop adds each step's h_{t-1} R^T with oneDNN's brgemm, as
+torch's kernel does (twice as fast as addmm on a few rows), which rounds differently from the Python
+loop in the last bits (the check measures it); predictions keep the Python loop's products, bit for
+bit. The recording and y are written into 2 MB pages where they are big (`empty_steps`). Each of torch's threads runs its own
+share of the sequences through all the steps, at least ROWS_PER_THREAD of them. A recording beats
+torch's kernel plus the recomputing product on one thread in float32 from ONE_THREAD_FROM sequences
+on, and elsewhere once every thread has ROWS_PER_THREAD; with fewer, a layer with torch's activations
+is traced the other way (`lstmlab/trace.py` has both).
 
 The C++ is compiled with torch's `torch.utils.cpp_extension.load`, in a child process, the first
 time it is needed (about 10 s on two cores), into $TORCH_EXTENSIONS_DIR (default
@@ -40,9 +44,14 @@ import warnings
 import torch
 
 # The fewest sequences a thread runs on its own (see `steps` in SOURCE), and so where `route` records with the loop with
-# torch's activations: one thread, T=200, the loop's recording beats torch's kernel + the recomputing product from 8 to 12
-# sequences at H=128, and at 16 for H from 32 to 512 (benchmarks/trace_overhead.py, sweep).
+# torch's activations on several threads, or in float64 (before the float32 recording took torch's kernel's products, one
+# thread, T=200: the loop's recording beat torch's kernel + the recomputing product from 8 to 12 sequences at H=128, and at
+# 16 for H from 32 to 512: benchmarks/trace_overhead.py, sweep).
 ROWS_PER_THREAD = 16
+# On one thread in float32 (the recording's product then brgemm's), where `route` records with torch's activations: from
+# 2 sequences on it beats torch's kernel + the recomputing product (B=2 to 256, T=200 to 1000, H=32 to 512); with 1 the two
+# tie (2.7x against 3.0x at T=200, H=128; 1.65x against 1.70x at T=2000, H=256), and the kernel's h is predict's own.
+ONE_THREAD_FROM = 2
 GATE_CODES = {"sigmoid": 0, "hard-sigmoid": 1}  # the same numbers as the enum in SOURCE
 STATE_CODES = {"tanh": 2, "softsign": 3, "relu": 4}
 
@@ -145,6 +154,13 @@ def lstm_loop(x, states, W, R, b, real, gate, state, recording=None):
     gates, cells = recording or (None, None)
     y, h, c = build()(x, W, R, b, h, c, real, GATE_CODES[gate], STATE_CODES[state], gates, cells)
     return y, (h, c)
+
+
+def empty_steps(T, B, n, like):
+    """An empty (T, B, n) tensor of like's dtype for the loop's recording, in 2 MB pages where the
+    system allows (see `empty_steps` in loop_kernel.cpp: fresh memory is written page by page)."""
+    build()
+    return torch.ops.lstmlab_loop_kernel.empty_steps(T, B, n, like)
 
 
 def prepare():

@@ -177,10 +177,15 @@ class LSTMLayer(RecurrentLayer):
         (`loop_kernel.fits`: no gradient, a CPU, float32 or float64) and builds. It runs the
         activations torch has no kernel for, and records (when a recording is wanted) where that
         pays, as benchmarks/trace_overhead.py measures: always with those activations, and with
-        torch's from loop_kernel.ROWS_PER_THREAD sequences per thread on (with fewer, torch's
-        kernel and then the recomputing product are faster).
+        torch's from loop_kernel.ROWS_PER_THREAD sequences per thread on, or on one thread in
+        float32 from loop_kernel.ONE_THREAD_FROM sequences on (its recording product is then
+        oneDNN's, as torch's kernel's; elsewhere, with fewer sequences, torch's kernel and then the
+        recomputing product are faster, or as fast).
         """
-        if self.uses_fused_kernel and not (record and len(x) >= loop_kernel.ROWS_PER_THREAD * torch.get_num_threads()):
+        threads = torch.get_num_threads()
+        one_thread = threads == 1 and x.dtype == torch.float32 and len(x) >= loop_kernel.ONE_THREAD_FROM
+        pays = len(x) >= loop_kernel.ROWS_PER_THREAD * threads or one_thread
+        if self.uses_fused_kernel and not (record and pays):
             return FUSED  # nothing to build
         if not (loop_kernel.fits(x, *self.start_states(len(x), states), *self.parameters()) and loop_kernel.build() is not None):
             return super().fast_way(x, states)
@@ -192,7 +197,7 @@ class LSTMLayer(RecurrentLayer):
         every step as computed; or None."""
         T, B, _ = x.shape
         H = self.num_hidden_units
-        buffers = None if recording is None else (x.new_empty(T, B, 4 * H), x.new_empty(T, B, H))
+        buffers = None if recording is None else (loop_kernel.empty_steps(T, B, 4 * H, x), loop_kernel.empty_steps(T, B, H, x))
         y, states = loop_kernel.lstm_loop(x, states, W, R, b, real, self.gate_activation_function, self.state_activation_function, buffers)
         if recording is not None:
             recording.append({"gates": buffers[0], "c": buffers[1], "h": y})
