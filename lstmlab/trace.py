@@ -5,7 +5,7 @@ made a recording; both prove themselves in `max_error`.
 
 - Recorded as computed (an LSTM on a CPU, in a clean run, where `RecurrentLayer.route` finds that
   it pays: always for activations torch has no kernel for, else in mini-batches of 16 sequences per
-  thread or more): lstmlab's compiled step loop
+  thread or more, or, on one thread in float32, of 2 sequences or more): lstmlab's compiled step loop
   (`lstmlab.layers.loop_kernel`) runs the layer and keeps every gate and cell state as it computes
   them, so the recording is the network's forward pass itself, and the next layer reads its h. To
   check it, every tenth step and the last are computed again from the recorded h_{t-1} and c_{t-1}
