@@ -17,7 +17,7 @@ def pins(path):
 
 def test_binder_pins_are_the_tested_versions():
     binder, tested = pins("binder/requirements.txt"), pins("constraints.txt")
-    for package in ("torch", "numpy", "pandas", "tqdm", "jupyterlab", "ipywidgets", "plotly", "ninja"):
+    for package in ("torch", "numpy", "pandas", "tqdm", "jupyterlab", "ipywidgets", "plotly", "ninja", "captum", "matplotlib"):
         assert package in binder, f"binder/requirements.txt does not pin {package}"
         assert binder[package] == tested[package], f"{package}: binder {binder[package]}, constraints.txt {tested[package]}"
 
@@ -29,3 +29,11 @@ def test_binder_gets_a_cpu_torch_and_installs_lstmlab_itself():
     post_build = (ROOT / "binder/postBuild").read_text()
     assert "set -euo pipefail" in post_build and "pip install --no-deps ." in post_build
     assert "loop_kernel.prepare()" in post_build.split("pip install --no-deps .")[1]  # the step loop built into the image
+
+
+def test_binder_installs_every_dependency_of_lstmlab():
+    # postBuild installs lstmlab with --no-deps: what pyproject.toml's dependencies name must be in binder/requirements.txt
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    block = re.search(r"^dependencies = \[(.*?)^\]", pyproject, re.S | re.M).group(1)
+    needed = {re.match(r"\s*\"([A-Za-z0-9_.\-]+)", line).group(1).lower() for line in block.splitlines() if line.strip().startswith('"')}
+    assert needed and needed <= set(pins("binder/requirements.txt")), f"missing on Binder: {sorted(needed - set(pins('binder/requirements.txt')))}"

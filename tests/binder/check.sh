@@ -13,6 +13,6 @@ grep -v -- '--extra-index-url' binder/requirements.txt > "$work/requirements.txt
 "$work/venv/bin/python" -m pip install --quiet -r "$work/requirements.txt" nbval pytest
 "$work/venv/bin/python" -m pip install --quiet --no-deps .
 TORCH_EXTENSIONS_DIR="$work/extensions" "$work/venv/bin/python" -c "from lstmlab.layers import loop_kernel; print(loop_kernel.prepare())"
-"$work/venv/bin/python" -c "import lstmlab, lstmlab.viz, lstmlab.widgets; print('binder: lstmlab', lstmlab.__version__, 'imports')"
+"$work/venv/bin/python" -c "import lstmlab, lstmlab.viz, lstmlab.widgets, captum.attr; print('binder: lstmlab', lstmlab.__version__, 'imports, captum too')"
 TORCH_EXTENSIONS_DIR="$work/extensions" "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -o addopts="" --nbval --nbval-current-env \
     --nbval-sanitize-with notebooks/sanitize.cfg notebooks/00_index.ipynb notebooks/01_lstm_cell.ipynb
