@@ -285,10 +285,11 @@ class _Recorder:
         """Run one recurrent layer on one mini-batch (`runner.run_batches`'s run_recurrent) and record it if chosen."""
         edits = None if self.plan is None else self.plan.edits(batch, layer, x, frozen)
         recording = [] if self.plan is None and layer.name in self.chosen else None  # filled where `route` chooses the recording loop
-        y, final = layer.run(x, states, frozen, edits, recording)  # y (B, T, D*H)
+        ways = layer.route(x, states, edits, recording is not None)
+        y, final = layer.run(x, states, frozen, edits, recording, ways)  # y (B, T, D*H)
         if layer.name not in self.chosen:
             return y, final
-        for d, spans in enumerate(layer.route(x, states, edits, recording is not None)):
+        for d, spans in enumerate(ways):
             self.ways[layer.name][d].append({way for *_, way in spans})
         units = _as_index(self.unit_index[layer.name], layer.num_hidden_units, x.device)
         chosen_steps = self.step_index[layer.name]

@@ -288,7 +288,7 @@ class RecurrentLayer(Layer):
         last = (start + length - 1).clamp(min=0)  # a sequence of pure padding: any step holds its state
         return y[torch.arange(len(y), device=y.device), last]  # (B, D*H)
 
-    def run(self, x, states=None, mask=None, edits=None, recording=None):
+    def run(self, x, states=None, mask=None, edits=None, recording=None, ways=None):
         """The full output sequence (B, T, D*H) and the final states, whatever the output mode.
 
         mask: None (MATLAB's behaviour: padded steps are computed like any other), or (B, T),
@@ -299,6 +299,8 @@ class RecurrentLayer(Layer):
         recording: None, or a list that receives, per direction, every quantity of every step as
         computed, in the direction's own time, where `route` chooses RECORDING (an LSTM's compiled
         loop; see `LSTMLayer._compiled`); it stays empty where `route` chooses another way.
+        ways: what `route` chose for these arguments, where the caller asked it already (`ll.trace`
+        reports it); None: asked here.
         """
         who = self.name or self.kind
         check_input(x, who)
@@ -308,7 +310,7 @@ class RecurrentLayer(Layer):
         if mask is not None and (mask.shape != x.shape[:2] or mask.dtype != torch.bool):
             raise ValueError(f"{who}: mask must be a bool tensor of shape (batch, time) = {tuple(x.shape[:2])}; got {mask.dtype} {tuple(mask.shape)}.")
         real = None if mask is None or bool(mask.all()) else mask.transpose(0, 1)  # (T, B) True on real steps
-        ways = self.route(x, states, edits, recording is not None)
+        ways = ways or self.route(x, states, edits, recording is not None)
         x = x.transpose(0, 1)  # (T, B, C): time first inside the layer
         with warnings.catch_warnings() if x.is_cuda else contextlib.nullcontext():  # a CPU step skips the filters' save and restore
             if x.is_cuda:  # cuDNN copies our weights into its own buffer on each call and says so
