@@ -39,10 +39,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ._checks import check_bool, check_positive_int
 from .activations import GATE_ACTIVATIONS, STATE_ACTIVATIONS
-from .batching import check_batching_options, iterate_batches
 from .data import is_one_sequence
+from .inference import prepare_inference
 from .layers import (
     DropoutLayer,
     FullyConnectedLayer,
@@ -56,8 +55,7 @@ from .layers import (
     WordEmbeddingLayer,
 )
 from .network import Network, sequence_options
-from .preparation import prepare
-from .runner import evaluating, held_states, run_batches
+from .runner import evaluating, run_batches
 
 BEFORE = (SequenceInputLayer, WordEmbeddingLayer, FullyConnectedLayer, DropoutLayer, ReluLayer, SigmoidLayer)
 """Layers that may come before the first LSTM: each acts on every step alone."""
@@ -155,9 +153,9 @@ def decompose(
     >>> d.relevant.shape, d.max_error < 1e-5
     ((5,), True)
     """
-    sequences = _prepared(net, X)
+    sequences, run = _inference(net, X, mini_batch_size, sequence_length, sequence_padding_direction, sequence_padding_value, freeze_padding, interventions)
     spans = _spans(span, [len(x) for x in sequences])
-    relevant, irrelevant, score = _decomposed(net, sequences, [spans], mini_batch_size, sequence_length, sequence_padding_direction, sequence_padding_value, freeze_padding, interventions)
+    relevant, irrelevant, score = _decomposed(net, sequences, [spans], *run)
     return _explained(net, relevant[0], irrelevant[0], score, target, spans, is_one_sequence(X))
 
 
@@ -170,32 +168,40 @@ def each_step(net, X, *, target=None, **options):
     explained. The network runs once, on each mini-batch repeated once per step: the cost
     grows with the square of the length.
     """
-    sequences = _prepared(net, X)
+    sequences, run = _inference(net, X, **options)
     lengths = [len(x) for x in sequences]
     span_sets = [[np.arange(0)] * len(lengths)] + [[np.array([t]) if t < T else np.arange(0) for T in lengths] for t in range(max(lengths, default=0))]
-    relevant, irrelevant, score = _decomposed(net, sequences, span_sets, **options)
+    relevant, irrelevant, score = _decomposed(net, sequences, span_sets, *run)
     empty = _explained(net, relevant[0], irrelevant[0], score, target, span_sets[0], False)
     chosen = list(zip(np.atleast_1d(empty.target), [None] * len(lengths) if empty.step is None else np.atleast_1d(empty.step)))
     values = [np.array([_pick(relevant[1 + t][n], *chosen[n]) for t in range(T)]) for n, T in enumerate(lengths)]
     return values, empty
 
 
-def _decomposed(net, sequences, span_sets, mini_batch_size=128, sequence_length=None, sequence_padding_direction=None, sequence_padding_value=None, freeze_padding=None, interventions=None):
-    """The engine of `decompose`: per span set j, per sequence n, relevant[j][n] and irrelevant[j][n],
-    (K,) or (T_n, K) for an output at every step, and score[n]. Each mini-batch runs once, its
-    rows repeated once per span set."""
-    chain = _check_layers(net)
+def _inference(net, X, mini_batch_size=128, sequence_length=None, sequence_padding_direction=None, sequence_padding_value=None, freeze_padding=None, interventions=None):
+    """X prepared as `ll.predict` prepares it (`inference.prepare_inference`), after refusing what the
+    decomposition cannot follow; returns (sequences, (batches, start states, freeze_padding))."""
+    if not isinstance(net, Network):
+        raise TypeError(f"decompose: net must be an ll.Network; got {type(net).__name__}.")
     if interventions:
         raise ValueError("decompose: interventions are not supported: the decomposition follows the clean network's equations; give interventions=None.")
-    o = sequence_options(net, sequence_length=sequence_length, sequence_padding_direction=sequence_padding_direction, sequence_padding_value=sequence_padding_value, freeze_padding=freeze_padding)
-    if o["sequence_length"] != "longest":
-        raise ValueError(f"decompose: sequence_length must be 'longest' (each sequence decomposed whole, in one piece); got {o['sequence_length']!r}. Leave sequence_length out.")
-    freeze = check_bool(o["freeze_padding"], "freeze_padding", "decompose")
-    batching = check_batching_options(check_positive_int(mini_batch_size, "mini_batch_size", "decompose"), "longest", o["sequence_padding_direction"], "never", False, "decompose")
+    length = sequence_options(net, sequence_length=sequence_length)["sequence_length"]
+    if length != "longest":
+        raise ValueError(f"decompose: sequence_length must be 'longest' (each sequence decomposed whole, in one piece); got {length!r}. Leave sequence_length out.")
+    sequences, batches, start, _, freeze = prepare_inference(
+        net, X, "decompose", mini_batch_size=mini_batch_size, sequence_padding_direction=sequence_padding_direction,
+        sequence_padding_value=sequence_padding_value, freeze_padding=freeze_padding,
+    )
+    return sequences, (batches(sequences), start, freeze)
+
+
+def _decomposed(net, sequences, span_sets, batches, start, freeze):
+    """The engine of `decompose`: per span set j, per sequence n, relevant[j][n] and irrelevant[j][n],
+    (K,) or (T_n, K) for an output at every step, and score[n]. Each mini-batch (of `_inference`) runs
+    once, its rows repeated once per span set."""
+    chain = _check_layers(net)
     N, k = len(sequences), len(span_sets)
     recurrent = [layer for layer in net.layers if isinstance(layer, RecurrentLayer)]
-    start = held_states(recurrent, N, "decompose")
-    batches = iterate_batches(sequences, targets=None, per_step=False, seed=None, epoch=0, padding_value=o["sequence_padding_value"], **batching)
     until = len(net.layers) - 1 if isinstance(net.layers[-1], SoftmaxLayer) else len(net.layers)
     parts = {}  # the two parts of what the last recurrent layer handed on, per mini-batch, its rows repeated k times
 
@@ -231,13 +237,6 @@ def _decomposed(net, sequences, span_sets, mini_batch_size=128, sequence_length=
                 for j in range(k):
                     relevant[j][n], irrelevant[j][n] = rel[j, b][keep].numpy(), irr[j, b][keep].numpy()
     return relevant, irrelevant, score
-
-
-def _prepared(net, X):
-    """X as checked sequences, after checking that net is a network."""
-    if not isinstance(net, Network):
-        raise TypeError(f"decompose: net must be an ll.Network; got {type(net).__name__}.")
-    return prepare(net, X, "decompose")
 
 
 def _explained(net, relevant, irrelevant, score, target, spans, one):
