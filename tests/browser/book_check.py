@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402 - the same browser as make test-browser
+from check import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, browser_missing  # noqa: E402 - the same browser as make test-browser
 
 SEARCHES = {"forget gate": None, "padding": None, "import_onnx": "api/interop.html"}  # term: a page it must find
 WEB_ALLOWED = ("https://cdn.jsdelivr.net/npm/mathjax",)  # may be asked for, and fail, offline
@@ -186,14 +186,11 @@ def main(argv=None):
     if not (site / "index.html").is_file():
         log(f"FAIL: no site at {site} (run make book first)")
         return 2
-    if not os.access(CHROMIUM, os.X_OK):
-        log(f"FAIL: {CHROMIUM} not found (make test-book installs Debian's chromium)")
+    missing = browser_missing("test-book")
+    if missing:
+        log(f"FAIL: {missing}")
         return 2
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        log("FAIL: playwright is not installed in this Python (make test-book installs it)")
-        return 2
+    from playwright.sync_api import sync_playwright
 
     server, base = serve(site)
     web = []

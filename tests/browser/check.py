@@ -32,6 +32,7 @@ could not run (no chromium, no notebook, JupyterLab did not start), 3 on the ove
 import argparse
 import ast
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -182,6 +183,15 @@ SCREENSHOT_CSS = """
 
 class CheckError(Exception):
     """One notebook failed a check."""
+
+
+def browser_missing(target):
+    """Why Chromium and Playwright cannot run here, naming the make target that installs them; None if they can."""
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} not found (make {target} installs Debian's chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return f"playwright is not installed in this Python (make {target} installs it)"
+    return None
 
 
 def log(msg):
@@ -629,15 +639,12 @@ def main(argv=None):
     if missing:
         log(f"FAIL: no such notebook: {', '.join(missing)}")
         return 2
-    if not os.access(CHROMIUM, os.X_OK):
-        log(f"FAIL: {CHROMIUM} not found (make test-browser installs Debian's chromium)")
+    missing = browser_missing("test-browser")
+    if missing:
+        log(f"FAIL: {missing}")
         return 2
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        log("FAIL: playwright is not installed in this Python (make test-browser installs it)")
-        return 2
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
 
     inside = all(REPO in p.parents for p in notebooks)
     root = REPO if inside else Path(os.path.commonpath([str(p.parent) for p in notebooks]))
